@@ -1,0 +1,3 @@
+module github.com/bridgedpos/bridged
+
+go 1.26.8

@@ -1,0 +1,7 @@
+// Package store owns the bbolt journal: the bucket schema and its version,
+// migrations, record codecs, and the fail-closed rule (a write or fsync error stops
+// new money operations; nothing falls back to memory).
+//
+// It implements interfaces defined by payment. It must never import server,
+// upstream, simulator, chi or net/http.
+package store

@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/kardianos/service"
+
+	"github.com/bridgedpos/bridged/internal/config"
+)
+
+const usage = `bridged connects cash-register software to card terminals through the iyzico Terminal API.
+
+Usage:
+  bridged demo [--listen ADDR] [--mode vuk509|vuk507]   run against a built-in simulator
+  bridged run -c FILE                                  run in the foreground (what the service runs)
+  bridged check-config -c FILE                         validate a config and print it with secrets masked
+  bridged version                                      print version, commit and Go version
+  bridged install -c FILE                              install the system service (systemd, Windows SCM)
+  bridged uninstall|start|stop|restart|status          manage the installed service
+`
+
+// usageError is a mistake on the command line: exit code 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}
+
+// app holds what the verbs need from the outside world, so tests can replace
+// the service manager and the environment.
+type app struct {
+	getenv      func(string) string
+	stdout      io.Writer
+	stderr      io.Writer
+	newService  func(service.Interface, *service.Config) (service.Service, error)
+	interactive func() bool
+	exit        func(int)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	a := &app{
+		getenv:      getenv,
+		stdout:      stdout,
+		stderr:      stderr,
+		newService:  service.New,
+		interactive: service.Interactive,
+		exit:        os.Exit,
+	}
+	return a.main(ctx, args)
+}
+
+func (a *app) main(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(a.stderr, usage)
+		return usageError{"no command given"}
+	}
+	verb, rest := args[0], args[1:]
+	switch verb {
+	case "run":
+		return a.cmdRun(ctx, rest)
+	case "demo":
+		return a.cmdDemo(ctx, rest)
+	case "check-config":
+		return a.cmdCheckConfig(rest)
+	case "version", "--version":
+		return printVersion(a.stdout)
+	case "install", "uninstall", "start", "stop", "restart", "status":
+		return a.cmdService(verb, rest)
+	case "help", "-h", "--help":
+		fmt.Fprint(a.stdout, usage)
+		return nil
+	}
+	fmt.Fprint(a.stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", verb)}
+}
+
+// flags parses a verb's flags; -c/--config is common to most verbs.
+func (a *app) flags(name string, args []string, define func(*flag.FlagSet)) (*flag.FlagSet, error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	if define != nil {
+		define(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return nil, usageError{fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0))}
+	}
+	return fs, nil
+}
+
+func configFlag(path *string) func(*flag.FlagSet) {
+	return func(fs *flag.FlagSet) {
+		fs.StringVar(path, "c", "", "path to the YAML config file")
+		fs.StringVar(path, "config", "", "path to the YAML config file")
+	}
+}
+
+// loadConfig loads and validates; every problem is reported together.
+func (a *app) loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return nil, usageError{"-c FILE is required"}
+	}
+	cfg, err := config.Load(path, a.getenv)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func (a *app) cmdCheckConfig(args []string) error {
+	var path string
+	if _, err := a.flags("check-config", args, configFlag(&path)); err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	out, err := cfg.Masked()
+	if err != nil {
+		return fmt.Errorf("render config: %w", err)
+	}
+	fmt.Fprintf(a.stdout, "# %s is valid: mode %s, %d terminal(s), listening on %s\n%s",
+		path, cfg.Mode, len(cfg.Terminals), cfg.Listen, out)
+	return nil
+}
+
+func (a *app) cmdRun(ctx context.Context, args []string) error {
+	var path string
+	if _, err := a.flags("run", args, configFlag(&path)); err != nil {
+		return err
+	}
+	cfg, err := a.loadConfig(path)
+	if err != nil {
+		return err
+	}
+	if a.interactive() {
+		return runDaemon(ctx, cfg, a.stderr, nil)
+	}
+	// Started by systemd or the Windows SCM: hand control to the service
+	// manager, which calls program.Start and program.Stop.
+	prg := newProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, nil) }, a.exit, a.stderr)
+	svc, err := a.newService(prg, serviceConfig(path))
+	if err != nil {
+		return fmt.Errorf("service: %w", err)
+	}
+	return svc.Run()
+}

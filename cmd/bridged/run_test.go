@@ -1,0 +1,432 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kardianos/service"
+)
+
+const (
+	testClientSecret = "client-secret-VALUE-never-printed"
+	testPassword     = "password-VALUE-never-printed"
+	testAPIKey       = "apikey-VALUE-never-printed-0123456789"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "bridged.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func validConfig(dataDir string) string {
+	return fmt.Sprintf(`
+listen: 127.0.0.1:0
+data_dir: %q
+mode: vuk509
+api:
+  keys: [{name: ecr, key: %q}]
+upstream:
+  base_url: https://sandbox-api.iyzipay.com
+  client_id: cid
+  client_secret: %q
+  username: user
+  password: %q
+terminals: [{id: lane-1, device_unique_id: PAV860047264}]
+log: {format: json}
+`, dataDir, testAPIKey, testClientSecret, testPassword)
+}
+
+func noEnv(string) string { return "" }
+
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"bridged ", "commit: ", "go: " + runtime.Version()} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("version output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestUnknownVerbIsUsageError(t *testing.T) {
+	err := run(context.Background(), []string{"frobnicate"}, noEnv, io.Discard, io.Discard)
+	if exitCode(err) != 2 {
+		t.Fatalf("exit code %d for %v, want 2", exitCode(err), err)
+	}
+}
+
+func TestCheckConfigExample(t *testing.T) {
+	var out bytes.Buffer
+	err := run(context.Background(), []string{"check-config", "-c", filepath.Join("..", "..", "configs", "bridged.example.yaml")}, noEnv, &out, io.Discard)
+	if err != nil {
+		t.Fatalf("check-config on the example: %v", err)
+	}
+	if !strings.Contains(out.String(), "is valid") {
+		t.Errorf("unexpected output:\n%s", out.String())
+	}
+}
+
+func TestCheckConfigReportsEveryMistake(t *testing.T) {
+	body := validConfig(t.TempDir())
+	body = strings.Replace(body, "listen: 127.0.0.1:0", "listen: 0.0.0.0:8470", 1)
+	body = strings.Replace(body, "mode: vuk509", "mode: vuk510", 1)
+	body = strings.Replace(body, "terminals: [{id: lane-1, device_unique_id: PAV860047264}]",
+		"terminals: [{id: lane-1, device_unique_id: A}, {id: lane-1, device_unique_id: B}]", 1)
+	err := run(context.Background(), []string{"check-config", "-c", writeConfig(t, body)}, noEnv, io.Discard, io.Discard)
+	if err == nil {
+		t.Fatal("want an error")
+	}
+	for _, want := range []string{"listen:", "mode:", "terminals[1].id:"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %q:\n%v", want, err)
+		}
+	}
+	if exitCode(err) == 0 {
+		t.Error("exit code 0 on a bad config")
+	}
+}
+
+// TestSecretsNeverReachOutput runs check-config and the daemon itself with
+// secrets in the config and in the environment and scans everything printed.
+func TestSecretsNeverReachOutput(t *testing.T) {
+	const envSecret = "env-secret-VALUE-never-printed"
+	getenv := func(k string) string {
+		if k == "BRIDGED_UPSTREAM_PASSWORD" {
+			return envSecret
+		}
+		return ""
+	}
+	path := writeConfig(t, validConfig(t.TempDir()))
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "-c", path}, getenv, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+
+	// A bad config must not echo the secret in its problems either.
+	bad := strings.Replace(validConfig(t.TempDir()), "mode: vuk509", "mode: nope", 1)
+	_ = run(context.Background(), []string{"check-config", "-c", writeConfig(t, bad)}, getenv, &out, &errOut)
+
+	// The daemon's own log, from start to stop, with a request that fails auth.
+	ctx, cancel := context.WithCancel(context.Background())
+	var logs safeBuffer
+	a := testApp(getenv, io.Discard, &logs)
+	a.interactive = func() bool { return true }
+	done := make(chan error, 1)
+	go func() { done <- a.main(ctx, []string{"run", "-c", path}) }()
+	addr := waitForLog(t, &logs, `"listen":"`)
+	req, _ := http.NewRequest("GET", "http://"+addr+"/v1/terminals", nil)
+	req.Header.Set("Authorization", "Bearer wrong-"+testAPIKey)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		out.Write(body)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+
+	all := out.String() + errOut.String() + logs.String()
+	for _, s := range []string{testClientSecret, testPassword, testAPIKey, envSecret} {
+		if strings.Contains(all, s) {
+			t.Errorf("secret %q appeared in output", s)
+		}
+	}
+	if !strings.Contains(out.String(), "***") {
+		t.Error("check-config did not show masked secrets")
+	}
+}
+
+func TestDemoPrintsWorkingCurlAndStopsOnCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out safeBuffer
+	a := testApp(noEnv, &out, io.Discard)
+	done := make(chan error, 1)
+	go func() { done <- a.main(ctx, []string{"demo", "--listen", "127.0.0.1:0"}) }()
+
+	text := waitFor(t, &out, "Press Ctrl-C")
+	m := regexp.MustCompile(`curl -s -H "Authorization: Bearer ([0-9a-f]{64})" (http://\S+)`).FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no curl line in:\n%s", text)
+	}
+	req, _ := http.NewRequest("GET", m[2], nil)
+	req.Header.Set("Authorization", "Bearer "+m[1])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "lane-1") {
+		t.Fatalf("curl line answered %d %s", resp.StatusCode, body)
+	}
+	dir := regexp.MustCompile(`data dir: (\S+)`).FindStringSubmatch(text)[1]
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("demo: %v", err)
+		}
+	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal("demo did not stop after cancel")
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("demo data dir %s left behind: %v", dir, err)
+	}
+}
+
+func TestServiceVerbsUseTheServiceManager(t *testing.T) {
+	path := writeConfig(t, validConfig(t.TempDir()))
+	tests := []struct {
+		verb string
+		want string
+	}{
+		{"install", "Install"},
+		{"uninstall", "Uninstall"},
+		{"start", "Start"},
+		{"stop", "Stop"},
+		{"restart", "Restart"},
+		{"status", "Status"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.verb, func(t *testing.T) {
+			fake := &fakeService{status: service.StatusRunning}
+			var out bytes.Buffer
+			a := testApp(noEnv, &out, io.Discard)
+			var gotCfg *service.Config
+			a.newService = func(_ service.Interface, c *service.Config) (service.Service, error) {
+				gotCfg = c
+				return fake, nil
+			}
+			if err := a.main(context.Background(), []string{tt.verb, "-c", path}); err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(fake.calls, ",") != tt.want {
+				t.Errorf("calls = %v, want %s", fake.calls, tt.want)
+			}
+			if tt.verb == "install" {
+				if gotCfg.Name != "bridged" || gotCfg.Arguments[0] != "run" || !filepath.IsAbs(gotCfg.Arguments[2]) {
+					t.Errorf("service config: %+v", gotCfg)
+				}
+				if gotCfg.Option["OnFailure"] != "restart" || gotCfg.Option["Restart"] != "on-failure" || gotCfg.Option["StartType"] != "automatic" {
+					t.Errorf("recovery options missing: %v", gotCfg.Option)
+				}
+			}
+			if tt.verb == "status" && !strings.Contains(out.String(), "running") {
+				t.Errorf("status printed %q", out.String())
+			}
+		})
+	}
+}
+
+func TestInstallRefusesABadConfig(t *testing.T) {
+	fake := &fakeService{}
+	a := testApp(noEnv, io.Discard, io.Discard)
+	a.newService = func(service.Interface, *service.Config) (service.Service, error) { return fake, nil }
+	bad := writeConfig(t, strings.Replace(validConfig(t.TempDir()), "mode: vuk509", "mode: x", 1))
+	if err := a.main(context.Background(), []string{"install", "-c", bad}); err == nil {
+		t.Fatal("installed a service with a bad config")
+	}
+	if len(fake.calls) != 0 {
+		t.Errorf("service manager called: %v", fake.calls)
+	}
+}
+
+func TestStatusNotInstalled(t *testing.T) {
+	var out bytes.Buffer
+	a := testApp(noEnv, &out, io.Discard)
+	a.newService = func(service.Interface, *service.Config) (service.Service, error) {
+		return &fakeService{statusErr: service.ErrNotInstalled}, nil
+	}
+	if err := a.main(context.Background(), []string{"status"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "not installed") {
+		t.Errorf("status printed %q", out.String())
+	}
+}
+
+// TestRunUnderServiceManager drives the path systemd and the SCM take: Run
+// calls program.Start, which must return while the daemon keeps running, and
+// Stop, which must return only after the daemon has drained.
+func TestRunUnderServiceManager(t *testing.T) {
+	started := make(chan struct{})
+	drained := make(chan struct{})
+	p := newProgram(func(ctx context.Context) error {
+		close(started)
+		<-ctx.Done()
+		close(drained)
+		return nil
+	}, func(int) { t.Error("exit called on a clean stop") }, io.Discard)
+	if err := p.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if err := p.Stop(nil); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-drained:
+	default:
+		t.Fatal("Stop returned before the daemon drained")
+	}
+}
+
+func TestProgramExitsWhenDaemonFails(t *testing.T) {
+	exited := make(chan int, 1)
+	p := newProgram(func(context.Context) error { return errors.New("store broke") },
+		func(code int) { exited <- code }, io.Discard)
+	if err := p.Start(nil); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-exited; code != 1 {
+		t.Fatalf("exit code %d", code)
+	}
+}
+
+func TestRunNonInteractiveHandsOverToServiceManager(t *testing.T) {
+	path := writeConfig(t, validConfig(t.TempDir()))
+	fake := &fakeService{}
+	a := testApp(noEnv, io.Discard, io.Discard)
+	a.interactive = func() bool { return false }
+	var prg service.Interface
+	a.newService = func(i service.Interface, _ *service.Config) (service.Service, error) {
+		prg = i
+		fake.onRun = func() error {
+			if err := i.Start(fake); err != nil {
+				return err
+			}
+			return i.Stop(fake)
+		}
+		return fake, nil
+	}
+	if err := a.main(context.Background(), []string{"run", "-c", path}); err != nil {
+		t.Fatal(err)
+	}
+	if prg == nil || strings.Join(fake.calls, ",") != "Run" {
+		t.Fatalf("calls = %v", fake.calls)
+	}
+}
+
+// testApp is an app with a fake service manager that fails the test if used.
+func testApp(getenv func(string) string, stdout, stderr io.Writer) *app {
+	return &app{
+		getenv: getenv, stdout: stdout, stderr: stderr,
+		newService: func(service.Interface, *service.Config) (service.Service, error) {
+			return nil, errors.New("no service manager in tests")
+		},
+		interactive: func() bool { return true },
+		exit:        func(int) {},
+	}
+}
+
+type fakeService struct {
+	calls     []string
+	status    service.Status
+	statusErr error
+	onRun     func() error
+}
+
+func (f *fakeService) Run() error {
+	f.calls = append(f.calls, "Run")
+	if f.onRun != nil {
+		return f.onRun()
+	}
+	return nil
+}
+func (f *fakeService) Start() error     { f.calls = append(f.calls, "Start"); return nil }
+func (f *fakeService) Stop() error      { f.calls = append(f.calls, "Stop"); return nil }
+func (f *fakeService) Restart() error   { f.calls = append(f.calls, "Restart"); return nil }
+func (f *fakeService) Install() error   { f.calls = append(f.calls, "Install"); return nil }
+func (f *fakeService) Uninstall() error { f.calls = append(f.calls, "Uninstall"); return nil }
+func (f *fakeService) Logger(chan<- error) (service.Logger, error) {
+	return nil, errors.New("not in tests")
+}
+func (f *fakeService) SystemLogger(chan<- error) (service.Logger, error) {
+	return nil, errors.New("not in tests")
+}
+func (f *fakeService) String() string   { return "fake" }
+func (f *fakeService) Platform() string { return "fake" }
+func (f *fakeService) Status() (service.Status, error) {
+	f.calls = append(f.calls, "Status")
+	return f.status, f.statusErr
+}
+
+// safeBuffer is a writer the daemon writes to while the test reads it; every
+// write wakes the readers waiting for a string.
+type safeBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	changed chan struct{}
+}
+
+func (b *safeBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n, err := b.buf.Write(p)
+	if b.changed != nil {
+		close(b.changed)
+		b.changed = nil
+	}
+	return n, err
+}
+
+func (b *safeBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// wait returns the content and a channel closed on the next write.
+func (b *safeBuffer) wait() (string, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.changed == nil {
+		b.changed = make(chan struct{})
+	}
+	return b.buf.String(), b.changed
+}
+
+// waitFor blocks until the buffer contains s (readiness, not sleeping).
+func waitFor(t *testing.T, b *safeBuffer, s string) string {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		text, changed := b.wait()
+		if strings.Contains(text, s) {
+			return text
+		}
+		select {
+		case <-changed:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %q in:\n%s", s, text)
+		}
+	}
+}
+
+// waitForLog waits for a JSON log field and returns its value.
+func waitForLog(t *testing.T, b *safeBuffer, prefix string) string {
+	t.Helper()
+	text := waitFor(t, b, prefix)
+	rest := text[strings.Index(text, prefix)+len(prefix):]
+	return rest[:strings.IndexByte(rest, '"')]
+}

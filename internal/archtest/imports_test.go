@@ -1,0 +1,165 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/bridgedpos/bridged"
+
+// rule says what one package's non-test code may not import. Bridged packages
+// not listed in allowBridged are forbidden; forbidden lists outside packages.
+type rule struct {
+	allowBridged []string
+	forbidden    []string
+}
+
+var (
+	bbolt = "go.etcd.io/bbolt"
+	chi   = "github.com/go-chi/chi"
+	http  = "net/http"
+)
+
+// rules is DESIGN.md §2: cmd wires everything; server -> payment; store and
+// upstream -> payment; payment imports no bbolt, chi or net/http; the simulator
+// stands alone; nothing imports cmd or server.
+var rules = map[string]rule{
+	"internal/payment":     {allowBridged: []string{"internal/idempotency"}, forbidden: []string{bbolt, chi, http}},
+	"internal/idempotency": {forbidden: []string{bbolt, chi, http}},
+	"internal/config":      {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi, http}},
+	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
+	"internal/upstream":    {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
+	"internal/simulator":   {forbidden: []string{bbolt}},
+	"internal/server":      {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{bbolt}},
+	"internal/archtest":    {},
+}
+
+func TestImportRules(t *testing.T) {
+	root := filepath.Join("..", "..")
+	imports := collectImports(t, root)
+	if len(imports) == 0 {
+		t.Fatal("found no packages: wrong root?")
+	}
+	for pkg, imps := range imports {
+		for _, v := range violations(pkg, imps) {
+			t.Error(v)
+		}
+	}
+	for pkg := range rules {
+		if _, ok := imports[pkg]; !ok {
+			t.Errorf("rule for %s, which does not exist", pkg)
+		}
+	}
+}
+
+// TestViolationsAreCaught proves the checker itself fails on broken rules.
+func TestViolationsAreCaught(t *testing.T) {
+	tests := []struct {
+		pkg, imp string
+	}{
+		{"internal/payment", "go.etcd.io/bbolt"},
+		{"internal/payment", "net/http"},
+		{"internal/payment", module + "/internal/store"},
+		{"internal/server", module + "/internal/store"},
+		{"internal/server", module + "/internal/upstream"},
+		{"internal/store", module + "/internal/server"},
+		{"internal/upstream", module + "/internal/simulator"},
+		{"internal/simulator", module + "/internal/payment"},
+		{"internal/config", module + "/cmd/bridged"},
+		{"internal/newpkg", module + "/internal/server"},
+	}
+	for _, tt := range tests {
+		if len(violations(tt.pkg, []string{tt.imp})) == 0 {
+			t.Errorf("%s importing %s was not caught", tt.pkg, tt.imp)
+		}
+	}
+	if v := violations("internal/server", []string{module + "/internal/payment", "net/http"}); len(v) != 0 {
+		t.Errorf("allowed imports flagged: %v", v)
+	}
+}
+
+func violations(pkg string, imps []string) []string {
+	var out []string
+	r, known := rules[pkg]
+	for _, imp := range imps {
+		if rel, ok := strings.CutPrefix(imp, module+"/"); ok {
+			switch {
+			case strings.HasPrefix(pkg, "cmd/"):
+				if strings.HasPrefix(rel, "cmd/") {
+					out = append(out, pkg+" imports "+imp+": nothing imports cmd")
+				}
+			case strings.HasPrefix(rel, "cmd/") || rel == "internal/server":
+				out = append(out, pkg+" imports "+imp+": nothing imports cmd or server")
+			case !known:
+				out = append(out, pkg+" has no import rule: add one to archtest before it imports "+imp)
+			case !contains(r.allowBridged, rel):
+				out = append(out, pkg+" imports "+imp+": not allowed by DESIGN.md §2")
+			}
+			continue
+		}
+		for _, f := range r.forbidden {
+			if imp == f || strings.HasPrefix(imp, f+"/") {
+				out = append(out, pkg+" imports "+imp+": forbidden")
+			}
+		}
+	}
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// collectImports parses the imports of every non-test Go file under root,
+// grouped by package directory relative to root.
+func collectImports(t *testing.T, root string) map[string][]string {
+	t.Helper()
+	out := map[string][]string{}
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); path != root && (strings.HasPrefix(name, ".") || name == "testdata" || name == "vendor") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(root, filepath.Dir(path))
+		rel = filepath.ToSlash(rel)
+		for _, imp := range f.Imports {
+			p, _ := strconv.Unquote(imp.Path.Value)
+			out[rel] = append(out[rel], p)
+		}
+		if _, ok := out[rel]; !ok {
+			out[rel] = nil
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k := range out {
+		sort.Strings(out[k])
+	}
+	return out
+}

@@ -1,0 +1,137 @@
+package config
+
+import (
+	"time"
+)
+
+// Mode is the iyzico integration model of one installation; the two are never mixed.
+type Mode string
+
+// The two iyzico Terminal API models.
+const (
+	ModeVUK509 Mode = "vuk509" // card payments only
+	ModeVUK507 Mode = "vuk507" // GMU fiscal device: sale lines, cash or card
+)
+
+// Config is bridged's whole configuration. Field tags are the YAML keys; the
+// example file configs/bridged.example.yaml documents each one.
+type Config struct {
+	Listen string `yaml:"listen"`
+	// AllowNonLoopback is the explicit opt-in for a listen address other than
+	// loopback. The ECR normally runs on the same PC.
+	AllowNonLoopback bool      `yaml:"allow_non_loopback"`
+	DataDir          string    `yaml:"data_dir"`
+	Mode             Mode      `yaml:"mode"`
+	API              API       `yaml:"api"`
+	Upstream         Upstream  `yaml:"upstream"`
+	Terminals        []Terminal `yaml:"terminals"`
+	SaleApp          SaleApp   `yaml:"sale_app"`
+	Payments         Payments  `yaml:"payments"`
+	Log              Log       `yaml:"log"`
+}
+
+// API configures the local REST API the ECR calls.
+type API struct {
+	Keys []APIKey `yaml:"keys"`
+	// DefaultWait is how long a money call may block before it answers 202.
+	DefaultWait time.Duration `yaml:"default_wait"`
+	// AllowedHosts are Host header names accepted besides the loopback names
+	// (the DNS-rebinding defence).
+	AllowedHosts []string `yaml:"allowed_hosts"`
+	// AllowedOrigins are Origin header values accepted; by default none, so no
+	// browser page can drive a payment.
+	AllowedOrigins []string `yaml:"allowed_origins"`
+}
+
+// APIKey is one named Bearer key. The name is the idempotency scope and appears
+// in logs; the key never does.
+type APIKey struct {
+	Name string `yaml:"name"`
+	Key  Secret `yaml:"key"`
+}
+
+// Upstream configures the iyzico Terminal API connection.
+type Upstream struct {
+	BaseURL      string `yaml:"base_url"`
+	ClientID     string `yaml:"client_id"`
+	ClientSecret Secret `yaml:"client_secret"`
+	Username     string `yaml:"username"`
+	Password     Secret `yaml:"password"`
+	Locale       string `yaml:"locale"`
+	// CardTimeout bounds a card operation (the customer acts on the device).
+	CardTimeout time.Duration `yaml:"card_timeout"`
+	// QueryTimeout bounds status queries and the login steps.
+	QueryTimeout time.Duration `yaml:"query_timeout"`
+}
+
+// Terminal maps bridged's terminal id (what the ECR names) to iyzico's device.
+type Terminal struct {
+	ID             string `yaml:"id"`
+	DeviceUniqueID string `yaml:"device_unique_id"`
+}
+
+// SaleApp is the sales application identity that VUK 507 requires on sales and refunds.
+type SaleApp struct {
+	Name    string `yaml:"name"`
+	Version string `yaml:"version"`
+}
+
+// Payments holds limits on money operations.
+type Payments struct {
+	// MaxAmount is the largest single amount accepted, as a decimal string.
+	MaxAmount string `yaml:"max_amount"`
+	// Currency is the default when a request names none.
+	Currency string `yaml:"currency"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level string `yaml:"level"`
+	// Format is json, console, or auto (console on a terminal, json otherwise).
+	Format string `yaml:"format"`
+	// File, when set, receives the log with size-based rotation.
+	File       string `yaml:"file"`
+	MaxSizeMB  int    `yaml:"max_size_mb"`
+	MaxBackups int    `yaml:"max_backups"`
+	MaxAgeDays int    `yaml:"max_age_days"`
+}
+
+// Defaults returns the configuration every file starts from.
+func Defaults() Config {
+	return Config{
+		Listen:  "127.0.0.1:8470",
+		DataDir: defaultDataDir(),
+		Mode:    ModeVUK509,
+		API: API{
+			DefaultWait: 185 * time.Second,
+		},
+		Upstream: Upstream{
+			BaseURL:      "https://api.iyzipay.com",
+			CardTimeout:  180 * time.Second,
+			QueryTimeout: 15 * time.Second,
+		},
+		Payments: Payments{
+			MaxAmount: "100000.00",
+			Currency:  "TRY",
+		},
+		Log: Log{
+			Level:      "info",
+			Format:     "auto",
+			MaxSizeMB:  50,
+			MaxBackups: 10,
+			MaxAgeDays: 90,
+		},
+	}
+}
+
+// EffectiveLocale is the upstream locale with the mode's default applied:
+// lowercase "tr" for VUK 509, "TR" for VUK 507.
+func (c *Config) EffectiveLocale() string {
+	if c.Upstream.Locale != "" {
+		return c.Upstream.Locale
+	}
+	if c.Mode == ModeVUK507 {
+		return "TR"
+	}
+	return "tr"
+}

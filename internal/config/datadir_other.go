@@ -1,0 +1,5 @@
+//go:build !windows
+
+package config
+
+func defaultDataDir() string { return "/var/lib/bridged" }

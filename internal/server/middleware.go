@@ -1,0 +1,163 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net"
+	"net/http"
+	"strings"
+)
+
+type ctxKey int
+
+const (
+	ctxRequestID ctxKey = iota
+	ctxClient
+)
+
+// requestID gives every request an id, echoed in X-Request-Id. A well-formed
+// id from the client is kept so the ECR can correlate its own logs.
+func (s *server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			var b [8]byte
+			_, _ = rand.Read(b[:])
+			id = hex.EncodeToString(b[:])
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.log.Error().Interface("panic", v).Str("path", r.URL.Path).Msg("handler panicked")
+				writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to handle the request; see its log")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// guardHostOrigin refuses a foreign Host (DNS rebinding: a web page that makes
+// evil.example resolve to 127.0.0.1) and any browser Origin not allowed, so no
+// web page can drive a payment. No CORS header is ever sent.
+func (s *server) guardHostOrigin(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			writeProblem(w, r, http.StatusForbidden, "forbidden_host", "Host not allowed",
+				"the Host header must name this machine's loopback address or a configured api.allowed_hosts name")
+			return
+		}
+		if o, ok := r.Header["Origin"]; ok && (len(o) != 1 || !s.origin[o[0]]) {
+			writeProblem(w, r, http.StatusForbidden, "forbidden_origin", "Origin not allowed",
+				"requests from web pages are refused; configure api.allowed_origins to allow one")
+			return
+		}
+		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+			writeProblem(w, r, http.StatusForbidden, "forbidden_origin", "Cross-site request refused",
+				"requests from web pages are refused")
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func (s *server) hostAllowed(hostport string) bool {
+	host := hostport
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		host = h
+	}
+	host = strings.ToLower(strings.Trim(host, "[]"))
+	if host == "localhost" {
+		return true
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+		return true
+	}
+	return s.hosts[host]
+}
+
+// authenticate checks the Bearer key in constant time against every configured
+// key and puts the key's name (never the key) in the context.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bridged"`)
+			writeProblem(w, r, http.StatusUnauthorized, "unauthorized", "API key required",
+				"send Authorization: Bearer <key> with a key from api.keys")
+			return
+		}
+		name := ""
+		for _, k := range s.keys {
+			// Compare against every key, whatever matched, so timing says nothing.
+			if subtle.ConstantTimeCompare([]byte(token), k.Key) == 1 {
+				name = k.Name
+			}
+		}
+		if name == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bridged", error="invalid_token"`)
+			writeProblem(w, r, http.StatusUnauthorized, "unauthorized", "API key not valid",
+				"the Bearer key matches no key in api.keys")
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxClient, name)))
+	})
+}
+
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// clientName is the name of the API key that authenticated the request.
+func clientName(r *http.Request) string {
+	s, _ := r.Context().Value(ctxClient).(string)
+	return s
+}
+
+func requestIDOf(r *http.Request) string {
+	s, _ := r.Context().Value(ctxRequestID).(string)
+	return s
+}
+
+func hostSet(hosts []string) map[string]bool {
+	m := make(map[string]bool, len(hosts))
+	for _, h := range hosts {
+		m[strings.ToLower(h)] = true
+	}
+	return m
+}
+
+func stringSet(v []string) map[string]bool {
+	m := make(map[string]bool, len(v))
+	for _, s := range v {
+		m[s] = true
+	}
+	return m
+}

@@ -1,0 +1,47 @@
+package server
+
+import (
+	"encoding/json"
+	"net/http"
+)
+
+// problem is an RFC 9457 problem document with bridged's stable code.
+type problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail,omitempty"`
+	Code      string `json:"code"`
+	RequestID string `json:"request_id,omitempty"`
+}
+
+// writeProblem answers with a problem document. detail must be safe to show:
+// never an err.Error() from below, which may carry internals.
+func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, title, detail string) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(problem{
+		Type:      "urn:bridged:problem:" + code,
+		Title:     title,
+		Status:    status,
+		Detail:    detail,
+		Code:      code,
+		RequestID: requestIDOf(r),
+	})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func (s *server) notFound(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, r, http.StatusNotFound, "not_found", "Not found", "no such endpoint: see /openapi.yaml")
+}
+
+func (s *server) methodNotAllowed(w http.ResponseWriter, r *http.Request) {
+	writeProblem(w, r, http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed", r.Method+" is not allowed here")
+}

@@ -36,8 +36,10 @@ var rules = map[string]rule{
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
 	"internal/upstream":    {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
 	"internal/simulator":   {forbidden: []string{bbolt}},
-	"internal/server":      {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{bbolt}},
-	"internal/archtest":    {},
+	// simtest starts the simulator for other packages' tests.
+	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
+	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{bbolt}},
+	"internal/archtest":          {},
 }
 
 func TestImportRules(t *testing.T) {

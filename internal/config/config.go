@@ -19,15 +19,15 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// AllowNonLoopback is the explicit opt-in for a listen address other than
 	// loopback. The ECR normally runs on the same PC.
-	AllowNonLoopback bool      `yaml:"allow_non_loopback"`
-	DataDir          string    `yaml:"data_dir"`
-	Mode             Mode      `yaml:"mode"`
-	API              API       `yaml:"api"`
-	Upstream         Upstream  `yaml:"upstream"`
+	AllowNonLoopback bool       `yaml:"allow_non_loopback"`
+	DataDir          string     `yaml:"data_dir"`
+	Mode             Mode       `yaml:"mode"`
+	API              API        `yaml:"api"`
+	Upstream         Upstream   `yaml:"upstream"`
 	Terminals        []Terminal `yaml:"terminals"`
-	SaleApp          SaleApp   `yaml:"sale_app"`
-	Payments         Payments  `yaml:"payments"`
-	Log              Log       `yaml:"log"`
+	SaleApp          SaleApp    `yaml:"sale_app"`
+	Payments         Payments   `yaml:"payments"`
+	Log              Log        `yaml:"log"`
 }
 
 // API configures the local REST API the ECR calls.

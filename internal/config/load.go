@@ -14,14 +14,14 @@ import (
 // Env names the variables that override or add to the file. Every secret can
 // come from the environment instead of the file.
 const (
-	EnvAPIKey             = "BRIDGED_API_KEY"
-	EnvUpstreamClientID   = "BRIDGED_UPSTREAM_CLIENT_ID"
-	EnvUpstreamSecret     = "BRIDGED_UPSTREAM_CLIENT_SECRET"
-	EnvUpstreamUsername   = "BRIDGED_UPSTREAM_USERNAME"
-	EnvUpstreamPassword   = "BRIDGED_UPSTREAM_PASSWORD"
-	EnvUpstreamBaseURL    = "BRIDGED_UPSTREAM_BASE_URL"
-	EnvAPIKeyName         = "env" // the name given to the key from BRIDGED_API_KEY
-	maxConfigFileBytes    = 1 << 20
+	EnvAPIKey           = "BRIDGED_API_KEY"
+	EnvUpstreamClientID = "BRIDGED_UPSTREAM_CLIENT_ID"
+	EnvUpstreamSecret   = "BRIDGED_UPSTREAM_CLIENT_SECRET"
+	EnvUpstreamUsername = "BRIDGED_UPSTREAM_USERNAME"
+	EnvUpstreamPassword = "BRIDGED_UPSTREAM_PASSWORD"
+	EnvUpstreamBaseURL  = "BRIDGED_UPSTREAM_BASE_URL"
+	EnvAPIKeyName       = "env" // the name given to the key from BRIDGED_API_KEY
+	maxConfigFileBytes  = 1 << 20
 )
 
 // Load reads the YAML file at path over Defaults, strictly (unknown keys and

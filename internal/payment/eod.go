@@ -1,0 +1,202 @@
+package payment
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// EndOfDayResult is an end-of-day run with the comparison of iyzico's totals
+// against the journal.
+type EndOfDayResult struct {
+	Op       *Operation
+	Report   *EndOfDayReport // iyzico's totals, per acquirer
+	Since    time.Time       // the previous end of day on this terminal (zero: none)
+	Journal  Totals          // what the journal says the batch holds
+	Upstream Totals          // the sum of iyzico's acquirer lines
+	Match    bool
+	// Lines are the journal's operations of the batch; when the totals differ
+	// they are the list that explains the difference.
+	Lines []BatchLine
+}
+
+// Totals is a net amount and a transaction count.
+type Totals struct {
+	Amount Money
+	Count  int
+}
+
+// BatchLine is one journal operation of the closed batch.
+type BatchLine struct {
+	OpID      string
+	Kind      Kind
+	State     State
+	Amount    Money
+	Signed    int64 // what it adds to the batch total in minor units
+	Counted   bool
+	Note      string
+	PaymentID string
+}
+
+// EndOfDay resolves the terminal's unknown operations, runs iyzico's end of
+// day, and compares iyzico's totals with the journal. It holds the terminal
+// exclusively; a terminal whose unknowns cannot be resolved is refused, since
+// the comparison could not be trusted.
+func (s *Service) EndOfDay(ctx context.Context, c Caller, terminal string) (*EndOfDayResult, error) {
+	ve := &ValidationError{}
+	terminal = s.terminalFor(terminal, ve)
+	if err := ve.orNil(); err != nil {
+		return nil, err
+	}
+	if left := s.ReconcileTerminal(ctx, terminal); left > 0 {
+		return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: terminal, RetryAfter: 30 * time.Second}
+	}
+	key := c.IdempotencyKey
+	op, err := s.newOperation(KindEndOfDay, c.Client, key, "", terminal)
+	if err != nil {
+		return nil, err
+	}
+	if op.IdempotencyKey == "" {
+		// Running end of day twice is harmless, so it needs no key from the ECR.
+		op.IdempotencyKey = "eod-" + op.ID
+	}
+	op.Amount = NewMoney(0, s.opt.Currency)
+	op.Fingerprint = fingerprint(op)
+	c.Wait = s.opt.CardTimeout
+	res, err := s.submit(ctx, submission{op: op, wait: c.Wait})
+	if err != nil {
+		return nil, err
+	}
+	return s.compare(ctx, res.Op)
+}
+
+// runEndOfDay is execute's branch for end of day: the report is kept on the
+// operation so a past report can be read back.
+func (s *Service) runEndOfDay(ctx context.Context, op *Operation) Outcome {
+	s.mu.Lock()
+	since := s.lanes[op.Terminal].lastEOD
+	s.mu.Unlock()
+	op.BatchSince = since
+	rep, out := s.gw.EndOfDay(ctx, op)
+	if out.Class == Approved && rep != nil {
+		op.Report = rep
+		op.BatchNo = rep.BatchNo
+	}
+	if out.Class == Unknown {
+		// End of day cannot be queried; running it again is harmless.
+		out.Class = Declined
+		if out.Error == nil {
+			out.Error = &UpstreamError{Code: "eod_unknown", Message: "end of day did not answer; run it again"}
+		}
+	}
+	return out
+}
+
+// compare builds the result of a stored end-of-day operation.
+func (s *Service) compare(ctx context.Context, op *Operation) (*EndOfDayResult, error) {
+	res := &EndOfDayResult{Op: op, Report: op.Report, Since: op.BatchSince}
+	cur := s.opt.Currency
+	res.Journal.Amount, res.Upstream.Amount = NewMoney(0, cur), NewMoney(0, cur)
+	if op.State != StateApproved || op.Report == nil {
+		return res, nil
+	}
+	for _, t := range op.Report.Totals {
+		res.Upstream.Amount = NewMoney(res.Upstream.Amount.Minor()+t.Amount.Minor(), cur)
+		res.Upstream.Count += t.Count
+	}
+	ops, err := s.batchOperations(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	var sum int64
+	for _, o := range ops {
+		l := batchLine(o)
+		if l.Counted {
+			sum += l.Signed
+			res.Journal.Count++
+		}
+		res.Lines = append(res.Lines, l)
+	}
+	res.Journal.Amount = NewMoney(sum, cur)
+	res.Match = res.Journal.Amount.Minor() == res.Upstream.Amount.Minor() && res.Journal.Count == res.Upstream.Count
+	return res, nil
+}
+
+// batchOperations lists the terminal's operations between the previous end
+// of day and this one.
+func (s *Service) batchOperations(ctx context.Context, eod *Operation) ([]*Operation, error) {
+	var out []*Operation
+	f := Filter{Terminal: eod.Terminal, From: eod.BatchSince, To: eod.CreatedAt, Limit: 1000}
+	for {
+		page, next, err := s.j.List(ctx, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range page {
+			if o.ID == eod.ID || o.Kind == KindEndOfDay || !o.CreatedAt.After(eod.BatchSince) || o.CreatedAt.After(eod.CreatedAt) {
+				continue
+			}
+			out = append(out, o)
+		}
+		if next == "" {
+			return out, nil
+		}
+		f.Cursor = next
+	}
+}
+
+// batchLine says what an operation adds to the batch, the way the acquirer
+// counts it: approved card sales, captures and split parts that were not
+// voided, less approved refunds. Cash, pre-auths, voids themselves and
+// anything not approved add nothing.
+func batchLine(o *Operation) BatchLine {
+	l := BatchLine{OpID: o.ID, Kind: o.Kind, State: o.State, Amount: o.Amount, PaymentID: o.PaymentID}
+	switch {
+	case o.State != StateApproved:
+		l.Note = "not approved: " + o.State.Status()
+		if o.State == StateUnknown {
+			l.Note = "unknown: outcome not settled"
+		}
+	case o.Kind == KindSale && o.PaymentType == "CASH":
+		l.Note = "cash: not in the card batch"
+	case o.Kind == KindSale || o.Kind == KindPostAuth || o.Kind == KindSplitPayment:
+		if o.Voided {
+			l.Note = "voided"
+			break
+		}
+		l.Signed, l.Counted = o.Amount.Minor(), true
+	case o.Kind == KindRefund:
+		l.Signed, l.Counted = -o.Amount.Minor(), true
+	case o.Kind == KindPreAuth:
+		l.Note = "pre-auth: not captured"
+	case o.Kind == KindSplitComplete:
+		l.Note = "split sale completion: counted through its parts"
+	default:
+		l.Note = fmt.Sprintf("%s: moves no batch money", o.Kind)
+	}
+	return l
+}
+
+// LastEndOfDay returns the most recent end-of-day result of a terminal.
+func (s *Service) LastEndOfDay(ctx context.Context, terminal string) (*EndOfDayResult, error) {
+	ops, _, err := s.j.List(ctx, Filter{Terminal: terminal, Kinds: []Kind{KindEndOfDay}, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(ops) == 0 {
+		return nil, ErrNotFound
+	}
+	return s.compare(ctx, ops[0])
+}
+
+// EndOfDayByID returns one stored end-of-day result.
+func (s *Service) EndOfDayByID(ctx context.Context, id string) (*EndOfDayResult, error) {
+	op, err := s.j.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if op.Kind != KindEndOfDay {
+		return nil, fmt.Errorf("%w: %s is not an end of day", ErrNotFound, id)
+	}
+	return s.compare(ctx, op)
+}

@@ -1,0 +1,79 @@
+package payment
+
+import "time"
+
+// lane is one terminal: at most one money operation at a time, and blocked
+// while any of its operations is unknown. Guarded by Service.mu.
+type lane struct {
+	id      string
+	device  string
+	busy    string // id of the operation using the terminal, if any
+	busyAt  time.Time
+	blocked map[string]bool // unknown operations on this terminal
+	// exclusive is set while end of day holds the terminal.
+	exclusive  bool
+	lastAnswer time.Time
+	lastEOD    time.Time
+}
+
+// acquire takes the terminal for op, or says why not and when to ask again.
+func (l *lane) acquire(op *Operation, cardTimeout time.Duration) error {
+	if l.busy != "" {
+		return &BusyError{Err: ErrTerminalBusy, Terminal: l.id, RetryAfter: retryAfter(cardTimeout)}
+	}
+	if len(l.blocked) > 0 {
+		return &BusyError{Err: ErrTerminalBlocked, Terminal: l.id, RetryAfter: 5 * time.Second}
+	}
+	l.busy = op.ID
+	return nil
+}
+
+// release frees the terminal if op holds it.
+func (l *lane) release(id string) {
+	if l.busy == id {
+		l.busy = ""
+	}
+}
+
+// retryAfter is a hint, not a promise: a card operation usually ends well
+// before the card timeout, so the ECR is told to look again in a few seconds.
+func retryAfter(cardTimeout time.Duration) time.Duration {
+	if cardTimeout < 10*time.Second {
+		return time.Second
+	}
+	return 3 * time.Second
+}
+
+// TerminalState is a terminal as the ECR and the status page see it.
+type TerminalState struct {
+	ID             string
+	DeviceUniqueID string
+	State          string // idle, busy, blocked
+	BusyWith       string
+	Unknown        []string
+	LastAnswer     time.Time
+	LastEndOfDay   time.Time
+}
+
+// Terminals returns every configured terminal with its state.
+func (s *Service) Terminals() []TerminalState {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]TerminalState, 0, len(s.opt.Terminals))
+	for _, t := range s.opt.Terminals {
+		l := s.lanes[t.ID]
+		ts := TerminalState{ID: l.id, DeviceUniqueID: l.device, State: "idle", BusyWith: l.busy,
+			LastAnswer: l.lastAnswer, LastEndOfDay: l.lastEOD}
+		for id := range l.blocked {
+			ts.Unknown = append(ts.Unknown, id)
+		}
+		switch {
+		case l.busy != "":
+			ts.State = "busy"
+		case len(l.blocked) > 0:
+			ts.State = "blocked"
+		}
+		out = append(out, ts)
+	}
+	return out
+}

@@ -1,0 +1,203 @@
+package payment
+
+import "time"
+
+// Kind is what an operation does.
+type Kind string
+
+// The operations bridged journals. Each gets its own transactionReferenceId.
+const (
+	KindSale          Kind = "sale"
+	KindPreAuth       Kind = "pre_auth"
+	KindPostAuth      Kind = "post_auth"
+	KindVoid          Kind = "void"
+	KindRefund        Kind = "refund"
+	KindSplitStart    Kind = "split_start"
+	KindSplitPayment  Kind = "split_payment"
+	KindSplitComplete Kind = "split_complete"
+	KindEndOfDay      Kind = "end_of_day"
+)
+
+// MovesMoney reports whether the kind charges or returns money on a card or in cash.
+func (k Kind) MovesMoney() bool {
+	switch k {
+	case KindSale, KindPreAuth, KindPostAuth, KindVoid, KindRefund, KindSplitPayment, KindSplitComplete:
+		return true
+	}
+	return false
+}
+
+// State is a journal recovery point. The order is the state machine:
+// accepted -> sending -> approved | declined | unknown; unknown -> approved | declined.
+type State string
+
+// The journal states.
+const (
+	StateAccepted State = "accepted" // validated and journaled; nothing sent
+	StateSending  State = "sending"  // fsynced before the first byte goes upstream
+	StateApproved State = "approved" // positive evidence from iyzico
+	StateDeclined State = "declined" // positive evidence from iyzico, or certainly never processed
+	StateUnknown  State = "unknown"  // sent, outcome not known: only a status query settles it
+)
+
+// Final reports whether no further transition can happen.
+func (s State) Final() bool { return s == StateApproved || s == StateDeclined }
+
+// Status is what the ECR sees: pending, approved, declined or unknown.
+func (s State) Status() string {
+	switch s {
+	case StateAccepted, StateSending:
+		return "pending"
+	}
+	return string(s)
+}
+
+// Resolution says how a final state was reached, for the audit trail.
+type Resolution string
+
+// How an operation reached its final state.
+const (
+	ResolvedDirect   Resolution = "direct"    // the answer to the request itself
+	ResolvedByQuery  Resolution = "query"     // a status query after unknown
+	ResolvedNotFound Resolution = "not_found" // iyzico had no record after the grace period
+	ResolvedNotSent  Resolution = "not_sent"  // refused before the device could act
+)
+
+// Card is everything bridged may keep of a card: BIN, last four and type.
+// No type in bridged can hold a full card number, track data or CVV.
+type Card struct {
+	BIN   string `json:"bin,omitempty"`
+	Last4 string `json:"last4,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+// UpstreamError is iyzico's own error, safe to show the ECR.
+type UpstreamError struct {
+	Code    string `json:"code"`
+	Group   string `json:"group,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// SaleLine is one VUK 507 sale line (a fiscal receipt line).
+type SaleLine struct {
+	ID           string `json:"id,omitempty"` // iyzico's line id, known after the sale
+	Name         string `json:"name"`
+	Quantity     int    `json:"quantity"`
+	UnitPrice    Money  `json:"-"`
+	Total        Money  `json:"-"`
+	UnitCode     string `json:"unit_code"`
+	TaxGroupCode string `json:"tax_group_code"`
+	Generic      bool   `json:"generic,omitempty"`
+	// For refunds: the sale line refunded and the amount returned.
+	RelatedLineID string `json:"related_line_id,omitempty"`
+}
+
+// Buyer is the VUK 507 buyer identity, needed when the buyer is not the final consumer.
+type Buyer struct {
+	CustomerType  int    `json:"customer_type"` // 1 individual, 2 corporate
+	FirstName     string `json:"first_name,omitempty"`
+	MiddleName    string `json:"middle_name,omitempty"`
+	FamilyName    string `json:"family_name,omitempty"`
+	CompanyName   string `json:"company_name,omitempty"`
+	TaxOfficeCode string `json:"tax_office_code,omitempty"`
+	TaxNumber     string `json:"tax_number,omitempty"`
+	Country       string `json:"country,omitempty"`
+	City          string `json:"city,omitempty"`
+	District      string `json:"district,omitempty"`
+}
+
+// Operation is one journaled money operation (or end of day) and its current state.
+type Operation struct {
+	ID             string
+	Kind           Kind
+	Client         string // the API key name: the idempotency scope
+	IdempotencyKey string
+	Fingerprint    string
+	Reference      string // the ECR's own reference
+	Terminal       string
+	DeviceUniqueID string
+
+	Amount      Money
+	Installment int
+
+	// VUK 507 sale and line-refund fields.
+	PaymentType  string // CARD or CASH
+	DocumentType string // "1" e-invoice, "9" expense voucher
+	Lines        []SaleLine
+	Buyer        *Buyer
+
+	// For void, refund, post-auth and split steps: the operation this one acts on.
+	ParentID string
+	// ParentTransactionReferenceID is the parent's reference (VUK 507 line
+	// refunds look up the sale's line ids by it).
+	ParentTransactionReferenceID string
+	SaleNumber                   string // VUK 507 partial payment flow id
+
+	// Generated by bridged, sent upstream, and the key of every status query.
+	TransactionReferenceID string
+	ConversationID         string
+
+	State       State
+	Resolution  Resolution
+	SafeToRetry bool
+
+	// iyzico's answer.
+	PaymentID   string
+	PaymentDate string // YYYYMMDD
+	AuthCode    string
+	HostRef     string
+	BatchNo     string
+	Card        *Card
+	Error       *UpstreamError
+
+	// What later operations did to a payment.
+	Voided        bool
+	RefundedMinor int64
+
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	SentAt      time.Time
+	BusinessDay string // YYYYMMDD of the store's local day at creation
+
+	// End of day: iyzico's report, and the start of the batch it closed.
+	Report     *EndOfDayReport
+	BatchSince time.Time
+
+	// Reconciler bookkeeping.
+	Queries     int
+	NextQueryAt time.Time
+}
+
+// Clone returns a deep copy, so a stored record is never shared with a caller.
+func (op *Operation) Clone() *Operation {
+	if op == nil {
+		return nil
+	}
+	c := *op
+	if op.Lines != nil {
+		c.Lines = append([]SaleLine(nil), op.Lines...)
+	}
+	if op.Card != nil {
+		card := *op.Card
+		c.Card = &card
+	}
+	if op.Error != nil {
+		e := *op.Error
+		c.Error = &e
+	}
+	if op.Buyer != nil {
+		b := *op.Buyer
+		c.Buyer = &b
+	}
+	if op.Report != nil {
+		r := *op.Report
+		r.Totals = append([]AcquirerTotal(nil), op.Report.Totals...)
+		c.Report = &r
+	}
+	return &c
+}
+
+// RefundedAmount is the total refunded so far.
+func (op *Operation) RefundedAmount() Money {
+	return NewMoney(op.RefundedMinor, op.Amount.Currency())
+}

@@ -1,0 +1,147 @@
+package payment
+
+import (
+	"context"
+	"time"
+)
+
+// Journal is the durable record of every operation. internal/store implements
+// it on bbolt. Every method that writes commits (fsync) before it returns; an
+// error from a write means the write may not be durable, and the service stops
+// taking new money operations (fail closed).
+type Journal interface {
+	// Begin journals a new operation (in state sending, with its intent) and
+	// indexes it by (Client, IdempotencyKey), reference, terminal and day, in
+	// one durable commit. If the idempotency key is already taken it writes
+	// nothing and returns the existing operation and ErrDuplicateKey.
+	Begin(ctx context.Context, op *Operation) (*Operation, error)
+	// Record stores a new state of an existing operation and appends a journal
+	// entry for it (hash-chained to the previous entry).
+	Record(ctx context.Context, op *Operation) error
+	// Update applies fn to the stored operation and records the result in one
+	// durable commit (read-modify-write without a lost update).
+	Update(ctx context.Context, id string, fn func(op *Operation) error) (*Operation, error)
+	// Get returns one operation by id, or ErrNotFound.
+	Get(ctx context.Context, id string) (*Operation, error)
+	// ByKey returns the operation holding an idempotency key, or ErrNotFound.
+	ByKey(ctx context.Context, client, key string) (*Operation, error)
+	// List returns operations matching f, newest first, and a cursor for the next page.
+	List(ctx context.Context, f Filter) ([]*Operation, string, error)
+	// Open returns every operation that is not final (accepted, sending, unknown).
+	Open(ctx context.Context) ([]*Operation, error)
+	// PruneKeys forgets idempotency keys of final operations created before t.
+	// It never touches an open operation; the operations themselves are kept.
+	PruneKeys(ctx context.Context, before time.Time) (int, error)
+}
+
+// Filter selects operations for List. Zero fields do not filter. From is
+// inclusive, To exclusive; an unknown Status or a bad Cursor is a ValidationError.
+type Filter struct {
+	Kinds     []Kind
+	Status    string // pending, approved, declined, unknown
+	Terminal  string
+	Reference string
+	ParentID  string
+	From, To  time.Time
+	Cursor    string
+	Limit     int
+}
+
+// Gateway sends operations to iyzico. internal/upstream implements it. Each
+// call returns an Outcome; it never resends on its own after the request may
+// have reached the device.
+type Gateway interface {
+	// Execute sends op (a money operation or a split step) upstream.
+	Execute(ctx context.Context, op *Operation) Outcome
+	// Query asks iyzico for the state of op by its device and transactionReferenceId.
+	Query(ctx context.Context, op *Operation) Outcome
+	// EndOfDay runs iyzico's end of day on a device.
+	EndOfDay(ctx context.Context, op *Operation) (*EndOfDayReport, Outcome)
+}
+
+// Class is what an upstream answer proves.
+type Class int
+
+// The classes of upstream outcomes.
+const (
+	// Unknown: sent, and nothing proves what happened (timeout, cut
+	// connection, 5xx after send, unparseable answer, device timeout).
+	Unknown Class = iota
+	// Approved: iyzico answered success.
+	Approved
+	// Declined: iyzico answered failure with a bank, payment, business or validation error.
+	Declined
+	// NotSent: refused before the device could act (connection refused,
+	// auth failure on the request, terminal busy); certainly not charged.
+	NotSent
+	// NotFound: a query found no operation with that reference.
+	NotFound
+)
+
+func (c Class) String() string {
+	switch c {
+	case Approved:
+		return "approved"
+	case Declined:
+		return "declined"
+	case NotSent:
+		return "not_sent"
+	case NotFound:
+		return "not_found"
+	}
+	return "unknown"
+}
+
+// Outcome is the classified answer to one upstream call.
+type Outcome struct {
+	Class Class
+	// Error is iyzico's error when it gave one (declines, refusals, some unknowns).
+	Error *UpstreamError
+	// Busy is set when a NotSent refusal was the device being busy (380201).
+	Busy bool
+	// Cause is the transport or protocol problem behind an Unknown or NotSent,
+	// for the log only: it is never shown to the ECR.
+	Cause error
+
+	PaymentID   string
+	PaymentDate string
+	AuthCode    string
+	HostRef     string
+	BatchNo     string
+	Card        *Card
+	SaleNumber  string
+	Lines       []SaleLine // VUK 507: the lines as iyzico recorded them, with their ids
+	// Remaining is the unpaid part of a VUK 507 split sale, when known.
+	Remaining *Money
+	// Voided and Refunded come from queries of a sale.
+	Voided bool
+}
+
+// EndOfDayReport is iyzico's end of day, per acquirer.
+type EndOfDayReport struct {
+	BatchNo       string
+	ResultMessage string
+	Totals        []AcquirerTotal
+}
+
+// AcquirerTotal is one acquirer's line of an end-of-day report.
+type AcquirerTotal struct {
+	AcquirerID   string
+	AcquirerName string
+	TerminalID   string
+	BatchNo      string
+	Amount       Money
+	Count        int
+	ResponseCode string
+}
+
+// Clock is the service's time source; tests inject their own.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns time.Now.
+func (SystemClock) Now() time.Time { return time.Now() }

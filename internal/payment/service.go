@@ -1,0 +1,563 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+
+	"github.com/bridgedpos/bridged/internal/idempotency"
+)
+
+// Mode is the iyzico model of the installation: "vuk509" or "vuk507".
+type Mode string
+
+// The two models; never mixed in one installation.
+const (
+	VUK509 Mode = "vuk509"
+	VUK507 Mode = "vuk507"
+)
+
+// TerminalConfig maps the ECR's terminal id to iyzico's device.
+type TerminalConfig struct {
+	ID             string
+	DeviceUniqueID string
+}
+
+// Options configures the service.
+type Options struct {
+	Mode      Mode
+	Terminals []TerminalConfig
+	Journal   Journal
+	Gateway   Gateway
+	Clock     Clock
+	Logger    zerolog.Logger
+	// MaxAmount caps a single amount; zero means no cap beyond ParseMoney's.
+	MaxAmount Money
+	// Currency is used when a request names none; default TRY.
+	Currency Currency
+	// Location is the store's time zone, for business days; default time.Local.
+	Location *time.Location
+	// NotFoundGrace is how long after sending an operation iyzico's "not
+	// found" is believed. Until then the request may still be in iyzico's
+	// hands. Default: CardTimeout + 2 minutes.
+	NotFoundGrace time.Duration
+	// CardTimeout is the longest a card operation takes upstream (for Retry-After hints).
+	CardTimeout time.Duration
+	// KeyRetention is how long idempotency keys of final operations are kept;
+	// the default (49 h) covers "until the end of day after the next".
+	KeyRetention time.Duration
+	// Backoff bounds the reconciler's query backoff. Defaults 1 s and 60 s.
+	BackoffMin, BackoffMax time.Duration
+}
+
+// Service is the durable payment core: journal -> forward -> record.
+type Service struct {
+	opt   Options
+	log   zerolog.Logger
+	j     Journal
+	gw    Gateway
+	clock Clock
+
+	// base outlives requests: an operation sent upstream keeps running when
+	// the ECR hangs up, and is cut only by Close.
+	base   context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu      sync.Mutex
+	lanes   map[string]*lane      // by terminal id
+	flights map[string]*flight    // by client + "\x00" + key
+	byID    map[string]*flight    // the same flights by operation id
+	failed  error                 // sticky: the first store write error
+	pending map[string]*Operation // unknown operations awaiting a query
+
+	wake chan struct{}
+	fp   failpoints
+}
+
+// New builds the service. Call Recover before serving.
+func New(o Options) (*Service, error) {
+	if o.Journal == nil || o.Gateway == nil {
+		return nil, errors.New("payment: journal and gateway are required")
+	}
+	if o.Mode != VUK509 && o.Mode != VUK507 {
+		return nil, fmt.Errorf("payment: unknown mode %q", o.Mode)
+	}
+	if o.Clock == nil {
+		o.Clock = SystemClock{}
+	}
+	if o.Currency == "" {
+		o.Currency = TRY
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.CardTimeout == 0 {
+		o.CardTimeout = 180 * time.Second
+	}
+	if o.NotFoundGrace == 0 {
+		o.NotFoundGrace = o.CardTimeout + 2*time.Minute
+	}
+	if o.KeyRetention == 0 {
+		o.KeyRetention = 49 * time.Hour
+	}
+	if o.BackoffMin == 0 {
+		o.BackoffMin = time.Second
+	}
+	if o.BackoffMax == 0 {
+		o.BackoffMax = time.Minute
+	}
+	s := &Service{
+		opt:     o,
+		log:     o.Logger.With().Str("component", "payment").Logger(),
+		j:       o.Journal,
+		gw:      o.Gateway,
+		clock:   o.Clock,
+		lanes:   map[string]*lane{},
+		flights: map[string]*flight{},
+		byID:    map[string]*flight{},
+		pending: map[string]*Operation{},
+		wake:    make(chan struct{}, 1),
+	}
+	s.base, s.cancel = context.WithCancel(context.Background())
+	for _, t := range o.Terminals {
+		s.lanes[t.ID] = &lane{id: t.ID, device: t.DeviceUniqueID, blocked: map[string]bool{}}
+	}
+	return s, nil
+}
+
+// Mode returns the installation's model.
+func (s *Service) Mode() Mode { return s.opt.Mode }
+
+// Close cancels operations still upstream (they end unknown and are
+// journaled so) and waits until every one has recorded its state.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Health returns the sticky store failure, if any.
+func (s *Service) Health() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.failed
+}
+
+// failClosed records the first store failure; from then on no new money
+// operation is accepted. Operations already upstream still finish.
+func (s *Service) failClosed(err error) {
+	s.mu.Lock()
+	first := s.failed == nil
+	if first {
+		s.failed = err
+	}
+	s.mu.Unlock()
+	if first {
+		s.log.Error().Err(err).Msg("store write failed: refusing new money operations (fail closed)")
+	}
+}
+
+// submission is one request to run an operation, before it is journaled.
+type submission struct {
+	op   *Operation
+	wait time.Duration
+	// check runs under the service lock after idempotency and before the
+	// journal commit: the place for rules that depend on other operations
+	// (refundable amount, voidability).
+	check func(s *Service) error
+}
+
+// Result is an operation as the caller sees it after waiting.
+type Result struct {
+	Op       *Operation
+	Replayed bool // the answer of an earlier request with the same key
+	Final    bool // false: still pending or unknown when the wait ended
+}
+
+// submit applies idempotency, the terminal lane, the durable intent commit,
+// and then runs the operation upstream in the background, waiting up to
+// sub.wait for its outcome.
+func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
+	op := sub.op
+	if op.IdempotencyKey == "" {
+		op.IdempotencyKey = op.Reference
+	}
+	if op.IdempotencyKey == "" {
+		return nil, ErrKeyRequired
+	}
+	if err := idempotency.CheckKey(op.IdempotencyKey); err != nil {
+		return nil, &ValidationError{Problems: []FieldProblem{{Field: "Idempotency-Key", Message: err.Error()}}}
+	}
+	flightKey := op.Client + "\x00" + op.IdempotencyKey
+
+	s.mu.Lock()
+	if fl := s.flights[flightKey]; fl != nil {
+		s.mu.Unlock()
+		if idempotency.Decide(true, fl.fingerprint, op.Fingerprint, true) == idempotency.Conflict {
+			return nil, ErrIdempotencyKeyReused
+		}
+		return s.await(ctx, fl, sub.wait, true)
+	}
+	existing, err := s.j.ByKey(ctx, op.Client, op.IdempotencyKey)
+	switch {
+	case err == nil:
+		s.mu.Unlock()
+		if idempotency.Decide(true, existing.Fingerprint, op.Fingerprint, false) == idempotency.Conflict {
+			return nil, ErrIdempotencyKeyReused
+		}
+		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, nil
+	case !errors.Is(err, ErrNotFound):
+		s.mu.Unlock()
+		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	if s.failed != nil {
+		s.mu.Unlock()
+		return nil, ErrStorageFailure
+	}
+	ln := s.lanes[op.Terminal]
+	if ln == nil {
+		s.mu.Unlock()
+		return nil, ErrUnknownTerminal
+	}
+	if err := ln.acquire(op, s.opt.CardTimeout); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if sub.check != nil {
+		if err := sub.check(s); err != nil {
+			ln.release(op.ID)
+			s.mu.Unlock()
+			return nil, err
+		}
+	}
+	fl := newFlight(op)
+	s.flights[flightKey] = fl
+	s.byID[op.ID] = fl
+	s.mu.Unlock()
+
+	if err := s.begin(ctx, op); err != nil {
+		s.mu.Lock()
+		ln.release(op.ID)
+		delete(s.flights, flightKey)
+		delete(s.byID, op.ID)
+		s.mu.Unlock()
+		fl.finish(nil)
+		return nil, err
+	}
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.execute(op, fl, flightKey)
+	}()
+	return s.await(ctx, fl, sub.wait, false)
+}
+
+// begin fills in the generated fields and commits the intent durably.
+func (s *Service) begin(ctx context.Context, op *Operation) error {
+	if err := s.fp.hit(FailBeforeIntentCommit); err != nil {
+		return err
+	}
+	now := s.clock.Now()
+	op.CreatedAt, op.UpdatedAt = now, now
+	op.BusinessDay = now.In(s.opt.Location).Format("20060102")
+	op.State = StateSending
+	if _, err := s.j.Begin(ctx, op); err != nil {
+		if errors.Is(err, ErrDuplicateKey) {
+			// The flight map makes this unreachable in one process; a second
+			// process cannot open the same journal.
+			return ErrIdempotencyKeyReused
+		}
+		s.failClosed(err)
+		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	s.logState(op, "journaled")
+	return nil
+}
+
+// execute sends a journaled operation and records its outcome. It runs on
+// the service's base context, not the request's.
+func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
+	defer func() {
+		s.mu.Lock()
+		delete(s.flights, flightKey)
+		delete(s.byID, op.ID)
+		s.mu.Unlock()
+	}()
+	if err := s.fp.hit(FailAfterIntentCommit); err != nil {
+		fl.crash()
+		return
+	}
+	op.SentAt = s.clock.Now()
+	var out Outcome
+	if op.Kind == KindEndOfDay {
+		out = s.runEndOfDay(s.base, op)
+	} else {
+		out = s.gw.Execute(s.base, op)
+	}
+	if err := s.fp.hit(FailAfterUpstreamAnswer); err != nil {
+		fl.crash()
+		return
+	}
+	s.apply(op, out, ResolvedDirect)
+	recErr := s.record(op)
+	if err := s.fp.hit(FailAfterOutcomeCommit); err != nil {
+		fl.crash()
+		return
+	}
+	if recErr == nil || op.State == StateUnknown {
+		s.settleLane(op)
+	} else {
+		// The outcome is known but not durable: keep the lane blocked until a
+		// restart re-derives it from iyzico. The caller still gets the truth.
+		s.mu.Lock()
+		if ln := s.lanes[op.Terminal]; ln != nil {
+			ln.release(op.ID)
+			ln.blocked[op.ID] = true
+		}
+		s.mu.Unlock()
+	}
+	fl.finish(op.Clone())
+}
+
+// apply turns an upstream outcome into the operation's next state.
+func (s *Service) apply(op *Operation, out Outcome, how Resolution) {
+	op.UpdatedAt = s.clock.Now()
+	op.Error = out.Error
+	switch out.Class {
+	case Approved:
+		op.State, op.Resolution, op.SafeToRetry = StateApproved, how, false
+		op.Error = nil
+		fillFromOutcome(op, out)
+	case Declined:
+		op.State, op.Resolution, op.SafeToRetry = StateDeclined, how, true
+	case NotSent:
+		op.State, op.Resolution, op.SafeToRetry = StateDeclined, ResolvedNotSent, true
+	case NotFound:
+		// Only the reconciler sees NotFound, and it decides on the grace period.
+		op.State = StateUnknown
+	default:
+		op.State, op.SafeToRetry = StateUnknown, false
+		if op.NextQueryAt.IsZero() {
+			op.NextQueryAt = op.UpdatedAt.Add(s.opt.BackoffMin)
+		}
+	}
+	if out.Cause != nil {
+		s.log.Warn().Str("op_id", op.ID).Str("kind", string(op.Kind)).Str("class", out.Class.String()).
+			Str("cause", out.Cause.Error()).Msg("upstream call did not give a clear answer")
+	}
+}
+
+func fillFromOutcome(op *Operation, out Outcome) {
+	set := func(dst *string, v string) {
+		if v != "" {
+			*dst = v
+		}
+	}
+	set(&op.PaymentID, out.PaymentID)
+	set(&op.PaymentDate, out.PaymentDate)
+	set(&op.AuthCode, out.AuthCode)
+	set(&op.HostRef, out.HostRef)
+	set(&op.BatchNo, out.BatchNo)
+	set(&op.SaleNumber, out.SaleNumber)
+	if out.Card != nil {
+		c := *out.Card
+		op.Card = &c
+	}
+	if len(out.Lines) > 0 && len(op.Lines) == len(out.Lines) {
+		for i := range op.Lines {
+			if out.Lines[i].ID != "" {
+				op.Lines[i].ID = out.Lines[i].ID
+			}
+		}
+	}
+}
+
+// record commits a new state of op, and of its parent when a void or refund
+// was approved. A failure puts the service in fail-closed mode.
+func (s *Service) record(op *Operation) error {
+	op.UpdatedAt = s.clock.Now()
+	if err := s.j.Record(context.Background(), op); err != nil {
+		s.failClosed(err)
+		return err
+	}
+	s.logState(op, "state")
+	if op.State == StateApproved && op.ParentID != "" && (op.Kind == KindVoid || op.Kind == KindRefund) {
+		return s.applyToParent(op)
+	}
+	return nil
+}
+
+func (s *Service) applyToParent(child *Operation) error {
+	_, err := s.j.Update(context.Background(), child.ParentID, func(parent *Operation) error {
+		switch child.Kind {
+		case KindVoid:
+			parent.Voided = true
+		case KindRefund:
+			parent.RefundedMinor += child.Amount.Minor()
+		}
+		parent.UpdatedAt = s.clock.Now()
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			s.log.Error().Err(err).Str("op_id", child.ID).Msg("parent of an approved void/refund not found")
+			return err
+		}
+		s.failClosed(err)
+	}
+	return err
+}
+
+// settleLane frees the terminal, or keeps it blocked by an unknown.
+func (s *Service) settleLane(op *Operation) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ln := s.lanes[op.Terminal]
+	if ln == nil {
+		return
+	}
+	ln.release(op.ID)
+	ln.lastAnswer = s.clock.Now()
+	if op.Kind == KindEndOfDay && op.State == StateApproved {
+		ln.lastEOD = op.CreatedAt
+	}
+	if op.State == StateUnknown {
+		ln.blocked[op.ID] = true
+		s.pending[op.ID] = op.Clone()
+		s.poke()
+	} else {
+		delete(ln.blocked, op.ID)
+		delete(s.pending, op.ID)
+	}
+}
+
+func (s *Service) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// await waits for a flight up to wait, or until ctx ends, and returns the
+// operation as it stands.
+func (s *Service) await(ctx context.Context, fl *flight, wait time.Duration, joined bool) (*Result, error) {
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-fl.done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	select {
+	case <-fl.done:
+		if op := fl.result(); op != nil {
+			return &Result{Op: op, Replayed: joined, Final: op.State.Final()}, nil
+		}
+	default:
+	}
+	op, err := s.j.Get(context.Background(), fl.id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// The intent commit failed: the operation never existed.
+			return nil, ErrStorageFailure
+		}
+		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	return &Result{Op: op, Replayed: joined, Final: op.State.Final()}, nil
+}
+
+// Get returns one operation by bridged's id.
+func (s *Service) Get(ctx context.Context, id string) (*Operation, error) {
+	return s.j.Get(ctx, id)
+}
+
+// Wait long-polls an operation: it returns when the operation is final or
+// wait has passed.
+func (s *Service) Wait(ctx context.Context, id string, wait time.Duration) (*Operation, error) {
+	s.mu.Lock()
+	fl := s.byID[id]
+	s.mu.Unlock()
+	if fl != nil && wait > 0 {
+		r, err := s.await(ctx, fl, wait, false)
+		if err != nil {
+			return nil, err
+		}
+		return r.Op, nil
+	}
+	return s.j.Get(ctx, id)
+}
+
+// List returns operations matching f.
+func (s *Service) List(ctx context.Context, f Filter) ([]*Operation, string, error) {
+	return s.j.List(ctx, f)
+}
+
+func (s *Service) newOperation(kind Kind, client, key, reference, terminal string) (*Operation, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("generate id: %w", err)
+	}
+	hex := id.String()
+	device := ""
+	if ln := s.lanes[terminal]; ln != nil {
+		device = ln.device
+	}
+	op := &Operation{
+		ID:             "op_" + stripDashes(hex),
+		DeviceUniqueID: device,
+		Kind:           kind,
+		Client:         client,
+		IdempotencyKey: key,
+		Reference:      reference,
+		Terminal:       terminal,
+		// Unique per operation, at most 64 characters, and the only key of
+		// every status query for it.
+		TransactionReferenceID: "brg-" + stripDashes(hex),
+		ConversationID:         uuid.NewString(),
+		State:                  StateAccepted,
+	}
+	return op, nil
+}
+
+func stripDashes(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}
+
+// logState writes one line per state change with allow-listed fields only:
+// no card data beyond BIN and last four, no token, no secret.
+func (s *Service) logState(op *Operation, msg string) {
+	ev := s.log.Info().
+		Str("op_id", op.ID).
+		Str("kind", string(op.Kind)).
+		Str("state", string(op.State)).
+		Str("terminal", op.Terminal).
+		Str("client", op.Client).
+		Str("reference", op.Reference).
+		Str("transaction_reference_id", op.TransactionReferenceID).
+		Str("amount", op.Amount.Decimal()).
+		Str("currency", string(op.Amount.Currency()))
+	if op.PaymentID != "" {
+		ev = ev.Str("payment_id", op.PaymentID)
+	}
+	if op.Resolution != "" {
+		ev = ev.Str("resolution", string(op.Resolution))
+	}
+	if op.Error != nil {
+		ev = ev.Str("error_code", op.Error.Code).Str("error_group", op.Error.Group)
+	}
+	ev.Msg(msg)
+}

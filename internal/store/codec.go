@@ -1,0 +1,351 @@
+package store
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// ErrCorrupt marks a record, key or entry that cannot be decoded or does not
+// match what the schema says.
+var ErrCorrupt = errors.New("store: corrupt data")
+
+// Record codec: one version byte, then JSON of a store-owned mirror of
+// payment.Operation. The mirror, not the domain type, is the file format, so
+// payment can rename or add fields without breaking existing files: a new
+// field gets a new JSON name here (old records decode it as zero), and an
+// incompatible change gets a new version byte and a decoder for the old one.
+const recordV1 byte = 1
+
+type moneyV1 struct {
+	Minor    int64  `json:"minor"`
+	Currency string `json:"currency"`
+}
+
+type lineV1 struct {
+	ID            string  `json:"id,omitempty"`
+	Name          string  `json:"name"`
+	Quantity      int     `json:"quantity"`
+	UnitPrice     moneyV1 `json:"unit_price"`
+	Total         moneyV1 `json:"total"`
+	UnitCode      string  `json:"unit_code,omitempty"`
+	TaxGroupCode  string  `json:"tax_group_code,omitempty"`
+	Generic       bool    `json:"generic,omitempty"`
+	RelatedLineID string  `json:"related_line_id,omitempty"`
+}
+
+type buyerV1 struct {
+	CustomerType  int    `json:"customer_type"`
+	FirstName     string `json:"first_name,omitempty"`
+	MiddleName    string `json:"middle_name,omitempty"`
+	FamilyName    string `json:"family_name,omitempty"`
+	CompanyName   string `json:"company_name,omitempty"`
+	TaxOfficeCode string `json:"tax_office_code,omitempty"`
+	TaxNumber     string `json:"tax_number,omitempty"`
+	Country       string `json:"country,omitempty"`
+	City          string `json:"city,omitempty"`
+	District      string `json:"district,omitempty"`
+}
+
+type cardV1 struct {
+	BIN   string `json:"bin,omitempty"`
+	Last4 string `json:"last4,omitempty"`
+	Type  string `json:"type,omitempty"`
+}
+
+type upstreamErrorV1 struct {
+	Code    string `json:"code"`
+	Group   string `json:"group,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type eodReportV1 struct {
+	BatchNo       string            `json:"batch_no,omitempty"`
+	ResultMessage string            `json:"result_message,omitempty"`
+	Totals        []acquirerTotalV1 `json:"totals,omitempty"`
+}
+
+type acquirerTotalV1 struct {
+	AcquirerID   string  `json:"acquirer_id,omitempty"`
+	AcquirerName string  `json:"acquirer_name,omitempty"`
+	TerminalID   string  `json:"terminal_id,omitempty"`
+	BatchNo      string  `json:"batch_no,omitempty"`
+	Amount       moneyV1 `json:"amount"`
+	Count        int     `json:"count"`
+	ResponseCode string  `json:"response_code,omitempty"`
+}
+
+// opV1 mirrors payment.Operation. Times are RFC 3339 with nanoseconds in UTC,
+// "" for the zero time.
+type opV1 struct {
+	ID             string `json:"id"`
+	Kind           string `json:"kind"`
+	Client         string `json:"client,omitempty"`
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	Fingerprint    string `json:"fingerprint,omitempty"`
+	Reference      string `json:"reference,omitempty"`
+	Terminal       string `json:"terminal,omitempty"`
+	DeviceUniqueID string `json:"device_unique_id,omitempty"`
+
+	Amount      moneyV1 `json:"amount"`
+	Installment int     `json:"installment,omitempty"`
+
+	PaymentType  string   `json:"payment_type,omitempty"`
+	DocumentType string   `json:"document_type,omitempty"`
+	Lines        []lineV1 `json:"lines,omitempty"`
+	Buyer        *buyerV1 `json:"buyer,omitempty"`
+
+	ParentID   string `json:"parent_id,omitempty"`
+	ParentRef  string `json:"parent_transaction_reference_id,omitempty"`
+	SaleNumber string `json:"sale_number,omitempty"`
+
+	TransactionReferenceID string `json:"transaction_reference_id,omitempty"`
+	ConversationID         string `json:"conversation_id,omitempty"`
+
+	State       string `json:"state"`
+	Resolution  string `json:"resolution,omitempty"`
+	SafeToRetry bool   `json:"safe_to_retry,omitempty"`
+
+	PaymentID   string           `json:"payment_id,omitempty"`
+	PaymentDate string           `json:"payment_date,omitempty"`
+	AuthCode    string           `json:"auth_code,omitempty"`
+	HostRef     string           `json:"host_ref,omitempty"`
+	BatchNo     string           `json:"batch_no,omitempty"`
+	Card        *cardV1          `json:"card,omitempty"`
+	Error       *upstreamErrorV1 `json:"error,omitempty"`
+
+	Voided        bool  `json:"voided,omitempty"`
+	RefundedMinor int64 `json:"refunded_minor,omitempty"`
+
+	CreatedAt   string `json:"created_at,omitempty"`
+	UpdatedAt   string `json:"updated_at,omitempty"`
+	SentAt      string `json:"sent_at,omitempty"`
+	BusinessDay string `json:"business_day,omitempty"`
+
+	EODReport  *eodReportV1 `json:"eod_report,omitempty"`
+	BatchSince string       `json:"batch_since,omitempty"`
+
+	Queries     int    `json:"queries,omitempty"`
+	NextQueryAt string `json:"next_query_at,omitempty"`
+}
+
+func encodeMoney(m payment.Money) moneyV1 {
+	return moneyV1{Minor: m.Minor(), Currency: string(m.Currency())}
+}
+
+func (m moneyV1) decode() payment.Money {
+	return payment.NewMoney(m.Minor, payment.Currency(m.Currency))
+}
+
+func encodeTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func decodeTime(field, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%w: %s: %w", ErrCorrupt, field, err)
+	}
+	return t.UTC(), nil
+}
+
+// encodeOp returns the record bytes of op: recordV1 then JSON.
+func encodeOp(op *payment.Operation) ([]byte, error) {
+	r := opV1{
+		ID:                     op.ID,
+		Kind:                   string(op.Kind),
+		Client:                 op.Client,
+		IdempotencyKey:         op.IdempotencyKey,
+		Fingerprint:            op.Fingerprint,
+		Reference:              op.Reference,
+		Terminal:               op.Terminal,
+		DeviceUniqueID:         op.DeviceUniqueID,
+		Amount:                 encodeMoney(op.Amount),
+		Installment:            op.Installment,
+		PaymentType:            op.PaymentType,
+		DocumentType:           op.DocumentType,
+		ParentID:               op.ParentID,
+		ParentRef:              op.ParentTransactionReferenceID,
+		SaleNumber:             op.SaleNumber,
+		TransactionReferenceID: op.TransactionReferenceID,
+		ConversationID:         op.ConversationID,
+		State:                  string(op.State),
+		Resolution:             string(op.Resolution),
+		SafeToRetry:            op.SafeToRetry,
+		PaymentID:              op.PaymentID,
+		PaymentDate:            op.PaymentDate,
+		AuthCode:               op.AuthCode,
+		HostRef:                op.HostRef,
+		BatchNo:                op.BatchNo,
+		Voided:                 op.Voided,
+		RefundedMinor:          op.RefundedMinor,
+		CreatedAt:              encodeTime(op.CreatedAt),
+		UpdatedAt:              encodeTime(op.UpdatedAt),
+		SentAt:                 encodeTime(op.SentAt),
+		BusinessDay:            op.BusinessDay,
+		BatchSince:             encodeTime(op.BatchSince),
+		Queries:                op.Queries,
+		NextQueryAt:            encodeTime(op.NextQueryAt),
+	}
+	if rep := op.Report; rep != nil {
+		r.EODReport = &eodReportV1{BatchNo: rep.BatchNo, ResultMessage: rep.ResultMessage}
+		if rep.Totals != nil {
+			r.EODReport.Totals = make([]acquirerTotalV1, len(rep.Totals))
+			for i, t := range rep.Totals {
+				r.EODReport.Totals[i] = acquirerTotalV1{
+					AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName, TerminalID: t.TerminalID,
+					BatchNo: t.BatchNo, Amount: encodeMoney(t.Amount), Count: t.Count, ResponseCode: t.ResponseCode,
+				}
+			}
+		}
+	}
+	if op.Lines != nil {
+		r.Lines = make([]lineV1, len(op.Lines))
+		for i, l := range op.Lines {
+			r.Lines[i] = lineV1{
+				ID:            l.ID,
+				Name:          l.Name,
+				Quantity:      l.Quantity,
+				UnitPrice:     encodeMoney(l.UnitPrice),
+				Total:         encodeMoney(l.Total),
+				UnitCode:      l.UnitCode,
+				TaxGroupCode:  l.TaxGroupCode,
+				Generic:       l.Generic,
+				RelatedLineID: l.RelatedLineID,
+			}
+		}
+	}
+	if b := op.Buyer; b != nil {
+		r.Buyer = &buyerV1{
+			CustomerType: b.CustomerType, FirstName: b.FirstName, MiddleName: b.MiddleName,
+			FamilyName: b.FamilyName, CompanyName: b.CompanyName, TaxOfficeCode: b.TaxOfficeCode,
+			TaxNumber: b.TaxNumber, Country: b.Country, City: b.City, District: b.District,
+		}
+	}
+	if c := op.Card; c != nil {
+		r.Card = &cardV1{BIN: c.BIN, Last4: c.Last4, Type: c.Type}
+	}
+	if e := op.Error; e != nil {
+		r.Error = &upstreamErrorV1{Code: e.Code, Group: e.Group, Message: e.Message}
+	}
+	js, err := json.Marshal(&r)
+	if err != nil {
+		return nil, fmt.Errorf("encode operation %s: %w", op.ID, err)
+	}
+	out := make([]byte, 0, 1+len(js))
+	out = append(out, recordV1)
+	return append(out, js...), nil
+}
+
+// decodeOp builds a new Operation from record bytes. It shares no memory with
+// b, so b may be a bbolt value that dies with its transaction.
+func decodeOp(b []byte) (*payment.Operation, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty operation record", ErrCorrupt)
+	}
+	if b[0] != recordV1 {
+		return nil, fmt.Errorf("%w: operation record version %d is not known to this bridged", ErrCorrupt, b[0])
+	}
+	var r opV1
+	if err := json.Unmarshal(b[1:], &r); err != nil {
+		return nil, fmt.Errorf("%w: operation record: %w", ErrCorrupt, err)
+	}
+	op := &payment.Operation{
+		ID:                           r.ID,
+		Kind:                         payment.Kind(r.Kind),
+		Client:                       r.Client,
+		IdempotencyKey:               r.IdempotencyKey,
+		Fingerprint:                  r.Fingerprint,
+		Reference:                    r.Reference,
+		Terminal:                     r.Terminal,
+		DeviceUniqueID:               r.DeviceUniqueID,
+		Amount:                       r.Amount.decode(),
+		Installment:                  r.Installment,
+		PaymentType:                  r.PaymentType,
+		DocumentType:                 r.DocumentType,
+		ParentID:                     r.ParentID,
+		ParentTransactionReferenceID: r.ParentRef,
+		SaleNumber:                   r.SaleNumber,
+		TransactionReferenceID:       r.TransactionReferenceID,
+		ConversationID:               r.ConversationID,
+		State:                        payment.State(r.State),
+		Resolution:                   payment.Resolution(r.Resolution),
+		SafeToRetry:                  r.SafeToRetry,
+		PaymentID:                    r.PaymentID,
+		PaymentDate:                  r.PaymentDate,
+		AuthCode:                     r.AuthCode,
+		HostRef:                      r.HostRef,
+		BatchNo:                      r.BatchNo,
+		Voided:                       r.Voided,
+		RefundedMinor:                r.RefundedMinor,
+		BusinessDay:                  r.BusinessDay,
+		Queries:                      r.Queries,
+	}
+	var err error
+	if op.CreatedAt, err = decodeTime("created_at", r.CreatedAt); err != nil {
+		return nil, err
+	}
+	if op.UpdatedAt, err = decodeTime("updated_at", r.UpdatedAt); err != nil {
+		return nil, err
+	}
+	if op.SentAt, err = decodeTime("sent_at", r.SentAt); err != nil {
+		return nil, err
+	}
+	if op.NextQueryAt, err = decodeTime("next_query_at", r.NextQueryAt); err != nil {
+		return nil, err
+	}
+	if op.BatchSince, err = decodeTime("batch_since", r.BatchSince); err != nil {
+		return nil, err
+	}
+	if rep := r.EODReport; rep != nil {
+		op.Report = &payment.EndOfDayReport{BatchNo: rep.BatchNo, ResultMessage: rep.ResultMessage}
+		if rep.Totals != nil {
+			op.Report.Totals = make([]payment.AcquirerTotal, len(rep.Totals))
+			for i, t := range rep.Totals {
+				op.Report.Totals[i] = payment.AcquirerTotal{
+					AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName, TerminalID: t.TerminalID,
+					BatchNo: t.BatchNo, Amount: t.Amount.decode(), Count: t.Count, ResponseCode: t.ResponseCode,
+				}
+			}
+		}
+	}
+	if r.Lines != nil {
+		op.Lines = make([]payment.SaleLine, len(r.Lines))
+		for i, l := range r.Lines {
+			op.Lines[i] = payment.SaleLine{
+				ID:            l.ID,
+				Name:          l.Name,
+				Quantity:      l.Quantity,
+				UnitPrice:     l.UnitPrice.decode(),
+				Total:         l.Total.decode(),
+				UnitCode:      l.UnitCode,
+				TaxGroupCode:  l.TaxGroupCode,
+				Generic:       l.Generic,
+				RelatedLineID: l.RelatedLineID,
+			}
+		}
+	}
+	if b := r.Buyer; b != nil {
+		op.Buyer = &payment.Buyer{
+			CustomerType: b.CustomerType, FirstName: b.FirstName, MiddleName: b.MiddleName,
+			FamilyName: b.FamilyName, CompanyName: b.CompanyName, TaxOfficeCode: b.TaxOfficeCode,
+			TaxNumber: b.TaxNumber, Country: b.Country, City: b.City, District: b.District,
+		}
+	}
+	if c := r.Card; c != nil {
+		op.Card = &payment.Card{BIN: c.BIN, Last4: c.Last4, Type: c.Type}
+	}
+	if e := r.Error; e != nil {
+		op.Error = &payment.UpstreamError{Code: e.Code, Group: e.Group, Message: e.Message}
+	}
+	return op, nil
+}

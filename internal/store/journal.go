@@ -1,0 +1,401 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// ErrExists is returned by Begin for an operation id that is already journaled.
+var ErrExists = errors.New("operation id already journaled")
+
+// ErrImmutable is returned by Record and Update when the new state changes a
+// field the indexes are built on (id, kind, client, key, reference, terminal,
+// business day, parent, creation time). Such a change would make an index lie.
+var ErrImmutable = errors.New("indexed field cannot change")
+
+// Begin journals a new operation, its indexes and its first journal entry in
+// one durable commit. When the idempotency key (Client, IdempotencyKey) is
+// taken it writes nothing and returns the holder and payment.ErrDuplicateKey.
+// An empty IdempotencyKey is not indexed (end of day has none). A zero
+// CreatedAt is set to the store's clock, a zero UpdatedAt to CreatedAt; op
+// itself is never modified, and the returned operation is the one stored.
+func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Operation, error) {
+	if err := validate(op); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	rec := *op // shallow: only read by encodeOp
+	if rec.CreatedAt.IsZero() {
+		rec.CreatedAt = now
+	}
+	if rec.UpdatedAt.IsZero() {
+		rec.UpdatedAt = rec.CreatedAt
+	}
+	data, err := encodeOp(&rec)
+	if err != nil {
+		return nil, err
+	}
+	id := []byte(op.ID)
+	var existing *payment.Operation
+	err = s.update(ctx, "begin "+op.ID, func(tx *bolt.Tx) error {
+		ops := tx.Bucket(bucketOps)
+		if op.IdempotencyKey != "" {
+			if holder := tx.Bucket(bucketIdem).Get(idemKey(op.Client, op.IdempotencyKey)); holder != nil {
+				v := ops.Get(holder)
+				if v == nil {
+					return fmt.Errorf("%w: idempotency key points to missing operation %s", ErrCorrupt, holder)
+				}
+				var err error
+				if existing, err = decodeOp(v); err != nil {
+					return err
+				}
+				return reject(fmt.Errorf("%w: held by operation %s", payment.ErrDuplicateKey, existing.ID))
+			}
+		}
+		if ops.Get(id) != nil {
+			return reject(fmt.Errorf("store: %w: %s", ErrExists, op.ID))
+		}
+		if err := ops.Put(id, data); err != nil {
+			return err
+		}
+		if err := putIndexes(tx, &rec); err != nil {
+			return err
+		}
+		return appendEntry(tx, s.now(), op.ID, rec.State, data) // taken under the writer lock: entry times follow seq
+	})
+	if err != nil {
+		if errors.Is(err, payment.ErrDuplicateKey) {
+			return existing, err
+		}
+		return nil, err
+	}
+	return decodeOp(data)
+}
+
+// putIndexes writes every index entry of a new operation.
+func putIndexes(tx *bolt.Tx, op *payment.Operation) error {
+	id := []byte(op.ID)
+	if op.IdempotencyKey != "" {
+		if err := tx.Bucket(bucketIdem).Put(idemKey(op.Client, op.IdempotencyKey), id); err != nil {
+			return err
+		}
+	}
+	if op.Reference != "" {
+		if err := tx.Bucket(bucketRef).Put(refKey(op.Reference, op.ID), nil); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bucketTerminalDay).Put(terminalDayKey(op.Terminal, op.BusinessDay, op.ID), nil); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bucketCreated).Put(createdKey(op.CreatedAt, op.ID), createdValue(string(op.Kind), op.Terminal)); err != nil {
+		return err
+	}
+	if op.ParentID != "" {
+		if err := tx.Bucket(bucketParent).Put(parentKey(op.ParentID, op.ID), nil); err != nil {
+			return err
+		}
+	}
+	return syncOpen(tx, op)
+}
+
+// syncOpen keeps idx_open equal to the set of operations that are not final.
+func syncOpen(tx *bolt.Tx, op *payment.Operation) error {
+	b := tx.Bucket(bucketOpen)
+	if op.State.Final() {
+		return b.Delete([]byte(op.ID))
+	}
+	return b.Put([]byte(op.ID), nil)
+}
+
+// Record stores a new state of an existing operation and appends a journal
+// entry for it, in one durable commit. A zero CreatedAt keeps the stored one;
+// any other change to an indexed field is refused with ErrImmutable.
+func (s *Store) Record(ctx context.Context, op *payment.Operation) error {
+	if err := validate(op); err != nil {
+		return err
+	}
+	return s.update(ctx, "record "+op.ID, func(tx *bolt.Tx) error {
+		prev, err := loadForWrite(tx, op.ID)
+		if err != nil {
+			return err
+		}
+		_, err = s.recordTx(tx, prev, op)
+		return err
+	})
+}
+
+// Update is a read-modify-write of one operation in a single transaction:
+// fn gets a fresh copy of the stored operation and changes it; the result is
+// recorded as by Record and returned. Two Updates of the same operation never
+// interleave, which a Get then Record can (two refunds settling at once would
+// lose one addition to the parent's RefundedMinor). fn runs under the
+// journal's writer lock: it must be quick and must never wait on the network.
+// An error from fn aborts without writing and is returned as is.
+func (s *Store) Update(ctx context.Context, id string, fn func(op *payment.Operation) error) (*payment.Operation, error) {
+	var data []byte
+	err := s.update(ctx, "update "+id, func(tx *bolt.Tx) error {
+		prev, err := loadForWrite(tx, id)
+		if err != nil {
+			return err
+		}
+		next := prev.Clone()
+		if err := fn(next); err != nil {
+			return reject(err)
+		}
+		if err := validate(next); err != nil {
+			return reject(err)
+		}
+		data, err = s.recordTx(tx, prev, next)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return decodeOp(data)
+}
+
+func loadForWrite(tx *bolt.Tx, id string) (*payment.Operation, error) {
+	v := tx.Bucket(bucketOps).Get([]byte(id))
+	if v == nil {
+		return nil, reject(fmt.Errorf("store: operation %s: %w", id, payment.ErrNotFound))
+	}
+	return decodeOp(v)
+}
+
+// recordTx writes next over prev, keeps idx_open in sync and appends the
+// journal entry. It returns the record bytes written.
+func (s *Store) recordTx(tx *bolt.Tx, prev, next *payment.Operation) ([]byte, error) {
+	if next.CreatedAt.IsZero() {
+		c := *next
+		c.CreatedAt = prev.CreatedAt
+		next = &c
+	}
+	if err := sameIdentity(prev, next); err != nil {
+		return nil, reject(err)
+	}
+	data, err := encodeOp(next)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Bucket(bucketOps).Put([]byte(next.ID), data); err != nil {
+		return nil, err
+	}
+	if err := syncOpen(tx, next); err != nil {
+		return nil, err
+	}
+	return data, appendEntry(tx, s.now(), next.ID, next.State, data)
+}
+
+func sameIdentity(prev, next *payment.Operation) error {
+	fields := []struct {
+		name     string
+		old, new string
+	}{
+		{"id", prev.ID, next.ID},
+		{"kind", string(prev.Kind), string(next.Kind)},
+		{"client", prev.Client, next.Client},
+		{"idempotency_key", prev.IdempotencyKey, next.IdempotencyKey},
+		{"reference", prev.Reference, next.Reference},
+		{"terminal", prev.Terminal, next.Terminal},
+		{"business_day", prev.BusinessDay, next.BusinessDay},
+		{"parent_id", prev.ParentID, next.ParentID},
+	}
+	for _, f := range fields {
+		if f.old != f.new {
+			return fmt.Errorf("store: operation %s: %w: %s %q -> %q", prev.ID, ErrImmutable, f.name, f.old, f.new)
+		}
+	}
+	if !prev.CreatedAt.Equal(next.CreatedAt) {
+		return fmt.Errorf("store: operation %s: %w: created_at", prev.ID, ErrImmutable)
+	}
+	return nil
+}
+
+// validate refuses what the key layouts cannot hold.
+func validate(op *payment.Operation) error {
+	if op == nil {
+		return errors.New("store: nil operation")
+	}
+	var problems []payment.FieldProblem
+	add := func(field, msg string) {
+		problems = append(problems, payment.FieldProblem{Field: field, Message: msg})
+	}
+	if op.ID == "" {
+		add("id", "required")
+	}
+	if op.Kind == "" {
+		add("kind", "required")
+	}
+	if op.State == "" {
+		add("state", "required")
+	}
+	for _, f := range []struct{ name, v string }{
+		{"id", op.ID}, {"kind", string(op.Kind)}, {"client", op.Client},
+		{"idempotency_key", op.IdempotencyKey}, {"reference", op.Reference},
+		{"terminal", op.Terminal}, {"business_day", op.BusinessDay}, {"parent_id", op.ParentID},
+	} {
+		if strings.Contains(f.v, sep) {
+			add(f.name, "must not contain a NUL byte")
+		}
+	}
+	if problems != nil {
+		return &payment.ValidationError{Problems: problems}
+	}
+	return nil
+}
+
+// Get returns one operation by id, or an error matching payment.ErrNotFound.
+func (s *Store) Get(ctx context.Context, id string) (*payment.Operation, error) {
+	var op *payment.Operation
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		var err error
+		op, err = getOp(tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+func getOp(tx *bolt.Tx, id string) (*payment.Operation, error) {
+	v := tx.Bucket(bucketOps).Get([]byte(id))
+	if v == nil {
+		return nil, fmt.Errorf("store: operation %s: %w", id, payment.ErrNotFound)
+	}
+	op, err := decodeOp(v)
+	if err != nil {
+		return nil, fmt.Errorf("store: operation %s: %w", id, err)
+	}
+	return op, nil
+}
+
+// ByKey returns the operation holding an idempotency key, or an error
+// matching payment.ErrNotFound (also after PruneKeys forgot the key).
+func (s *Store) ByKey(ctx context.Context, client, key string) (*payment.Operation, error) {
+	var op *payment.Operation
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		id := tx.Bucket(bucketIdem).Get(idemKey(client, key))
+		if id == nil || key == "" {
+			return fmt.Errorf("store: idempotency key of client %q: %w", client, payment.ErrNotFound)
+		}
+		var err error
+		op, err = getOp(tx, string(id))
+		if errors.Is(err, payment.ErrNotFound) {
+			return fmt.Errorf("%w: idempotency key points to missing operation %s", ErrCorrupt, id)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return op, nil
+}
+
+// Open returns every operation that is not final, oldest first.
+func (s *Store) Open(ctx context.Context) ([]*payment.Operation, error) {
+	var out []*payment.Operation
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketOpen).ForEach(func(k, _ []byte) error {
+			op, err := getOp(tx, string(k))
+			if errors.Is(err, payment.ErrNotFound) {
+				return fmt.Errorf("%w: open index names missing operation %s", ErrCorrupt, k)
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, op)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortOldestFirst(out)
+	return out, nil
+}
+
+// TerminalDay returns the operations of one terminal and business day
+// (YYYYMMDD), oldest first: what an end of day compares with iyzico's totals.
+func (s *Store) TerminalDay(ctx context.Context, terminal, day string) ([]*payment.Operation, error) {
+	var out []*payment.Operation
+	prefix := terminalDayPrefix(terminal, day)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketTerminalDay).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			op, err := getOp(tx, string(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, op)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortOldestFirst(out)
+	return out, nil
+}
+
+func sortOldestFirst(ops []*payment.Operation) {
+	slices.SortFunc(ops, func(a, b *payment.Operation) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+}
+
+// PruneKeys forgets the idempotency keys of final operations created before
+// t, in one commit, and returns how many it forgot. Keys of open operations
+// are never touched, and the operations themselves are kept.
+func (s *Store) PruneKeys(ctx context.Context, before time.Time) (int, error) {
+	n := 0
+	err := s.update(ctx, "prune keys", func(tx *bolt.Tx) error {
+		n = 0
+		idem, ops, open := tx.Bucket(bucketIdem), tx.Bucket(bucketOps), tx.Bucket(bucketOpen)
+		var doomed [][]byte
+		err := idem.ForEach(func(k, id []byte) error {
+			if open.Get(id) != nil {
+				return nil
+			}
+			v := ops.Get(id)
+			if v == nil {
+				return nil // a dangling key is for VerifyChain and the operator, not for pruning
+			}
+			op, err := decodeOp(v)
+			if err != nil {
+				return err
+			}
+			if op.State.Final() && op.CreatedAt.Before(before) {
+				doomed = append(doomed, bytes.Clone(k))
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range doomed {
+			if err := idem.Delete(k); err != nil {
+				return err
+			}
+		}
+		n = len(doomed)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -1,0 +1,223 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// FileName is the journal's file name inside the data dir.
+const FileName = "bridged.db"
+
+// DefaultTimeout is how long Open waits for the file lock by default.
+const DefaultTimeout = time.Second
+
+// Options configures a Store. The zero value is usable.
+type Options struct {
+	// Timeout bounds the wait for the file lock held by another process
+	// (or another Open in this one); default DefaultTimeout.
+	Timeout time.Duration
+	// Logger receives the store's few log lines (open, migration, write
+	// failures), with component=store. Tokens and records are never logged.
+	Logger zerolog.Logger
+	// Now is the clock for journal entry times; default time.Now.
+	Now func() time.Time
+	// FailWrites is a test seam: when it returns an error, every write
+	// transaction is rolled back and fails with it, as a failed fsync would.
+	FailWrites func() error
+}
+
+// Store is the bbolt journal. It is safe for concurrent use. It implements
+// payment.Journal.
+type Store struct {
+	db         *bolt.DB
+	path       string
+	log        zerolog.Logger
+	now        func() time.Time
+	failWrites func() error
+
+	mu       sync.Mutex
+	writeErr error // the first write failure, sticky
+}
+
+var _ payment.Journal = (*Store)(nil)
+
+// LockedError is returned by Open when another process (or another handle in
+// this one) holds the database file. It unwraps to bbolt's ErrTimeout.
+type LockedError struct {
+	Path string
+	Err  error
+}
+
+func (e *LockedError) Error() string {
+	return fmt.Sprintf("database %s is locked: another bridged process is using this data dir: %v", e.Path, e.Err)
+}
+
+func (e *LockedError) Unwrap() error { return e.Err }
+
+// Open opens (creating when needed) dir/bridged.db and brings its schema up
+// to date in one transaction. dir is created with mode 0700, the file with 0600.
+func Open(dir string, o Options) (*Store, error) {
+	if o.Timeout <= 0 {
+		o.Timeout = DefaultTimeout
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("store: create data dir: %w", err)
+	}
+	path := filepath.Join(dir, FileName)
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, &LockedError{Path: path, Err: err}
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	s := &Store{
+		db:         db,
+		path:       path,
+		log:        o.Logger.With().Str("component", "store").Logger(),
+		now:        o.Now,
+		failWrites: o.FailWrites,
+	}
+	if runtime.GOOS != "windows" {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+			s.log.Warn().Str("path", path).Str("mode", fi.Mode().Perm().String()).
+				Msg("journal file is readable by other users; it holds the upstream token: chmod 600 it")
+		}
+	}
+	var from uint64
+	err = s.update(context.Background(), "open", func(tx *bolt.Tx) error {
+		var err error
+		from, err = migrate(tx, path, s.now())
+		if errors.Is(err, ErrSchemaTooNew) || errors.Is(err, ErrCorrupt) {
+			return reject(err) // not a write failure: the file is not ours to touch
+		}
+		return err
+	})
+	if err != nil {
+		_ = db.Close()
+		return nil, err
+	}
+	if from != schemaVersion {
+		s.log.Info().Str("path", path).Uint64("from", from).Uint64("to", schemaVersion).Msg("journal schema migrated")
+	}
+	return s, nil
+}
+
+// Close closes the file. It waits for running transactions.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Path is the database file's path.
+func (s *Store) Path() string { return s.path }
+
+// Healthy returns nil, or the first write failure since Open. It stays set:
+// after a failed write the journal may be missing an acknowledged step, and
+// only an operator (restart after fixing the disk) clears it.
+func (s *Store) Healthy() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.writeErr
+}
+
+// Check runs bbolt's consistency check over the whole file and returns the
+// first problem. It holds the writer lock while it runs (bbolt's check reads
+// the freelist, which only the writer may touch), so writes wait for it.
+func (s *Store) Check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	defer func() { _ = tx.Rollback() }()
+	var first error
+	for err := range tx.Check() { // drain: the checker goroutine sends every problem
+		if first == nil {
+			first = err
+		}
+	}
+	if first != nil {
+		return fmt.Errorf("%w: bbolt check: %w", ErrCorrupt, first)
+	}
+	return nil
+}
+
+// rejection is an expected refusal (duplicate key, not found, invalid input)
+// returned from inside a write transaction: it rolls back like any error but
+// is not a storage failure.
+type rejection struct{ err error }
+
+func (r *rejection) Error() string { return r.err.Error() }
+
+func reject(err error) error { return &rejection{err: err} }
+
+// WriteError is a failed write: the transaction was rolled back, or its
+// commit or fsync failed. It matches payment.ErrStorageFailure with errors.Is.
+type WriteError struct {
+	Op  string
+	Err error
+}
+
+func (e *WriteError) Error() string { return "store: " + e.Op + ": " + e.Err.Error() }
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// Is makes every write failure a payment.ErrStorageFailure.
+func (e *WriteError) Is(target error) bool { return target == payment.ErrStorageFailure }
+
+// update runs fn in one write transaction (one fsync on commit). Errors other
+// than rejections are write failures: they are logged and kept for Healthy.
+func (s *Store) update(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		if s.failWrites != nil {
+			return s.failWrites()
+		}
+		return nil
+	})
+	if err == nil {
+		return nil
+	}
+	if rj, ok := errors.AsType[*rejection](err); ok {
+		return rj.err
+	}
+	we := &WriteError{Op: what, Err: err}
+	s.mu.Lock()
+	first := s.writeErr == nil
+	if first {
+		s.writeErr = we
+	}
+	s.mu.Unlock()
+	if first {
+		s.log.Error().Err(err).Str("op", what).Msg("journal write failed: the store is unhealthy")
+	}
+	return we
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.db.View(fn)
+}

@@ -1,0 +1,262 @@
+package upstream
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptrace"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/rs/zerolog"
+	"golang.org/x/oauth2"
+)
+
+// Client is bridged's only door to the iyzico Terminal API. Its methods are
+// safe for concurrent use; Run must be running for them to get a token.
+type Client struct {
+	cfg   Config
+	http  *http.Client
+	store TokenStore
+	log   zerolog.Logger
+
+	held     atomic.Pointer[held]
+	requests chan tokenRequest
+	running  atomic.Bool
+	stopped  chan struct{}
+
+	statusMu         sync.Mutex
+	status           TokenStatus
+	retryAt          time.Time // real time of the next renewal attempt after a failure
+	retryBackoff     time.Duration
+	authErr          *Error // the last credential rejection, answered while blocked
+	authBlockedUntil time.Time
+	authBackoff      time.Duration
+}
+
+// New builds a client. tokens may be nil (a MemoryTokenStore is used, so every
+// start logs in).
+func New(cfg Config, tokens TokenStore) (*Client, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	if tokens == nil {
+		tokens = NewMemoryTokenStore(nil)
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	// Shorter than common load-balancer keep-alives, so that a request is
+	// rarely written to a connection the server is closing (which would
+	// make its outcome Unknown).
+	tr.IdleConnTimeout = 30 * time.Second
+	hc := &http.Client{Transport: tr}
+	if cfg.HTTPClient != nil {
+		cp := *cfg.HTTPClient
+		hc = &cp
+	}
+	// A 307/308 would make net/http send the POST again: a possible second
+	// charge. Redirects are answered as they are, and classified.
+	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Client{
+		cfg:      cfg,
+		http:     hc,
+		store:    tokens,
+		log:      cfg.Logger.With().Str("component", "upstream").Logger(),
+		requests: make(chan tokenRequest),
+		stopped:  make(chan struct{}),
+	}, nil
+}
+
+// operation describes one terminal-host endpoint.
+type operation struct {
+	name string // as logged, e.g. "payment", "gmu.void"
+	path string
+	kind kind
+}
+
+func (c *Client) timeout(op *operation) time.Duration {
+	switch op.kind {
+	case kindCard:
+		return c.cfg.CardTimeout
+	case kindEOD:
+		return c.cfg.EODTimeout
+	}
+	return c.cfg.QueryTimeout
+}
+
+// meta is what a call logs about its request (the allow-list).
+type meta struct {
+	device, ref, conv string
+}
+
+// answer is the outcome of one HTTP exchange.
+type answer struct {
+	verdict
+	status int
+	body   []byte
+	env    *Envelope
+	err    error
+}
+
+// call sends one terminal-host request and returns its typed answer and, when
+// the class is not Approved, an *Error. At most one resend happens: when iyzico
+// refused the token (401, 100310, 100311) or ended the session (380204), which
+// it does before any device is involved.
+func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any) (*R, error) {
+	start := time.Now()
+	raw, err := json.Marshal(body)
+	if err != nil {
+		e := &Error{Op: op.name, Class: NotSent, Reason: ReasonInvalidRequest, Err: errors.Join(ErrInvalidRequest, err)}
+		c.logCall(op, m, e, time.Since(start))
+		return nil, e
+	}
+	minLife := c.timeout(op)
+	tok, terr := c.token(ctx, minLife)
+	if terr != nil {
+		e := tokenFailure(op, terr)
+		c.logCall(op, m, e, time.Since(start))
+		return nil, e
+	}
+	a := c.send(ctx, op, tok, raw)
+	resent := false
+	if a.auth != authNone {
+		c.logAttempt(op, m, &a)
+		tok2, terr := c.replace(ctx, tok, a.auth == authRelogin, minLife)
+		if terr != nil {
+			e := tokenFailure(op, terr)
+			c.logCall(op, m, e, time.Since(start))
+			return nil, e
+		}
+		a = c.send(ctx, op, tok2, raw)
+		resent = true
+		if a.auth != authNone {
+			// A fresh token was refused too: nothing was sent, and sending
+			// again would not help.
+			a.class = AuthFailed
+		}
+	}
+
+	var out *R
+	if a.env != nil {
+		out = new(R)
+		if derr := json.Unmarshal(a.body, out); derr != nil {
+			var te *json.UnmarshalTypeError
+			if !errors.As(derr, &te) {
+				// The envelope read but the whole did not: keep the class
+				// the envelope proves, but an approval without its details
+				// (paymentId, ...) is not usable evidence.
+				out = nil
+				if a.class == Approved {
+					a.class, a.reason = Unknown, ReasonUnparseable
+				}
+			} else {
+				c.log.Warn().Str("op", op.name).Str("field", te.Field).Msg("answer field of unexpected type ignored")
+			}
+		}
+	}
+	var e *Error
+	if a.class != Approved {
+		e = &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
+		if a.env != nil {
+			e.Code = string(a.env.ErrorCode)
+			e.Group = a.env.ErrorGroup
+			e.Message = c.scrub(a.env.ErrorMessage)
+			e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage)
+		}
+	}
+	if e != nil {
+		c.logCall(op, m, e, time.Since(start))
+		return out, e
+	}
+	c.logOK(op, m, a.status, resent, time.Since(start))
+	return out, nil
+}
+
+func tokenFailure(op *operation, terr *Error) *Error {
+	return &Error{Op: op.name, Class: terr.Class, Reason: terr.Reason, HTTPStatus: terr.HTTPStatus,
+		Code: terr.Code, Message: terr.Message, Err: terr}
+}
+
+// send performs one POST with its own deadline and classifies the result.
+func (c *Client) send(ctx context.Context, op *operation, tok *oauth2.Token, raw []byte) answer {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout(op))
+	defer cancel()
+	// Once any byte may have been handed to the connection, the request may
+	// have reached iyzico; before that, nothing can have.
+	var wrote atomic.Bool
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+op.path, bytes.NewReader(raw))
+	if err != nil {
+		return answer{verdict: verdict{class: NotSent, reason: ReasonInvalidRequest}, err: c.safe(err)}
+	}
+	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return answer{verdict: classifyTransport(err, wrote.Load()), err: c.safe(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
+	if err != nil {
+		// The status line arrived but the body did not: the request was
+		// certainly received, its result is not known.
+		v := classifyTransport(err, true)
+		if resp.StatusCode == http.StatusUnauthorized {
+			v = verdict{class: NotSent, reason: ReasonUnauthorized, auth: authRefresh}
+		}
+		return answer{verdict: v, status: resp.StatusCode, err: c.safe(err)}
+	}
+	a := answer{status: resp.StatusCode, body: body}
+	if int64(len(body)) <= maxAnswerBytes {
+		var env Envelope
+		err := json.Unmarshal(body, &env)
+		var te *json.UnmarshalTypeError
+		if (err == nil || errors.As(err, &te)) && env.Status != "" {
+			a.env = &env
+		}
+	}
+	a.verdict = classifyAnswer(op.kind, resp.StatusCode, a.env)
+	return a
+}
+
+func (c *Client) logCall(op *operation, m meta, e *Error, d time.Duration) {
+	ev := c.log.Info()
+	if e.Class == Unknown || e.Class == AuthFailed {
+		ev = c.log.Warn()
+	}
+	ev.Str("op", op.name).Str("device", m.device).Str("transactionReferenceId", m.ref).
+		Str("conversationId", m.conv).Int("http_status", e.HTTPStatus).
+		Str("errorCode", e.Code).Str("errorGroup", e.Group).Str("reason", string(e.Reason)).
+		Bool("resent", e.Resent).Dur("duration", d).Str("class", e.Class.String()).Msg("upstream call")
+}
+
+func (c *Client) logOK(op *operation, m meta, status int, resent bool, d time.Duration) {
+	c.log.Info().Str("op", op.name).Str("device", m.device).Str("transactionReferenceId", m.ref).
+		Str("conversationId", m.conv).Int("http_status", status).Bool("resent", resent).
+		Dur("duration", d).Str("class", Approved.String()).Msg("upstream call")
+}
+
+// logAttempt records the first attempt of a call that is about to be resent.
+func (c *Client) logAttempt(op *operation, m meta, a *answer) {
+	ev := c.log.Info().Str("op", op.name).Str("device", m.device).Str("transactionReferenceId", m.ref).
+		Str("conversationId", m.conv).Int("http_status", a.status).Str("reason", string(a.reason)).
+		Str("class", a.class.String())
+	if a.env != nil {
+		ev = ev.Str("errorCode", string(a.env.ErrorCode)).Str("errorGroup", a.env.ErrorGroup)
+	}
+	ev.Msg("upstream refused the token; renewing and sending once more")
+}
+
+// conversation returns id, or a fresh one when id is empty.
+func conversation(id string) string {
+	if id != "" {
+		return id
+	}
+	return uuid.NewString()
+}

@@ -1,0 +1,396 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"golang.org/x/oauth2"
+)
+
+// TokenStore keeps the token across restarts so that a restart does not log in
+// again. internal/store implements it on bbolt; MemoryTokenStore is for tests.
+type TokenStore interface {
+	// LoadToken returns the saved token, or (nil, nil) when none is saved.
+	LoadToken(ctx context.Context) (*oauth2.Token, error)
+	// SaveToken replaces the saved token.
+	SaveToken(ctx context.Context, tok *oauth2.Token) error
+}
+
+// MemoryTokenStore is a TokenStore in memory, safe for concurrent use.
+type MemoryTokenStore struct {
+	mu    sync.Mutex
+	tok   *oauth2.Token
+	saves int
+}
+
+// NewMemoryTokenStore returns a store holding tok (which may be nil).
+func NewMemoryTokenStore(tok *oauth2.Token) *MemoryTokenStore {
+	return &MemoryTokenStore{tok: copyToken(tok)}
+}
+
+// LoadToken returns a copy of the saved token, or nil.
+func (m *MemoryTokenStore) LoadToken(context.Context) (*oauth2.Token, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return copyToken(m.tok), nil
+}
+
+// SaveToken keeps a copy of tok.
+func (m *MemoryTokenStore) SaveToken(_ context.Context, tok *oauth2.Token) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.tok = copyToken(tok)
+	m.saves++
+	return nil
+}
+
+// Saves counts SaveToken calls.
+func (m *MemoryTokenStore) Saves() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.saves
+}
+
+func copyToken(t *oauth2.Token) *oauth2.Token {
+	if t == nil {
+		return nil
+	}
+	return &oauth2.Token{
+		AccessToken:  t.AccessToken,
+		TokenType:    t.TokenType,
+		RefreshToken: t.RefreshToken,
+		Expiry:       t.Expiry,
+		ExpiresIn:    t.ExpiresIn,
+	}
+}
+
+// TokenStatus is the token's health, for readiness checks. It holds no secret.
+type TokenStatus struct {
+	// Valid: a token is held and, as far as its expiry says, still usable.
+	Valid bool `json:"valid"`
+	// Expiry of the held token (zero when none is held or iyzico gave none).
+	Expiry time.Time `json:"expiry"`
+	// Renewed is when the held token was obtained (login or refresh).
+	Renewed time.Time `json:"renewed"`
+	// LastError is the last login/refresh failure, cleared by a success.
+	LastError string `json:"last_error,omitempty"`
+	// LastErrorClass is the class of LastError (AuthFailed means the
+	// credentials were rejected).
+	LastErrorClass Class `json:"last_error_class,omitempty"`
+	// Logins and Refreshes count successful renewals since start.
+	Logins    int `json:"logins"`
+	Refreshes int `json:"refreshes"`
+}
+
+// tokenRequest asks the owner for a token.
+type tokenRequest struct {
+	minLife  time.Duration // the caller's operation needs at least this much life
+	rejected string        // the access token iyzico just refused ("" if none)
+	relogin  bool          // iyzico ended the session: skip the refresh grant
+	reply    chan tokenReply
+}
+
+type tokenReply struct {
+	tok *oauth2.Token
+	err *Error
+}
+
+// held is the owner's token, published for the lock-free fast path.
+type held struct {
+	tok      *oauth2.Token
+	obtained time.Time // by Config.Now
+}
+
+// Authentication failures back off so that a wrong password does not lock the
+// merchant user out with a stream of logins.
+const (
+	authBackoffMin = 5 * time.Second
+	authBackoffMax = 5 * time.Minute
+	retryMin       = time.Second
+	retryMax       = time.Minute
+)
+
+// TokenExpiry is the held token's expiry; zero when no token is held.
+func (c *Client) TokenExpiry() time.Time {
+	if h := c.held.Load(); h != nil {
+		return h.tok.Expiry
+	}
+	return time.Time{}
+}
+
+// TokenStatus reports the token's health.
+func (c *Client) TokenStatus() TokenStatus {
+	c.statusMu.Lock()
+	st := c.status
+	c.statusMu.Unlock()
+	if h := c.held.Load(); h != nil {
+		st.Expiry = h.tok.Expiry
+		st.Renewed = h.obtained
+		st.Valid = h.tok.AccessToken != "" && (h.tok.Expiry.IsZero() || c.cfg.Now().Before(h.tok.Expiry))
+	}
+	return st
+}
+
+// life is how long tok has left; a token without expiry counts as long-lived
+// (iyzico always sends expires_in; if it did not, 100311 still triggers a refresh).
+func (c *Client) life(tok *oauth2.Token) time.Duration {
+	if tok.Expiry.IsZero() {
+		return time.Duration(1<<63 - 1)
+	}
+	return tok.Expiry.Sub(c.cfg.Now())
+}
+
+// token returns an access token with at least minLife left, asking the owner
+// (Run) for a new one when the held one is too short-lived. Calls never log in
+// or refresh themselves: one goroutine owns the token, so any number of
+// concurrent calls cause one renewal.
+func (c *Client) token(ctx context.Context, minLife time.Duration) (*oauth2.Token, *Error) {
+	if h := c.held.Load(); c.enough(h, minLife) {
+		return h.tok, nil
+	}
+	return c.ask(ctx, tokenRequest{minLife: minLife})
+}
+
+// replace asks the owner for a token other than rejected, which iyzico refused.
+func (c *Client) replace(ctx context.Context, rejected *oauth2.Token, relogin bool, minLife time.Duration) (*oauth2.Token, *Error) {
+	return c.ask(ctx, tokenRequest{minLife: minLife, rejected: rejected.AccessToken, relogin: relogin})
+}
+
+func (c *Client) ask(ctx context.Context, r tokenRequest) (*oauth2.Token, *Error) {
+	// A renewal is a refresh and possibly a login (authorize + token).
+	ctx, cancel := context.WithTimeout(ctx, 3*c.cfg.LoginTimeout+time.Second)
+	defer cancel()
+	r.reply = make(chan tokenReply, 1)
+	notRunning := &Error{Class: NotSent, Reason: ReasonNoToken, Err: ErrNotRunning}
+	waited := func() *Error {
+		if !c.running.Load() {
+			return notRunning
+		}
+		return &Error{Class: NotSent, Reason: ReasonNoToken,
+			Err: &safeError{msg: "waiting for a token: " + ctx.Err().Error(), err: ctx.Err()}}
+	}
+	select {
+	case c.requests <- r:
+	case <-c.stopped:
+		return nil, notRunning
+	case <-ctx.Done():
+		return nil, waited()
+	}
+	select {
+	case rep := <-r.reply:
+		return rep.tok, rep.err
+	case <-c.stopped:
+		return nil, notRunning
+	case <-ctx.Done():
+		return nil, waited()
+	}
+}
+
+// Run owns the token until ctx ends: it loads the saved token (or logs in),
+// renews it RefreshAhead before expiry, and serves the calls that need a new
+// one, one at a time. It must run for calls to work; ctx must be long-lived
+// (the service's, not a request's). It returns nil when ctx ends.
+func (c *Client) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("upstream: Run called more than once")
+	}
+	defer close(c.stopped) // running stays true: a Client runs once
+
+	c.loadSaved(ctx)
+	if h := c.held.Load(); h == nil || h.tok.AccessToken == "" || c.life(h.tok) < c.cfg.RefreshAhead {
+		c.renew(ctx, h == nil || h.tok.RefreshToken == "")
+	}
+	for {
+		timer := time.NewTimer(c.nextRenewal())
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-timer.C:
+			h := c.held.Load()
+			c.renew(ctx, h == nil || h.tok.RefreshToken == "")
+		case r := <-c.requests:
+			timer.Stop()
+			c.serve(ctx, r)
+		}
+	}
+}
+
+func (c *Client) loadSaved(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+	defer cancel()
+	tok, err := c.store.LoadToken(lctx)
+	if err != nil {
+		c.log.Warn().Str("op", "token_load").Str("reason", "store_error").Msg("saved token could not be read; logging in")
+		return
+	}
+	if tok == nil || (tok.AccessToken == "" && tok.RefreshToken == "") {
+		return
+	}
+	// When it was obtained is known only through expires_in; without it the
+	// token is never taken for a fresh one (see enough).
+	var obtained time.Time
+	if tok.ExpiresIn > 0 && !tok.Expiry.IsZero() {
+		obtained = tok.Expiry.Add(-time.Duration(tok.ExpiresIn) * time.Second)
+	}
+	c.held.Store(&held{tok: copyToken(tok), obtained: obtained})
+	c.log.Info().Str("op", "token_load").Time("expiry", tok.Expiry).Msg("using saved token")
+}
+
+// nextRenewal is the real-time wait until the owner should renew on its own:
+// RefreshAhead before expiry, but never before half the token's life has
+// passed (so a token shorter-lived than RefreshAhead does not spin), and after
+// a failure the retry backoff.
+func (c *Client) nextRenewal() time.Duration {
+	c.statusMu.Lock()
+	retryAt := c.retryAt
+	c.statusMu.Unlock()
+	if !retryAt.IsZero() {
+		return max(time.Until(retryAt), retryMin)
+	}
+	h := c.held.Load()
+	if h == nil {
+		return retryMin
+	}
+	if h.tok.Expiry.IsZero() {
+		return 24 * time.Hour
+	}
+	at := h.tok.Expiry.Add(-c.cfg.RefreshAhead)
+	if half := h.obtained.Add(h.tok.Expiry.Sub(h.obtained) / 2); at.Before(half) {
+		at = half
+	}
+	return max(at.Sub(c.cfg.Now()), retryMin)
+}
+
+// serve answers one token request, renewing only when no held token fits.
+func (c *Client) serve(ctx context.Context, r tokenRequest) {
+	if tok, ok := c.fits(r); ok {
+		r.reply <- tokenReply{tok: tok}
+		return
+	}
+	if err := c.authBlocked(); err != nil {
+		r.reply <- tokenReply{err: err}
+		return
+	}
+	h := c.held.Load()
+	tok, err := c.renew(ctx, r.relogin || h == nil || h.tok.RefreshToken == "")
+	r.reply <- tokenReply{tok: tok, err: err}
+	if err == nil {
+		return
+	}
+	// Everyone already waiting shares this failure instead of each trying again.
+	for {
+		select {
+		case r2 := <-c.requests:
+			if tok, ok := c.fits(r2); ok {
+				r2.reply <- tokenReply{tok: tok}
+			} else {
+				r2.reply <- tokenReply{err: err}
+			}
+		default:
+			return
+		}
+	}
+}
+
+// fits returns the held token when it satisfies r.
+func (c *Client) fits(r tokenRequest) (*oauth2.Token, bool) {
+	h := c.held.Load()
+	if h == nil || h.tok.AccessToken == "" {
+		return nil, false
+	}
+	if r.rejected != "" {
+		// Someone already replaced the refused token: use the new one.
+		return h.tok, h.tok.AccessToken != r.rejected
+	}
+	return h.tok, c.enough(h, r.minLife)
+}
+
+// enough reports whether h can serve a call that needs minLife. A token that
+// iyzico issued with less total life than that is accepted while nearly fresh
+// (90% of its life left): renewing it would only buy another such token.
+func (c *Client) enough(h *held, minLife time.Duration) bool {
+	if h == nil || h.tok.AccessToken == "" {
+		return false
+	}
+	life := c.life(h.tok)
+	if life >= minLife {
+		return true
+	}
+	total := h.tok.Expiry.Sub(h.obtained)
+	return life > 0 && total > 0 && life >= total-total/10
+}
+
+func (c *Client) authBlocked() *Error {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	if c.authErr != nil && time.Now().Before(c.authBlockedUntil) {
+		return c.authErr
+	}
+	return nil
+}
+
+// renew gets a new token: the refresh grant first (unless login is forced or
+// no refresh token is held), a full login when that fails. It publishes and
+// saves the result, or records the failure.
+func (c *Client) renew(ctx context.Context, login bool) (*oauth2.Token, *Error) {
+	var (
+		tok *oauth2.Token
+		err *Error
+	)
+	if !login {
+		if h := c.held.Load(); h != nil {
+			tok, err = c.refresh(ctx, h.tok.RefreshToken)
+			if err == nil {
+				c.install(ctx, tok, false)
+				return tok, nil
+			}
+		}
+	}
+	tok, err = c.login(ctx)
+	if err != nil {
+		c.fail(err)
+		return nil, err
+	}
+	c.install(ctx, tok, true)
+	return tok, nil
+}
+
+func (c *Client) install(ctx context.Context, tok *oauth2.Token, login bool) {
+	c.held.Store(&held{tok: tok, obtained: c.cfg.Now()})
+	c.statusMu.Lock()
+	c.status.LastError, c.status.LastErrorClass = "", Unknown
+	if login {
+		c.status.Logins++
+	} else {
+		c.status.Refreshes++
+	}
+	c.retryAt, c.retryBackoff = time.Time{}, 0
+	c.authErr, c.authBlockedUntil, c.authBackoff = nil, time.Time{}, 0
+	c.statusMu.Unlock()
+	if !tok.Expiry.IsZero() && tok.Expiry.Sub(c.cfg.Now()) < c.cfg.CardTimeout {
+		c.log.Warn().Str("op", "token").Dur("life", tok.Expiry.Sub(c.cfg.Now())).
+			Msg("token lives shorter than the card timeout")
+	}
+	sctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+	defer cancel()
+	if err := c.store.SaveToken(sctx, copyToken(tok)); err != nil {
+		// Not fatal: the next start logs in again.
+		c.log.Warn().Str("op", "token_save").Str("reason", "store_error").Msg("token could not be saved")
+	}
+}
+
+func (c *Client) fail(err *Error) {
+	c.statusMu.Lock()
+	defer c.statusMu.Unlock()
+	c.status.LastError, c.status.LastErrorClass = err.Error(), err.Class
+	c.retryBackoff = min(max(2*c.retryBackoff, retryMin), retryMax)
+	c.retryAt = time.Now().Add(c.retryBackoff)
+	if err.Class == AuthFailed {
+		c.authBackoff = min(max(2*c.authBackoff, authBackoffMin), authBackoffMax)
+		c.authErr, c.authBlockedUntil = err, time.Now().Add(c.authBackoff)
+		c.retryAt = c.authBlockedUntil
+	}
+}

@@ -1,0 +1,241 @@
+package upstream
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// VUK 509 paths (spec §3).
+const (
+	PathPayment = "/v2/terminal-host/payment"
+	PathQuery   = "/v2/terminal-host/payment/query-transaction-status"
+	PathVoid    = "/v2/terminal-host/payment/void"
+	PathRefund  = "/v2/terminal-host/payment/refund"
+	PathEOD     = "/v2/terminal-host/eod"
+)
+
+var (
+	opPayment = operation{name: "payment", path: PathPayment, kind: kindCard}
+	opQuery   = operation{name: "query", path: PathQuery, kind: kindQuery}
+	opVoid    = operation{name: "void", path: PathVoid, kind: kindCard}
+	opRefund  = operation{name: "refund", path: PathRefund, kind: kindCard}
+	opEOD     = operation{name: "eod", path: PathEOD, kind: kindEOD}
+)
+
+// SalesType is the VUK 509 payment kind.
+type SalesType string
+
+// The VUK 509 sales types.
+const (
+	SalesTypeSale     SalesType = "SALE"
+	SalesTypePreAuth  SalesType = "PRE_AUTH"
+	SalesTypePostAuth SalesType = "POST_AUTH" // closes a pre-auth; needs its PaymentID
+)
+
+// PaymentRequest is POST /v2/terminal-host/payment (CompletePaymentRequest).
+// Empty ConversationID and Locale are filled in (a new UUID; Config.Locale).
+type PaymentRequest struct {
+	ConversationID         string    `json:"conversationId"`
+	Locale                 string    `json:"locale"`
+	DeviceUniqueID         string    `json:"deviceUniqueId"`
+	TransactionReferenceID string    `json:"transactionReferenceId"`
+	Installment            int       `json:"installment"` // 0-12; 0 and 1 both mean a single payment
+	SalesType              SalesType `json:"salesType"`
+	PaymentID              string    `json:"paymentId,omitempty"` // required for POST_AUTH
+	// Amount is sent as price (an exact JSON number) and currency.
+	Amount payment.Money `json:"-"`
+}
+
+// MarshalJSON writes price and currency from Amount.
+func (r PaymentRequest) MarshalJSON() ([]byte, error) {
+	type plain PaymentRequest
+	return json.Marshal(struct {
+		plain
+		Price    json.Number `json:"price"`
+		Currency string      `json:"currency"`
+	}{plain(r), amountNumber(r.Amount), string(r.Amount.Currency())})
+}
+
+// QueryRequest is POST /v2/terminal-host/payment/query-transaction-status.
+// Send PaymentID, or DeviceUniqueID + TransactionReferenceID, or both ids
+// (spec §3.2: the three are not required at once).
+type QueryRequest struct {
+	ConversationID         string `json:"conversationId"`
+	Locale                 string `json:"locale"`
+	PaymentID              string `json:"paymentId,omitempty"`
+	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
+	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
+}
+
+// VoidRequest is POST /v2/terminal-host/payment/void.
+type VoidRequest struct {
+	ConversationID         string `json:"conversationId"`
+	Locale                 string `json:"locale"`
+	PaymentID              string `json:"paymentId"`
+	PaymentDate            string `json:"paymentDate"` // YYYYMMDD of the original payment
+	DeviceUniqueID         string `json:"deviceUniqueId"`
+	TransactionReferenceID string `json:"transactionReferenceId"` // new, for this void
+	Reason                 string `json:"reason,omitempty"`
+	Description            string `json:"description,omitempty"`
+}
+
+// RefundRequest is POST /v2/terminal-host/payment/refund (by amount).
+type RefundRequest struct {
+	ConversationID         string `json:"conversationId"`
+	Locale                 string `json:"locale"`
+	PaymentID              string `json:"paymentId"`
+	DeviceUniqueID         string `json:"deviceUniqueId"`
+	TransactionReferenceID string `json:"transactionReferenceId"` // new, for this refund
+	PaymentDate            string `json:"paymentDate"`            // YYYYMMDD of the original payment
+	Reason                 string `json:"reason,omitempty"`
+	Description            string `json:"description,omitempty"`
+	// Amount is sent as price; the spec's refund has no currency field.
+	Amount payment.Money `json:"-"`
+}
+
+// MarshalJSON writes price from Amount.
+func (r RefundRequest) MarshalJSON() ([]byte, error) {
+	type plain RefundRequest
+	return json.Marshal(struct {
+		plain
+		Price json.Number `json:"price"`
+	}{plain(r), amountNumber(r.Amount)})
+}
+
+// EODRequest is POST /v2/terminal-host/eod.
+type EODRequest struct {
+	ConversationID string `json:"conversationId"`
+	Locale         string `json:"locale"`
+	DeviceUniqueID string `json:"deviceUniqueId"`
+	// UseSummary: true prints the transaction details on the slip; nil omits it.
+	UseSummary *bool `json:"useSummary,omitempty"`
+}
+
+// PaymentResponse is TerminalPaymentSuccessResponse (payment, query, void,
+// refund), and on failure TerminalFailureResponse's fields through Envelope.
+type PaymentResponse struct {
+	Envelope
+	ConversationID         string      `json:"conversationId"`
+	Locale                 string      `json:"locale"`
+	DeviceUniqueID         string      `json:"deviceUniqueId"`
+	TransactionReferenceID string      `json:"transactionReferenceId"`
+	TransactionDateTime    string      `json:"transactionDateTime"`
+	AuthCode               string      `json:"authCode"`
+	PaymentID              string      `json:"paymentId"`
+	PaymentDate            Text        `json:"paymentDate"`
+	Price                  json.Number `json:"price"`
+	Installment            Int         `json:"installment"`
+	Currency               string      `json:"currency"`
+	BinNumber              string      `json:"binNumber"`
+	LastFourDigits         string      `json:"lastFourDigits"`
+	HostReference          string      `json:"hostReference"`
+	CardType               string      `json:"cardType"`
+	AcquirerID             string      `json:"acquirerId"`
+	IssuerID               string      `json:"issuerId"`
+	BankMerchantID         string      `json:"bankMerchantId"`
+	BankTerminalID         string      `json:"bankTerminalId"`
+	BatchNo                string      `json:"batchNo"`
+	StanNo                 string      `json:"stanNo"`
+	PosEntryModeCode       string      `json:"posEntryModeCode"`
+	CancelHostReference    string      `json:"cancelHostReference"`
+	RefundHostReference    string      `json:"refundHostReference"`
+}
+
+// Amount is Price in Currency, exactly (TRY when no currency was answered).
+func (r *PaymentResponse) Amount() (payment.Money, error) {
+	return moneyOf(r.Price, r.Currency, payment.TRY)
+}
+
+// EODTotal is one acquirer's line of an end of day (TerminalEodTotalsItem,
+// and VUK 507's TailDto).
+type EODTotal struct {
+	AcquirerID             string `json:"acquirerId"`
+	AcquirerName           string `json:"acquirerName"`
+	TerminalID             string `json:"terminalId"`
+	BankMerchantID         string `json:"bankMerchantId"`
+	TotalTransactionAmount Text   `json:"totalTransactionAmount"` // documented as a string
+	TotalTransactionCount  Text   `json:"totalTransactionCount"`  // documented as a string
+	BatchNo                string `json:"batchNo"`
+	ResponseCode           string `json:"responseCode"` // "00" usually means success
+	InternalErrorCode      Text   `json:"internalErrorCode"`
+}
+
+// EODResponse is TerminalEodSuccessResponse.
+type EODResponse struct {
+	Envelope
+	Locale         string     `json:"locale"`
+	ConversationID string     `json:"conversationId"`
+	Totals         []EODTotal `json:"totals"`
+	BatchNo        string     `json:"batchNo"`
+	ResultMessage  string     `json:"resultMessage"`
+}
+
+// locale509 is the VUK 509 locale: the request's, else Config.Locale, lower case.
+func (c *Client) locale509(l string) string {
+	if l == "" {
+		l = c.cfg.Locale
+	}
+	return strings.ToLower(l)
+}
+
+// Payment starts a sale, pre-authorisation or post-authorisation on the
+// device and waits (up to CardTimeout) for the cardholder and the bank.
+func (c *Client) Payment(ctx context.Context, r PaymentRequest) (*PaymentResponse, error) {
+	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
+	if e := r.validate(); e != nil {
+		return nil, c.refuse(&opPayment, e, meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID})
+	}
+	return call[PaymentResponse](ctx, c, &opPayment, meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}, r)
+}
+
+// QueryTransactionStatus reads the status of an earlier payment, void or
+// refund. Approved: the queried transaction succeeded; Declined: it failed on
+// positive evidence; NotFound: iyzico does not know it; Unknown: no answer.
+func (c *Client) QueryTransactionStatus(ctx context.Context, r QueryRequest) (*PaymentResponse, error) {
+	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
+	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	if e := r.validate(); e != nil {
+		return nil, c.refuse(&opQuery, e, m)
+	}
+	return call[PaymentResponse](ctx, c, &opQuery, m, r)
+}
+
+// Void reverses a payment; the card is presented on the device.
+func (c *Client) Void(ctx context.Context, r VoidRequest) (*PaymentResponse, error) {
+	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
+	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	if e := r.validate(); e != nil {
+		return nil, c.refuse(&opVoid, e, m)
+	}
+	return call[PaymentResponse](ctx, c, &opVoid, m, r)
+}
+
+// Refund refunds part or all of a payment; the card is presented on the device.
+func (c *Client) Refund(ctx context.Context, r RefundRequest) (*PaymentResponse, error) {
+	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
+	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	if e := r.validate(); e != nil {
+		return nil, c.refuse(&opRefund, e, m)
+	}
+	return call[PaymentResponse](ctx, c, &opRefund, m, r)
+}
+
+// EndOfDay closes the terminal's batch and returns the per-acquirer totals.
+func (c *Client) EndOfDay(ctx context.Context, r EODRequest) (*EODResponse, error) {
+	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
+	m := meta{r.DeviceUniqueID, "", r.ConversationID}
+	if e := r.validate(); e != nil {
+		return nil, c.refuse(&opEOD, e, m)
+	}
+	return call[EODResponse](ctx, c, &opEOD, m, r)
+}
+
+// refuse logs and returns a request refused locally.
+func (c *Client) refuse(op *operation, e *Error, m meta) *Error {
+	e.Op = op.name
+	c.logCall(op, m, e, 0)
+	return e
+}

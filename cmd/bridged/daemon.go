@@ -10,10 +10,14 @@ import (
 	"os"
 	"time"
 
+	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/server"
+	"github.com/bridgedpos/bridged/internal/store"
+	"github.com/bridgedpos/bridged/internal/upstream"
 )
 
 // shutdownGrace bounds how long in-flight HTTP requests may finish after a stop.
@@ -21,9 +25,10 @@ import (
 // serves politeness, not correctness.
 const shutdownGrace = 1500 * time.Millisecond
 
-// runDaemon builds the graph top to bottom (config, logger, data dir, server)
-// and supervises its workers until ctx ends or one fails. onReady, when set, is
-// called with the bound address once the listener accepts connections.
+// runDaemon builds the graph top to bottom (config, logger, store, upstream,
+// payment service, server) and supervises its workers until ctx ends or one
+// fails. onReady, when set, is called with the bound address once the
+// listener accepts connections and the journal has been recovered.
 func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string)) error {
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
@@ -31,11 +36,48 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 	}
 	defer closeLog.Close()
 	b := currentBuild()
-	log.Info().Str("component", "main").Str("version", b.Version).Str("commit", b.Commit).
+	mainLog := log.With().Str("component", "main").Logger()
+	mainLog.Info().Str("version", b.Version).Str("commit", b.Commit).
 		Str("mode", string(cfg.Mode)).Str("data_dir", cfg.DataDir).Msg("starting")
 
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{Logger: log})
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	// The store closes last, after every worker that writes to it has stopped.
+	defer st.Close()
+
+	client, err := upstream.New(upstream.Config{
+		BaseURL: cfg.Upstream.BaseURL,
+		Credentials: upstream.Credentials{
+			ClientID:     cfg.Upstream.ClientID,
+			ClientSecret: cfg.Upstream.ClientSecret.Reveal(),
+			Username:     cfg.Upstream.Username,
+			Password:     cfg.Upstream.Password.Reveal(),
+		},
+		Locale:       cfg.EffectiveLocale(),
+		CardTimeout:  cfg.Upstream.CardTimeout,
+		QueryTimeout: cfg.Upstream.QueryTimeout,
+		Logger:       log,
+	}, st)
+	if err != nil {
+		return fmt.Errorf("upstream: %w", err)
+	}
+	svc, err := newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
+		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log)
+	if err != nil {
+		return err
+	}
+	// Every operation the last run left in flight becomes unknown before the
+	// first request is taken; the reconciler settles them.
+	if err := svc.Recover(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: not a failure
+		}
+		return err
 	}
 
 	handler := server.New(server.Options{
@@ -43,7 +85,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 		Keys:           serverKeys(cfg.API.Keys),
 		AllowedHosts:   cfg.API.AllowedHosts,
 		AllowedOrigins: cfg.API.AllowedOrigins,
-		Status:         configuredTerminals(cfg.Terminals),
+		Status:         terminalStatus{svc},
 		Mode:           string(cfg.Mode),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
@@ -51,12 +93,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
 	srv := server.HTTPServer(handler)
-	log.Info().Str("component", "main").Str("listen", ln.Addr().String()).Msg("ready")
-	if onReady != nil {
-		onReady(ln.Addr().String())
-	}
 
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return client.Run(gctx) })
+	g.Go(func() error { return svc.Run(gctx) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)
@@ -70,11 +110,42 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 		if err := srv.Shutdown(sctx); err != nil {
 			_ = srv.Close()
 		}
+		// Operations still upstream end unknown and are journaled so.
+		svc.Close()
 		return nil
 	})
+	mainLog.Info().Str("listen", ln.Addr().String()).Msg("ready")
+	if onReady != nil {
+		onReady(ln.Addr().String())
+	}
 	err = g.Wait()
-	log.Info().Str("component", "main").Msg("stopped")
+	mainLog.Info().Msg("stopped")
 	return err
+}
+
+func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger) (*payment.Service, error) {
+	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
+	if err != nil {
+		return nil, err
+	}
+	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
+	if err != nil {
+		return nil, fmt.Errorf("payments.max_amount: %w", err)
+	}
+	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
+	for i, t := range cfg.Terminals {
+		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
+	}
+	return payment.New(payment.Options{
+		Mode:        payment.Mode(cfg.Mode),
+		Terminals:   terms,
+		Journal:     st,
+		Gateway:     gw,
+		Logger:      log,
+		MaxAmount:   maxAmount,
+		Currency:    cur,
+		CardTimeout: cfg.Upstream.CardTimeout,
+	})
 }
 
 func serverKeys(keys []config.APIKey) []server.Key {
@@ -85,14 +156,14 @@ func serverKeys(keys []config.APIKey) []server.Key {
 	return out
 }
 
-// configuredTerminals answers GET /v1/terminals from the config until the
-// payment service, which knows each lane's state, takes over.
-type configuredTerminals []config.Terminal
+// terminalStatus answers GET /v1/terminals from the payment service's lanes.
+type terminalStatus struct{ svc *payment.Service }
 
-func (ts configuredTerminals) Terminals(context.Context) []server.Terminal {
-	out := make([]server.Terminal, len(ts))
-	for i, t := range ts {
-		out[i] = server.Terminal{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID, State: "idle"}
+func (t terminalStatus) Terminals(context.Context) []server.Terminal {
+	lanes := t.svc.Terminals()
+	out := make([]server.Terminal, len(lanes))
+	for i, l := range lanes {
+		out[i] = server.Terminal{ID: l.ID, DeviceUniqueID: l.DeviceUniqueID, State: l.State}
 	}
 	return out
 }

@@ -6,9 +6,13 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
+	"time"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/simulator"
 )
 
 // cmdDemo runs the whole daemon against a built-in simulator with a temporary
@@ -32,12 +36,24 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := demoConfig(dir, listen, config.Mode(mode), key)
+	// The simulator listens on its own loopback port and plays iyzico; a
+	// one-second card wait stands for the customer tapping the card.
+	sim := simulator.New(simulator.Config{Devices: []string{demoDevice}, CardWait: time.Second})
+	simLn, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return fmt.Errorf("demo simulator: %w", err)
+	}
+	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = simSrv.Serve(simLn) }()
+	defer simSrv.Close()
+	simURL := "http://" + simLn.Addr().String()
+
+	cfg := demoConfig(dir, listen, config.Mode(mode), key, simURL)
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 	return runDaemon(ctx, cfg, a.stderr, func(addr string) {
-		fmt.Fprintf(a.stdout, `bridged demo is running (mode %s).
+		fmt.Fprintf(a.stdout, `bridged demo is running (mode %s) against the iyzico simulator at %s.
   data dir: %s (removed on exit)
   API key:  %s
 
@@ -45,22 +61,25 @@ Try:
   curl -s -H "Authorization: Bearer %s" http://%s/v1/terminals
 
 Press Ctrl-C to stop.
-`, cfg.Mode, dir, key, key, addr)
+`, cfg.Mode, simURL, dir, key, key, addr)
 	})
 }
 
-func demoConfig(dir, listen string, mode config.Mode, key string) *config.Config {
+// demoDevice is the simulator's device, iyzico's own example id.
+const demoDevice = "PAV860047264"
+
+func demoConfig(dir, listen string, mode config.Mode, key, upstreamURL string) *config.Config {
 	cfg := config.Defaults()
 	cfg.Listen = listen
 	cfg.DataDir = dir
 	cfg.Mode = mode
 	cfg.API.Keys = []config.APIKey{{Name: "demo", Key: config.NewSecret(key)}}
-	cfg.Upstream.BaseURL = "http://127.0.0.1:1" // replaced by the simulator's address
+	cfg.Upstream.BaseURL = upstreamURL
 	cfg.Upstream.ClientID = "sim-client"
 	cfg.Upstream.ClientSecret = config.NewSecret("sim-secret")
 	cfg.Upstream.Username = "sim-user"
 	cfg.Upstream.Password = config.NewSecret("sim-password")
-	cfg.Terminals = []config.Terminal{{ID: "lane-1", DeviceUniqueID: "PAV860047264"}}
+	cfg.Terminals = []config.Terminal{{ID: "lane-1", DeviceUniqueID: demoDevice}}
 	cfg.SaleApp = config.SaleApp{Name: "bridged-demo", Version: "1.0.0"}
 	cfg.Log.Level = "info"
 	return &cfg

@@ -58,6 +58,9 @@ func (s *Service) Recover(ctx context.Context) error {
 		if len(eods) > 0 {
 			s.mu.Lock()
 			s.lanes[t.ID].lastEOD = eods[0].CreatedAt
+			if eods[0].CreatedAt.After(s.lastCreated) {
+				s.lastCreated = eods[0].CreatedAt
+			}
 			s.mu.Unlock()
 		}
 	}

@@ -75,6 +75,8 @@ type Service struct {
 	byID    map[string]*flight    // the same flights by operation id
 	failed  error                 // sticky: the first store write error
 	pending map[string]*Operation // unknown operations awaiting a query
+	// lastCreated keeps creation times strictly increasing.
+	lastCreated time.Time
 
 	wake chan struct{}
 	fp   failpoints
@@ -263,7 +265,7 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 	if err := s.fp.hit(FailBeforeIntentCommit); err != nil {
 		return err
 	}
-	now := s.clock.Now()
+	now := s.createdNow()
 	op.CreatedAt, op.UpdatedAt = now, now
 	op.BusinessDay = now.In(s.opt.Location).Format("20060102")
 	op.State = StateSending
@@ -278,6 +280,20 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 	}
 	s.logState(op, "journaled")
 	return nil
+}
+
+// createdNow is the clock, made strictly increasing: creation times order
+// operations (lists, batches between two ends of day) even where the wall
+// clock is coarse (Windows) or a test clock stands still.
+func (s *Service) createdNow() time.Time {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !now.After(s.lastCreated) {
+		now = s.lastCreated.Add(time.Microsecond)
+	}
+	s.lastCreated = now
+	return now
 }
 
 // execute sends a journaled operation and records its outcome. It runs on

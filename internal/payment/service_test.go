@@ -35,6 +35,7 @@ type fakeGateway struct {
 	queries map[string]int
 	execute func(op *payment.Operation) payment.Outcome
 	query   func(op *payment.Operation) payment.Outcome
+	eod     func(op *payment.Operation) (*payment.EndOfDayReport, payment.Outcome)
 }
 
 func newFakeGateway() *fakeGateway {
@@ -62,8 +63,14 @@ func (g *fakeGateway) Query(_ context.Context, op *payment.Operation) payment.Ou
 	return f(op)
 }
 
-func (g *fakeGateway) EndOfDay(context.Context, *payment.Operation) (*payment.EndOfDayReport, payment.Outcome) {
-	return &payment.EndOfDayReport{}, payment.Outcome{Class: payment.Approved}
+func (g *fakeGateway) EndOfDay(_ context.Context, op *payment.Operation) (*payment.EndOfDayReport, payment.Outcome) {
+	g.mu.Lock()
+	f := g.eod
+	g.mu.Unlock()
+	if f == nil {
+		return &payment.EndOfDayReport{}, payment.Outcome{Class: payment.Approved}
+	}
+	return f(op)
 }
 
 func (g *fakeGateway) totalSends() int {

@@ -85,8 +85,8 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 		Keys:           serverKeys(cfg.API.Keys),
 		AllowedHosts:   cfg.API.AllowedHosts,
 		AllowedOrigins: cfg.API.AllowedOrigins,
-		Status:         terminalStatus{svc},
-		Mode:           string(cfg.Mode),
+		Service:        svc,
+		DefaultWait:    cfg.API.DefaultWait,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -152,18 +152,6 @@ func serverKeys(keys []config.APIKey) []server.Key {
 	out := make([]server.Key, len(keys))
 	for i, k := range keys {
 		out[i] = server.Key{Name: k.Name, Key: []byte(k.Key.Reveal())}
-	}
-	return out
-}
-
-// terminalStatus answers GET /v1/terminals from the payment service's lanes.
-type terminalStatus struct{ svc *payment.Service }
-
-func (t terminalStatus) Terminals(context.Context) []server.Terminal {
-	lanes := t.svc.Terminals()
-	out := make([]server.Terminal, len(lanes))
-	for i, l := range lanes {
-		out[i] = server.Terminal{ID: l.ID, DeviceUniqueID: l.DeviceUniqueID, State: l.State}
 	}
 	return out
 }

@@ -38,7 +38,7 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	}
 	// The simulator listens on its own loopback port and plays iyzico; a
 	// one-second card wait stands for the customer tapping the card.
-	sim := simulator.New(simulator.Config{Devices: []string{demoDevice}, CardWait: time.Second})
+	sim := simulator.New(simulator.Config{Devices: []string{demoDevice}, CardWait: time.Second, ContinueAfterCancel: true})
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("demo simulator: %w", err)
@@ -57,12 +57,26 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
   data dir: %s (removed on exit)
   API key:  %s
 
-Try:
-  curl -s -H "Authorization: Bearer %s" http://%s/v1/terminals
+Take a card payment of 149.90 TRY (the simulated customer taps the card after a second):
+  %s
 
-Press Ctrl-C to stop.
-`, cfg.Mode, simURL, dir, key, key, addr)
+Then look at it, the terminals, or the event stream:
+  curl -s -H "Authorization: Bearer %s" http://%s/v1/payments
+  curl -s -H "Authorization: Bearer %s" http://%s/v1/terminals
+  curl -sN -H "Authorization: Bearer %s" http://%s/v1/events
+
+Amounts ending in .51 are declined by the bank, .52 time out on the device. Press Ctrl-C to stop.
+`, cfg.Mode, simURL, dir, key, demoSaleCurl(cfg.Mode, key, addr), key, addr, key, addr, key, addr)
 	})
+}
+
+// demoSaleCurl is a first sale the newcomer can paste, for either mode.
+func demoSaleCurl(mode config.Mode, key, addr string) string {
+	body := `{"amount":"149.90","reference":"ECR-000001"}`
+	if mode == config.ModeVUK507 {
+		body = `{"amount":"149.90","reference":"ECR-000001","document_type":"1","items":[{"name":"Coffee","quantity":1,"unit_price":"149.90","total":"149.90","tax_group_code":"1"}]}`
+	}
+	return fmt.Sprintf(`curl -s -X POST http://%s/v1/payments -H "Authorization: Bearer %s" -H "Idempotency-Key: ECR-000001" -H "Content-Type: application/json" -d '%s'`, addr, key, body)
 }
 
 // demoDevice is the simulator's device, iyzico's own example id.

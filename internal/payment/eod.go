@@ -189,6 +189,23 @@ func (s *Service) LastEndOfDay(ctx context.Context, terminal string) (*EndOfDayR
 	return s.compare(ctx, ops[0])
 }
 
+// EndOfDays returns a terminal's past end-of-day results, newest first.
+func (s *Service) EndOfDays(ctx context.Context, terminal string, limit int) ([]*EndOfDayResult, error) {
+	ops, _, err := s.j.List(ctx, Filter{Terminal: terminal, Kinds: []Kind{KindEndOfDay}, Limit: limit})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*EndOfDayResult, 0, len(ops))
+	for _, op := range ops {
+		r, err := s.compare(ctx, op)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
 // EndOfDayByID returns one stored end-of-day result.
 func (s *Service) EndOfDayByID(ctx context.Context, id string) (*EndOfDayResult, error) {
 	op, err := s.j.Get(ctx, id)

@@ -29,6 +29,9 @@ type Journal interface {
 	List(ctx context.Context, f Filter) ([]*Operation, string, error)
 	// Open returns every operation that is not final (accepted, sending, unknown).
 	Open(ctx context.Context) ([]*Operation, error)
+	// Events returns up to limit journal entries after seq afterSeq, oldest
+	// first: the feed of server-sent events (afterSeq is the Last-Event-ID).
+	Events(ctx context.Context, afterSeq uint64, limit int) ([]Event, error)
 	// PruneKeys forgets idempotency keys of final operations created before t.
 	// It never touches an open operation; the operations themselves are kept.
 	PruneKeys(ctx context.Context, before time.Time) (int, error)
@@ -45,6 +48,15 @@ type Filter struct {
 	From, To  time.Time
 	Cursor    string
 	Limit     int
+}
+
+// Event is one journal entry: an operation as it was at one state change.
+type Event struct {
+	Seq   uint64
+	At    time.Time
+	OpID  string
+	State State
+	Op    *Operation
 }
 
 // Gateway sends operations to iyzico. internal/upstream implements it. Each

@@ -44,6 +44,13 @@ type ItemRequest struct {
 	TaxGroupCode string
 }
 
+// ValidateSale reports every problem of a sale request without running it,
+// so the API can list them together with its own decoding problems.
+func (s *Service) ValidateSale(c Caller, r SaleRequest) error {
+	_, err := s.validateSale(c, r)
+	return err
+}
+
 // Pay runs a sale, pre-auth or post-auth.
 func (s *Service) Pay(ctx context.Context, c Caller, r SaleRequest) (*Result, error) {
 	op, err := s.validateSale(c, r)

@@ -78,8 +78,9 @@ type Service struct {
 	// lastCreated keeps creation times strictly increasing.
 	lastCreated time.Time
 
-	wake chan struct{}
-	fp   failpoints
+	wake    chan struct{}
+	changed chan struct{} // closed and replaced at every journal write
+	fp      failpoints
 }
 
 // New builds the service. Call Recover before serving.
@@ -125,6 +126,7 @@ func New(o Options) (*Service, error) {
 		byID:    map[string]*flight{},
 		pending: map[string]*Operation{},
 		wake:    make(chan struct{}, 1),
+		changed: make(chan struct{}),
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	for _, t := range o.Terminals {
@@ -279,6 +281,7 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
 	}
 	s.logState(op, "journaled")
+	s.notify()
 	return nil
 }
 
@@ -403,6 +406,7 @@ func (s *Service) record(op *Operation) error {
 		return err
 	}
 	s.logState(op, "state")
+	s.notify()
 	if op.State == StateApproved && op.ParentID != "" && (op.Kind == KindVoid || op.Kind == KindRefund) {
 		return s.applyToParent(op)
 	}
@@ -495,20 +499,25 @@ func (s *Service) Get(ctx context.Context, id string) (*Operation, error) {
 	return s.j.Get(ctx, id)
 }
 
-// Wait long-polls an operation: it returns when the operation is final or
-// wait has passed.
+// Wait long-polls an operation: it returns as soon as the operation is final
+// (answered upstream, or settled by the reconciler) or wait has passed.
 func (s *Service) Wait(ctx context.Context, id string, wait time.Duration) (*Operation, error) {
-	s.mu.Lock()
-	fl := s.byID[id]
-	s.mu.Unlock()
-	if fl != nil && wait > 0 {
-		r, err := s.await(ctx, fl, wait, false)
-		if err != nil {
-			return nil, err
+	deadline := time.NewTimer(wait)
+	defer deadline.Stop()
+	for {
+		changed := s.Changed()
+		op, err := s.j.Get(ctx, id)
+		if err != nil || op.State.Final() || wait <= 0 {
+			return op, err
 		}
-		return r.Op, nil
+		select {
+		case <-changed:
+		case <-deadline.C:
+			return op, nil
+		case <-ctx.Done():
+			return op, nil
+		}
 	}
-	return s.j.Get(ctx, id)
 }
 
 // List returns operations matching f.

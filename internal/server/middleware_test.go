@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -9,13 +8,21 @@ import (
 	"testing"
 
 	"github.com/rs/zerolog"
+
+	"github.com/bridgedpos/bridged/internal/payment"
 )
 
 const testKey = "0123456789abcdef0123456789abcdef"
 
-type staticStatus []Terminal
+// stubService answers the calls the middleware tests make; any other call
+// panics through the nil embedded interface.
+type stubService struct{ Service }
 
-func (s staticStatus) Terminals(context.Context) []Terminal { return s }
+func (stubService) Mode() payment.Mode { return payment.VUK509 }
+func (stubService) Terminals() []payment.TerminalState {
+	return []payment.TerminalState{{ID: "lane-1", DeviceUniqueID: "PAV860047264", State: "idle"}}
+}
+func (stubService) Health() error { return nil }
 
 func newTestHandler(logs *strings.Builder) http.Handler {
 	return New(Options{
@@ -23,8 +30,7 @@ func newTestHandler(logs *strings.Builder) http.Handler {
 		Keys:           []Key{{Name: "ecr", Key: []byte(testKey)}, {Name: "backoffice", Key: []byte(strings.Repeat("b", 32))}},
 		AllowedHosts:   []string{"pos-pc.local"},
 		AllowedOrigins: []string{"http://127.0.0.1:9000"},
-		Status:         staticStatus{{ID: "lane-1", DeviceUniqueID: "PAV860047264", State: "idle"}},
-		Mode:           "vuk509",
+		Service:        stubService{},
 	})
 }
 

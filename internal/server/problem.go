@@ -21,8 +21,8 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, titl
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(problem{
-		Type:      "urn:bridged:problem:" + code,
+	writeBody(w, problem{
+		Type:      problemType(code),
 		Title:     title,
 		Status:    status,
 		Detail:    detail,
@@ -31,10 +31,17 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, titl
 	})
 }
 
+func problemType(code string) string { return "urn:bridged:problem:" + code }
+
 func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
+	writeBody(w, v)
+}
+
+// writeBody encodes v; a failure here is a client that went away.
+func writeBody(w http.ResponseWriter, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 

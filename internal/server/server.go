@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -15,50 +14,37 @@ type Key struct {
 	Key  []byte
 }
 
-// Terminal is what GET /v1/terminals shows of one configured terminal.
-type Terminal struct {
-	ID             string `json:"id"`
-	DeviceUniqueID string `json:"device_unique_id"`
-	State          string `json:"state"`
-}
-
-// Status is what the server needs from the rest of the daemon. The payment
-// service implements it once it exists; until then cmd/bridged supplies the
-// configured terminals.
-type Status interface {
-	Terminals(ctx context.Context) []Terminal
-}
-
 // Options configures the HTTP surface.
 type Options struct {
 	Logger         zerolog.Logger
 	Keys           []Key
 	AllowedHosts   []string // accepted besides the loopback names
 	AllowedOrigins []string // Origin values accepted; none by default
-	Status         Status
-	Mode           string
+	Service        Service
+	// DefaultWait is how long a money call blocks before answering 202.
+	DefaultWait time.Duration
 }
 
 // New returns the handler with every route and middleware in place.
 func New(o Options) http.Handler {
 	s := &server{
-		log:    o.Logger.With().Str("component", "server").Logger(),
-		keys:   o.Keys,
-		hosts:  hostSet(o.AllowedHosts),
-		origin: stringSet(o.AllowedOrigins),
-		status: o.Status,
-		mode:   o.Mode,
+		log:         o.Logger.With().Str("component", "server").Logger(),
+		keys:        o.Keys,
+		hosts:       hostSet(o.AllowedHosts),
+		origin:      stringSet(o.AllowedOrigins),
+		svc:         o.Service,
+		defaultWait: o.DefaultWait,
 	}
 	return s.routes()
 }
 
 type server struct {
-	log    zerolog.Logger
-	keys   []Key
-	hosts  map[string]bool
-	origin map[string]bool
-	status Status
-	mode   string
+	log         zerolog.Logger
+	keys        []Key
+	hosts       map[string]bool
+	origin      map[string]bool
+	svc         Service
+	defaultWait time.Duration
 }
 
 // HTTPServer wraps the handler with the timeouts every listener must have:

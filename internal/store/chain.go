@@ -58,13 +58,8 @@ func (e *ChainError) Error() string {
 func (e *ChainError) Is(target error) bool { return target == ErrChainBroken }
 
 // Event is one journal entry: an operation as it was at one state change.
-type Event struct {
-	Seq   uint64
-	At    time.Time
-	OpID  string
-	State payment.State
-	Op    *payment.Operation
-}
+// The type belongs to payment, which serves the feed.
+type Event = payment.Event
 
 type entry struct {
 	prev, hash [32]byte

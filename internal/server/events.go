@@ -1,0 +1,87 @@
+package server
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// eventPage bounds one read of the journal feed.
+const eventPage = 500
+
+// handleEvents streams every journal state change as server-sent events. The
+// event id is the journal seq, so a client that reconnects with
+// Last-Event-ID resumes exactly where it stopped, from the journal itself.
+func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Streaming unsupported", "this connection cannot stream")
+		return
+	}
+	var after uint64
+	last := r.Header.Get("Last-Event-ID")
+	if last == "" {
+		last = r.URL.Query().Get("last_event_id")
+	}
+	if last != "" {
+		n, err := strconv.ParseUint(last, 10, 64)
+		if err != nil {
+			writeProblem(w, r, http.StatusBadRequest, "invalid_request", "Invalid Last-Event-ID", "Last-Event-ID must be an event id this feed sent")
+			return
+		}
+		after = n
+	}
+	rc := http.NewResponseController(w)
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 2000\n\n")
+	flusher.Flush()
+
+	keepAlive := time.NewTicker(20 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		// Take the wake-up channel before reading, so a write that lands
+		// between the read and the wait still wakes this loop.
+		changed := s.svc.Changed()
+		evs, err := s.svc.Events(r.Context(), after, eventPage)
+		if err != nil {
+			return // the client sees the stream end and reconnects with Last-Event-ID
+		}
+		for _, ev := range evs {
+			data, _ := json.Marshal(map[string]any{"seq": ev.Seq, "at": ev.At.UTC(), "state": ev.State, "payment": viewOf(ev.Op)})
+			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(string(ev.Op.Kind), ev.Op.State.Status()), data); err != nil {
+				return
+			}
+			after = ev.Seq
+		}
+		flusher.Flush()
+		if len(evs) == eventPage {
+			continue
+		}
+		select {
+		case <-r.Context().Done():
+			return
+		case <-changed:
+		case <-keepAlive.C:
+			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return
+			}
+			flusher.Flush()
+		}
+	}
+}
+
+// eventType names an event after what changed: payment.approved, refund.unknown, ...
+func eventType(kind, status string) string {
+	switch kind {
+	case "sale", "pre_auth", "post_auth":
+		kind = "payment"
+	}
+	return kind + "." + status
+}

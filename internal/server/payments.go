@@ -1,0 +1,374 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// Service is what the handlers need from the payment core; *payment.Service
+// implements it.
+type Service interface {
+	Mode() payment.Mode
+	Pay(ctx context.Context, c payment.Caller, r payment.SaleRequest) (*payment.Result, error)
+	ValidateSale(c payment.Caller, r payment.SaleRequest) error
+	Void(ctx context.Context, c payment.Caller, r payment.AdjustRequest) (*payment.Result, error)
+	Refund(ctx context.Context, c payment.Caller, r payment.AdjustRequest) (*payment.Result, error)
+	Cancel(ctx context.Context, c payment.Caller, r payment.AdjustRequest) (*payment.Result, error)
+	Resolve(ctx context.Context, id string) (*payment.Operation, error)
+	Get(ctx context.Context, id string) (*payment.Operation, error)
+	Wait(ctx context.Context, id string, wait time.Duration) (*payment.Operation, error)
+	List(ctx context.Context, f payment.Filter) ([]*payment.Operation, string, error)
+	StartSplit(ctx context.Context, c payment.Caller, r payment.SaleRequest) (*payment.Result, error)
+	AddSplitPayment(ctx context.Context, c payment.Caller, r payment.SplitPaymentRequest) (*payment.Result, error)
+	CompleteSplit(ctx context.Context, c payment.Caller, splitID, reference string) (*payment.Result, error)
+	EndOfDay(ctx context.Context, c payment.Caller, terminal string) (*payment.EndOfDayResult, error)
+	EndOfDays(ctx context.Context, terminal string, limit int) ([]*payment.EndOfDayResult, error)
+	EndOfDayByID(ctx context.Context, id string) (*payment.EndOfDayResult, error)
+	Terminals() []payment.TerminalState
+	Events(ctx context.Context, afterSeq uint64, limit int) ([]payment.Event, error)
+	Changed() <-chan struct{}
+	Health() error
+}
+
+// maxWait caps Prefer: wait, so no request holds a connection for long.
+const maxWait = 10 * time.Minute
+
+// caller builds the idempotency scope and wait of a money call.
+func (s *server) caller(r *http.Request) payment.Caller {
+	wait, _ := s.preferWait(r)
+	return payment.Caller{Client: clientName(r), IdempotencyKey: idempotencyKey(r), Wait: wait}
+}
+
+// idempotencyKey reads the header, which the IETF draft makes a structured
+// field string ("abc"); a bare token is accepted too.
+func idempotencyKey(r *http.Request) string {
+	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
+		k = k[1 : len(k)-1]
+	}
+	return k
+}
+
+// preferWait reads RFC 7240 Prefer: respond-async (answer at once) and
+// wait=N (seconds). Without either, money calls wait api.default_wait.
+func (s *server) preferWait(r *http.Request) (time.Duration, bool) {
+	wait, applied := s.defaultWait, false
+	for _, h := range r.Header.Values("Prefer") {
+		for _, pref := range strings.Split(h, ",") {
+			name, val, _ := strings.Cut(strings.TrimSpace(pref), "=")
+			switch strings.ToLower(strings.TrimSpace(name)) {
+			case "respond-async":
+				return 0, true
+			case "wait":
+				if n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`)); err == nil && n >= 0 {
+					wait, applied = min(time.Duration(n)*time.Second, maxWait), true
+				}
+			}
+		}
+	}
+	return wait, applied
+}
+
+// writeResult answers a money call: 201 when final, 202 with Location and
+// Retry-After while pending or unknown. A replay says so.
+func (s *server) writeResult(w http.ResponseWriter, r *http.Request, res *payment.Result) {
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	if _, applied := s.preferWait(r); applied {
+		w.Header().Set("Preference-Applied", r.Header.Get("Prefer"))
+	}
+	loc := "/v1/payments/" + res.Op.ID
+	w.Header().Set("Location", loc)
+	if !res.Final {
+		w.Header().Set("Retry-After", retryAfterFor(res.Op))
+		writeJSON(w, http.StatusAccepted, viewOf(res.Op))
+		return
+	}
+	writeJSON(w, http.StatusCreated, viewOf(res.Op))
+}
+
+func retryAfterFor(op *payment.Operation) string {
+	if op.State == payment.StateUnknown {
+		return "5" // bridged is querying iyzico; the answer may take a while
+	}
+	return "2"
+}
+
+// saleFields decodes the body of a sale or split start.
+func saleFields(o *object) payment.SaleRequest {
+	var req payment.SaleRequest
+	var typ string
+	o.str("type", &typ)
+	req.Type = payment.Kind(typ)
+	o.amount("amount", &req.Amount)
+	o.str("currency", &req.Currency)
+	o.integer("installment", &req.Installment)
+	o.str("terminal", &req.Terminal)
+	o.str("reference", &req.Reference)
+	o.str("payment_id", &req.PaymentID)
+	o.str("payment_type", &req.PaymentType)
+	o.str("document_type", &req.DocumentType)
+	o.array("items", func(_ int, c *object) {
+		var it payment.ItemRequest
+		c.str("name", &it.Name)
+		c.integer("quantity", &it.Quantity)
+		c.amount("unit_price", &it.UnitPrice)
+		c.amount("total", &it.Total)
+		c.str("unit_code", &it.UnitCode)
+		c.str("tax_group_code", &it.TaxGroupCode)
+		req.Items = append(req.Items, it)
+	})
+	o.objectField("buyer", func(c *object) {
+		b := &payment.Buyer{}
+		c.integer("customer_type", &b.CustomerType)
+		c.str("first_name", &b.FirstName)
+		c.str("middle_name", &b.MiddleName)
+		c.str("family_name", &b.FamilyName)
+		c.str("company_name", &b.CompanyName)
+		c.str("tax_office_code", &b.TaxOfficeCode)
+		c.str("tax_number", &b.TaxNumber)
+		c.str("country", &b.Country)
+		c.str("city", &b.City)
+		c.str("district", &b.District)
+		req.Buyer = b
+	})
+	o.done()
+	return req
+}
+
+// saleRequest decodes a sale body. When decoding finds problems, the
+// domain's own checks run too, so the answer lists every problem at once.
+func (s *server) saleRequest(w http.ResponseWriter, r *http.Request) (payment.SaleRequest, error) {
+	o, err := readObject(w, r)
+	if err != nil {
+		return payment.SaleRequest{}, err
+	}
+	req := saleFields(o)
+	derr := o.err()
+	if derr == nil {
+		return req, nil
+	}
+	decoded := map[string]bool{}
+	for _, p := range *o.problems {
+		decoded[p.Field] = true
+	}
+	var ve *payment.ValidationError
+	if errors.As(s.svc.ValidateSale(s.caller(r), req), &ve) {
+		for _, p := range ve.Problems {
+			if !decoded[p.Field] {
+				*o.problems = append(*o.problems, p)
+			}
+		}
+	}
+	return req, o.err()
+}
+
+func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
+	req, err := s.saleRequest(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.Pay(r.Context(), s.caller(r), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, r, res)
+}
+
+func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
+	wait, _ := s.preferWait(r)
+	if r.Header.Get("Prefer") == "" {
+		wait = 0 // a GET waits only when asked to (long poll)
+	}
+	op, err := s.svc.Wait(r.Context(), chi.URLParam(r, "id"), wait)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !op.State.Final() {
+		w.Header().Set("Retry-After", retryAfterFor(op))
+	}
+	writeJSON(w, http.StatusOK, viewOf(op))
+}
+
+func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := payment.Filter{Status: q.Get("status"), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
+	ve := &payment.ValidationError{}
+	for _, k := range []string{"status", "terminal", "reference", "cursor", "from", "to", "limit", "type"} {
+		if len(q[k]) > 1 {
+			ve.Problems = append(ve.Problems, payment.FieldProblem{Field: k, Message: "may be given once"})
+		}
+	}
+	for k := range q {
+		switch k {
+		case "status", "terminal", "reference", "cursor", "from", "to", "limit", "type":
+		default:
+			ve.Problems = append(ve.Problems, payment.FieldProblem{Field: k, Message: "is not a known query parameter"})
+		}
+	}
+	parseTime := func(name string, dst *time.Time) {
+		if v := q.Get(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				ve.Problems = append(ve.Problems, payment.FieldProblem{Field: name, Message: "must be an RFC 3339 time like 2026-11-23T10:00:00Z"})
+			}
+			*dst = t
+		}
+	}
+	parseTime("from", &f.From)
+	parseTime("to", &f.To)
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			ve.Problems = append(ve.Problems, payment.FieldProblem{Field: "limit", Message: "must be from 1 to 1000"})
+		}
+		f.Limit = n
+	}
+	if v := q.Get("type"); v != "" {
+		f.Kinds = []payment.Kind{payment.Kind(v)}
+	}
+	if len(ve.Problems) > 0 {
+		s.writeError(w, r, ve)
+		return
+	}
+	ops, next, err := s.svc.List(r.Context(), f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items := make([]paymentView, len(ops))
+	for i, op := range ops {
+		items[i] = viewOf(op)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+}
+
+// adjustFields decodes a void, refund or cancel body.
+func (s *server) adjustFields(w http.ResponseWriter, r *http.Request, allowAmount bool) (payment.AdjustRequest, error) {
+	req := payment.AdjustRequest{PaymentID: chi.URLParam(r, "id")}
+	o, err := readObject(w, r)
+	if err != nil {
+		return req, err
+	}
+	o.str("reference", &req.Reference)
+	o.str("reason", &req.Reason)
+	if allowAmount {
+		o.amount("amount", &req.Amount)
+		o.array("lines", func(_ int, c *object) {
+			var l payment.RefundLineRequest
+			c.str("line_id", &l.LineID)
+			c.integer("quantity", &l.Quantity)
+			c.amount("amount", &l.Amount)
+			req.Lines = append(req.Lines, l)
+		})
+	}
+	o.done()
+	return req, o.err()
+}
+
+func (s *server) adjust(fn func(context.Context, payment.Caller, payment.AdjustRequest) (*payment.Result, error), allowAmount bool) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		req, err := s.adjustFields(w, r, allowAmount)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		res, err := fn(r.Context(), s.caller(r), req)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		s.writeResult(w, r, res)
+	}
+}
+
+func (s *server) handleResolve(w http.ResponseWriter, r *http.Request) {
+	op, err := s.svc.Resolve(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(op))
+}
+
+func (s *server) handleStartSplit(w http.ResponseWriter, r *http.Request) {
+	req, err := s.saleRequest(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.StartSplit(r.Context(), s.caller(r), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, r, res)
+}
+
+func (s *server) handleAddSplitPayment(w http.ResponseWriter, r *http.Request) {
+	o, err := readObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req := payment.SplitPaymentRequest{SplitID: chi.URLParam(r, "id")}
+	o.amount("amount", &req.Amount)
+	o.integer("installment", &req.Installment)
+	o.str("reference", &req.Reference)
+	o.done()
+	if err := o.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.AddSplitPayment(r.Context(), s.caller(r), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, r, res)
+}
+
+func (s *server) handleCompleteSplit(w http.ResponseWriter, r *http.Request) {
+	o, err := readObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var reference string
+	o.str("reference", &reference)
+	o.done()
+	if err := o.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.CompleteSplit(r.Context(), s.caller(r), chi.URLParam(r, "id"), reference)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.writeResult(w, r, res)
+}
+
+// modeOnly refuses a route that does not exist in the installation's mode.
+func (s *server) modeOnly(mode payment.Mode, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s.svc.Mode() != mode {
+			writeProblem(w, r, http.StatusConflict, "mode_unsupported", "Not supported in this mode",
+				"this endpoint exists only in mode "+string(mode)+"; this installation runs "+string(s.svc.Mode()))
+			return
+		}
+		next(w, r)
+	}
+}

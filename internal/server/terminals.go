@@ -1,0 +1,102 @@
+package server
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+func (s *server) handleTerminals(w http.ResponseWriter, r *http.Request) {
+	ts := s.svc.Terminals()
+	items := make([]terminalView, len(ts))
+	for i, t := range ts {
+		items[i] = terminalViewOf(t)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"mode": s.svc.Mode(), "items": items})
+}
+
+func (s *server) handleTerminal(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	for _, t := range s.svc.Terminals() {
+		if t.ID == id {
+			writeJSON(w, http.StatusOK, terminalViewOf(t))
+			return
+		}
+	}
+	s.writeError(w, r, payment.ErrUnknownTerminal)
+}
+
+// handleEndOfDay resolves the terminal's unknowns, runs iyzico's end of day
+// and answers the report with its comparison against the journal.
+func (s *server) handleEndOfDay(w http.ResponseWriter, r *http.Request) {
+	o, err := readObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	o.done()
+	if err := o.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	id := chi.URLParam(r, "id")
+	if !s.knownTerminal(id) {
+		s.writeError(w, r, payment.ErrUnknownTerminal)
+		return
+	}
+	res, err := s.svc.EndOfDay(r.Context(), s.caller(r), id)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/end-of-day/"+res.Op.ID)
+	writeJSON(w, http.StatusCreated, endOfDayViewOf(res))
+}
+
+func (s *server) handleEndOfDays(w http.ResponseWriter, r *http.Request) {
+	id := chi.URLParam(r, "id")
+	if !s.knownTerminal(id) {
+		s.writeError(w, r, payment.ErrUnknownTerminal)
+		return
+	}
+	limit := 30
+	if v := r.URL.Query().Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			s.writeError(w, r, &payment.ValidationError{Problems: []payment.FieldProblem{{Field: "limit", Message: "must be from 1 to 1000"}}})
+			return
+		}
+		limit = n
+	}
+	rs, err := s.svc.EndOfDays(r.Context(), id, limit)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	items := make([]endOfDayView, len(rs))
+	for i, res := range rs {
+		items[i] = endOfDayViewOf(res)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (s *server) handleEndOfDayByID(w http.ResponseWriter, r *http.Request) {
+	res, err := s.svc.EndOfDayByID(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, endOfDayViewOf(res))
+}
+
+func (s *server) knownTerminal(id string) bool {
+	for _, t := range s.svc.Terminals() {
+		if t.ID == id {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,183 @@
+package server
+
+import (
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// paymentView is an operation as the ECR sees it. DESIGN.md §5 names the
+// fields; the ones after it are additions.
+type paymentView struct {
+	ID           string            `json:"id"`
+	Reference    string            `json:"reference"`
+	Terminal     string            `json:"terminal"`
+	Type         string            `json:"type"`
+	Amount       string            `json:"amount"`
+	Currency     string            `json:"currency"`
+	Installment  int               `json:"installment"`
+	Status       string            `json:"status"`
+	SafeToRetry  bool              `json:"safe_to_retry"`
+	PaymentID    string            `json:"payment_id"`
+	PaymentDate  string            `json:"payment_date"`
+	AuthCode     string            `json:"auth_code"`
+	Card         *payment.Card     `json:"card"`
+	Error        *errorView        `json:"error"`
+	Voided       bool              `json:"voided"`
+	Refunded     string            `json:"refunded_amount"`
+	CreatedAt    time.Time         `json:"created_at"`
+	UpdatedAt    time.Time         `json:"updated_at"`
+	ParentID     string            `json:"parent_id,omitempty"`
+	TxRef        string            `json:"transaction_reference_id"`
+	Resolution   string            `json:"resolution,omitempty"`
+	PaymentType  string            `json:"payment_type,omitempty"`
+	DocumentType string            `json:"document_type,omitempty"`
+	Items        []itemView        `json:"items,omitempty"`
+	SaleNumber   string            `json:"sale_number,omitempty"`
+	Buyer        *payment.Buyer    `json:"buyer,omitempty"`
+	Links        map[string]string `json:"links"`
+}
+
+type errorView struct {
+	Code    string `json:"code"`
+	Group   string `json:"group,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+type itemView struct {
+	LineID       string `json:"line_id"`
+	Name         string `json:"name"`
+	Quantity     int    `json:"quantity"`
+	UnitPrice    string `json:"unit_price"`
+	Total        string `json:"total"`
+	UnitCode     string `json:"unit_code"`
+	TaxGroupCode string `json:"tax_group_code"`
+	RelatedLine  string `json:"related_line_id,omitempty"`
+}
+
+func viewOf(op *payment.Operation) paymentView {
+	v := paymentView{
+		ID: op.ID, Reference: op.Reference, Terminal: op.Terminal, Type: string(op.Kind),
+		Amount: op.Amount.Decimal(), Currency: string(op.Amount.Currency()), Installment: op.Installment,
+		Status: op.State.Status(), SafeToRetry: op.SafeToRetry, PaymentID: op.PaymentID,
+		PaymentDate: op.PaymentDate, AuthCode: op.AuthCode, Card: op.Card, Voided: op.Voided,
+		Refunded: op.RefundedAmount().Decimal(), CreatedAt: op.CreatedAt.UTC(), UpdatedAt: op.UpdatedAt.UTC(),
+		ParentID: op.ParentID, TxRef: op.TransactionReferenceID, Resolution: string(op.Resolution),
+		PaymentType: op.PaymentType, DocumentType: op.DocumentType, SaleNumber: op.SaleNumber, Buyer: op.Buyer,
+		Links: map[string]string{"self": "/v1/payments/" + op.ID},
+	}
+	if op.Error != nil {
+		v.Error = &errorView{Code: op.Error.Code, Group: op.Error.Group, Message: op.Error.Message}
+	}
+	for _, l := range op.Lines {
+		v.Items = append(v.Items, itemView{LineID: l.ID, Name: l.Name, Quantity: l.Quantity,
+			UnitPrice: l.UnitPrice.Decimal(), Total: l.Total.Decimal(), UnitCode: l.UnitCode,
+			TaxGroupCode: l.TaxGroupCode, RelatedLine: l.RelatedLineID})
+	}
+	if op.State == payment.StateUnknown {
+		v.Links["resolve"] = "/v1/payments/" + op.ID + "/resolve"
+	}
+	if op.Kind == payment.KindSplitStart {
+		v.Links["payments"] = "/v1/split-sales/" + op.ID + "/payments"
+		v.Links["complete"] = "/v1/split-sales/" + op.ID + "/complete"
+	}
+	return v
+}
+
+type terminalView struct {
+	ID             string            `json:"id"`
+	DeviceUniqueID string            `json:"device_unique_id"`
+	State          string            `json:"state"`
+	BusyWith       string            `json:"busy_with,omitempty"`
+	Unknown        []string          `json:"unknown"`
+	LastAnswer     *time.Time        `json:"last_answer"`
+	LastEndOfDay   *time.Time        `json:"last_end_of_day"`
+	Links          map[string]string `json:"links"`
+}
+
+func terminalViewOf(t payment.TerminalState) terminalView {
+	v := terminalView{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID, State: t.State, BusyWith: t.BusyWith,
+		Unknown: t.Unknown, Links: map[string]string{"end_of_day": "/v1/terminals/" + t.ID + "/end-of-day"}}
+	if v.Unknown == nil {
+		v.Unknown = []string{}
+	}
+	if !t.LastAnswer.IsZero() {
+		at := t.LastAnswer.UTC()
+		v.LastAnswer = &at
+	}
+	if !t.LastEndOfDay.IsZero() {
+		at := t.LastEndOfDay.UTC()
+		v.LastEndOfDay = &at
+	}
+	return v
+}
+
+type totalsView struct {
+	Amount string `json:"amount"`
+	Count  int    `json:"count"`
+}
+
+type acquirerView struct {
+	AcquirerID   string `json:"acquirer_id"`
+	AcquirerName string `json:"acquirer_name,omitempty"`
+	TerminalID   string `json:"terminal_id,omitempty"`
+	BatchNo      string `json:"batch_no,omitempty"`
+	Amount       string `json:"amount"`
+	Count        int    `json:"count"`
+	ResponseCode string `json:"response_code,omitempty"`
+}
+
+type batchLineView struct {
+	ID        string `json:"id"`
+	Type      string `json:"type"`
+	Status    string `json:"status"`
+	Amount    string `json:"amount"`
+	Counted   bool   `json:"counted"`
+	Signed    string `json:"signed_amount"`
+	Note      string `json:"note,omitempty"`
+	PaymentID string `json:"payment_id,omitempty"`
+}
+
+type endOfDayView struct {
+	ID            string          `json:"id"`
+	Terminal      string          `json:"terminal"`
+	Status        string          `json:"status"`
+	Error         *errorView      `json:"error"`
+	BatchNo       string          `json:"batch_no,omitempty"`
+	ResultMessage string          `json:"result_message,omitempty"`
+	Since         *time.Time      `json:"since"`
+	CreatedAt     time.Time       `json:"created_at"`
+	Match         bool            `json:"match"`
+	Journal       totalsView      `json:"journal"`
+	Upstream      totalsView      `json:"upstream"`
+	Acquirers     []acquirerView  `json:"acquirers"`
+	Lines         []batchLineView `json:"lines"`
+}
+
+func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
+	op := r.Op
+	v := endOfDayView{ID: op.ID, Terminal: op.Terminal, Status: op.State.Status(), CreatedAt: op.CreatedAt.UTC(),
+		Match: r.Match, Journal: totalsView{Amount: r.Journal.Amount.Decimal(), Count: r.Journal.Count},
+		Upstream:  totalsView{Amount: r.Upstream.Amount.Decimal(), Count: r.Upstream.Count},
+		Acquirers: []acquirerView{}, Lines: []batchLineView{}}
+	if op.Error != nil {
+		v.Error = &errorView{Code: op.Error.Code, Group: op.Error.Group, Message: op.Error.Message}
+	}
+	if !r.Since.IsZero() {
+		s := r.Since.UTC()
+		v.Since = &s
+	}
+	if rep := r.Report; rep != nil {
+		v.BatchNo, v.ResultMessage = rep.BatchNo, rep.ResultMessage
+		for _, t := range rep.Totals {
+			v.Acquirers = append(v.Acquirers, acquirerView{AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName,
+				TerminalID: t.TerminalID, BatchNo: t.BatchNo, Amount: t.Amount.Decimal(), Count: t.Count, ResponseCode: t.ResponseCode})
+		}
+	}
+	for _, l := range r.Lines {
+		v.Lines = append(v.Lines, batchLineView{ID: l.OpID, Type: string(l.Kind), Status: l.State.Status(),
+			Amount: l.Amount.Decimal(), Counted: l.Counted, Signed: payment.NewMoney(l.Signed, l.Amount.Currency()).Decimal(),
+			Note: l.Note, PaymentID: l.PaymentID})
+	}
+	return v
+}

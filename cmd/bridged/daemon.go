@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/metrics"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/store"
@@ -30,6 +31,16 @@ const shutdownGrace = 1500 * time.Millisecond
 // fails. onReady, when set, is called with the bound address once the
 // listener accepts connections and the journal has been recovered.
 func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string)) error {
+	return runDaemonWith(ctx, cfg, stderr, onReady, seams{})
+}
+
+// seams are the test hooks of the daemon; production passes none.
+type seams struct {
+	// failWrites makes every journal write fail (a dead disk) while it returns an error.
+	failWrites func() error
+}
+
+func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string), sm seams) error {
 	log, closeLog, err := newLogger(cfg.Log, stderr)
 	if err != nil {
 		return fmt.Errorf("logger: %w", err)
@@ -43,14 +54,45 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	st, err := store.Open(cfg.DataDir, store.Options{Logger: log})
+	// Metrics are read at scrape time through closures over the parts built
+	// below; their hooks are handed to each part as it is built.
+	var (
+		svc    *payment.Service
+		client *upstream.Client
+		st     *store.Store
+	)
+	m := metrics.New(metrics.Gauges{
+		UnknownOpen:    func() float64 { return float64(svc.UnknownCount()) },
+		TokenRefreshes: func() float64 { return float64(client.TokenStatus().Refreshes) },
+		TokenLogins:    func() float64 { return float64(client.TokenStatus().Logins) },
+		TokenFailures: func() float64 {
+			if client.TokenStatus().LastError != "" {
+				return 1
+			}
+			return 0
+		},
+		TokenExpiry: func() float64 {
+			if exp := client.TokenExpiry(); !exp.IsZero() {
+				return float64(exp.Unix())
+			}
+			return 0
+		},
+		StoreFailClosed: func() float64 {
+			if svc.Health() != nil {
+				return 1
+			}
+			return 0
+		},
+	})
+
+	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, FailWrites: sm.failWrites})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
 	// The store closes last, after every worker that writes to it has stopped.
 	defer st.Close()
 
-	client, err := upstream.New(upstream.Config{
+	client, err = upstream.New(upstream.Config{
 		BaseURL: cfg.Upstream.BaseURL,
 		Credentials: upstream.Credentials{
 			ClientID:     cfg.Upstream.ClientID,
@@ -62,12 +104,13 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 		CardTimeout:  cfg.Upstream.CardTimeout,
 		QueryTimeout: cfg.Upstream.QueryTimeout,
 		Logger:       log,
+		OnCall:       func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) },
 	}, st)
 	if err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
-	svc, err := newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
-		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log)
+	svc, err = newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
+		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m)
 	if err != nil {
 		return err
 	}
@@ -87,6 +130,17 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 		AllowedOrigins: cfg.API.AllowedOrigins,
 		Service:        svc,
 		DefaultWait:    cfg.API.DefaultWait,
+		CardTimeout:    cfg.Upstream.CardTimeout,
+		Token: func() server.TokenHealth {
+			ts := client.TokenStatus()
+			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, LastError: ts.LastError}
+		},
+		Upstream: func() server.UpstreamHealth {
+			cs := client.CallStatus()
+			return server.UpstreamHealth{Reachable: cs.Reachable(), LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess,
+				LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
+		},
+		Metrics: m,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -123,7 +177,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 	return err
 }
 
-func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger) (*payment.Service, error) {
+func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics) (*payment.Service, error) {
 	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
 	if err != nil {
 		return nil, err
@@ -145,6 +199,8 @@ func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, 
 		MaxAmount:   maxAmount,
 		Currency:    cur,
 		CardTimeout: cfg.Upstream.CardTimeout,
+		OnState:     m.Operation,
+		OnQuery:     m.ReconcilerQuery,
 	})
 }
 

@@ -35,6 +35,7 @@ type e2eOpts struct {
 	sim       simulator.Config
 	terminals int
 	tweak     func(*config.Config)
+	seams     seams
 }
 
 func startE2E(t *testing.T, o e2eOpts) *e2e {
@@ -66,7 +67,7 @@ func startE2E(t *testing.T, o e2eOpts) *e2e {
 	ctx, cancel := context.WithCancel(context.Background())
 	ready := make(chan string, 1)
 	done := make(chan error, 1)
-	go func() { done <- runDaemon(ctx, cfg, logs, func(addr string) { ready <- addr }) }()
+	go func() { done <- runDaemonWith(ctx, cfg, logs, func(addr string) { ready <- addr }, o.seams) }()
 	var addr string
 	select {
 	case addr = <-ready:

@@ -24,6 +24,13 @@ var (
 	ErrShuttingDown         = errors.New("bridged is shutting down")
 )
 
+// CodeDeviceTimeout is iyzico's TIMEOUT_ERROR: the device did not answer in time.
+const CodeDeviceTimeout = "380103"
+
+// CodeNoAnswer is how terminal health files an upstream call that got no
+// answer at all (cut connection, timeout): it is not iyzico's code.
+const CodeNoAnswer = "no_answer"
+
 // ValidationError lists every problem with a request, by field.
 type ValidationError struct {
 	Problems []FieldProblem

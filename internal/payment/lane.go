@@ -12,12 +12,34 @@ type lane struct {
 	blocked map[string]bool // unknown operations on this terminal
 	// exclusive is set while end of day holds the terminal.
 	exclusive  bool
-	lastAnswer time.Time
+	lastAnswer time.Time // when the device last gave a definite answer
 	lastEOD    time.Time
+	// recent holds the error codes of the latest outcomes, newest last, for
+	// health: a run of 380103 means the terminal is unreachable, not slow.
+	recent []laneError
+}
+
+type laneError struct {
+	at    time.Time
+	code  string
+	group string
+}
+
+// maxRecent bounds the error history kept per terminal.
+const maxRecent = 64
+
+func (l *lane) noteError(at time.Time, e *UpstreamError) {
+	if e == nil {
+		return
+	}
+	l.recent = append(l.recent, laneError{at: at, code: e.Code, group: e.Group})
+	if len(l.recent) > maxRecent {
+		l.recent = l.recent[len(l.recent)-maxRecent:]
+	}
 }
 
 // acquire takes the terminal for op, or says why not and when to ask again.
-func (l *lane) acquire(op *Operation, cardTimeout time.Duration) error {
+func (l *lane) acquire(op *Operation, cardTimeout time.Duration, now time.Time) error {
 	if l.busy != "" {
 		return &BusyError{Err: ErrTerminalBusy, Terminal: l.id, RetryAfter: retryAfter(cardTimeout)}
 	}
@@ -25,6 +47,7 @@ func (l *lane) acquire(op *Operation, cardTimeout time.Duration) error {
 		return &BusyError{Err: ErrTerminalBlocked, Terminal: l.id, RetryAfter: 5 * time.Second}
 	}
 	l.busy = op.ID
+	l.busyAt = now
 	return nil
 }
 
@@ -50,10 +73,19 @@ type TerminalState struct {
 	DeviceUniqueID string
 	State          string // idle, busy, blocked
 	BusyWith       string
+	BusySince      time.Time
 	Unknown        []string
 	LastAnswer     time.Time
 	LastEndOfDay   time.Time
+	// RecentErrors counts error codes of the outcomes of the last 15 minutes.
+	RecentErrors map[string]int
+	// ConsecutiveTimeouts is how many of the latest outcomes in a row were
+	// device timeouts (380103) or answers that never came.
+	ConsecutiveTimeouts int
 }
+
+// RecentWindow is the span of TerminalState.RecentErrors.
+const RecentWindow = 15 * time.Minute
 
 // Terminals returns every configured terminal with its state.
 func (s *Service) Terminals() []TerminalState {
@@ -63,7 +95,19 @@ func (s *Service) Terminals() []TerminalState {
 	for _, t := range s.opt.Terminals {
 		l := s.lanes[t.ID]
 		ts := TerminalState{ID: l.id, DeviceUniqueID: l.device, State: "idle", BusyWith: l.busy,
-			LastAnswer: l.lastAnswer, LastEndOfDay: l.lastEOD}
+			LastAnswer: l.lastAnswer, LastEndOfDay: l.lastEOD, RecentErrors: map[string]int{}}
+		if l.busy != "" {
+			ts.BusySince = l.busyAt
+		}
+		now := s.clock.Now()
+		for _, e := range l.recent {
+			if e.code != "" && now.Sub(e.at) <= RecentWindow {
+				ts.RecentErrors[e.code]++
+			}
+		}
+		for i := len(l.recent) - 1; i >= 0 && l.recent[i].code == CodeDeviceTimeout; i-- {
+			ts.ConsecutiveTimeouts++
+		}
 		for id := range l.blocked {
 			ts.Unknown = append(ts.Unknown, id)
 		}

@@ -174,6 +174,9 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (*Operation, error
 	out := s.gw.Query(ctx, op)
 	now := s.clock.Now()
 	op.Queries++
+	if s.opt.OnQuery != nil {
+		s.opt.OnQuery(out.Class.String())
+	}
 	switch out.Class {
 	case Approved, Declined:
 		s.apply(op, out, ResolvedByQuery)

@@ -53,6 +53,10 @@ type Options struct {
 	KeyRetention time.Duration
 	// Backoff bounds the reconciler's query backoff. Defaults 1 s and 60 s.
 	BackoffMin, BackoffMax time.Duration
+	// OnState, when set, is told of every journaled state (metrics). It must not block.
+	OnState func(op *Operation)
+	// OnQuery, when set, is told the result of every reconciler query.
+	OnQuery func(result string)
 }
 
 // Service is the durable payment core: journal -> forward -> record.
@@ -228,7 +232,7 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 		s.mu.Unlock()
 		return nil, ErrUnknownTerminal
 	}
-	if err := ln.acquire(op, s.opt.CardTimeout); err != nil {
+	if err := ln.acquire(op, s.opt.CardTimeout, s.clock.Now()); err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
@@ -281,6 +285,7 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
 	}
 	s.logState(op, "journaled")
+	s.observe(op)
 	s.notify()
 	return nil
 }
@@ -406,6 +411,7 @@ func (s *Service) record(op *Operation) error {
 		return err
 	}
 	s.logState(op, "state")
+	s.observe(op)
 	s.notify()
 	if op.State == StateApproved && op.ParentID != "" && (op.Kind == KindVoid || op.Kind == KindRefund) {
 		return s.applyToParent(op)
@@ -443,7 +449,27 @@ func (s *Service) settleLane(op *Operation) {
 		return
 	}
 	ln.release(op.ID)
-	ln.lastAnswer = s.clock.Now()
+	now := s.clock.Now()
+	switch {
+	case op.State == StateApproved || (op.State == StateDeclined && op.Resolution == ResolvedDirect):
+		// The device (or its bank) gave a definite answer.
+		ln.lastAnswer = now
+		ln.recent = append(ln.recent, laneError{at: now}) // a success breaks a run of timeouts
+		ln.noteError(now, op.Error)
+	case op.State == StateUnknown:
+		// Only iyzico's 380103 says the device was silent; an answer that
+		// never came (cut connection, bridged's own deadline) may be the network.
+		code := CodeNoAnswer
+		if op.Error != nil && op.Error.Code != "" {
+			code = op.Error.Code
+		}
+		ln.noteError(now, &UpstreamError{Code: code})
+	default:
+		ln.noteError(now, op.Error)
+	}
+	if len(ln.recent) > maxRecent {
+		ln.recent = ln.recent[len(ln.recent)-maxRecent:]
+	}
 	if op.Kind == KindEndOfDay && op.State == StateApproved {
 		ln.lastEOD = op.CreatedAt
 	}
@@ -455,6 +481,19 @@ func (s *Service) settleLane(op *Operation) {
 		delete(ln.blocked, op.ID)
 		delete(s.pending, op.ID)
 	}
+}
+
+func (s *Service) observe(op *Operation) {
+	if s.opt.OnState != nil {
+		s.opt.OnState(op)
+	}
+}
+
+// UnknownCount is how many operations await a status query.
+func (s *Service) UnknownCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
 }
 
 func (s *Service) poke() {

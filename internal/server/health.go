@@ -1,18 +1,200 @@
 package server
 
-import "net/http"
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// TokenHealth is the iyzico token's state, as the wiring reads it from the
+// upstream client. It holds no token.
+type TokenHealth struct {
+	Valid     bool
+	Expiry    time.Time
+	LastError string
+}
+
+// UpstreamHealth is what the calls made so far say about iyzico.
+type UpstreamHealth struct {
+	Reachable         bool
+	LastAnswer        time.Time
+	LastSuccess       time.Time
+	LastFailure       time.Time
+	LastFailureReason string
+}
 
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
-// handleReadyz says whether bridged can take money operations. The full
-// per-part report comes with the operations surface; this is the store part.
+type part struct {
+	Status string `json:"status"` // ok, degraded, fail
+	Detail string `json:"detail,omitempty"`
+}
+
+type tokenPart struct {
+	part
+	Valid     bool       `json:"valid"`
+	Expiry    *time.Time `json:"expiry"`
+	ExpiresIn int64      `json:"expires_in_seconds"`
+}
+
+type upstreamPart struct {
+	part
+	Reachable         bool       `json:"reachable"`
+	LastAnswer        *time.Time `json:"last_answer"`
+	LastSuccess       *time.Time `json:"last_success"`
+	LastFailure       *time.Time `json:"last_failure"`
+	LastFailureReason string     `json:"last_failure_reason,omitempty"`
+}
+
+type eodPart struct {
+	ID     string    `json:"id"`
+	At     time.Time `json:"at"`
+	Status string    `json:"status"`
+	Match  bool      `json:"match"`
+}
+
+type terminalPart struct {
+	part
+	ID                  string         `json:"id"`
+	DeviceUniqueID      string         `json:"device_unique_id"`
+	State               string         `json:"state"`
+	BusyForSeconds      int64          `json:"busy_for_seconds,omitempty"`
+	Unknown             []string       `json:"unknown"`
+	LastAnswer          *time.Time     `json:"last_answer"`
+	SecondsSinceAnswer  *int64         `json:"seconds_since_answer"`
+	RecentErrors        map[string]int `json:"recent_errors"`
+	ConsecutiveTimeouts int            `json:"consecutive_timeouts"`
+	LastEndOfDay        *eodPart       `json:"last_end_of_day"`
+}
+
+type readiness struct {
+	Status    string         `json:"status"`
+	CheckedAt time.Time      `json:"checked_at"`
+	Store     part           `json:"store"`
+	Token     tokenPart      `json:"token"`
+	Upstream  upstreamPart   `json:"upstream"`
+	Terminals []terminalPart `json:"terminals"`
+}
+
+// handleReadyz reports each part bridged depends on, with a verdict a store's
+// IT person can act on. 503 means no money operation can succeed now (store
+// failed closed, no valid token, iyzico unreachable); a degraded terminal
+// keeps 200 with status "degraded".
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
-	if err := s.svc.Health(); err != nil {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"status": "fail",
-			"store": map[string]string{"status": "fail", "detail": "journal write failed; bridged refuses new money operations until restarted"}})
-		return
+	rd := s.readiness(r.Context())
+	code := http.StatusOK
+	if rd.Status == "fail" {
+		code = http.StatusServiceUnavailable
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "store": map[string]string{"status": "ok"}})
+	writeJSON(w, code, rd)
+}
+
+func (s *server) readiness(ctx context.Context) readiness {
+	now := time.Now().UTC()
+	rd := readiness{Status: "ok", CheckedAt: now, Store: part{Status: "ok"}}
+	if err := s.svc.Health(); err != nil {
+		rd.Store = part{Status: "fail", Detail: "a journal write failed; bridged refuses new money operations until the disk is fixed and the service restarted (see the log)"}
+	}
+
+	rd.Token = tokenPart{part: part{Status: "ok"}}
+	if s.token != nil {
+		th := s.token()
+		rd.Token.Valid = th.Valid
+		if !th.Expiry.IsZero() {
+			exp := th.Expiry.UTC()
+			rd.Token.Expiry = &exp
+			rd.Token.ExpiresIn = int64(th.Expiry.Sub(now).Seconds())
+		}
+		switch {
+		case th.Valid:
+		case th.LastError != "":
+			rd.Token.part = part{Status: "fail", Detail: "cannot log in to iyzico: " + th.LastError + " (check upstream credentials and the network)"}
+		default:
+			rd.Token.part = part{Status: "fail", Detail: "no iyzico token yet: bridged is logging in"}
+		}
+	}
+
+	rd.Upstream = upstreamPart{part: part{Status: "ok"}, Reachable: true}
+	if s.upstream != nil {
+		uh := s.upstream()
+		rd.Upstream.Reachable = uh.Reachable
+		rd.Upstream.LastAnswer, rd.Upstream.LastSuccess, rd.Upstream.LastFailure = timePtr(uh.LastAnswer), timePtr(uh.LastSuccess), timePtr(uh.LastFailure)
+		rd.Upstream.LastFailureReason = uh.LastFailureReason
+		if !uh.Reachable {
+			rd.Upstream.part = part{Status: "fail", Detail: "iyzico did not answer the last call (" + uh.LastFailureReason + "): check the network, proxy and DNS"}
+		}
+	}
+
+	for _, t := range s.svc.Terminals() {
+		rd.Terminals = append(rd.Terminals, s.terminalReadiness(ctx, t, now))
+	}
+	for _, p := range []string{rd.Store.Status, rd.Token.Status, rd.Upstream.Status} {
+		if p == "fail" {
+			rd.Status = "fail"
+		}
+	}
+	if rd.Status == "ok" {
+		for _, t := range rd.Terminals {
+			if t.Status != "ok" {
+				rd.Status = "degraded"
+			}
+		}
+	}
+	return rd
+}
+
+// terminalReadiness tells "terminal unreachable" (its last operations timed
+// out, 380103) from "customer slow" (busy within the card timeout, with no
+// timeouts before).
+func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState, now time.Time) terminalPart {
+	tp := terminalPart{part: part{Status: "ok"}, ID: t.ID, DeviceUniqueID: t.DeviceUniqueID, State: t.State,
+		Unknown: t.Unknown, RecentErrors: t.RecentErrors, ConsecutiveTimeouts: t.ConsecutiveTimeouts,
+		LastAnswer: timePtr(t.LastAnswer)}
+	if tp.Unknown == nil {
+		tp.Unknown = []string{}
+	}
+	sort.Strings(tp.Unknown)
+	if !t.LastAnswer.IsZero() {
+		secs := int64(now.Sub(t.LastAnswer).Seconds())
+		tp.SecondsSinceAnswer = &secs
+	}
+	if !t.BusySince.IsZero() {
+		tp.BusyForSeconds = int64(now.Sub(t.BusySince).Seconds())
+	}
+	switch {
+	case t.State == "blocked" && t.ConsecutiveTimeouts > 0:
+		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline; bridged keeps asking iyzico", len(t.Unknown), t.ConsecutiveTimeouts)}
+	case t.State == "blocked":
+		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("%d operation(s) with an unknown outcome; bridged is asking iyzico and the terminal takes new sales once they are settled", len(t.Unknown))}
+	case t.ConsecutiveTimeouts > 0 && t.State == "busy":
+		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("busy for %ds, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline", tp.BusyForSeconds, t.ConsecutiveTimeouts)}
+	case t.ConsecutiveTimeouts > 0:
+		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("unreachable: its last %d operation(s) timed out (380103); check that the terminal is on and connected", t.ConsecutiveTimeouts)}
+	case t.State == "busy" && s.cardTimeout > 0 && now.Sub(t.BusySince) > s.cardTimeout:
+		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("busy for %ds, longer than the card timeout: the terminal is not answering", tp.BusyForSeconds)}
+	case t.State == "busy":
+		tp.Detail = fmt.Sprintf("busy for %ds: waiting for the customer at the terminal", tp.BusyForSeconds)
+	case t.RecentErrors["380202"] > 0:
+		tp.part = part{Status: "degraded", Detail: "the terminal's payment application could not be started (380202) recently; restart the terminal"}
+	case t.RecentErrors["380201"] > 0:
+		tp.Detail = "recently reported busy by iyzico (380201): another system may be using this terminal"
+	}
+	if eod, err := s.svc.LastEndOfDay(ctx, t.ID); err == nil {
+		tp.LastEndOfDay = &eodPart{ID: eod.Op.ID, At: eod.Op.CreatedAt.UTC(), Status: eod.Op.State.Status(), Match: eod.Match}
+	}
+	return tp
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
 }

@@ -2,6 +2,11 @@ package server
 
 import (
 	"context"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
@@ -29,6 +34,23 @@ func (s *server) requestID(next http.Handler) http.Handler {
 		}
 		w.Header().Set("X-Request-Id", id)
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxRequestID, id)))
+	})
+}
+
+// measure records every request by its route pattern and status.
+func (s *server) measure(next http.Handler) http.Handler {
+	if s.metrics == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := ""
+		if rc := chi.RouteContext(r.Context()); rc != nil {
+			route = rc.RoutePattern()
+		}
+		s.metrics.HTTPRequest(route, r.Method, ww.Status(), time.Since(start))
 	})
 }
 

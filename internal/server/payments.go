@@ -32,6 +32,7 @@ type Service interface {
 	EndOfDay(ctx context.Context, c payment.Caller, terminal string) (*payment.EndOfDayResult, error)
 	EndOfDays(ctx context.Context, terminal string, limit int) ([]*payment.EndOfDayResult, error)
 	EndOfDayByID(ctx context.Context, id string) (*payment.EndOfDayResult, error)
+	LastEndOfDay(ctx context.Context, terminal string) (*payment.EndOfDayResult, error)
 	Terminals() []payment.TerminalState
 	Events(ctx context.Context, afterSeq uint64, limit int) ([]payment.Event, error)
 	Changed() <-chan struct{}

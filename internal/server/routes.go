@@ -11,12 +11,16 @@ import (
 // routes is the one place that shows every endpoint.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.recoverer, s.guardHostOrigin)
+	r.Use(s.requestID, s.measure, s.recoverer, s.guardHostOrigin)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
+	r.Get("/openapi.yaml", s.handleOpenAPI)
+	if s.metrics != nil {
+		r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
+	}
 
 	r.Route("/v1", func(r chi.Router) {
 		r.Use(s.authenticate)

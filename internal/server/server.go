@@ -23,6 +23,19 @@ type Options struct {
 	Service        Service
 	// DefaultWait is how long a money call blocks before answering 202.
 	DefaultWait time.Duration
+	// CardTimeout is the longest a card operation may take (readiness verdicts).
+	CardTimeout time.Duration
+	// Token and Upstream report the iyzico side for /readyz; nil skips the part.
+	Token    func() TokenHealth
+	Upstream func() UpstreamHealth
+	// Metrics serves /metrics and records HTTP requests; nil disables both.
+	Metrics Metrics
+}
+
+// Metrics is the part of the metrics registry the server uses.
+type Metrics interface {
+	Handler() http.Handler
+	HTTPRequest(route, method string, code int, d time.Duration)
 }
 
 // New returns the handler with every route and middleware in place.
@@ -34,6 +47,10 @@ func New(o Options) http.Handler {
 		origin:      stringSet(o.AllowedOrigins),
 		svc:         o.Service,
 		defaultWait: o.DefaultWait,
+		cardTimeout: o.CardTimeout,
+		token:       o.Token,
+		upstream:    o.Upstream,
+		metrics:     o.Metrics,
 	}
 	return s.routes()
 }
@@ -45,6 +62,10 @@ type server struct {
 	origin      map[string]bool
 	svc         Service
 	defaultWait time.Duration
+	cardTimeout time.Duration
+	token       func() TokenHealth
+	upstream    func() UpstreamHealth
+	metrics     Metrics
 }
 
 // HTTPServer wraps the handler with the timeouts every listener must have:

@@ -36,6 +36,8 @@ type Options struct {
 	// FailWrites is a test seam: when it returns an error, every write
 	// transaction is rolled back and fails with it, as a failed fsync would.
 	FailWrites func() error
+	// OnCommit, when set, is told how long each durable commit took (metrics).
+	OnCommit func(time.Duration)
 }
 
 // Store is the bbolt journal. It is safe for concurrent use. It implements
@@ -46,6 +48,7 @@ type Store struct {
 	log        zerolog.Logger
 	now        func() time.Time
 	failWrites func() error
+	onCommit   func(time.Duration)
 
 	mu       sync.Mutex
 	writeErr error // the first write failure, sticky
@@ -92,6 +95,7 @@ func Open(dir string, o Options) (*Store, error) {
 		log:        o.Logger.With().Str("component", "store").Logger(),
 		now:        o.Now,
 		failWrites: o.FailWrites,
+		onCommit:   o.OnCommit,
 	}
 	if runtime.GOOS != "windows" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
@@ -186,6 +190,7 @@ func (s *Store) update(ctx context.Context, what string, fn func(tx *bolt.Tx) er
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	start := time.Now()
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		if err := fn(tx); err != nil {
 			return err
@@ -196,6 +201,9 @@ func (s *Store) update(ctx context.Context, what string, fn func(tx *bolt.Tx) er
 		return nil
 	})
 	if err == nil {
+		if s.onCommit != nil {
+			s.onCommit(time.Since(start))
+		}
 		return nil
 	}
 	if rj, ok := errors.AsType[*rejection](err); ok {

@@ -37,6 +37,9 @@ type Client struct {
 	authErr          *Error // the last credential rejection, answered while blocked
 	authBlockedUntil time.Time
 	authBackoff      time.Duration
+
+	callMu sync.Mutex
+	calls  CallStatus
 }
 
 // New builds a client. tokens may be nil (a MemoryTokenStore is used, so every
@@ -234,12 +237,14 @@ func (c *Client) logCall(op *operation, m meta, e *Error, d time.Duration) {
 		Str("conversationId", m.conv).Int("http_status", e.HTTPStatus).
 		Str("errorCode", e.Code).Str("errorGroup", e.Group).Str("reason", string(e.Reason)).
 		Bool("resent", e.Resent).Dur("duration", d).Str("class", e.Class.String()).Msg("upstream call")
+	c.observe(CallRecord{Op: op.name, Device: m.device, Class: e.Class, HTTPStatus: e.HTTPStatus, Code: e.Code, Group: e.Group, Reason: e.Reason, Duration: d})
 }
 
 func (c *Client) logOK(op *operation, m meta, status int, resent bool, d time.Duration) {
 	c.log.Info().Str("op", op.name).Str("device", m.device).Str("transactionReferenceId", m.ref).
 		Str("conversationId", m.conv).Int("http_status", status).Bool("resent", resent).
 		Dur("duration", d).Str("class", Approved.String()).Msg("upstream call")
+	c.observe(CallRecord{Op: op.name, Device: m.device, Class: Approved, HTTPStatus: status, Reason: ReasonAnswered, Duration: d})
 }
 
 // logAttempt records the first attempt of a call that is about to be resent.

@@ -57,6 +57,8 @@ type Config struct {
 	Now func() time.Time
 	// Logger receives one line per call, with component=upstream.
 	Logger zerolog.Logger
+	// OnCall, when set, is told of every finished call (metrics). It must not block.
+	OnCall func(CallRecord)
 }
 
 // Credentials log in to the iyzico Terminal API. The secret halves

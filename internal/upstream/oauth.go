@@ -237,6 +237,11 @@ func (c *Client) logOAuth(op string, status int, class Class, d time.Duration) {
 		ev = c.log.Warn()
 	}
 	ev.Str("op", op).Int("http_status", status).Str("class", class.String()).Dur("duration", d).Msg("upstream login step")
+	reason := ReasonAnswered
+	if status == 0 {
+		reason = ReasonNotConnected
+	}
+	c.observe(CallRecord{Op: op, Class: class, HTTPStatus: status, Reason: reason, Duration: d})
 }
 
 // scrub removes every secret this client knows from s: the client secret, the

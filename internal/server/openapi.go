@@ -1,0 +1,24 @@
+package server
+
+import (
+	_ "embed"
+	"net/http"
+)
+
+// openAPIDocument is the OpenAPI 3.1 document of this API. cmd/bridged's
+// openapi_test.go validates real requests and responses against it, and
+// .ci/openapi.sh lints it.
+//
+//go:embed openapi.yaml
+var openAPIDocument []byte
+
+// OpenAPI returns a copy of the API's OpenAPI 3.1 document (YAML).
+func OpenAPI() []byte { return append([]byte(nil), openAPIDocument...) }
+
+// handleOpenAPI serves the document; it needs no API key, like /healthz.
+func (s *server) handleOpenAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/yaml")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(openAPIDocument)
+}

@@ -27,6 +27,7 @@ type e2e struct {
 	key  string
 	sim  *simulator.Sim
 	logs *safeBuffer
+	cfg  *config.Config
 	stop func()
 }
 
@@ -74,7 +75,8 @@ func startE2E(t *testing.T, o e2eOpts) *e2e {
 	case err := <-done:
 		t.Fatalf("daemon did not start: %v", err)
 	}
-	e := &e2e{t: t, base: "http://" + addr, key: key, sim: sim, logs: logs}
+	cfg.Listen = addr
+	e := &e2e{t: t, base: "http://" + addr, key: key, sim: sim, logs: logs, cfg: cfg}
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {

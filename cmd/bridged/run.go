@@ -21,7 +21,16 @@ Usage:
   bridged check-config -c FILE                         validate a config and print it with secrets masked
   bridged version                                      print version, commit and Go version
   bridged install -c FILE                              install the system service (systemd, Windows SCM)
-  bridged uninstall|start|stop|restart|status          manage the installed service
+  bridged uninstall|start|stop|restart                 manage the installed service
+  bridged status [-c FILE]                             the service's state and the daemon's readiness
+  bridged tx list [--status unknown] [--since 24h]     transactions (from the daemon, or the journal when stopped)
+  bridged tx show ID|REFERENCE                         one transaction
+  bridged tx resolve ID                                ask iyzico now for an unknown outcome
+  bridged export --from DAY --to DAY [--format csv|jsonl] [-o FILE]   the journal, for accounting
+  bridged doctor [-c FILE]                             check config, data dir, journal, network, login
+
+Operator verbs read the config at -c FILE (default /etc/bridged/bridged.yaml; on Windows
+%ProgramData%\bridged\bridged.yaml) to find the daemon and an API key.
 `
 
 // usageError is a mistake on the command line: exit code 2.
@@ -75,8 +84,16 @@ func (a *app) main(ctx context.Context, args []string) error {
 		return a.cmdCheckConfig(rest)
 	case "version", "--version":
 		return printVersion(a.stdout)
-	case "install", "uninstall", "start", "stop", "restart", "status":
+	case "install", "uninstall", "start", "stop", "restart":
 		return a.cmdService(verb, rest)
+	case "status":
+		return a.cmdStatus(ctx, rest)
+	case "tx":
+		return a.cmdTx(ctx, rest)
+	case "export":
+		return a.cmdExport(ctx, rest)
+	case "doctor":
+		return a.cmdDoctor(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return nil

@@ -195,7 +195,6 @@ func TestServiceVerbsUseTheServiceManager(t *testing.T) {
 		{"start", "Start"},
 		{"stop", "Stop"},
 		{"restart", "Restart"},
-		{"status", "Status"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.verb, func(t *testing.T) {
@@ -221,9 +220,6 @@ func TestServiceVerbsUseTheServiceManager(t *testing.T) {
 					t.Errorf("recovery options missing: %v", gotCfg.Option)
 				}
 			}
-			if tt.verb == "status" && !strings.Contains(out.String(), "running") {
-				t.Errorf("status printed %q", out.String())
-			}
 		})
 	}
 }
@@ -241,17 +237,30 @@ func TestInstallRefusesABadConfig(t *testing.T) {
 	}
 }
 
-func TestStatusNotInstalled(t *testing.T) {
-	var out bytes.Buffer
-	a := testApp(noEnv, &out, io.Discard)
-	a.newService = func(service.Interface, *service.Config) (service.Service, error) {
-		return &fakeService{statusErr: service.ErrNotInstalled}, nil
-	}
-	if err := a.main(context.Background(), []string{"status"}); err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(out.String(), "not installed") {
-		t.Errorf("status printed %q", out.String())
+func TestStatusWithoutDaemon(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		status service.Status
+		err    error
+		want   string
+	}{
+		{"not installed", 0, service.ErrNotInstalled, "service: not installed"},
+		{"stopped", service.StatusStopped, nil, "service: stopped"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			a := testApp(noEnv, &out, io.Discard)
+			a.newService = func(service.Interface, *service.Config) (service.Service, error) {
+				return &fakeService{status: tt.status, statusErr: tt.err}, nil
+			}
+			err := a.main(context.Background(), []string{"status", "-c", writeConfig(t, validConfig(t.TempDir()))})
+			if err == nil || !strings.Contains(err.Error(), "not running") {
+				t.Fatalf("status without a daemon: %v", err)
+			}
+			if !strings.Contains(out.String(), tt.want) || !strings.Contains(out.String(), "daemon: not answering") {
+				t.Errorf("status printed %q", out.String())
+			}
+		})
 	}
 }
 

@@ -181,3 +181,7 @@ func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
 	}
 	return v
 }
+
+// PaymentView is an operation exactly as the API shows it, for the operator
+// verbs that read the journal while the daemon is stopped.
+func PaymentView(op *payment.Operation) any { return viewOf(op) }

@@ -1,0 +1,399 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/server"
+	"github.com/bridgedpos/bridged/internal/store"
+)
+
+// defaultConfigPath is where the packages put the config.
+func defaultConfigPath() string {
+	if runtime.GOOS == "windows" {
+		base := os.Getenv("ProgramData")
+		if base == "" {
+			base = `C:\ProgramData`
+		}
+		return filepath.Join(base, "bridged", "bridged.yaml")
+	}
+	return "/etc/bridged/bridged.yaml"
+}
+
+// opsConfig loads the config of an operator verb; -c defaults to the
+// packaged location.
+func (a *app) opsConfig(path string) (*config.Config, error) {
+	if path == "" {
+		path = defaultConfigPath()
+	}
+	return a.loadConfig(path)
+}
+
+// txSource is where the operator verbs read payments: the running daemon's
+// API, or the journal file itself when no daemon holds it.
+type txSource interface {
+	list(ctx context.Context, q listQuery, max int, fn func(txRecord) error) error
+	get(ctx context.Context, id string) (txRecord, error)
+	close()
+}
+
+type apiSource struct{ *apiClient }
+
+func (s apiSource) get(ctx context.Context, id string) (txRecord, error) {
+	var t txRecord
+	_, err := s.do(ctx, http.MethodGet, "/v1/payments/"+id, &t)
+	return t, err
+}
+func (apiSource) close() {}
+
+type journalSource struct{ st *store.Store }
+
+func (s journalSource) list(ctx context.Context, q listQuery, max int, fn func(txRecord) error) error {
+	f := payment.Filter{Status: q.Status, Terminal: q.Terminal, Reference: q.Reference, From: q.From, To: q.To, Limit: 1000}
+	seen := 0
+	for {
+		ops, next, err := s.st.List(ctx, f)
+		if err != nil {
+			return err
+		}
+		for _, op := range ops {
+			if max > 0 && seen >= max {
+				return nil
+			}
+			if err := fn(toRecord(op)); err != nil {
+				return err
+			}
+			seen++
+		}
+		if next == "" {
+			return nil
+		}
+		f.Cursor = next
+	}
+}
+
+func (s journalSource) get(ctx context.Context, id string) (txRecord, error) {
+	op, err := s.st.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toRecord(op), nil
+}
+
+func (s journalSource) close() { _ = s.st.Close() }
+
+func toRecord(op *payment.Operation) txRecord {
+	b, _ := json.Marshal(server.PaymentView(op))
+	var t txRecord
+	dec := json.NewDecoder(strings.NewReader(string(b)))
+	dec.UseNumber()
+	_ = dec.Decode(&t)
+	return t
+}
+
+// openSource asks the daemon first; when none runs, it opens the journal
+// (which fails fast if another process holds it).
+func (a *app) openSource(ctx context.Context, cfg *config.Config) (txSource, error) {
+	c := newAPIClient(cfg)
+	if _, err := c.do(ctx, http.MethodGet, "/healthz", nil); err == nil {
+		return apiSource{c}, nil
+	} else if !errors.Is(err, errNotRunning) {
+		return nil, err
+	}
+	st, err := store.Open(cfg.DataDir, store.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("bridged is not running and its journal cannot be opened: %w", err)
+	}
+	fmt.Fprintf(a.stderr, "bridged is not running: reading the journal in %s directly\n", cfg.DataDir)
+	return journalSource{st}, nil
+}
+
+// cmdTx runs tx list, tx show and tx resolve.
+func (a *app) cmdTx(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		return usageError{"tx: want list, show ID|REF or resolve ID"}
+	}
+	switch args[0] {
+	case "list":
+		return a.cmdTxList(ctx, args[1:])
+	case "show", "resolve":
+		return a.cmdTxOne(ctx, args[0], args[1:])
+	}
+	return usageError{fmt.Sprintf("tx: unknown verb %q; want list, show or resolve", args[0])}
+}
+
+func (a *app) cmdTxList(ctx context.Context, args []string) error {
+	var path, status, since, terminal string
+	var limit int
+	if _, err := a.flags("tx list", args, func(fs *flag.FlagSet) {
+		configFlag(&path)(fs)
+		fs.StringVar(&status, "status", "", "pending, approved, declined or unknown")
+		fs.StringVar(&since, "since", "", "a duration (24h) or an RFC 3339 time")
+		fs.StringVar(&terminal, "terminal", "", "only this terminal")
+		fs.IntVar(&limit, "limit", 50, "at most this many (0: all)")
+	}); err != nil {
+		return err
+	}
+	q := listQuery{Status: status, Terminal: terminal}
+	if since != "" {
+		t, err := parseSince(since, time.Now())
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		q.From = t
+	}
+	cfg, err := a.opsConfig(path)
+	if err != nil {
+		return err
+	}
+	src, err := a.openSource(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CREATED\tID\tTERMINAL\tTYPE\tAMOUNT\tSTATUS\tREFERENCE\tCARD")
+	n := 0
+	err = src.list(ctx, q, limit, func(t txRecord) error {
+		n++
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", shortTime(t.s("created_at")), t.s("id"), t.s("terminal"),
+			t.s("type"), t.s("amount"), t.s("currency"), t.s("status"), t.s("reference"), maskedCard(t))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.stdout, "%d transaction(s)\n", n)
+	return nil
+}
+
+func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
+	var path string
+	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	configFlag(&path)(fs)
+	// The id may come before or after the flags.
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 || id == "" {
+		return usageError{fmt.Sprintf("tx %s: want exactly one id (or, for show, an ECR reference)", verb)}
+	}
+	cfg, err := a.opsConfig(path)
+	if err != nil {
+		return err
+	}
+	if verb == "resolve" {
+		// Resolving asks iyzico: only the running daemon may do that.
+		var t txRecord
+		if _, err := newAPIClient(cfg).do(ctx, http.MethodPost, "/v1/payments/"+id+"/resolve", &t); err != nil {
+			if errors.Is(err, errNotRunning) {
+				return errors.New("tx resolve asks iyzico through the running daemon: start bridged first (it also resolves every unknown on start)")
+			}
+			return err
+		}
+		return printRecord(a.stdout, t)
+	}
+	src, err := a.openSource(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+	t, err := src.get(ctx, id)
+	var ae *apiError
+	if (errors.As(err, &ae) && ae.Status == http.StatusNotFound) || errors.Is(err, payment.ErrNotFound) {
+		// Not an id: look it up as the ECR's reference.
+		found := 0
+		err = src.list(ctx, listQuery{Reference: id}, 0, func(r txRecord) error {
+			found++
+			return printRecord(a.stdout, r)
+		})
+		if err == nil && found == 0 {
+			return fmt.Errorf("no transaction with id or reference %q", id)
+		}
+		return err
+	}
+	if err != nil {
+		return err
+	}
+	return printRecord(a.stdout, t)
+}
+
+func printRecord(w io.Writer, t txRecord) error {
+	keys := make([]string, 0, len(t))
+	for k := range t {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, k := range keys {
+		if v := t.s(k); v != "" && v != "null" {
+			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+		}
+	}
+	fmt.Fprintln(tw)
+	return tw.Flush()
+}
+
+// cmdExport writes the journal for accounting, as CSV or JSON lines.
+func (a *app) cmdExport(ctx context.Context, args []string) error {
+	var path, from, to, format, out string
+	if _, err := a.flags("export", args, func(fs *flag.FlagSet) {
+		configFlag(&path)(fs)
+		fs.StringVar(&from, "from", "", "first day (YYYY-MM-DD, local time) or RFC 3339 time; default: 30 days ago")
+		fs.StringVar(&to, "to", "", "last day included (YYYY-MM-DD) or RFC 3339 time; default: now")
+		fs.StringVar(&format, "format", "csv", "csv or jsonl")
+		fs.StringVar(&out, "o", "", "output file (default: standard output)")
+	}); err != nil {
+		return err
+	}
+	if format != "csv" && format != "jsonl" {
+		return usageError{"export: --format is csv or jsonl"}
+	}
+	now := time.Now()
+	q := listQuery{From: now.AddDate(0, 0, -30), To: now.Add(time.Second)}
+	var err error
+	if from != "" {
+		if q.From, err = parseDay(from, false); err != nil {
+			return usageError{"export --from: " + err.Error()}
+		}
+	}
+	if to != "" {
+		if q.To, err = parseDay(to, true); err != nil {
+			return usageError{"export --to: " + err.Error()}
+		}
+	}
+	cfg, err := a.opsConfig(path)
+	if err != nil {
+		return err
+	}
+	src, err := a.openSource(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer src.close()
+
+	w := a.stdout
+	if out != "" {
+		f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer f.Close()
+		w = f
+	}
+	n := 0
+	if format == "jsonl" {
+		enc := json.NewEncoder(w)
+		err = src.list(ctx, q, 0, func(t txRecord) error { n++; return enc.Encode(t) })
+	} else {
+		cw := csv.NewWriter(w)
+		cols := []string{"created_at", "id", "type", "status", "terminal", "reference", "amount", "currency", "installment",
+			"payment_id", "payment_date", "auth_code", "card", "voided", "refunded_amount", "parent_id", "transaction_reference_id", "error", "updated_at"}
+		if err := cw.Write(cols); err != nil {
+			return err
+		}
+		err = src.list(ctx, q, 0, func(t txRecord) error {
+			n++
+			row := make([]string, len(cols))
+			for i, c := range cols {
+				switch c {
+				case "card":
+					row[i] = maskedCard(t)
+				case "error":
+					if e, ok := t["error"].(map[string]any); ok {
+						row[i] = fmt.Sprintf("%v %v", e["code"], e["message"])
+					}
+				default:
+					row[i] = t.s(c)
+				}
+			}
+			return cw.Write(row)
+		})
+		cw.Flush()
+		if err == nil {
+			err = cw.Error()
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(a.stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	return nil
+}
+
+// maskedCard shows BIN and last four only: all bridged ever has.
+func maskedCard(t txRecord) string {
+	c, ok := t["card"].(map[string]any)
+	if !ok {
+		return ""
+	}
+	bin, _ := c["bin"].(string)
+	last4, _ := c["last4"].(string)
+	if bin == "" && last4 == "" {
+		return ""
+	}
+	return bin + "******" + last4
+}
+
+func shortTime(s string) string {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return s
+	}
+	return t.Local().Format("2006-01-02 15:04:05")
+}
+
+// parseSince reads a duration back from now (24h) or an RFC 3339 time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("--since %q is neither a duration like 24h nor a time like 2026-11-23 or 2026-11-23T08:00:00Z", s)
+}
+
+// parseDay reads a day (local midnight; the end of the day when end is set)
+// or an RFC 3339 time.
+func parseDay(s string, end bool) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02", s, time.Local)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not a day like 2026-11-23 or a time like 2026-11-23T08:00:00Z", s)
+	}
+	if end {
+		t = t.AddDate(0, 0, 1)
+	}
+	return t, nil
+}

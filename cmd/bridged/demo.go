@@ -38,7 +38,7 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	}
 	// The simulator listens on its own loopback port and plays iyzico; a
 	// one-second card wait stands for the customer tapping the card.
-	sim := simulator.New(simulator.Config{Devices: []string{demoDevice}, CardWait: time.Second, ContinueAfterCancel: true})
+	sim := simulator.New(simulator.Config{Devices: []string{demoDevice}, CardWait: time.Second})
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("demo simulator: %w", err)

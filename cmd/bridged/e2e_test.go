@@ -231,7 +231,7 @@ func TestE2ESaleApprovedDeclinedReplayReuse(t *testing.T) {
 // unknown, and the reconciler settles it approved; one charge.
 func TestE2ETimeoutThenReconciled(t *testing.T) {
 	e := startE2E(t, e2eOpts{
-		sim:   simulator.Config{SlowCardWait: 3 * time.Second, ContinueAfterCancel: true},
+		sim:   simulator.Config{SlowCardWait: 3 * time.Second},
 		tweak: func(c *config.Config) { c.Upstream.CardTimeout = 1500 * time.Millisecond },
 	})
 	r := e.pay("slow", `{"amount":"30.55","reference":"SLOW"}`, "Prefer: wait=1")

@@ -341,7 +341,11 @@ func vuk507Day(t *testing.T, base string) {
 	want(t, "refundable", info, map[string]string{"totalReturnableAmount": "123.45", "currency": "TRY"})
 	items := info["saleItems"].([]any)
 	tea := items[0].(map[string]any)
-	want(t, "refundable tea", tea, map[string]string{"id": "1", "returnableQuantity": "2", "returnableAmount": "100.00"})
+	want(t, "refundable tea", tea, map[string]string{"name": "Tea", "returnableQuantity": "2", "returnableAmount": "100.00"})
+	// Line ids are iyzico's, not positions: a client must read them here.
+	if id := fmt.Sprint(tea["id"]); id == "1" || id == fmt.Sprint(items[1].(map[string]any)["id"]) {
+		t.Fatalf("line ids %v and %v look positional or are not unique", tea["id"], items[1].(map[string]any)["id"])
+	}
 
 	refundLine := line("Tea", "20", 1, "50.00", "50.00")
 	refundLine["relatedSaleItemId"] = fmt.Sprint(tea["id"])

@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
+	sim.Close() // card waits that ignore their client end now
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
@@ -74,6 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Config, options, err
 		opts    options
 		devices string
 		dup     string
+		cont    bool
 	)
 	fs := flag.NewFlagSet("iyzico-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -90,7 +92,7 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Config, options, err
 	fs.BoolVar(&cfg.RotateRefreshTokens, "rotate-refresh-tokens", false, "answer a new refresh token on every refresh")
 	fs.DurationVar(&cfg.CardWait, "card-wait", 0, "how long the cardholder takes on every card operation")
 	fs.DurationVar(&cfg.SlowCardWait, "slow-card-wait", 0, "card wait of amounts ending in .55 (default 5s)")
-	fs.BoolVar(&cfg.ContinueAfterCancel, "continue-after-cancel", false, "finish (and charge) operations whose client went away")
+	fs.BoolVar(&cont, "continue-after-cancel", true, "finish (and charge) operations whose client went away, as a device does; =false abandons them")
 	fs.Uint64Var(&cfg.Seed, "seed", 0, "seed of probabilistic faults")
 	fs.StringVar(&dup, "duplicate-references", "reject", "answer to a reused transactionReferenceId: reject, replay or charge")
 	fs.BoolVar(&cfg.AcceptSaleType, "accept-sale-type", false, `VUK 509: take "saleType" for "salesType"`)
@@ -98,6 +100,7 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Config, options, err
 	fs.BoolVar(&cfg.RequireReturnFieldsOnSale, "require-return-fields-on-sale", false, "VUK 507 sale lines: require relatedSaleItemId and returnAmount")
 	fs.BoolVar(&cfg.AcceptDecimalStrings, "accept-decimal-strings", false, "VUK 507: accept decimal amounts as JSON strings")
 	fs.BoolVar(&cfg.GmuErrorGroup, "gmu-error-group", false, "VUK 507 failures: include errorGroup")
+	fs.BoolVar(&cfg.OmitReturnedLines, "omit-returned-lines", false, "VUK 507 refundable-sale-info: leave out fully returned lines")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return cfg, opts, err
@@ -107,6 +110,7 @@ func parseFlags(args []string, stderr io.Writer) (simulator.Config, options, err
 	if fs.NArg() > 0 {
 		return cfg, opts, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	}
+	cfg.AbandonOnCancel = !cont
 	if devices != "" {
 		for _, d := range strings.Split(devices, ",") {
 			cfg.Devices = append(cfg.Devices, strings.TrimSpace(d))

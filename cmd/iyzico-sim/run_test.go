@@ -21,23 +21,24 @@ func TestParseFlags(t *testing.T) {
 		check   func(t *testing.T, cfg simulator.Config, opts options)
 	}{
 		{"defaults", nil, nil, func(t *testing.T, cfg simulator.Config, opts options) {
-			if opts.listen != "127.0.0.1:8471" || cfg.Devices != nil || cfg.DuplicateReferences != simulator.DuplicateReject {
+			if opts.listen != "127.0.0.1:8471" || cfg.Devices != nil || cfg.DuplicateReferences != simulator.DuplicateReject ||
+				cfg.AbandonOnCancel || cfg.OmitReturnedLines {
 				t.Errorf("%+v %+v", cfg, opts)
 			}
 		}},
 		{"everything", []string{
 			"-listen", "127.0.0.1:0", "-client-id", "c", "-client-secret", "s", "-username", "u", "-password", "p",
 			"-devices", "A, B", "-token-ttl", "60s", "-refresh-token-ttl", "1h", "-rotate-refresh-tokens",
-			"-card-wait", "2s", "-slow-card-wait", "9s", "-continue-after-cancel", "-seed", "42",
+			"-card-wait", "2s", "-slow-card-wait", "9s", "-continue-after-cancel=false", "-seed", "42",
 			"-duplicate-references", "charge", "-accept-sale-type", "-strict-query-509",
-			"-require-return-fields-on-sale", "-accept-decimal-strings", "-gmu-error-group", "-quiet",
+			"-require-return-fields-on-sale", "-accept-decimal-strings", "-gmu-error-group", "-omit-returned-lines", "-quiet",
 		}, nil, func(t *testing.T, cfg simulator.Config, opts options) {
 			if cfg.ClientID != "c" || cfg.ClientSecret != "s" || cfg.Username != "u" || cfg.Password != "p" ||
 				len(cfg.Devices) != 2 || cfg.Devices[1] != "B" || cfg.TokenTTL != time.Minute || cfg.RefreshTokenTTL != time.Hour ||
 				!cfg.RotateRefreshTokens || cfg.CardWait != 2*time.Second || cfg.SlowCardWait != 9*time.Second ||
-				!cfg.ContinueAfterCancel || cfg.Seed != 42 || cfg.DuplicateReferences != simulator.DuplicateCharge ||
+				!cfg.AbandonOnCancel || cfg.ContinueAfterCancel || cfg.Seed != 42 || cfg.DuplicateReferences != simulator.DuplicateCharge ||
 				!cfg.AcceptSaleType || !cfg.StrictQuery509 || !cfg.RequireReturnFieldsOnSale || !cfg.AcceptDecimalStrings ||
-				!cfg.GmuErrorGroup || !opts.quiet {
+				!cfg.GmuErrorGroup || !cfg.OmitReturnedLines || !opts.quiet {
 				t.Errorf("%+v %+v", cfg, opts)
 			}
 		}},

@@ -18,6 +18,8 @@ import (
 //	.56  approved with a debit card of the second acquirer
 //	.57  DEVICE_ERROR 380203 (empty device response)   nothing charged
 //	.58  DEVICE_ERROR 380205 (response not built)      nothing charged
+//	.59  errorCode "99", no errorGroup                 nothing charged
+//	.60  TIMEOUT_ERROR 380103, but the device approved CHARGED (a query shows the approval)
 //	else approved with the default credit card
 //
 // Sales, post-auths, partial add-payments and refunds are scripted by their own
@@ -60,6 +62,9 @@ type cardOutcome struct {
 	card *card     // the card read; nil when the device failed before reading one
 	acq  *acquirer
 	wait time.Duration
+	// late: the device approved (the operation is charged and recorded as
+	// approved), but iyzico had stopped waiting and answered 380103.
+	late bool
 }
 
 func (s *Sim) script(a amount) cardOutcome {
@@ -82,8 +87,22 @@ func (s *Sim) script(a amount) cardOutcome {
 		out.err, out.card = errDeviceEmptyResponse(), nil
 	case 58:
 		out.err, out.card = errDeviceBadResponse(), nil
+	case 59:
+		out.err, out.card = errUnclassified(), nil
+	case 60:
+		out.late = true
 	}
 	return out
+}
+
+// answerLocked is the answer to an approved card operation: rep, or, when the
+// device approved after iyzico stopped waiting (.60), 380103 TIMEOUT_ERROR.
+// The operation is recorded as approved either way, so a query shows it.
+func (s *Sim) answerLocked(c *call, out cardOutcome, rep reply) reply {
+	if out.late {
+		return s.fail(c, errTimeout())
+	}
+	return rep
 }
 
 // presentCard runs the card wait of an operation scripted by amount a. It

@@ -34,10 +34,18 @@ type Config struct {
 	// device is held, with the request's context. It may block (until ctx is
 	// done, at most): tests use it to hold a device busy without sleeping.
 	OnCardWait func(ctx context.Context, ev CardEvent)
-	// ContinueAfterCancel models iyzico honestly: the device does not notice that
-	// the client went away, so the operation finishes (and charges) anyway. When
-	// false (default), a client that cancels during the card wait abandons the
-	// operation: nothing is charged and nothing is recorded.
+	// AbandonOnCancel makes a client that goes away during the card wait
+	// abandon the operation: nothing is charged and nothing is recorded. Off by
+	// default, because that is not what a terminal does: the device does not
+	// notice that the client went away, so the operation finishes (and
+	// charges) anyway, and a later query finds it. Card waits still end when
+	// the Sim is closed (Close).
+	AbandonOnCancel bool
+	// ContinueAfterCancel is the default now and kept for compatibility:
+	// setting it changes nothing, and setting it together with
+	// AbandonOnCancel is a configuration error.
+	//
+	// Deprecated: continuing is the default; use AbandonOnCancel for the opposite.
 	ContinueAfterCancel bool
 
 	// Now is the simulator clock (default time.Now). Token and code expiry,
@@ -59,6 +67,11 @@ type Config struct {
 	RequireReturnFieldsOnSale bool // q7: VUK 507 sale lines must carry relatedSaleItemId and returnAmount, as the schema literally says
 	AcceptDecimalStrings      bool // q9: VUK 507 decimal fields may be JSON strings ("123.45") as well as numbers
 	GmuErrorGroup             bool // q15: VUK 507 failures also carry errorGroup
+
+	// OmitReturnedLines leaves fully returned lines (nothing left to return)
+	// out of refundable-sale-info, as a "what can still be refunded" answer
+	// may: the remaining lines then no longer sit at their sale positions.
+	OmitReturnedLines bool
 
 	// OnRequest, when set, is called with every observation record as it is
 	// made (cmd/iyzico-sim logs them). It must not block.
@@ -153,6 +166,9 @@ func (c Config) Validate() error {
 	}
 	if c.SlowCardWait < 0 {
 		errs = append(errs, errors.New("slow_card_wait: negative"))
+	}
+	if c.AbandonOnCancel && c.ContinueAfterCancel {
+		errs = append(errs, errors.New("abandon_on_cancel and continue_after_cancel: choose one"))
 	}
 	if c.DuplicateReferences < DuplicateReject || c.DuplicateReferences > DuplicateCharge {
 		errs = append(errs, errors.New("duplicate_references: unknown policy"))

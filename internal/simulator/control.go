@@ -21,6 +21,7 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /_sim/counters", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Counters())
 	})
+	mux.HandleFunc("GET /_sim/refunds", s.ctlRefunds)
 	mux.HandleFunc("GET /_sim/payments", s.ctlPayment)
 	mux.HandleFunc("GET /_sim/faults", func(w http.ResponseWriter, r *http.Request) {
 		out := []faultJSON{}
@@ -47,7 +48,7 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 func (s *Sim) ctlIndex(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{
 		"endpoints": []string{
-			"GET /_sim/requests", "GET /_sim/charges[?reference=R]", "GET /_sim/counters",
+			"GET /_sim/requests", "GET /_sim/charges[?reference=R]", "GET /_sim/refunds[?reference=R]", "GET /_sim/counters",
 			"GET /_sim/payments?reference=R[&device=D]", "GET|POST|DELETE /_sim/faults",
 			"POST /_sim/tokens/expire", "POST /_sim/sessions/revoke",
 		},
@@ -61,6 +62,16 @@ func (s *Sim) ctlCharges(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"total": s.TotalCharges(), "by_reference": s.ChargesByReference()})
+}
+
+func (s *Sim) ctlRefunds(w http.ResponseWriter, r *http.Request) {
+	if ref := r.URL.Query().Get("reference"); ref != "" {
+		n, sum := s.RefundsOf(ref)
+		writeJSON(w, http.StatusOK, map[string]any{"reference": ref, "refunds": s.Refunds(ref),
+			"refunds_of_payment": n, "refunded_amount": sum})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"total": s.TotalRefunds()})
 }
 
 func (s *Sim) ctlPayment(w http.ResponseWriter, r *http.Request) {

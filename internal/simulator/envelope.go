@@ -55,7 +55,7 @@ func (s *Sim) failed507(c *call, e *apiError) envelope507 {
 	env := envelope507{Status: status507Fail, ErrorCode: e.code, ErrorMessage: e.message(c.english()),
 		ConversationID: c.conversationID, SystemTime: s.now().UnixMilli()}
 	if s.cfg.GmuErrorGroup {
-		env.ErrorGroup = e.group
+		env.ErrorGroup = e.group // "" for an error without a group (.59)
 	}
 	return env
 }

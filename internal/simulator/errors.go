@@ -35,6 +35,7 @@ const (
 
 	CodeBankInsufficientFunds = "10051" // forwarded bank answer (BANK_ERROR)
 	CodePaymentRejected       = "10012" // forwarded payment-service answer (PAYMENT_ERROR)
+	CodeUnclassified          = "99"    // a short code no one documents, with no errorGroup (script .59)
 
 	CodeSimDuplicateReference = "389901"
 	CodeSimVoidNotAllowed     = "389902"
@@ -169,6 +170,13 @@ func errBankDeclined() *apiError {
 func errPaymentRejected() *apiError {
 	return &apiError{code: CodePaymentRejected, group: GroupPayment,
 		en: "Invalid transaction", tr: "Geçersiz işlem", consEN: consCardEN, cons: consCardTR}
+}
+
+// errUnclassified is a failure with a short code that no documentation
+// explains and no errorGroup (even in VUK 509): proof of nothing.
+func errUnclassified() *apiError {
+	return &apiError{code: CodeUnclassified, group: "",
+		en: "Transaction could not be completed", tr: "İşlem tamamlanamadı", consEN: consRetryEN, cons: consRetryTR}
 }
 
 func errDuplicateReference(ref string) *apiError {

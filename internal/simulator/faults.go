@@ -31,6 +31,12 @@ const (
 	// FaultCommitThenDrop processes the request fully (a sale IS charged and
 	// recorded), then cuts the connection without sending a byte of the answer.
 	FaultCommitThenDrop FaultKind = "commit_then_drop"
+	// FaultCommitThenSessionTerminated processes a terminal-host request fully
+	// (a sale IS charged and recorded), then answers 380204 DEVICE_ERROR
+	// ("session terminated") with HTTP Fault.Status (default 200) instead of
+	// the real answer: a token error after the device acted, which a client
+	// must never resend.
+	FaultCommitThenSessionTerminated FaultKind = "commit_then_session_terminated"
 	// FaultDeviceBusy answers 380201 DEVICE_ERROR to calls that would take the device.
 	FaultDeviceBusy FaultKind = "device_busy"
 	// FaultExpireTokens expires every issued access token just before the call is
@@ -49,7 +55,7 @@ type Fault struct {
 	Device      string        `json:"device,omitempty"` // a deviceUniqueId, "" = any (OAuth calls have none)
 	Kind        FaultKind     `json:"kind"`
 	Delay       time.Duration `json:"delay,omitempty"`       // FaultDelay
-	Status      int           `json:"status,omitempty"`      // FaultHTTPStatus: 400-599
+	Status      int           `json:"status,omitempty"`      // FaultHTTPStatus: 400-599; FaultCommitThenSessionTerminated: 200-499, 0 => 200
 	Times       int           `json:"times,omitempty"`       // 0 => 1
 	Probability float64       `json:"probability,omitempty"` // 0 < p <= 1; Times is then ignored
 }
@@ -65,6 +71,10 @@ func (f Fault) Validate() error {
 	case FaultHTTPStatus:
 		if f.Status < 400 || f.Status > 599 {
 			errs = append(errs, errors.New("status: must be 400-599 for an http_status fault"))
+		}
+	case FaultCommitThenSessionTerminated:
+		if f.Status != 0 && (f.Status < 200 || f.Status > 499) {
+			errs = append(errs, errors.New("status: must be 200-499 (or 0 for 200) for a commit_then_session_terminated fault"))
 		}
 	case FaultResetBeforeProcessing, FaultCommitThenDrop, FaultDeviceBusy, FaultExpireTokens, FaultRevokeSessions:
 	default:

@@ -271,15 +271,16 @@ func TestBusyDevice(t *testing.T) {
 }
 
 // TestClientCancelsDuringCardWait covers both readings of a client that gives
-// up during the card wait: abandoned (default) or finished anyway.
+// up during the card wait: finished anyway (default, as a device does) or
+// abandoned (AbandonOnCancel).
 func TestClientCancelsDuringCardWait(t *testing.T) {
 	for _, cont := range []bool{false, true} {
-		t.Run(map[bool]string{false: "abandoned", true: "continue after cancel"}[cont], func(t *testing.T) {
+		t.Run(map[bool]string{false: "abandon on cancel", true: "continues by default"}[cont], func(t *testing.T) {
 			entered, release := make(chan struct{}), make(chan struct{})
 			recorded := make(chan Request, 16)
 			cfg := Config{
-				ContinueAfterCancel: cont,
-				OnRequest:           func(r Request) { recorded <- r },
+				AbandonOnCancel: !cont,
+				OnRequest:       func(r Request) { recorded <- r },
 				OnCardWait: func(ctx context.Context, ev CardEvent) {
 					if ev.TransactionReferenceID != "c1" {
 						return

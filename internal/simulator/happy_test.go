@@ -49,7 +49,7 @@ func TestEveryOperationHappyPath(t *testing.T) {
 			return map[string]any{"transactionReferenceId": "base507"}
 		}},
 		{op: OpGmuRefund, path: PathGmuRefund, body: func() any {
-			return refund507("h-grefund", state["pid507"], todayInt, refundLine507(1, 1, "10.00"))
+			return refund507("h-grefund", state["pid507"], todayInt, refundLine507(h.lineIDs("base507")[0], 1, "10.00"))
 		}},
 		{op: OpGmuVoid, path: PathGmuVoid, body: func() any {
 			_, s := h.post(PathGmuPayment, sale507("h-to-gvoid", "5.00", "CARD"))

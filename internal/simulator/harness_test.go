@@ -66,6 +66,8 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	h.sim = New(cfg)
 	h.srv = httptest.NewServer(h.sim.Handler())
 	t.Cleanup(h.srv.Close)
+	t.Cleanup(h.sim.Close) // runs first: card waits that ignore their client end
+
 	h.token = h.login()
 	return h
 }
@@ -247,6 +249,25 @@ func refundLine507(lineID int, qty int, amount string) map[string]any {
 	m["relatedSaleItemId"] = strconv.Itoa(lineID)
 	m["returnAmount"] = json.Number(amount)
 	return m
+}
+
+// lineIDs reads the ids refundable-sale-info gives the lines of the VUK 507
+// sale ref, in its order.
+func (h *harness) lineIDs(ref string) []int {
+	h.t.Helper()
+	status, info := h.post(PathGmuRefundableSaleInfo, map[string]any{"transactionReferenceId": ref})
+	if status != http.StatusOK {
+		h.t.Fatalf("refundable-sale-info %s: %d %v", ref, status, info)
+	}
+	var ids []int
+	for _, it := range info["saleItems"].([]any) {
+		n, err := it.(map[string]any)["id"].(json.Number).Int64()
+		if err != nil {
+			h.t.Fatalf("line id: %v in %v", err, info)
+		}
+		ids = append(ids, int(n))
+	}
+	return ids
 }
 
 func refund507(ref, paymentID string, date int64, lines ...map[string]any) map[string]any {

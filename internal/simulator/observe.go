@@ -52,12 +52,14 @@ type observer struct {
 	requests []Request
 	charges  map[string]int
 	total    int
+	refunds  map[string]int
+	refundN  int
 	counters Counters
 	notify   func(Request)
 }
 
 func newObserver(notify func(Request)) *observer {
-	return &observer{charges: map[string]int{}, notify: notify}
+	return &observer{charges: map[string]int{}, refunds: map[string]int{}, notify: notify}
 }
 
 func (o *observer) record(r Request) {
@@ -78,6 +80,14 @@ func (o *observer) charge(ref string) {
 	defer o.mu.Unlock()
 	o.charges[ref]++
 	o.total++
+}
+
+// refund counts one approved refund under its reference.
+func (o *observer) refund(ref string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	o.refunds[ref]++
+	o.refundN++
 }
 
 func (o *observer) count(f func(*Counters)) {
@@ -136,6 +146,49 @@ func (s *Sim) ChargesByReference() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// Refunds returns how many approved refunds (VUK 509 or VUK 507, card or
+// cash) were made under transactionReferenceID, the refund's own reference.
+// Anything above 1 is a double refund (see also RefundsOf).
+func (s *Sim) Refunds(transactionReferenceID string) int {
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	return s.obs.refunds[transactionReferenceID]
+}
+
+// TotalRefunds returns the number of approved refunds over all references.
+func (s *Sim) TotalRefunds() int {
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	return s.obs.refundN
+}
+
+// RefundsOf returns how many approved refunds, under any reference, were made
+// of the payment that the operation saleReference (on any device) made or
+// acted on, and their total in decimal ("0.00" when none): a refund repeated
+// under a new reference shows here.
+func (s *Sim) RefundsOf(saleReference string) (int, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var p *payment
+	for _, id := range s.cfg.Devices {
+		if op := s.devices[id].ops[saleReference]; op != nil && op.payment != nil {
+			p = op.payment
+			break
+		}
+	}
+	var n int
+	var sum amount
+	if p != nil {
+		for _, op := range p.device.log {
+			if op.kind == kindRefund && op.err == nil && op.payment == p {
+				n++
+				sum += op.amount
+			}
+		}
+	}
+	return n, sum.String()
 }
 
 // Counters returns the token and call counters.

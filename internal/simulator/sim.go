@@ -20,6 +20,10 @@ type Sim struct {
 	faults  *faultSet
 	handler http.Handler
 
+	// life ends with Close: card waits that ignore their client end then.
+	life  context.Context
+	close context.CancelFunc
+
 	mu       sync.Mutex // guards everything below
 	codes    map[string]*authCode
 	access   map[string]*accessToken
@@ -28,6 +32,7 @@ type Sim struct {
 	payments map[string]*payment // by paymentId, VUK 509 and VUK 507 alike
 	splits   map[string]*split   // open and completed partial-payment sales, by saleNumber
 	seq      int64               // source of paymentIds, auth codes, host references
+	lineSeq  int64               // source of VUK 507 sale line ids
 }
 
 // New builds a simulator. It panics when cfg does not pass Config.Validate,
@@ -37,7 +42,10 @@ func New(cfg Config) *Sim {
 		panic("simulator: invalid config: " + err.Error())
 	}
 	cfg = cfg.withDefaults()
+	life, closeLife := context.WithCancel(context.Background())
 	s := &Sim{
+		life:     life,
+		close:    closeLife,
 		cfg:      cfg,
 		schemas:  buildSchemas(cfg),
 		obs:      newObserver(cfg.OnRequest),
@@ -58,6 +66,12 @@ func New(cfg Config) *Sim {
 
 // Handler serves the iyzico paths and the /_sim/ control and observation API.
 func (s *Sim) Handler() http.Handler { return s.handler }
+
+// Close ends every card wait in progress (their operations are abandoned), so
+// that a server in front of the Sim can shut down. The Sim keeps answering
+// other calls; card operations that start after Close are abandoned at once.
+// Close is safe to call more than once.
+func (s *Sim) Close() { s.close() }
 
 // now reads the simulator clock in the simulator's time zone.
 func (s *Sim) now() time.Time { return s.cfg.Now().In(s.cfg.Location) }
@@ -114,8 +128,14 @@ func (c *call) english() bool { return strings.EqualFold(c.locale, "en") }
 func (s *Sim) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{r: r, op: rt.op, fam: rt.fam, at: s.now(), work: r.Context()}
-		if s.cfg.ContinueAfterCancel {
-			c.work = context.WithoutCancel(r.Context())
+		if !s.cfg.AbandonOnCancel {
+			// The device does not notice that the client went away: the
+			// operation goes on until it is done, or until the Sim is closed.
+			work, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+			defer cancel()
+			stop := context.AfterFunc(s.life, cancel)
+			defer stop()
+			c.work = work
 		}
 		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
 		c.raw = raw
@@ -157,6 +177,11 @@ func (s *Sim) serve(rt route) http.Handler {
 		switch {
 		case rep.abandoned:
 			s.record(c, OutcomeAbandoned, 0)
+			if r.Context().Err() == nil {
+				// The Sim was closed under a client that is still there: no
+				// answer, as when the device is switched off.
+				cut(w, false)
+			}
 			return
 		case c.processed:
 			if f, ok := s.faults.take(FaultCommitThenDrop, c.op, c.device); ok {
@@ -164,6 +189,20 @@ func (s *Sim) serve(rt route) http.Handler {
 				s.record(c, OutcomeDropped, 0)
 				cut(w, false)
 				return
+			}
+			if rt.service != nil {
+				if f, ok := s.faults.take(FaultCommitThenSessionTerminated, c.op, c.device); ok {
+					// The operation ran (and charged); the answer is a token
+					// error on a non-401 status, as if the session ended
+					// while the device worked.
+					c.faults = append(c.faults, string(f.Kind))
+					rep = s.fail(c, errSessionTerminated())
+					rep.status = f.Status
+					if rep.status == 0 {
+						rep.status = http.StatusOK
+					}
+					c.errorCode = rep.errorCode
+				}
 			}
 		}
 		s.record(c, OutcomeAnswered, rep.status)

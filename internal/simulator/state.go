@@ -123,7 +123,7 @@ func (p *payment) refundable() amount {
 
 // line is one VUK 507 sale line with what has been returned of it.
 type line struct {
-	id                           int // 1-based, the refundable-sale-info "id"
+	id                           int // the refundable-sale-info "id": unique in the Sim, not a position
 	name, unitCode, taxGroupCode string
 	generic                      bool
 	quantity                     int64

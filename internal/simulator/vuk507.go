@@ -155,7 +155,7 @@ func (s *Sim) readSale(c *call, b body) (saleRequest, *apiError) {
 	var sum amount
 	for i, it := range b.objects("saleItems") {
 		l := &line{
-			id: i + 1, name: it.str("name"), unitCode: it.str("unitCode"), taxGroupCode: it.str("taxGroupCode"),
+			name: it.str("name"), unitCode: it.str("unitCode"), taxGroupCode: it.str("taxGroupCode"),
 			generic: it.boolean("generic"), quantity: it.integer("itemQuantity", 0),
 			unitPrice: it.amount("unitPriceAmount"), grossPrice: it.amount("grossPriceAmount"), total: it.amount("totalPriceAmount"),
 		}
@@ -173,7 +173,30 @@ func (s *Sim) readSale(c *call, b body) (saleRequest, *apiError) {
 		c.findings = append(c.findings, bad...)
 		return req, errValidation(fatalDetails(bad))
 	}
+	s.mu.Lock()
+	for _, l := range req.lines {
+		l.id = s.lineIDLocked()
+	}
+	s.mu.Unlock()
 	return req, nil
+}
+
+// lineIDLocked draws the id of a new sale line. Ids are unique in the Sim and
+// unrelated to a line's position (six digits, 100000-999999, in a scrambled
+// but deterministic order), so a client that maps lines by position fails.
+func (s *Sim) lineIDLocked() int {
+	s.lineSeq++
+	return 100000 + int((s.lineSeq*7919)%900000)
+}
+
+// line finds a sale line by its id; nil when the sale has no such line.
+func (p *payment) line(id int) *line {
+	for _, l := range p.lines {
+		if l.id == id {
+			return l
+		}
+	}
+	return nil
 }
 
 func (s *Sim) gmuPayment(c *call, b body) reply {
@@ -208,7 +231,7 @@ func (s *Sim) gmuPayment(c *call, b body) reply {
 		p.cash, p.lines, p.saleNumber, p.saleUID = req.cash, req.lines, p.id, newUUID()
 		op.payment = p
 		s.obs.charge(req.ref)
-		return s.finishLocked(c, op, ok(s.render507Locked(c, op)))
+		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render507Locked(c, op))))
 	})
 }
 
@@ -343,7 +366,7 @@ func (s *Sim) gmuRefund(c *call, b body) reply {
 		op.auth = s.hostAuthLocked()
 		op.invoiceNo = fmt.Sprintf("SIM-INV-%06d", s.nextLocked())
 		for _, rl := range lines {
-			l := p.lines[rl.id-1]
+			l := p.line(rl.id)
 			l.returnedQty += rl.qty
 			l.returned += rl.amount
 			if l.returned == l.total {
@@ -363,7 +386,8 @@ func (s *Sim) gmuRefund(c *call, b body) reply {
 			r.BinNumber, r.LastFourDigits = p.card.bin, p.card.last4
 			r.AcquirerName, r.AcquirerID = p.acq.name, p.acq.id
 		}
-		return s.finishLocked(c, op, ok(r))
+		s.obs.refund(ref)
+		return s.finishLocked(c, op, s.answerLocked(c, out, ok(r)))
 	})
 }
 
@@ -383,12 +407,12 @@ func (s *Sim) lineRefundableLocked(c *call, d *device, b body, lines []refundLin
 	}
 	var total amount
 	for i, rl := range lines {
-		if rl.id > len(p.lines) {
+		l := p.line(rl.id)
+		if l == nil {
 			f := Finding{Field: fmt.Sprintf("saleItems[%d].relatedSaleItemId", i), Kind: FindingValue, Detail: "no such line in the sale"}
 			c.findings = append(c.findings, f)
 			return nil, 0, errValidation(f.String())
 		}
-		l := p.lines[rl.id-1]
 		if rl.qty > l.quantity-l.returnedQty || rl.amount > l.total-l.returned {
 			return nil, 0, errAmountNotAvailable(fmt.Sprintf("line %d has %d item(s) and %s left to return",
 				l.id, l.quantity-l.returnedQty, (l.total - l.returned).String()))
@@ -430,6 +454,9 @@ func (s *Sim) gmuRefundableSaleInfo(c *call, b body) reply {
 			ReturnableQuantity: l.quantity - l.returnedQty, ReturnableAmount: (l.total - l.returned).decimal()}
 		if p.voided {
 			item.ReturnableQuantity, item.ReturnableAmount = 0, amount(0).decimal()
+		}
+		if s.cfg.OmitReturnedLines && item.ReturnableQuantity == 0 && (p.voided || l.returned == l.total) {
+			continue // nothing left to return of it
 		}
 		r.SaleItems = append(r.SaleItems, item)
 	}

@@ -89,12 +89,13 @@ func TestVUK507QueryVoidRefund(t *testing.T) {
 	}
 	lines := info["saleItems"].([]any)
 	tea := lines[0].(map[string]any)
-	if num(t, tea, "id") != "1" || num(t, tea, "returnableQuantity") != "2" || num(t, tea, "returnableAmount") != "100.00" ||
-		num(t, tea, "vatAmount") != "16.67" {
+	if num(t, tea, "id") == "1" || num(t, tea, "returnableQuantity") != "2" || num(t, tea, "returnableAmount") != "100.00" ||
+		num(t, tea, "vatAmount") != "16.67" || tea["name"] != "Tea" {
 		t.Fatalf("line 1: %v", tea)
 	}
+	teaID := h.lineIDs("g1")[0]
 
-	status, refund := h.post(PathGmuRefund, refund507("rf1", pid, todayInt, refundLine507(1, 1, "50.00")))
+	status, refund := h.post(PathGmuRefund, refund507("rf1", pid, todayInt, refundLine507(teaID, 1, "50.00")))
 	if status != http.StatusOK || num(t, refund, "price") != "50.00" || num(t, refund, "vatAmount") != "8.33" ||
 		str(t, refund, "invoiceNo") == "" || str(t, refund, "hostReference") == "" || refund["acquirerId"] != "12" {
 		t.Fatalf("refund: %d %v", status, refund)
@@ -138,7 +139,7 @@ func TestVUK507QueryVoidRefund(t *testing.T) {
 	wantFailure(t, status, got, http.StatusBadRequest, CodeReferenceNotFound, "") // a void is no sale
 
 	_, cash := h.post(PathGmuPayment, sale507("c1", "20.00", "CASH"))
-	status, got = h.post(PathGmuRefund, refund507("cr1", cash["paymentId"].(string), todayInt, refundLine507(1, 1, "20.00")))
+	status, got = h.post(PathGmuRefund, refund507("cr1", cash["paymentId"].(string), todayInt, refundLine507(h.lineIDs("c1")[0], 1, "20.00")))
 	if status != http.StatusOK || got["binNumber"] != "" {
 		t.Fatalf("cash refund: %d %v", status, got)
 	}
@@ -242,6 +243,7 @@ func TestVUK507Errors(t *testing.T) {
 		delete(m, k)
 		return m
 	}
+	var line int // the id of the base sale's one line, set before each body is built
 	tests := []struct {
 		name     string
 		path     string
@@ -288,22 +290,22 @@ func TestVUK507Errors(t *testing.T) {
 			return map[string]any{"deviceUniqueId": testDevice2, "paymentId": "1", "paymentDate": todayInt, "transactionReferenceId": "v"}
 		}, CodePaymentNotFound, ""},
 		{"refund line that does not exist", PathGmuRefund, func(pid string) any {
-			return refund507("r", pid, todayInt, refundLine507(3, 1, "1.00"))
+			return refund507("r", pid, todayInt, refundLine507(line+1, 1, "1.00"))
 		}, CodeValidation, FindingValue},
 		{"refund line id not a number", PathGmuRefund, func(pid string) any {
-			return refund507("r", pid, todayInt, with(refundLine507(1, 1, "1.00"), "relatedSaleItemId", "L1"))
+			return refund507("r", pid, todayInt, with(refundLine507(line, 1, "1.00"), "relatedSaleItemId", "L1"))
 		}, CodeValidation, FindingValue},
 		{"refund line without returnAmount", PathGmuRefund, func(pid string) any {
-			return refund507("r", pid, todayInt, without(refundLine507(1, 1, "1.00"), "returnAmount"))
+			return refund507("r", pid, todayInt, without(refundLine507(line, 1, "1.00"), "returnAmount"))
 		}, CodeValidation, FindingMissing},
 		{"refund more than the line", PathGmuRefund, func(pid string) any {
-			return refund507("r", pid, todayInt, refundLine507(1, 1, "100.01"))
+			return refund507("r", pid, todayInt, refundLine507(line, 1, "100.01"))
 		}, CodeAmountNotAvailable, ""},
 		{"refund more items than sold", PathGmuRefund, func(pid string) any {
-			return refund507("r", pid, todayInt, refundLine507(1, 2, "1.00"))
+			return refund507("r", pid, todayInt, refundLine507(line, 2, "1.00"))
 		}, CodeAmountNotAvailable, ""},
 		{"refund declined", PathGmuRefund, func(pid string) any {
-			return refund507("r", pid, todayInt, refundLine507(1, 1, "1.51"))
+			return refund507("r", pid, todayInt, refundLine507(line, 1, "1.51"))
 		}, CodeBankInsufficientFunds, ""},
 		{"refundable info of an unknown reference", PathGmuRefundableSaleInfo, func(string) any { return map[string]any{"transactionReferenceId": "nope"} },
 			CodeReferenceNotFound, ""},
@@ -318,6 +320,7 @@ func TestVUK507Errors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, Config{})
 			_, base := h.post(PathGmuPayment, sale507("base", "100.00", "CARD"))
+			line = h.lineIDs("base")[0]
 			h.post(PathPayment, sale509("s509", "1.00"))
 			charges := h.sim.TotalCharges()
 			status, got := h.post(tt.path, tt.body(str(t, base, "paymentId")))

@@ -115,7 +115,7 @@ func (s *Sim) payment509(c *call, b body) reply {
 		if kind != kindPreAuth {
 			s.obs.charge(ref)
 		}
-		return s.finishLocked(c, op, ok(s.render509Locked(c, op)))
+		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render509Locked(c, op))))
 	})
 }
 
@@ -229,7 +229,8 @@ func (s *Sim) refund509(c *call, b body) reply {
 		op.auth = s.hostAuthLocked()
 		p.refunded += price
 		p.refundRef = op.auth.hostRef
-		return s.finishLocked(c, op, ok(s.render509Locked(c, op)))
+		s.obs.refund(ref)
+		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render509Locked(c, op))))
 	})
 }
 

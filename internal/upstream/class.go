@@ -11,7 +11,8 @@ type Class int
 const (
 	// Unknown: the request may have reached the device and nothing proves what
 	// happened (timeout, cut connection after the request was written, 5xx,
-	// an unreadable answer, 380103, 380203, 380205, ...). Settle it with a
+	// an unreadable answer, 380103, 380202, 380203, 380205, a token error
+	// outside an HTTP 401, an undocumented code, ...). Settle it with a
 	// status query using the same transactionReferenceId; never resend.
 	Unknown Class = iota
 	// Approved: HTTP 2xx and status SUCCESS/success. For a status query it
@@ -20,12 +21,14 @@ const (
 	Approved
 	// Declined: positive evidence that the operation did not happen: an HTTP
 	// answer with status FAILURE/failure and a bank, payment, business or
-	// validation error.
+	// validation error (a documented decline code when VUK 507 gives no
+	// group). For a status query: iyzico's record of the queried transaction
+	// says it failed.
 	Declined
 	// NotSent: iyzico refused the request before any device could act on it
-	// (no byte written, dial error, rejected token, busy terminal, the device's
-	// payment application could not be started, request invalid before
-	// sending). Nothing moved; the caller may try again with a new reference.
+	// (no byte written, dial error, a token refused with HTTP 401, busy
+	// terminal, unknown device, request invalid before sending). Nothing
+	// moved; the caller may try again with a new reference.
 	NotSent
 	// AuthFailed: iyzico rejected bridged's credentials, or the session stayed
 	// rejected after a fresh login. Nothing was sent to a device.

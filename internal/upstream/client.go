@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptrace"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,8 +39,14 @@ type Client struct {
 	authBlockedUntil time.Time
 	authBackoff      time.Duration
 
+	// droppedTok is the access token iyzico refused outside an HTTP 401
+	// (see drop); nil when none.
+	droppedTok atomic.Pointer[string]
+
 	callMu sync.Mutex
 	calls  CallStatus
+
+	onAsk func() // tests only: called when a call starts waiting for the token owner
 }
 
 // New builds a client. tokens may be nil (a MemoryTokenStore is used, so every
@@ -82,6 +89,10 @@ type operation struct {
 	kind kind
 }
 
+// gmu reports whether the operation is VUK 507 (its answers follow the GMU
+// conventions: success/failure, errorCode "0", no errorGroup).
+func (op *operation) gmu() bool { return strings.HasPrefix(op.path, "/v2/terminal-host/gmu/") }
+
 func (c *Client) timeout(op *operation) time.Duration {
 	switch op.kind {
 	case kindCard:
@@ -92,9 +103,11 @@ func (c *Client) timeout(op *operation) time.Duration {
 	return c.cfg.QueryTimeout
 }
 
-// meta is what a call logs about its request (the allow-list).
+// meta is what a call logs about its request (the allow-list), plus the
+// paymentId a query asks for, which its answer must repeat.
 type meta struct {
 	device, ref, conv string
+	pid               string // queries only; never logged
 }
 
 // answer is the outcome of one HTTP exchange.
@@ -103,13 +116,16 @@ type answer struct {
 	status int
 	body   []byte
 	env    *Envelope
+	echo   echo
 	err    error
 }
 
 // call sends one terminal-host request and returns its typed answer and, when
-// the class is not Approved, an *Error. At most one resend happens: when iyzico
-// refused the token (401, 100310, 100311) or ended the session (380204), which
-// it does before any device is involved.
+// the class is not Approved, an *Error. At most one resend happens: when
+// iyzico answered HTTP 401 (it refused the token, or ended the session) —
+// the one answer given before any device is involved. A token error in any
+// other answer may have followed a device action: it is Unknown, never
+// resent, and the token is dropped so that the next call logs in again.
 func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any) (*R, error) {
 	start := time.Now()
 	raw, err := json.Marshal(body)
@@ -125,23 +141,34 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 		c.logCall(op, m, e, time.Since(start))
 		return nil, e
 	}
-	a := c.send(ctx, op, tok, raw)
+	sent := []*oauth2.Token{tok}
+	a := c.send(ctx, op, m, tok, raw, false)
 	resent := false
-	if a.auth != authNone {
+	if a.auth.resend() {
 		c.logAttempt(op, m, &a)
 		tok2, terr := c.replace(ctx, tok, a.auth == authRelogin, minLife)
 		if terr != nil {
+			// The first answer was a 401: nothing reached a device.
 			e := tokenFailure(op, terr)
 			c.logCall(op, m, e, time.Since(start))
 			return nil, e
 		}
-		a = c.send(ctx, op, tok2, raw)
+		sent = append(sent, tok2)
+		tok = tok2
+		a = c.send(ctx, op, m, tok2, raw, true)
 		resent = true
-		if a.auth != authNone {
-			// A fresh token was refused too: nothing was sent, and sending
-			// again would not help.
+		if a.auth.resend() {
+			// A fresh token was refused with 401 too: nothing was sent, and
+			// sending again would not help.
 			a.class = AuthFailed
 		}
+	}
+	if a.auth == authDrop {
+		c.drop(tok)
+	}
+	if a.reason == ReasonReferenceMismatch {
+		c.log.Warn().Str("op", op.name).Str("device", m.device).Str("transactionReferenceId", m.ref).
+			Str("answer_transactionReferenceId", string(a.echo.Ref)).Msg("iyzico answered about another transaction; outcome unknown")
 	}
 
 	var out *R
@@ -166,10 +193,10 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 	if a.class != Approved {
 		e = &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
 		if a.env != nil {
-			e.Code = string(a.env.ErrorCode)
-			e.Group = a.env.ErrorGroup
-			e.Message = c.scrub(a.env.ErrorMessage)
-			e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage)
+			e.Code = c.scrub(string(a.env.ErrorCode), sent...)
+			e.Group = c.scrub(a.env.ErrorGroup, sent...)
+			e.Message = c.scrub(a.env.ErrorMessage, sent...)
+			e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage, sent...)
 		}
 	}
 	if e != nil {
@@ -186,7 +213,8 @@ func tokenFailure(op *operation, terr *Error) *Error {
 }
 
 // send performs one POST with its own deadline and classifies the result.
-func (c *Client) send(ctx context.Context, op *operation, tok *oauth2.Token, raw []byte) answer {
+// resent marks the one resend after a 401.
+func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.Token, raw []byte, resent bool) answer {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout(op))
 	defer cancel()
 	// Once any byte may have been handed to the connection, the request may
@@ -195,14 +223,14 @@ func (c *Client) send(ctx context.Context, op *operation, tok *oauth2.Token, raw
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+op.path, bytes.NewReader(raw))
 	if err != nil {
-		return answer{verdict: verdict{class: NotSent, reason: ReasonInvalidRequest}, err: c.safe(err)}
+		return answer{verdict: verdict{class: NotSent, reason: ReasonInvalidRequest}, err: c.safe(err, tok)}
 	}
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return answer{verdict: classifyTransport(err, wrote.Load()), err: c.safe(err)}
+		return answer{verdict: classifyTransport(err, wrote.Load()), err: c.safe(err, tok)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
@@ -213,7 +241,7 @@ func (c *Client) send(ctx context.Context, op *operation, tok *oauth2.Token, raw
 		if resp.StatusCode == http.StatusUnauthorized {
 			v = verdict{class: NotSent, reason: ReasonUnauthorized, auth: authRefresh}
 		}
-		return answer{verdict: v, status: resp.StatusCode, err: c.safe(err)}
+		return answer{verdict: v, status: resp.StatusCode, err: c.safe(err, tok)}
 	}
 	a := answer{status: resp.StatusCode, body: body}
 	if int64(len(body)) <= maxAnswerBytes {
@@ -222,9 +250,11 @@ func (c *Client) send(ctx context.Context, op *operation, tok *oauth2.Token, raw
 		var te *json.UnmarshalTypeError
 		if (err == nil || errors.As(err, &te)) && env.Status != "" {
 			a.env = &env
+			_ = json.Unmarshal(body, &a.echo) // lenient: a member of another type is left empty
 		}
 	}
-	a.verdict = classifyAnswer(op.kind, resp.StatusCode, a.env)
+	a.verdict = classifyAnswer(exchange{kind: op.kind, gmu: op.gmu(), status: resp.StatusCode, env: a.env,
+		echo: a.echo, ref: m.ref, pid: m.pid, resent: resent})
 	return a
 }
 
@@ -255,7 +285,7 @@ func (c *Client) logAttempt(op *operation, m meta, a *answer) {
 	if a.env != nil {
 		ev = ev.Str("errorCode", string(a.env.ErrorCode)).Str("errorGroup", a.env.ErrorGroup)
 	}
-	ev.Msg("upstream refused the token; renewing and sending once more")
+	ev.Msg("upstream refused the token (HTTP 401); renewing and sending once more")
 }
 
 // conversation returns id, or a fresh one when id is empty.

@@ -178,8 +178,10 @@ func TestUnauthorizedRefreshesAndResendsOnce(t *testing.T) {
 	}{
 		{"http401", func(w http.ResponseWriter, _ *http.Request, _ []byte, _ int) { w.WriteHeader(401) }},
 		{"100311 on 401", fail(401, "100311", "SYSTEM_ERROR")},
-		{"100311 on 200", fail(200, "100311", "SYSTEM_ERROR")},
-		{"100310 on 400", fail(400, "100310", "SYSTEM_ERROR")},
+		{"100310 on 401", fail(401, "100310", "SYSTEM_ERROR")},
+		{"gmu 100311 on 401", func(w http.ResponseWriter, _ *http.Request, _ []byte, _ int) {
+			writeJSON(w, 401, map[string]any{"status": "failure", "errorCode": "100311", "errorMessage": "expired"})
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFake(t)
@@ -242,13 +244,16 @@ func TestSessionTerminatedLogsInAgain(t *testing.T) {
 	}
 }
 
+// TestSessionTerminatedAndLoginFailsIsAuthFailed: iyzico ended the session
+// with a 401 (nothing reached a device) and the login that follows is
+// refused: AuthFailed, one service call.
 func TestSessionTerminatedAndLoginFailsIsAuthFailed(t *testing.T) {
 	f := newFake(t)
 	f.set(func(w http.ResponseWriter, r *http.Request, b []byte, n int) {
 		f.mu.Lock()
 		f.password = "changed" // the merchant changed the password meanwhile
 		f.mu.Unlock()
-		fail(200, "380204", "DEVICE_ERROR")(w, r, b, n)
+		fail(401, "380204", "DEVICE_ERROR")(w, r, b, n)
 	})
 	h := start(t, f.srv.URL, nil)
 	_, err := h.c.Payment(context.Background(), sale("ref-1", 100))
@@ -256,11 +261,164 @@ func TestSessionTerminatedAndLoginFailsIsAuthFailed(t *testing.T) {
 	if e.Reason != ReasonCredentialsRejected {
 		t.Fatalf("reason = %v", e.Reason)
 	}
-	if c := f.counts(); c.service != 1 {
-		t.Fatalf("service calls = %d, want 1", c.service)
+	if c := f.counts(); c.service != 1 || c.authorizes != 2 {
+		t.Fatalf("counts = %+v, want 1 service call and a second login", c)
 	}
 	if st := h.c.TokenStatus(); st.LastErrorClass != AuthFailed || st.LastError == "" {
 		t.Fatalf("status = %+v", st)
+	}
+}
+
+// TestSessionTerminatedOutside401IsUnknown: 380204 in an HTTP 200 answer may
+// have followed a device action: Unknown, never resent. The next call logs in
+// again first; when that login is refused it is AuthFailed and sends nothing.
+func TestSessionTerminatedOutside401IsUnknown(t *testing.T) {
+	f := newFake(t)
+	f.set(func(w http.ResponseWriter, r *http.Request, b []byte, n int) {
+		f.mu.Lock()
+		f.password = "changed"
+		f.mu.Unlock()
+		fail(200, "380204", "DEVICE_ERROR")(w, r, b, n)
+	})
+	h := start(t, f.srv.URL, nil)
+	_, err := h.c.Payment(context.Background(), sale("ref-1", 100))
+	if e := wantClass(t, err, Unknown); e.Reason != ReasonSessionTerminated || e.Resent {
+		t.Fatalf("err = %#v", e)
+	}
+	if c := f.counts(); c.service != 1 || c.authorizes != 1 || c.refreshes != 0 {
+		t.Fatalf("counts = %+v, want exactly 1 service call and no renewal", c)
+	}
+	if st := h.c.TokenStatus(); st.Valid {
+		t.Fatalf("status = %+v: a refused token is shown valid", st)
+	}
+	_, err = h.c.Payment(context.Background(), sale("ref-2", 100))
+	if e := wantClass(t, err, AuthFailed); e.Reason != ReasonCredentialsRejected {
+		t.Fatalf("reason = %v", e.Reason)
+	}
+	if c := f.counts(); c.service != 1 || c.authorizes != 2 {
+		t.Fatalf("counts = %+v: the next call must log in again and send nothing", c)
+	}
+}
+
+// chargingFake is a fake iyzico device: it charges every sale it is sent
+// (counted by transactionReferenceId), answers with answer, and answers a
+// status query with the charge it made.
+func chargingFake(t *testing.T, answer func(w http.ResponseWriter, r *http.Request, n int)) (*fake, func(ref string) int) {
+	f := newFake(t)
+	var mu sync.Mutex
+	charges := map[string]int{}
+	f.set(func(w http.ResponseWriter, r *http.Request, b []byte, n int) {
+		var req struct {
+			Ref string `json:"transactionReferenceId"`
+		}
+		_ = json.Unmarshal(b, &req)
+		if r.URL.Path == PathQuery {
+			mu.Lock()
+			charged := charges[req.Ref] > 0
+			mu.Unlock()
+			if charged {
+				writeJSON(w, 200, map[string]any{"status": "SUCCESS", "errorCode": "", "transactionReferenceId": req.Ref, "paymentId": "p-" + req.Ref})
+			} else {
+				fail(400, "380108", "BUSINESS_ERROR")(w, r, b, n)
+			}
+			return
+		}
+		mu.Lock()
+		charges[req.Ref]++
+		mu.Unlock()
+		answer(w, r, n)
+	})
+	return f, func(ref string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return charges[ref]
+	}
+}
+
+// TestChargedThenTokenErrorIsUnknown: the device charged, then iyzico answered
+// HTTP 200 with a token error. Resending it (the old rule) would charge twice
+// or, against a duplicate check, report a false decline.
+func TestChargedThenTokenErrorIsUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		status      int
+		code, group string
+	}{
+		{200, "380204", "DEVICE_ERROR"},
+		{200, "100311", "SYSTEM_ERROR"},
+		{400, "100310", "SYSTEM_ERROR"},
+		{422, "380204", "DEVICE_ERROR"},
+	} {
+		t.Run(fmt.Sprintf("%d %s", tc.status, tc.code), func(t *testing.T) {
+			f, charges := chargingFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				fail(tc.status, tc.code, tc.group)(w, r, nil, n)
+			})
+			h := start(t, f.srv.URL, nil)
+			ctx := context.Background()
+			_, err := h.c.Payment(ctx, sale("ref-1", 100))
+			if e := wantClass(t, err, Unknown); e.Resent || e.Code != tc.code {
+				t.Fatalf("err = %#v", e)
+			}
+			if n := charges("ref-1"); n != 1 {
+				t.Fatalf("charged %d times", n)
+			}
+			if c := f.counts(); c.service != 1 || c.authorizes != 1 {
+				t.Fatalf("counts = %+v: resent, or renewed before anyone needed it", c)
+			}
+			// The query with the same reference settles it, after a fresh login.
+			resp, err := h.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+			wantClass(t, err, Approved)
+			if resp.PaymentID != "p-ref-1" || charges("ref-1") != 1 {
+				t.Fatalf("query %+v, charges %d", resp, charges("ref-1"))
+			}
+			if c := f.counts(); c.authorizes != 2 || c.codeGrants != 2 {
+				t.Fatalf("counts = %+v: the refused token was used again instead of logging in", c)
+			}
+			f.mu.Lock()
+			first, last := f.auths[0], f.auths[len(f.auths)-1]
+			f.mu.Unlock()
+			if first == last {
+				t.Fatal("the query used the refused token")
+			}
+		})
+	}
+}
+
+// TestResentThenRefusedIsUnknown: iyzico answered 401 and the request was
+// resent once; the resend is refused on its merits (here: "reference already
+// used", as a lying 401 would cause). That proves nothing: Unknown, not Declined.
+func TestResentThenRefusedIsUnknown(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		second func(w http.ResponseWriter, r *http.Request, n int)
+	}{
+		{"duplicate reference", func(w http.ResponseWriter, r *http.Request, n int) {
+			fail(400, "389901", "BUSINESS_ERROR")(w, r, nil, n)
+		}},
+		{"validation", func(w http.ResponseWriter, r *http.Request, n int) {
+			fail(400, "380104", "VALIDATION_ERROR")(w, r, nil, n)
+		}},
+		{"gmu-style without group", func(w http.ResponseWriter, r *http.Request, n int) {
+			writeJSON(w, 400, map[string]any{"status": "FAILURE", "errorCode": "380112"})
+		}},
+		{"busy", func(w http.ResponseWriter, r *http.Request, n int) { fail(200, "380201", "DEVICE_ERROR")(w, r, nil, n) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f, charges := chargingFake(t, func(w http.ResponseWriter, r *http.Request, n int) {
+				if n == 1 {
+					w.WriteHeader(http.StatusUnauthorized) // and yet it charged
+					return
+				}
+				tc.second(w, r, n)
+			})
+			h := start(t, f.srv.URL, nil)
+			_, err := h.c.Payment(context.Background(), sale("ref-1", 100))
+			if e := wantClass(t, err, Unknown); !e.Resent || e.Reason != ReasonRefusedAfterResend {
+				t.Fatalf("err = %#v", e)
+			}
+			if c := f.counts(); c.service != 2 || charges("ref-1") != 2 {
+				t.Fatalf("counts = %+v, charges %d", c, charges("ref-1"))
+			}
+		})
 	}
 }
 
@@ -386,8 +544,11 @@ func TestInvalidRequestIsRefusedLocally(t *testing.T) {
 }
 
 // TestConcurrentCallsShareOneRefresh: 100 calls find the token about to expire
-// at once; exactly one refresh happens and all of them use its token.
+// at once; exactly one refresh happens and all of them use its token. The
+// refresh is held until all 100 are waiting for the token owner, so they are
+// proven concurrent.
 func TestConcurrentCallsShareOneRefresh(t *testing.T) {
+	const calls = 100
 	f := newFake(t)
 	clk := newClock()
 	h := start(t, f.srv.URL, func(c *Config) {
@@ -399,18 +560,36 @@ func TestConcurrentCallsShareOneRefresh(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Hold the refresh until every call is waiting for it.
-	gate := make(chan struct{})
+	gate, entered := make(chan struct{}), make(chan struct{}, 1)
 	f.mu.Lock()
-	f.refreshGate = gate
+	f.refreshGate, f.refreshEntered = gate, entered
 	f.mu.Unlock()
+	waiting := make(chan struct{}, calls)
+	h.c.onAsk = func() { waiting <- struct{}{} }
 	clk.Advance(7199*time.Second - 2*time.Second) // less life left than CardTimeout
 	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for i := range 100 {
+	errs := make(chan error, calls)
+	for i := range calls {
 		wg.Go(func() {
-			_, err := h.c.Payment(ctx, sale("ref-"+string(rune('a'+i%26))+strings.Repeat("x", i/26), 100))
+			_, err := h.c.Payment(ctx, sale(fmt.Sprint("ref-", i), 100))
 			errs <- err
 		})
+	}
+	deadline := time.After(30 * time.Second) // a deadline, not a wait
+	for range calls {
+		select {
+		case <-waiting:
+		case <-deadline:
+			t.Fatal("not every call asked the owner for a token")
+		}
+	}
+	select {
+	case <-entered: // the one refresh is at iyzico, held
+	case <-deadline:
+		t.Fatal("no refresh reached iyzico")
+	}
+	if c := f.counts(); c.service != 1 || c.refreshes != 1 {
+		t.Fatalf("counts = %+v: a call went ahead before the refresh", c)
 	}
 	close(gate)
 	wg.Wait()
@@ -420,8 +599,15 @@ func TestConcurrentCallsShareOneRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if c := f.counts(); c.refreshes != 1 || c.authorizes != 1 {
-		t.Fatalf("counts = %+v, want exactly 1 refresh and 1 login", c)
+	if c := f.counts(); c.refreshes != 1 || c.authorizes != 1 || c.service != calls+1 {
+		t.Fatalf("counts = %+v, want exactly 1 refresh, 1 login and %d service calls", c, calls+1)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, a := range f.auths[1:] {
+		if a != "Bearer access-token-2-xyz" {
+			t.Fatalf("a call used %q, not the refreshed token", a)
+		}
 	}
 }
 
@@ -434,12 +620,12 @@ func TestCardOperationRefreshesFirstWhenTokenTooShort(t *testing.T) {
 		c.RefreshAhead = time.Second
 	})
 	ctx := context.Background()
-	if _, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p"}); err != nil {
+	if _, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p-1"}); err != nil {
 		t.Fatal(err)
 	}
 	first := h.c.TokenExpiry()
 	clk.Advance(7199*time.Second - 100*time.Second) // 100 s left: fine for a query, not for a card
-	if _, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p"}); err != nil {
+	if _, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p-1"}); err != nil {
 		t.Fatal(err)
 	}
 	if c := f.counts(); c.refreshes != 0 {
@@ -706,5 +892,60 @@ func TestSavedTokenNearExpiryIsNotUsedForACard(t *testing.T) {
 	}
 	if c := f.counts(); c.refreshes != 1 || c.authorizes != 1 {
 		t.Fatalf("counts = %+v, want one refresh before the card operation", c)
+	}
+}
+
+// TestScrubTokenSentAndJWTs: an error message that quotes the token this call
+// sent is scrubbed even after a renewal replaced the held token meanwhile, and
+// anything shaped like a JWT is scrubbed too.
+func TestScrubTokenSentAndJWTs(t *testing.T) {
+	const jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiJtZXJjaGFudCJ9.c2lnbmF0dXJl"
+	f := newFake(t)
+	arrived, release := make(chan struct{}), make(chan struct{})
+	f.set(func(w http.ResponseWriter, r *http.Request, b []byte, n int) {
+		var req struct {
+			Ref string `json:"transactionReferenceId"`
+		}
+		_ = json.Unmarshal(b, &req)
+		switch {
+		case req.Ref == "slow":
+			close(arrived)
+			<-release
+			writeJSON(w, 400, map[string]any{"status": "FAILURE", "errorCode": "380104", "errorGroup": "VALIDATION_ERROR",
+				"errorMessage":         "bad header " + r.Header.Get("Authorization") + " (session " + jwt + ")",
+				"consumerErrorMessage": "token " + strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")})
+		case req.Ref == "renew" && n == 2:
+			w.WriteHeader(http.StatusUnauthorized)
+		default:
+			writeJSON(w, 200, map[string]any{"status": "SUCCESS", "errorCode": "", "paymentId": "p"})
+		}
+	})
+	h := start(t, f.srv.URL, nil)
+	ctx := context.Background()
+	done := make(chan error, 1)
+	go func() { _, err := h.c.Payment(ctx, sale("slow", 100)); done <- err }()
+	<-arrived
+	// Meanwhile another call is refused with 401: the token is renewed.
+	if _, err := h.c.Payment(ctx, sale("renew", 100)); err != nil {
+		t.Fatal(err)
+	}
+	if c := f.counts(); c.refreshes != 1 {
+		t.Fatalf("counts %+v", c)
+	}
+	close(release)
+	err := <-done
+	e := wantClass(t, err, Declined)
+	for _, s := range []string{"access-token-1-xyz", "eyJ", "signature"} {
+		if strings.Contains(err.Error(), s) || strings.Contains(e.ConsumerMessage, s) || strings.Contains(h.logs.String(), s) {
+			t.Fatalf("%q leaked:\nerr: %v\nconsumer: %s\nlog: %s", s, err, e.ConsumerMessage, h.logs.String())
+		}
+	}
+	if !strings.Contains(e.Message, "bad header Bearer "+masked) {
+		t.Fatalf("message %q", e.Message)
+	}
+	// And directly.
+	got := h.c.scrub("sent sent-token-123 and "+jwt+" and eyJhbGciOiJub25lIn0", &oauth2.Token{AccessToken: "sent-token-123"})
+	if strings.Contains(got, "sent-token-123") || strings.Contains(got, "eyJ") {
+		t.Fatalf("scrub: %q", got)
 	}
 }

@@ -30,14 +30,41 @@ const (
 	ReasonHTTPStatus Reason = "http_status"
 	// ReasonUnparseable: the answer's body could not be read as iyzico JSON.
 	ReasonUnparseable Reason = "unparseable_body"
-	// ReasonUnauthorized: the access token was refused (HTTP 401, 100310, 100311).
+	// ReasonInconsistent: a success status that its own answer contradicts
+	// (an HTTP status other than 200, or an errorCode on a success).
+	ReasonInconsistent Reason = "inconsistent_answer"
+	// ReasonReferenceMismatch: the answer names a transactionReferenceId (or,
+	// for a query, a paymentId) other than the request's: it is about
+	// something else, and proves nothing about this request.
+	ReasonReferenceMismatch Reason = "reference_mismatch"
+	// ReasonUnauthorized: the access token was refused (HTTP 401, 100310,
+	// 100311). On HTTP 401 the request is resent once; in any other answer the
+	// device may have acted, so the class is Unknown and nothing is resent.
 	ReasonUnauthorized Reason = "unauthorized"
-	// ReasonSessionTerminated: 380204, iyzico ended the login session.
+	// ReasonSessionTerminated: 380204, iyzico ended the login session. As for
+	// ReasonUnauthorized, only an HTTP 401 answer is resent.
 	ReasonSessionTerminated Reason = "session_terminated"
+	// ReasonRefusedAfterResend: after the one resend, iyzico refused the request
+	// on its merits (BUSINESS_ERROR, VALIDATION_ERROR, e.g. "reference already
+	// used") or as busy. The refusal may be about the first attempt having been
+	// seen after all, so it proves nothing: Unknown.
+	ReasonRefusedAfterResend Reason = "refused_after_resend"
 	// ReasonTerminalBusy: 380201, the terminal is still running another operation.
 	ReasonTerminalBusy Reason = "terminal_busy"
-	// ReasonDeviceAppNotStarted: 380202, the device's payment application could not start.
+	// ReasonDeviceAppNotStarted: 380202, the device's payment application could
+	// not start (known only by paraphrase: Unknown on the call itself; a query
+	// that finds it recorded settles it as declined).
 	ReasonDeviceAppNotStarted Reason = "device_app_not_started"
+	// ReasonQueriedTimeout: a status query found the transaction recorded as
+	// 380103: iyzico stopped waiting for the device, which may still have
+	// approved. It stays Unknown until iyzico records more, or an operator
+	// resolves it.
+	ReasonQueriedTimeout Reason = "queried_timeout"
+	// ReasonQueriedDeviceError: a status query found the transaction recorded
+	// as 380203 or 380205 (the device's answer was empty or could not be
+	// read): the device may have approved. It stays Unknown as for
+	// ReasonQueriedTimeout.
+	ReasonQueriedDeviceError Reason = "queried_device_error"
 	// ReasonDeviceNotAllowed: 380101/380102, the device is unknown to or not
 	// allowed for this login.
 	ReasonDeviceNotAllowed Reason = "device_not_allowed"

@@ -42,6 +42,9 @@ type fake struct {
 	handler     func(w http.ResponseWriter, r *http.Request, body []byte, n int)
 	onRefresh   chan struct{}
 	refreshGate chan struct{} // when set, refreshes wait for it
+	// refreshEntered, when set, is told (without blocking) that a refresh
+	// reached the token endpoint, before it waits for refreshGate.
+	refreshEntered chan struct{}
 }
 
 const (
@@ -131,8 +134,14 @@ func (f *fake) token(w http.ResponseWriter, r *http.Request, body []byte) {
 			return
 		}
 		f.refreshHits++
-		gate, note := f.refreshGate, f.onRefresh
+		gate, note, entered := f.refreshGate, f.onRefresh, f.refreshEntered
 		f.mu.Unlock()
+		if entered != nil {
+			select {
+			case entered <- struct{}{}:
+			default:
+			}
+		}
 		if gate != nil {
 			<-gate
 		}

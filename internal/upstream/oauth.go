@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"net/http/httptrace"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -74,22 +74,35 @@ type AuthorizeErrorResponse struct {
 	URI         string `json:"uri"`
 }
 
-// The token steps (spec §2.2, §2.3) are form posts with HTTP Basic client
-// authentication that golang.org/x/oauth2 builds from oauthConfig:
-// grant_type=authorization_code&code=… (Config.Exchange) and
-// grant_type=refresh_token&refresh_token=… (Config.TokenSource). Their 200
-// answer is an oauth2.Token; a refusal is an oauth2.RetrieveError carrying
-// iyzico's {"error": "…"}.
+// The token steps (spec §2.2, §2.3) are form posts to /in-store/oauth2/token
+// with HTTP Basic client authentication: grant_type=authorization_code&code=…
+// and grant_type=refresh_token&refresh_token=…. Their 200 answer becomes an
+// oauth2.Token; a refusal carries iyzico's {"error": "…"}.
+//
+// The request is built here rather than by golang.org/x/oauth2: its
+// AuthStyleInHeader URL-escapes the client id and secret before encoding them
+// (RFC 6749 §2.3.1), while the spec says base64(client_id:client_secret), so a
+// secret with "+", "/" or "=" would be refused.
 
-func (c *Client) oauthConfig() *oauth2.Config {
-	return &oauth2.Config{
-		ClientID:     c.cfg.Credentials.ClientID,
-		ClientSecret: c.cfg.Credentials.ClientSecret,
-		Endpoint: oauth2.Endpoint{
-			TokenURL:  c.cfg.BaseURL + PathToken,
-			AuthStyle: oauth2.AuthStyleInHeader,
-		},
-	}
+// tokenAnswer is OAuthTokenResponse.
+type tokenAnswer struct {
+	AccessToken  string `json:"access_token"`
+	RefreshToken string `json:"refresh_token"`
+	TokenType    string `json:"token_type"`
+	Scope        string `json:"scope"`
+	ExpiresIn    Int    `json:"expires_in"`
+}
+
+// tokenRefusal is OAuthSimpleError.
+type tokenRefusal struct {
+	Error string `json:"error"`
+}
+
+// basicAuth is the value of the token steps' Authorization header:
+// "Basic " + base64(client_id:client_secret), the values as they are.
+func (c *Client) basicAuth() string {
+	creds := c.cfg.Credentials
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(creds.ClientID+":"+creds.ClientSecret))
 }
 
 // login runs the two-step login: authorize (credentials → code), then the
@@ -99,73 +112,76 @@ func (c *Client) login(ctx context.Context) (*oauth2.Token, *Error) {
 	if err != nil {
 		return nil, err
 	}
-	start := time.Now()
-	tctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
-	defer cancel()
-	var wrote atomic.Bool
-	tctx = c.oauthContext(tctx, &wrote)
-	tok, rerr := c.oauthConfig().Exchange(tctx, code)
-	if rerr != nil {
-		e := c.tokenError("token", rerr, wrote.Load())
-		c.logOAuth("token", e.HTTPStatus, e.Class, time.Since(start))
-		return nil, e
-	}
-	c.setExpiry(tok)
-	c.logOAuth("token", http.StatusOK, Approved, time.Since(start))
-	return tok, nil
+	return c.grant(ctx, "token", url.Values{"grant_type": {"authorization_code"}, "code": {code}}, "")
 }
 
 // refresh runs the refresh-token grant.
 func (c *Client) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, *Error) {
+	return c.grant(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, refreshToken)
+}
+
+// grant posts one token request. keep is the refresh token to keep when the
+// answer names none (a refresh that does not rotate it).
+func (c *Client) grant(ctx context.Context, step string, form url.Values, keep string) (*oauth2.Token, *Error) {
 	start := time.Now()
 	tctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
 	defer cancel()
 	var wrote atomic.Bool
-	tctx = c.oauthContext(tctx, &wrote)
-	// An empty access token makes the source refresh at once.
-	tok, rerr := c.oauthConfig().TokenSource(tctx, &oauth2.Token{RefreshToken: refreshToken}).Token()
-	if rerr != nil {
-		e := c.tokenError("refresh", rerr, wrote.Load())
-		c.logOAuth("refresh", e.HTTPStatus, e.Class, time.Since(start))
+	tctx = httptrace.WithClientTrace(tctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
+	req, err := http.NewRequestWithContext(tctx, http.MethodPost, c.cfg.BaseURL+PathToken, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonInvalidRequest, Err: c.safe(err)}
+	}
+	req.Header.Set("Authorization", c.basicAuth())
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	resp, err := c.http.Do(req)
+	if err != nil {
+		v := classifyTransport(err, wrote.Load())
+		c.logOAuth(step, 0, NotSent, time.Since(start))
+		return nil, &Error{Op: step, Class: NotSent, Reason: v.reason, Err: c.safe(err)}
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		c.logOAuth(step, resp.StatusCode, NotSent, time.Since(start))
+		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonConnectionLost, HTTPStatus: resp.StatusCode, Err: c.safe(err)}
+	}
+	if resp.StatusCode != http.StatusOK {
+		// Only the status and iyzico's one-word error survive: the body is
+		// never logged or quoted.
+		var tr tokenRefusal
+		_ = json.Unmarshal(body, &tr)
+		e := &Error{Op: step, Class: NotSent, Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode, Code: c.scrub(tr.Error)}
+		if e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden {
+			e.Class, e.Reason = AuthFailed, ReasonCredentialsRejected
+			e.Message = "iyzico refused the " + step + " request; check client_id and client_secret"
+		}
+		c.logOAuth(step, e.HTTPStatus, e.Class, time.Since(start))
 		return nil, e
 	}
+	var ta tokenAnswer
+	if json.Unmarshal(body, &ta) != nil || ta.AccessToken == "" {
+		c.logOAuth(step, resp.StatusCode, NotSent, time.Since(start))
+		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonUnparseable, HTTPStatus: resp.StatusCode,
+			Message: "the " + step + " answer carried no access_token"}
+	}
+	tok := &oauth2.Token{AccessToken: ta.AccessToken, TokenType: ta.TokenType, RefreshToken: ta.RefreshToken, ExpiresIn: int64(ta.ExpiresIn)}
+	if tok.RefreshToken == "" {
+		tok.RefreshToken = keep
+	}
 	c.setExpiry(tok)
-	c.logOAuth("refresh", http.StatusOK, Approved, time.Since(start))
+	c.logOAuth(step, http.StatusOK, Approved, time.Since(start))
 	return tok, nil
 }
 
-// setExpiry recomputes the expiry on Config.Now: x/oauth2 uses the wall clock.
+// setExpiry computes the expiry from expires_in on Config.Now.
 func (c *Client) setExpiry(tok *oauth2.Token) {
 	if tok.ExpiresIn > 0 {
 		tok.Expiry = c.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
 	} else {
 		tok.Expiry = time.Time{}
 	}
-}
-
-func (c *Client) oauthContext(ctx context.Context, wrote *atomic.Bool) context.Context {
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
-	return context.WithValue(ctx, oauth2.HTTPClient, c.http)
-}
-
-// tokenError classifies a failed token or refresh request. Only the status
-// and iyzico's one-word error survive: RetrieveError's own text can carry the
-// whole answer body, which is never logged.
-func (c *Client) tokenError(step string, err error, wrote bool) *Error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) {
-		e := &Error{Op: step, Class: NotSent, Reason: ReasonHTTPStatus, Code: c.scrub(re.ErrorCode)}
-		if re.Response != nil {
-			e.HTTPStatus = re.Response.StatusCode
-		}
-		if e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden {
-			e.Class, e.Reason = AuthFailed, ReasonCredentialsRejected
-			e.Message = "iyzico refused the " + step + " request; check client_id and client_secret"
-		}
-		return e
-	}
-	v := classifyTransport(err, wrote)
-	return &Error{Op: step, Class: NotSent, Reason: v.reason, Err: c.safe(err)}
 }
 
 // authorize posts the credentials and returns the single-use code.
@@ -244,9 +260,16 @@ func (c *Client) logOAuth(op string, status int, class Class, d time.Duration) {
 	c.observe(CallRecord{Op: op, Class: class, HTTPStatus: status, Reason: reason, Duration: d})
 }
 
+// jwtShape matches anything that looks like a JWT (or its first part): a
+// base64url JSON header starts with "eyJ" ({"...). Such a text in an error
+// message is a token, whoever's it is.
+var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*){0,2}`)
+
 // scrub removes every secret this client knows from s: the client secret, the
-// password, the Basic credentials and the held tokens.
-func (c *Client) scrub(s string) string {
+// password, the Basic credentials, the held tokens, the tokens sent on this
+// call (a renewal may have replaced the held one meanwhile), and anything
+// shaped like a JWT.
+func (c *Client) scrub(s string, sent ...*oauth2.Token) string {
 	if s == "" {
 		return s
 	}
@@ -257,18 +280,23 @@ func (c *Client) scrub(s string) string {
 	if h := c.held.Load(); h != nil {
 		secrets = append(secrets, h.tok.AccessToken, h.tok.RefreshToken)
 	}
+	for _, t := range sent {
+		if t != nil {
+			secrets = append(secrets, t.AccessToken, t.RefreshToken)
+		}
+	}
 	for _, sec := range secrets {
 		if len(sec) >= 3 {
 			s = strings.ReplaceAll(s, sec, masked)
 		}
 	}
-	return s
+	return jwtShape.ReplaceAllString(s, masked)
 }
 
 // safe wraps err with a scrubbed text.
-func (c *Client) safe(err error) error {
+func (c *Client) safe(err error, sent ...*oauth2.Token) error {
 	if err == nil {
 		return nil
 	}
-	return &safeError{msg: c.scrub(err.Error()), err: err}
+	return &safeError{msg: c.scrub(err.Error(), sent...), err: err}
 }

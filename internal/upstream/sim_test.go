@@ -90,8 +90,8 @@ func TestSimVUK509(t *testing.T) {
 	}
 	for _, q := range []QueryRequest{
 		{DeviceUniqueID: testDevice, TransactionReferenceID: "509-sale-1"},
-		{PaymentID: s1.PaymentID},
-		{PaymentID: s1.PaymentID, TransactionReferenceID: "509-sale-1"},
+		{PaymentID: string(s1.PaymentID)},
+		{PaymentID: string(s1.PaymentID), TransactionReferenceID: "509-sale-1"},
 	} {
 		r, err := e.c.QueryTransactionStatus(ctx, q)
 		wantClass(t, err, Approved)
@@ -101,13 +101,13 @@ func TestSimVUK509(t *testing.T) {
 	}
 
 	// Void the sale; the query then shows it voided.
-	v, err := e.c.Void(ctx, VoidRequest{PaymentID: s1.PaymentID, PaymentDate: string(s1.PaymentDate), DeviceUniqueID: testDevice,
+	v, err := e.c.Void(ctx, VoidRequest{PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), DeviceUniqueID: testDevice,
 		TransactionReferenceID: "509-void-1", Reason: "customer request"})
 	wantClass(t, err, Approved)
 	if v.CancelHostReference == "" {
 		t.Fatalf("void answer: %+v", v)
 	}
-	q, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: s1.PaymentID})
+	q, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: string(s1.PaymentID)})
 	wantClass(t, err, Approved)
 	if q.CancelHostReference == "" {
 		t.Fatalf("voided sale not shown voided: %+v", q)
@@ -116,14 +116,14 @@ func TestSimVUK509(t *testing.T) {
 	// A second sale, refunded in part, in English.
 	s2, err := e.c.Payment(ctx, simSale("509-sale-2", 20000))
 	wantClass(t, err, Approved)
-	rf, err := e.c.Refund(ctx, RefundRequest{Locale: "en", PaymentID: s2.PaymentID, PaymentDate: string(s2.PaymentDate),
+	rf, err := e.c.Refund(ctx, RefundRequest{Locale: "en", PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate),
 		DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1", Amount: payment.NewMoney(5000, payment.TRY)})
 	wantClass(t, err, Approved)
 	if m, _ := rf.Amount(); m.Minor() != 5000 || rf.RefundHostReference == "" {
 		t.Fatalf("refund answer: %+v", rf)
 	}
 	// Refunding more than is left is a business decline.
-	_, err = e.c.Refund(ctx, RefundRequest{PaymentID: s2.PaymentID, PaymentDate: string(s2.PaymentDate),
+	_, err = e.c.Refund(ctx, RefundRequest{PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate),
 		DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2", Amount: payment.NewMoney(90000, payment.TRY)})
 	if x := wantClass(t, err, Declined); x.Code != "380112" || x.Group != "BUSINESS_ERROR" {
 		t.Fatalf("over-refund: %v", err)
@@ -134,7 +134,7 @@ func TestSimVUK509(t *testing.T) {
 		Amount: payment.NewMoney(30000, payment.TRY), Installment: 1, SalesType: SalesTypePreAuth})
 	wantClass(t, err, Approved)
 	_, err = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-post-1",
-		Amount: payment.NewMoney(25000, payment.TRY), Installment: 1, SalesType: SalesTypePostAuth, PaymentID: pre.PaymentID})
+		Amount: payment.NewMoney(25000, payment.TRY), Installment: 1, SalesType: SalesTypePostAuth, PaymentID: string(pre.PaymentID)})
 	wantClass(t, err, Approved)
 
 	// Scripted outcomes, and what a later query says about each.
@@ -143,13 +143,17 @@ func TestSimVUK509(t *testing.T) {
 		class       Class
 		code, group string
 		query       Class
+		queryReason Reason
+		charged     int
 	}{
-		{51, Declined, "10051", "BANK_ERROR", Declined},
-		{52, Unknown, "380103", "TIMEOUT_ERROR", Unknown},
-		{53, NotSent, "380202", "DEVICE_ERROR", NotSent},
-		{54, Declined, "10012", "PAYMENT_ERROR", Declined},
-		{57, Unknown, "380203", "DEVICE_ERROR", Unknown},
-		{58, Unknown, "380205", "DEVICE_ERROR", Unknown},
+		{51, Declined, "10051", "BANK_ERROR", Declined, ReasonAnswered, 0},
+		{52, Unknown, "380103", "TIMEOUT_ERROR", Unknown, ReasonQueriedTimeout, 0},
+		{53, Unknown, "380202", "DEVICE_ERROR", Declined, ReasonDeviceAppNotStarted, 0},
+		{54, Declined, "10012", "PAYMENT_ERROR", Declined, ReasonAnswered, 0},
+		{57, Unknown, "380203", "DEVICE_ERROR", Unknown, ReasonQueriedDeviceError, 0},
+		{58, Unknown, "380205", "DEVICE_ERROR", Unknown, ReasonQueriedDeviceError, 0},
+		{59, Unknown, "99", "", Unknown, ReasonAnswered, 0},
+		{60, Unknown, "380103", "TIMEOUT_ERROR", Approved, "", 1}, // iyzico gave up, the device charged
 	} {
 		ref := fmt.Sprintf("509-script-%d", tc.kurus)
 		_, err := e.c.Payment(ctx, simSale(ref, 1000+tc.kurus))
@@ -158,8 +162,10 @@ func TestSimVUK509(t *testing.T) {
 			t.Fatalf(".%d: %#v", tc.kurus, x)
 		}
 		_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref})
-		wantClass(t, err, tc.query)
-		if n := e.sim.Charges(ref); n != 0 {
+		if q := wantClass(t, err, tc.query); q != nil && q.Reason != tc.queryReason {
+			t.Fatalf(".%d: query reason %v, want %v", tc.kurus, q.Reason, tc.queryReason)
+		}
+		if n := e.sim.Charges(ref); n != tc.charged {
 			t.Fatalf(".%d charged %d times", tc.kurus, n)
 		}
 	}
@@ -178,7 +184,7 @@ func TestSimVUK509(t *testing.T) {
 		t.Fatalf("eod answer: %+v", eod)
 	}
 	// After end of day a void is refused: a business decline.
-	_, err = e.c.Void(ctx, VoidRequest{PaymentID: s2.PaymentID, PaymentDate: string(s2.PaymentDate), DeviceUniqueID: testDevice,
+	_, err = e.c.Void(ctx, VoidRequest{PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), DeviceUniqueID: testDevice,
 		TransactionReferenceID: "509-void-late"})
 	if x := wantClass(t, err, Declined); x.HTTPStatus != 422 {
 		t.Fatalf("late void: %v", err)
@@ -232,7 +238,7 @@ func TestSimVUK507(t *testing.T) {
 			if m, err := s1.Amount(); err != nil || m.Minor() != 12345 {
 				t.Fatalf("amount %v %v", m, err)
 			}
-			for _, q := range []GmuQueryRequest{{PaymentID: s1.PaymentID}, {DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}} {
+			for _, q := range []GmuQueryRequest{{PaymentID: string(s1.PaymentID)}, {DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}} {
 				r, err := e.c.GmuQueryTransactionStatus(ctx, q)
 				wantClass(t, err, Approved)
 				if r.PaymentID != s1.PaymentID || r.CancelHostReference != "" {
@@ -249,7 +255,7 @@ func TestSimVUK507(t *testing.T) {
 			line := sale.SaleItems[1]
 			line.RelatedSaleItemID = strconv.FormatInt(int64(info.SaleItems[1].ID), 10)
 			line.ReturnAmount = try(2345)
-			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{DeviceUniqueID: testDevice, PaymentID: s1.PaymentID, PaymentDate: int(s1.PaymentDate),
+			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{DeviceUniqueID: testDevice, PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate),
 				TransactionReferenceID: "507-refund-1", SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
 			wantClass(t, err, Approved)
 			if m, _ := rf.Amount(); m.Minor() != 2345 {
@@ -259,13 +265,13 @@ func TestSimVUK507(t *testing.T) {
 			// Cash sale, voided the same day.
 			s2, err := e.c.GmuPayment(ctx, gmuSaleOf("507-cash-1", PaymentTypeCash, 5000))
 			wantClass(t, err, Approved)
-			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: s2.PaymentID, PaymentDate: int(s2.PaymentDate),
+			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate),
 				TransactionReferenceID: "507-void-1", Reason: "customer request"})
 			wantClass(t, err, Approved)
 			if v.CancelHostReference == "" {
 				t.Fatalf("void answer: %+v", v)
 			}
-			q, err := e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{PaymentID: s2.PaymentID})
+			q, err := e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{PaymentID: string(s2.PaymentID)})
 			wantClass(t, err, Approved)
 			if q.CancelHostReference == "" {
 				t.Fatalf("voided sale not shown voided: %+v", q)
@@ -291,19 +297,24 @@ func TestSimVUK507(t *testing.T) {
 			// Scripted outcomes: without errorGroup the bank and payment
 			// declines are recognised by their forwarded codes.
 			for _, tc := range []struct {
-				kurus int64
-				class Class
-				code  string
+				kurus   int64
+				class   Class
+				code    string
+				query   Class
+				charged int
 			}{
-				{51, Declined, "10051"}, {52, Unknown, "380103"}, {53, NotSent, "380202"},
-				{54, Declined, "10012"}, {57, Unknown, "380203"}, {58, Unknown, "380205"},
+				{51, Declined, "10051", Declined, 0}, {52, Unknown, "380103", Unknown, 0}, {53, Unknown, "380202", Declined, 0},
+				{54, Declined, "10012", Declined, 0}, {57, Unknown, "380203", Unknown, 0}, {58, Unknown, "380205", Unknown, 0},
+				{59, Unknown, "99", Unknown, 0}, {60, Unknown, "380103", Approved, 1},
 			} {
 				ref := fmt.Sprintf("507-script-%d", tc.kurus)
 				_, err := e.c.GmuPayment(ctx, gmuSaleOf(ref, PaymentTypeCard, 1000+tc.kurus))
 				if x := wantClass(t, err, tc.class); x.Code != tc.code {
 					t.Fatalf(".%d: %#v", tc.kurus, x)
 				}
-				if n := e.sim.Charges(ref); n != 0 {
+				_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref})
+				wantClass(t, err, tc.query)
+				if n := e.sim.Charges(ref); n != tc.charged {
 					t.Fatalf(".%d charged %d times", tc.kurus, n)
 				}
 			}
@@ -606,4 +617,136 @@ func TestSimRestartUsesSavedToken(t *testing.T) {
 	if c := sim.Counters(); c.Authorize != 1 || c.TokenByCode != 1 {
 		t.Fatalf("counters = %+v: the restart logged in again", c)
 	}
+}
+
+// TestSimChargedThenSessionTerminated: the simulator charges, then answers
+// 380204. On HTTP 200 the device may have acted: Unknown, not resent, one
+// charge, and the query after a fresh login settles it. On a (lying) HTTP 401
+// the request is resent once and refused as a reused reference: Unknown,
+// never Declined, still one charge.
+func TestSimChargedThenSessionTerminated(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		status  int
+		resent  bool
+		reason  Reason
+		payment int // payment calls
+	}{
+		{0, false, ReasonSessionTerminated, 1},
+		{422, false, ReasonSessionTerminated, 1},
+		{401, true, ReasonRefusedAfterResend, 2},
+	} {
+		t.Run(fmt.Sprint("HTTP ", tc.status), func(t *testing.T) {
+			e := newSimEnv(t, simulator.Config{}, nil)
+			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); ClassOf(err) != NotFound {
+				t.Fatalf("warm-up: %v", err)
+			}
+			e.sim.Inject(simulator.Fault{Op: simulator.OpPayment, Kind: simulator.FaultCommitThenSessionTerminated, Status: tc.status})
+			_, err := e.c.Payment(ctx, simSale("ref", 1000))
+			if x := wantClass(t, err, Unknown); x.Resent != tc.resent || x.Reason != tc.reason {
+				t.Fatalf("err %#v", x)
+			}
+			if n := e.sim.Charges("ref"); n != 1 {
+				t.Fatalf("charged %d times", n)
+			}
+			if n := e.ops()[simulator.OpPayment]; n != tc.payment {
+				t.Fatalf("%d payment calls, want %d", n, tc.payment)
+			}
+			g := NewGateway(e.c, payment.VUK509, SaleApp{})
+			out := g.Query(ctx, &payment.Operation{Kind: payment.KindSale, DeviceUniqueID: testDevice, TransactionReferenceID: "ref"})
+			if out.Class != payment.Approved || out.PaymentID == "" {
+				t.Fatalf("query: %+v", out)
+			}
+			if c := e.sim.Counters(); c.Authorize != 2 {
+				t.Fatalf("counters %+v: a new login must follow the refused session", c)
+			}
+			e.noFindings(t)
+		})
+	}
+}
+
+// TestSimGatewayRefundsByContent: the refund after a first line was fully
+// returned, with the simulator's non-positional line ids, and with fully
+// returned lines left out of refundable-sale-info.
+func TestSimGatewayRefundsByContent(t *testing.T) {
+	for _, omit := range []bool{false, true} {
+		t.Run(fmt.Sprint("omit returned lines ", omit), func(t *testing.T) {
+			e := newSimEnv(t, simulator.Config{OmitReturnedLines: omit}, nil)
+			ctx := context.Background()
+			g := NewGateway(e.c, payment.VUK507, SaleApp{Name: "bridged", Version: "1"})
+			lines := []payment.SaleLine{
+				{ID: "1", Name: "Tea", Quantity: 2, UnitPrice: try(1000), Total: try(2000), UnitCode: "C62", TaxGroupCode: "20"},
+				{ID: "2", Name: "Cake", Quantity: 1, UnitPrice: try(3000), Total: try(3000), UnitCode: "C62", TaxGroupCode: "20"},
+			}
+			sale := &payment.Operation{Kind: payment.KindSale, DeviceUniqueID: testDevice, TransactionReferenceID: "s-1",
+				Amount: try(5000), PaymentType: "CARD", DocumentType: "1", Installment: 1, Lines: lines}
+			out := g.Execute(ctx, sale)
+			if out.Class != payment.Approved {
+				t.Fatalf("sale: %+v", out)
+			}
+			refund := func(ref string, l payment.SaleLine) payment.Outcome {
+				rl := l
+				rl.RelatedLineID, rl.ID = l.ID, ""
+				return g.Execute(ctx, &payment.Operation{Kind: payment.KindRefund, DeviceUniqueID: testDevice, TransactionReferenceID: ref,
+					ParentTransactionReferenceID: "s-1", PaymentID: out.PaymentID, PaymentDate: out.PaymentDate, Amount: rl.Total,
+					Lines: []payment.SaleLine{rl}})
+			}
+			if r := refund("r-1", lines[0]); r.Class != payment.Approved {
+				t.Fatalf("refund of line 1: %+v", r)
+			}
+			if r := refund("r-2", lines[1]); r.Class != payment.Approved {
+				t.Fatalf("refund of line 2: %+v", r)
+			}
+			if r := refund("r-3", lines[1]); r.Class != payment.NotSent {
+				t.Fatalf("refund of line 2 again: %+v", r) // nothing left of it: not sent
+			}
+			n, sum := e.sim.RefundsOf("s-1")
+			if n != 2 || sum != "50.00" || e.sim.Refunds("r-1") != 1 || e.sim.Refunds("r-2") != 1 || e.sim.Refunds("r-3") != 0 {
+				t.Fatalf("refunds %d %s", n, sum)
+			}
+			e.noFindings(t)
+		})
+	}
+}
+
+// TestSimLateRefund: the device refunds, iyzico answers 380103: unknown, one
+// refund, and the query settles it approved.
+func TestSimLateRefund(t *testing.T) {
+	e := newSimEnv(t, simulator.Config{}, nil)
+	ctx := context.Background()
+	g := NewGateway(e.c, payment.VUK509, SaleApp{})
+	sale := g.Execute(ctx, &payment.Operation{Kind: payment.KindSale, DeviceUniqueID: testDevice, TransactionReferenceID: "s-1", Amount: try(10000), Installment: 1})
+	if sale.Class != payment.Approved {
+		t.Fatalf("sale %+v", sale)
+	}
+	op := &payment.Operation{Kind: payment.KindRefund, DeviceUniqueID: testDevice, TransactionReferenceID: "r-1",
+		PaymentID: sale.PaymentID, PaymentDate: sale.PaymentDate, Amount: try(2060)}
+	if out := g.Execute(ctx, op); out.Class != payment.Unknown || out.Error == nil || out.Error.Code != "380103" {
+		t.Fatalf("refund %+v", out)
+	}
+	out := g.Query(ctx, op)
+	if out.Class != payment.Approved || out.HostRef == "" || e.sim.Refunds("r-1") != 1 {
+		t.Fatalf("query %+v, refunds %d", out, e.sim.Refunds("r-1"))
+	}
+	if n, _ := e.sim.RefundsOf("s-1"); n != 1 {
+		t.Fatalf("refunds of the sale: %d", n)
+	}
+}
+
+// TestSimSecretWithReservedCharacters: the token steps send
+// base64(client_id:client_secret) with the values as they are; a secret with
+// "+", "/", "=" (and ":") logs in.
+func TestSimSecretWithReservedCharacters(t *testing.T) {
+	const secret = "pl+us/sl=ash==:c%2B"
+	e := newSimEnv(t, simulator.Config{ClientID: "id+1/=", ClientSecret: secret},
+		func(c *Config) { c.Credentials.ClientID, c.Credentials.ClientSecret = "id+1/=", secret })
+	_, err := e.c.Payment(context.Background(), simSale("ref", 100))
+	wantClass(t, err, Approved)
+	if c := e.sim.Counters(); c.TokenByCode != 1 || c.OAuthFailures != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	if strings.Contains(e.logs.String(), "pl+us") {
+		t.Fatal("the secret reached the log")
+	}
+	e.noFindings(t)
 }

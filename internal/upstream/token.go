@@ -68,7 +68,8 @@ func copyToken(t *oauth2.Token) *oauth2.Token {
 
 // TokenStatus is the token's health, for readiness checks. It holds no secret.
 type TokenStatus struct {
-	// Valid: a token is held and, as far as its expiry says, still usable.
+	// Valid: a token is held and, as far as its expiry says, still usable
+	// (false after iyzico refused it outside an HTTP 401, until the next login).
 	Valid bool `json:"valid"`
 	// Expiry of the held token (zero when none is held or iyzico gave none).
 	Expiry time.Time `json:"expiry"`
@@ -128,7 +129,7 @@ func (c *Client) TokenStatus() TokenStatus {
 	if h := c.held.Load(); h != nil {
 		st.Expiry = h.tok.Expiry
 		st.Renewed = h.obtained
-		st.Valid = h.tok.AccessToken != "" && (h.tok.Expiry.IsZero() || c.cfg.Now().Before(h.tok.Expiry))
+		st.Valid = h.tok.AccessToken != "" && (h.tok.Expiry.IsZero() || c.cfg.Now().Before(h.tok.Expiry)) && !c.dropped(h.tok)
 	}
 	return st
 }
@@ -147,10 +148,34 @@ func (c *Client) life(tok *oauth2.Token) time.Duration {
 // or refresh themselves: one goroutine owns the token, so any number of
 // concurrent calls cause one renewal.
 func (c *Client) token(ctx context.Context, minLife time.Duration) (*oauth2.Token, *Error) {
-	if h := c.held.Load(); c.enough(h, minLife) {
+	h := c.held.Load()
+	if h != nil && c.dropped(h.tok) {
+		// iyzico refused this token in an answer that was not a 401: log in
+		// again before anything else uses it.
+		return c.ask(ctx, tokenRequest{minLife: minLife, rejected: h.tok.AccessToken, relogin: true})
+	}
+	if c.enough(h, minLife) {
 		return h.tok, nil
 	}
 	return c.ask(ctx, tokenRequest{minLife: minLife})
+}
+
+// drop marks tok as refused by iyzico in an answer that may have followed a
+// device action (a token error that was not an HTTP 401). Nothing is resent;
+// the next call that needs a token has the owner log in again first.
+func (c *Client) drop(tok *oauth2.Token) {
+	if tok == nil || tok.AccessToken == "" {
+		return
+	}
+	s := tok.AccessToken
+	c.droppedTok.Store(&s)
+	c.log.Warn().Str("op", "token").Msg("iyzico refused the token outside an HTTP 401; the next call logs in again")
+}
+
+// dropped reports whether tok is the token drop marked.
+func (c *Client) dropped(tok *oauth2.Token) bool {
+	d := c.droppedTok.Load()
+	return d != nil && tok != nil && *d == tok.AccessToken
 }
 
 // replace asks the owner for a token other than rejected, which iyzico refused.
@@ -159,6 +184,9 @@ func (c *Client) replace(ctx context.Context, rejected *oauth2.Token, relogin bo
 }
 
 func (c *Client) ask(ctx context.Context, r tokenRequest) (*oauth2.Token, *Error) {
+	if c.onAsk != nil {
+		c.onAsk() // tests: a call is about to wait for the owner
+	}
 	// A renewal is a refresh and possibly a login (authorize + token).
 	ctx, cancel := context.WithTimeout(ctx, 3*c.cfg.LoginTimeout+time.Second)
 	defer cancel()
@@ -210,7 +238,7 @@ func (c *Client) Run(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 			h := c.held.Load()
-			c.renew(ctx, h == nil || h.tok.RefreshToken == "")
+			c.renew(ctx, h == nil || h.tok.RefreshToken == "" || c.dropped(h.tok))
 		case r := <-c.requests:
 			timer.Stop()
 			c.serve(ctx, r)
@@ -275,7 +303,7 @@ func (c *Client) serve(ctx context.Context, r tokenRequest) {
 		return
 	}
 	h := c.held.Load()
-	tok, err := c.renew(ctx, r.relogin || h == nil || h.tok.RefreshToken == "")
+	tok, err := c.renew(ctx, r.relogin || h == nil || h.tok.RefreshToken == "" || c.dropped(h.tok))
 	r.reply <- tokenReply{tok: tok, err: err}
 	if err == nil {
 		return
@@ -298,7 +326,7 @@ func (c *Client) serve(ctx context.Context, r tokenRequest) {
 // fits returns the held token when it satisfies r.
 func (c *Client) fits(r tokenRequest) (*oauth2.Token, bool) {
 	h := c.held.Load()
-	if h == nil || h.tok.AccessToken == "" {
+	if h == nil || h.tok.AccessToken == "" || c.dropped(h.tok) {
 		return nil, false
 	}
 	if r.rejected != "" {
@@ -360,6 +388,7 @@ func (c *Client) renew(ctx context.Context, login bool) (*oauth2.Token, *Error) 
 
 func (c *Client) install(ctx context.Context, tok *oauth2.Token, login bool) {
 	c.held.Store(&held{tok: tok, obtained: c.cfg.Now()})
+	c.droppedTok.Store(nil)
 	c.statusMu.Lock()
 	c.status.LastError, c.status.LastErrorClass = "", Unknown
 	if login {

@@ -245,7 +245,7 @@ type GmuPaymentResponse struct {
 	DeviceUniqueID         string          `json:"deviceUniqueId"`
 	TransactionReferenceID string          `json:"transactionReferenceId"`
 	TransactionDateTime    string          `json:"transactionDateTime"`
-	PaymentID              string          `json:"paymentId"`
+	PaymentID              Text            `json:"paymentId"`   // a string; a number is read as its text
 	PaymentDate            Int             `json:"paymentDate"` // YYYYMMDD
 	Price                  json.Number     `json:"price"`
 	Installment            Int             `json:"installment"`
@@ -284,7 +284,7 @@ type GmuVoidResponse struct {
 	ConversationID         string      `json:"conversationId"`
 	DeviceUniqueID         string      `json:"deviceUniqueId"`
 	TransactionReferenceID string      `json:"transactionReferenceId"`
-	PaymentID              string      `json:"paymentId"`
+	PaymentID              Text        `json:"paymentId"`
 	Price                  json.Number `json:"price"`
 	Currency               string      `json:"currency"`
 	AuthCode               string      `json:"authCode"`
@@ -384,7 +384,7 @@ func (c *Client) locale507(l string) string {
 // to CardTimeout.
 func (c *Client) GmuPayment(ctx context.Context, r GmuPaymentRequest) (*GmuPaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuPayment, e, m)
 	}
@@ -395,7 +395,7 @@ func (c *Client) GmuPayment(ctx context.Context, r GmuPaymentRequest) (*GmuPayme
 // refund; classes as for QueryTransactionStatus.
 func (c *Client) GmuQueryTransactionStatus(ctx context.Context, r GmuQueryRequest) (*GmuQueryResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID, pid: r.PaymentID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuQuery, e, m)
 	}
@@ -405,7 +405,7 @@ func (c *Client) GmuQueryTransactionStatus(ctx context.Context, r GmuQueryReques
 // GmuVoid voids a same-day sale.
 func (c *Client) GmuVoid(ctx context.Context, r GmuVoidRequest) (*GmuVoidResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuVoid, e, m)
 	}
@@ -415,7 +415,7 @@ func (c *Client) GmuVoid(ctx context.Context, r GmuVoidRequest) (*GmuVoidRespons
 // GmuRefund refunds sale lines.
 func (c *Client) GmuRefund(ctx context.Context, r GmuRefundRequest) (*GmuRefundResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuRefund, e, m)
 	}
@@ -426,7 +426,7 @@ func (c *Client) GmuRefund(ctx context.Context, r GmuRefundRequest) (*GmuRefundR
 // when iyzico does not know the sale.
 func (c *Client) GmuRefundableSaleInfo(ctx context.Context, r GmuRefundableSaleInfoRequest) (*GmuRefundableSaleInfoResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuRefundableInfo, e, m)
 	}
@@ -438,7 +438,7 @@ func (c *Client) GmuRefundableSaleInfo(ctx context.Context, r GmuRefundableSaleI
 // classified as a card operation.
 func (c *Client) GmuPartialStart(ctx context.Context, r GmuPaymentRequest) (*GmuPartialStartResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuPartialStart, e, m)
 	}
@@ -448,7 +448,7 @@ func (c *Client) GmuPartialStart(ctx context.Context, r GmuPaymentRequest) (*Gmu
 // GmuPartialAdd pays one part of an open partial sale.
 func (c *Client) GmuPartialAdd(ctx context.Context, r GmuPartialAddRequest) (*GmuPaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuPartialAdd, e, m)
 	}
@@ -458,7 +458,7 @@ func (c *Client) GmuPartialAdd(ctx context.Context, r GmuPartialAddRequest) (*Gm
 // GmuPartialComplete closes a fully paid partial sale (the fiscal record).
 func (c *Client) GmuPartialComplete(ctx context.Context, r GmuPartialCompleteRequest) (*GmuPartialCompleteResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuPartialComplete, e, m)
 	}
@@ -468,7 +468,7 @@ func (c *Client) GmuPartialComplete(ctx context.Context, r GmuPartialCompleteReq
 // GmuEndOfDay closes the batch and the device's fiscal day.
 func (c *Client) GmuEndOfDay(ctx context.Context, r GmuEODRequest) (*GmuEODResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{r.DeviceUniqueID, "", r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opGmuEOD, e, m)
 	}

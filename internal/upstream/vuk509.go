@@ -124,7 +124,7 @@ type PaymentResponse struct {
 	TransactionReferenceID string      `json:"transactionReferenceId"`
 	TransactionDateTime    string      `json:"transactionDateTime"`
 	AuthCode               string      `json:"authCode"`
-	PaymentID              string      `json:"paymentId"`
+	PaymentID              Text        `json:"paymentId"` // a string; a number is read as its text
 	PaymentDate            Text        `json:"paymentDate"`
 	Price                  json.Number `json:"price"`
 	Installment            Int         `json:"installment"`
@@ -186,9 +186,9 @@ func (c *Client) locale509(l string) string {
 func (c *Client) Payment(ctx context.Context, r PaymentRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
 	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opPayment, e, meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID})
+		return nil, c.refuse(&opPayment, e, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID})
 	}
-	return call[PaymentResponse](ctx, c, &opPayment, meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}, r)
+	return call[PaymentResponse](ctx, c, &opPayment, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}, r)
 }
 
 // QueryTransactionStatus reads the status of an earlier payment, void or
@@ -196,7 +196,7 @@ func (c *Client) Payment(ctx context.Context, r PaymentRequest) (*PaymentRespons
 // positive evidence; NotFound: iyzico does not know it; Unknown: no answer.
 func (c *Client) QueryTransactionStatus(ctx context.Context, r QueryRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID, pid: r.PaymentID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opQuery, e, m)
 	}
@@ -206,7 +206,7 @@ func (c *Client) QueryTransactionStatus(ctx context.Context, r QueryRequest) (*P
 // Void reverses a payment; the card is presented on the device.
 func (c *Client) Void(ctx context.Context, r VoidRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opVoid, e, m)
 	}
@@ -216,7 +216,7 @@ func (c *Client) Void(ctx context.Context, r VoidRequest) (*PaymentResponse, err
 // Refund refunds part or all of a payment; the card is presented on the device.
 func (c *Client) Refund(ctx context.Context, r RefundRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{r.DeviceUniqueID, r.TransactionReferenceID, r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opRefund, e, m)
 	}
@@ -226,7 +226,7 @@ func (c *Client) Refund(ctx context.Context, r RefundRequest) (*PaymentResponse,
 // EndOfDay closes the terminal's batch and returns the per-acquirer totals.
 func (c *Client) EndOfDay(ctx context.Context, r EODRequest) (*EODResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{r.DeviceUniqueID, "", r.ConversationID}
+	m := meta{device: r.DeviceUniqueID, conv: r.ConversationID}
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(&opEOD, e, m)
 	}

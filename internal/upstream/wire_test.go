@@ -30,8 +30,12 @@ func gmuSale(ref string) GmuPaymentRequest {
 // string, amounts exact numbers) and the default locale per family.
 func TestWireShapes(t *testing.T) {
 	f := newFake(t)
-	f.set(func(w http.ResponseWriter, _ *http.Request, _ []byte, _ int) {
-		writeJSON(w, 200, map[string]any{"status": "success", "errorCode": "0"})
+	f.set(func(w http.ResponseWriter, r *http.Request, _ []byte, _ int) {
+		if strings.Contains(r.URL.Path, "/gmu/") {
+			writeJSON(w, 200, map[string]any{"status": "success", "errorCode": "0"})
+			return
+		}
+		writeJSON(w, 200, map[string]any{"status": "SUCCESS", "errorCode": ""})
 	})
 	h := start(t, f.srv.URL, nil)
 	ctx := context.Background()

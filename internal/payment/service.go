@@ -227,6 +227,11 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 		s.mu.Unlock()
 		return nil, ErrStorageFailure
 	}
+	if s.base.Err() != nil {
+		// Closing: an operation started now would be cut off at once.
+		s.mu.Unlock()
+		return nil, ErrShuttingDown
+	}
 	ln := s.lanes[op.Terminal]
 	if ln == nil {
 		s.mu.Unlock()

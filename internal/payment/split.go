@@ -77,6 +77,11 @@ func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentR
 // CompleteSplit closes a fully paid split sale; the completion is the payment
 // that can later be voided or refunded.
 func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, reference string) (*Result, error) {
+	ve := &ValidationError{}
+	checkText(ve, "reference", reference, 128)
+	if err := ve.orNil(); err != nil {
+		return nil, err
+	}
 	start, err := s.splitStart(ctx, splitID)
 	if err != nil {
 		return nil, err

@@ -159,6 +159,9 @@ func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState,
 	if tp.Unknown == nil {
 		tp.Unknown = []string{}
 	}
+	if tp.RecentErrors == nil {
+		tp.RecentErrors = map[string]int{}
+	}
 	sort.Strings(tp.Unknown)
 	if !t.LastAnswer.IsZero() {
 		secs := int64(now.Sub(t.LastAnswer).Seconds())

@@ -59,18 +59,20 @@ func idempotencyKey(r *http.Request) string {
 }
 
 // preferWait reads RFC 7240 Prefer: respond-async (answer at once) and
-// wait=N (seconds). Without either, money calls wait api.default_wait.
-func (s *server) preferWait(r *http.Request) (time.Duration, bool) {
-	wait, applied := s.defaultWait, false
+// wait=N (seconds). Without either, money calls wait api.default_wait. It
+// also returns the preference it applied, for Preference-Applied.
+func (s *server) preferWait(r *http.Request) (time.Duration, string) {
+	wait, applied := s.defaultWait, ""
 	for _, h := range r.Header.Values("Prefer") {
 		for _, pref := range strings.Split(h, ",") {
 			name, val, _ := strings.Cut(strings.TrimSpace(pref), "=")
 			switch strings.ToLower(strings.TrimSpace(name)) {
 			case "respond-async":
-				return 0, true
+				return 0, "respond-async"
 			case "wait":
 				if n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`)); err == nil && n >= 0 {
-					wait, applied = min(time.Duration(n)*time.Second, maxWait), true
+					wait = min(time.Duration(n)*time.Second, maxWait)
+					applied = "wait=" + strconv.Itoa(int(wait/time.Second))
 				}
 			}
 		}
@@ -84,8 +86,8 @@ func (s *server) writeResult(w http.ResponseWriter, r *http.Request, res *paymen
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	if _, applied := s.preferWait(r); applied {
-		w.Header().Set("Preference-Applied", r.Header.Get("Prefer"))
+	if _, applied := s.preferWait(r); applied != "" {
+		w.Header().Set("Preference-Applied", applied)
 	}
 	loc := "/v1/payments/" + res.Op.ID
 	w.Header().Set("Location", loc)
@@ -188,9 +190,11 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
-	wait, _ := s.preferWait(r)
-	if r.Header.Get("Prefer") == "" {
+	wait, applied := s.preferWait(r)
+	if applied == "" {
 		wait = 0 // a GET waits only when asked to (long poll)
+	} else {
+		w.Header().Set("Preference-Applied", applied)
 	}
 	op, err := s.svc.Wait(r.Context(), chi.URLParam(r, "id"), wait)
 	if err != nil {

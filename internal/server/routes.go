@@ -17,6 +17,7 @@ func (s *server) routes() http.Handler {
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
+	r.Get("/", s.handleStatusPage)
 	r.Get("/openapi.yaml", s.handleOpenAPI)
 	if s.metrics != nil {
 		r.Method(http.MethodGet, "/metrics", s.metrics.Handler())

@@ -30,6 +30,8 @@ type Options struct {
 	Upstream func() UpstreamHealth
 	// Metrics serves /metrics and records HTTP requests; nil disables both.
 	Metrics Metrics
+	// Version is shown on the status page; empty shows the Go build's own.
+	Version string
 }
 
 // Metrics is the part of the metrics registry the server uses.
@@ -51,6 +53,7 @@ func New(o Options) http.Handler {
 		token:       o.Token,
 		upstream:    o.Upstream,
 		metrics:     o.Metrics,
+		version:     o.Version,
 	}
 	return s.routes()
 }
@@ -66,6 +69,7 @@ type server struct {
 	token       func() TokenHealth
 	upstream    func() UpstreamHealth
 	metrics     Metrics
+	version     string
 }
 
 // HTTPServer wraps the handler with the timeouts every listener must have:

@@ -1,0 +1,599 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// The status page (GET /) is for the store's IT person who opens it when
+// something is wrong: one server-rendered HTML page, no script, no external
+// asset, refreshed by the browser every pageRefresh seconds. It is read-only
+// and needs no API key, so it answers loopback clients only (see
+// loopbackRemote); it shows what /readyz says plus the open and recent
+// operations, with cards masked to the first six and last four digits.
+
+//go:embed page.html
+var pageHTML string
+
+// pageTemplate is parsed once; html/template escapes every value by context.
+var pageTemplate = template.Must(template.New("page").Funcs(template.FuncMap{
+	"rows": func(r []pageTx, showID bool) txRows { return txRows{Rows: r, ShowID: showID} },
+}).Parse(pageHTML))
+
+const (
+	pageRefresh = 10 // seconds between the browser's reloads
+	pageRecent  = 20 // operations in "Recent transactions"
+)
+
+// pageKinds are the operations listed as transactions: all but end of day,
+// which has its own table.
+var pageKinds = []payment.Kind{payment.KindSale, payment.KindPreAuth, payment.KindPostAuth, payment.KindVoid,
+	payment.KindRefund, payment.KindSplitStart, payment.KindSplitPayment, payment.KindSplitComplete}
+
+type pageView struct {
+	Overall   verdictView
+	Headline  string
+	Checked   timeView
+	Zone      string
+	Mode      string
+	Version   string
+	Refresh   int
+	Parts     []partView
+	Terminals []pageTerminal
+	Open      []pageTx
+	OpenErr   string
+	Recent    []pageTx
+	RecentErr string
+	EndOfDays []pageEOD
+	EODErr    string
+}
+
+// verdictView is a status with the words that carry it without colour.
+type verdictView struct {
+	Class string // ok, degraded, fail: the CSS class
+	Label string // OK, DEGRADED, FAIL
+	Icon  string
+}
+
+type fact struct {
+	Label, Value, Title string
+}
+
+type partView struct {
+	Name    string
+	Verdict verdictView
+	Summary string
+	Detail  string
+	Facts   []fact
+}
+
+type timeView struct {
+	Text  string // local time and how long ago
+	Title string // RFC 3339 UTC, on hover
+}
+
+type pageTerminal struct {
+	ID, Device string
+	Verdict    verdictView
+	State      string
+	Detail     string
+	Unknown    int
+	LastAnswer timeView
+	EOD        string
+	EODClass   string
+	EODTitle   string
+}
+
+type pageTx struct {
+	ID          string
+	At          timeView
+	Terminal    string
+	Type        string
+	Amount      string
+	Currency    string
+	Status      string
+	StatusClass string
+	Reference   string
+	Card        string
+	CardType    string
+	Note        string
+}
+
+// txRows is one transaction table; open operations show bridged's id, which
+// the operator verbs take.
+type txRows struct {
+	Rows   []pageTx
+	ShowID bool
+}
+
+type pageEOD struct {
+	Terminal   string
+	At         timeView
+	Status     string
+	Class      string
+	Batch      string
+	Upstream   string
+	Journal    string
+	Match      string
+	MatchClass string
+	Note       string
+}
+
+// handleStatusPage renders the status page.
+func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
+	if !loopbackRemote(r.RemoteAddr) {
+		writeProblem(w, r, http.StatusForbidden, "forbidden_remote", "Status page is local only",
+			"open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring")
+		return
+	}
+	var buf bytes.Buffer
+	if err := pageTemplate.Execute(&buf, s.statusPage(r.Context(), time.Now())); err != nil {
+		s.log.Error().Err(err).Msg("render status page")
+		writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to render the status page; see its log")
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// loopbackRemote reports whether the client connected from this machine. The
+// page carries no secret, but it lists references and amounts, so a listener
+// opened to the network (api.allowed_hosts) does not show it without a key.
+func loopbackRemote(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(strings.Trim(host, "[]"))
+	return ip != nil && ip.IsLoopback()
+}
+
+// statusPage gathers the page's content. A part that cannot be read says so
+// in its section; the rest of the page still renders.
+func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
+	rd := s.readiness(ctx)
+	zone, _ := now.Zone()
+	v := pageView{Overall: verdictOf(rd.Status), Checked: timeOf(rd.CheckedAt, now), Zone: zone,
+		Mode: modeLabel(s.svc.Mode()), Version: s.buildVersion(), Refresh: pageRefresh}
+	switch rd.Status {
+	case "ok":
+		v.Headline = "Ready: card payments can be taken."
+	case "degraded":
+		v.Headline = "Degraded: bridged works, but a terminal needs attention (see below)."
+	default:
+		v.Headline = "Not ready: no card payment can be taken now (see the part marked FAIL)."
+	}
+
+	store := partView{Name: "Journal (disk)", Verdict: verdictOf(rd.Store.Status), Detail: rd.Store.Detail, Summary: "writable"}
+	store.Facts = []fact{{Label: "New payments", Value: "accepted"}}
+	if rd.Store.Status != "ok" {
+		store.Summary = "write failed"
+		store.Facts[0].Value = "refused (fail closed)"
+	}
+
+	token := partView{Name: "iyzico login", Verdict: verdictOf(rd.Token.Status), Detail: rd.Token.Detail}
+	switch {
+	case s.token == nil:
+		token.Summary = "not reported"
+	case rd.Token.Valid:
+		token.Summary = "logged in"
+	default:
+		token.Summary = "not logged in"
+	}
+	if s.token != nil {
+		token.Facts = append(token.Facts, fact{Label: "Token", Value: yesNo(rd.Token.Valid, "valid", "not valid")})
+		if rd.Token.Expiry != nil {
+			token.Facts = append(token.Facts, fact{Label: "Expires", Value: untilText(rd.Token.Expiry.Sub(now)) + " (" + clockText(*rd.Token.Expiry, now) + ")",
+				Title: rd.Token.Expiry.UTC().Format(time.RFC3339)})
+		}
+	}
+
+	up := partView{Name: "iyzico connection", Verdict: verdictOf(rd.Upstream.Status), Detail: rd.Upstream.Detail}
+	switch {
+	case s.upstream == nil:
+		up.Summary = "not reported"
+	case rd.Upstream.Reachable:
+		up.Summary = "reachable"
+	default:
+		up.Summary = "unreachable"
+	}
+	if s.upstream != nil {
+		up.Facts = append(up.Facts, fact{Label: "Last answer", Value: timeOrNever(rd.Upstream.LastAnswer, now).Text, Title: timeOrNever(rd.Upstream.LastAnswer, now).Title})
+		if rd.Upstream.LastFailure != nil {
+			f := timeOf(*rd.Upstream.LastFailure, now)
+			val := f.Text
+			if rd.Upstream.LastFailureReason != "" {
+				val += ": " + rd.Upstream.LastFailureReason
+			}
+			up.Facts = append(up.Facts, fact{Label: "Last failure", Value: val, Title: f.Title})
+		}
+	}
+	v.Open, v.OpenErr = s.pageOpen(ctx, now)
+	v.Parts = []partView{store, token, up, summaryPart(v, rd)}
+
+	for _, t := range rd.Terminals {
+		pt := pageTerminal{ID: t.ID, Device: t.DeviceUniqueID, Verdict: verdictOf(t.Status), State: t.State,
+			Detail: t.Detail, Unknown: len(t.Unknown), LastAnswer: timeOrNever(t.LastAnswer, now)}
+		if pt.Detail == "" && t.State == "idle" {
+			pt.Detail = "idle: ready for a sale"
+		}
+		switch e := t.LastEndOfDay; {
+		case e == nil:
+			pt.EOD, pt.EODClass = "none yet", "muted"
+		default:
+			at := timeOf(e.At, now)
+			pt.EODTitle = at.Title
+			switch {
+			case e.Status != "approved":
+				pt.EOD, pt.EODClass = at.Text+": "+e.Status, "fail"
+			case e.Match:
+				pt.EOD, pt.EODClass = at.Text+": totals match", "ok"
+			default:
+				pt.EOD, pt.EODClass = at.Text+": totals DIFFER", "fail"
+			}
+		}
+		v.Terminals = append(v.Terminals, pt)
+	}
+
+	ops, _, err := s.svc.List(ctx, payment.Filter{Kinds: pageKinds, Limit: pageRecent})
+	if err != nil {
+		s.log.Error().Err(err).Msg("status page: list operations")
+		v.RecentErr = "the journal could not be read; see the log"
+	}
+	for _, op := range ops {
+		v.Recent = append(v.Recent, txOf(op, now))
+	}
+	v.EndOfDays, v.EODErr = s.pageEndOfDays(ctx, now)
+	return v
+}
+
+// summaryPart is the installation at a glance; it has no verdict of its own.
+func summaryPart(v pageView, rd readiness) partView {
+	version := v.Version
+	if version == "" {
+		version = "development build"
+	}
+	states := map[string]int{}
+	for _, t := range rd.Terminals {
+		states[t.State]++
+	}
+	var counts []string
+	for _, st := range []string{"idle", "busy", "blocked"} {
+		if states[st] > 0 {
+			counts = append(counts, fmt.Sprintf("%d %s", states[st], st))
+		}
+	}
+	terminals := fmt.Sprintf("%d", len(rd.Terminals))
+	if len(counts) > 0 {
+		terminals += ": " + strings.Join(counts, ", ")
+	}
+	open := "none"
+	if n := len(v.Open); n > 0 {
+		open = fmt.Sprintf("%d waiting for an outcome", n)
+	}
+	return partView{Name: "bridged", Summary: "payment bridge to iyzico", Facts: []fact{
+		{Label: "Mode", Value: v.Mode}, {Label: "Version", Value: version},
+		{Label: "Terminals", Value: terminals}, {Label: "Open", Value: open}}}
+}
+
+// pageOpen lists the operations not yet final: each terminal's unknown ones
+// and the one it is busy with. Reading them by id keeps the page's cost
+// bounded by the number of terminals, not by the size of the journal.
+func (s *server) pageOpen(ctx context.Context, now time.Time) ([]pageTx, string) {
+	var ids []string
+	for _, t := range s.svc.Terminals() {
+		ids = append(ids, t.Unknown...)
+		if t.BusyWith != "" {
+			ids = append(ids, t.BusyWith)
+		}
+	}
+	var ops []*payment.Operation
+	seen := map[string]bool{}
+	failed := false
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		op, err := s.svc.Get(ctx, id)
+		switch {
+		case errors.Is(err, payment.ErrNotFound):
+			continue
+		case err != nil:
+			s.log.Error().Err(err).Str("op_id", id).Msg("status page: read open operation")
+			failed = true
+			continue
+		}
+		if !op.State.Final() {
+			ops = append(ops, op)
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool { return ops[i].CreatedAt.After(ops[j].CreatedAt) })
+	out := make([]pageTx, 0, len(ops))
+	for _, op := range ops {
+		out = append(out, txOf(op, now))
+	}
+	if failed {
+		return out, "some open operations could not be read from the journal; see the log"
+	}
+	return out, ""
+}
+
+func (s *server) pageEndOfDays(ctx context.Context, now time.Time) ([]pageEOD, string) {
+	var out []pageEOD
+	problem := ""
+	for _, t := range s.svc.Terminals() {
+		res, err := s.svc.LastEndOfDay(ctx, t.ID)
+		switch {
+		case errors.Is(err, payment.ErrNotFound):
+			continue
+		case err != nil:
+			s.log.Error().Err(err).Str("terminal", t.ID).Msg("status page: last end of day")
+			problem = "an end-of-day report could not be read from the journal; see the log"
+			continue
+		}
+		out = append(out, eodOf(res, now))
+	}
+	return out, problem
+}
+
+func eodOf(r *payment.EndOfDayResult, now time.Time) pageEOD {
+	op := r.Op
+	e := pageEOD{Terminal: op.Terminal, At: timeOf(op.CreatedAt, now), Status: op.State.Status(), Class: txClass(op.State.Status())}
+	if r.Report != nil {
+		e.Batch = r.Report.BatchNo
+		e.Note = r.Report.ResultMessage
+	}
+	if op.Error != nil {
+		e.Note = errorText(op.Error)
+	}
+	if op.State != payment.StateApproved {
+		e.Match, e.MatchClass = "not compared", "muted"
+		return e
+	}
+	e.Upstream = fmt.Sprintf("%s (%d)", r.Upstream.Amount, r.Upstream.Count)
+	e.Journal = fmt.Sprintf("%s (%d)", r.Journal.Amount, r.Journal.Count)
+	if r.Match {
+		e.Match, e.MatchClass = "✓ match", "ok"
+	} else {
+		e.Match, e.MatchClass = "✕ DIFFER", "fail"
+	}
+	return e
+}
+
+func txOf(op *payment.Operation, now time.Time) pageTx {
+	tx := pageTx{ID: op.ID, At: timeOf(op.CreatedAt, now), Terminal: op.Terminal, Type: kindLabel(op.Kind),
+		Amount: op.Amount.Decimal(), Currency: string(op.Amount.Currency()), Status: op.State.Status(),
+		Reference: op.Reference, Card: maskedCard(op.Card)}
+	tx.StatusClass = txClass(tx.Status)
+	if op.Card != nil {
+		tx.CardType = cardTypeLabel(op.Card.Type)
+	}
+	var notes []string
+	switch op.State {
+	case payment.StateUnknown:
+		n := "outcome not known yet: bridged keeps asking iyzico"
+		if op.Queries > 0 {
+			n += fmt.Sprintf(" (%d queries so far)", op.Queries)
+		}
+		notes = append(notes, n+"; "+op.Terminal+" takes no new sale until it is settled")
+	case payment.StateAccepted, payment.StateSending:
+		notes = append(notes, "in progress for "+durationText(now.Sub(op.CreatedAt)))
+	}
+	if op.Error != nil {
+		notes = append(notes, errorText(op.Error))
+	}
+	if op.Voided {
+		notes = append(notes, "voided")
+	}
+	if op.RefundedMinor != 0 {
+		notes = append(notes, "refunded "+op.RefundedAmount().String())
+	}
+	if op.Resolution == payment.ResolvedByQuery || op.Resolution == payment.ResolvedNotFound {
+		notes = append(notes, "settled by a status query")
+	}
+	tx.Note = strings.Join(notes, "; ")
+	return tx
+}
+
+func errorText(e *payment.UpstreamError) string {
+	if e.Message == "" {
+		return e.Code
+	}
+	return e.Code + " " + e.Message
+}
+
+// maskedCard shows at most the first six digits and the last four, whatever
+// the fields hold, padded to the look of a 16-digit number.
+func maskedCard(c *payment.Card) string {
+	if c == nil {
+		return ""
+	}
+	bin, last := digits(c.BIN), digits(c.Last4)
+	if len(bin) > 6 {
+		bin = bin[:6]
+	}
+	if len(last) > 4 {
+		last = last[len(last)-4:]
+	}
+	if bin == "" && last == "" {
+		return ""
+	}
+	return bin + strings.Repeat("*", 16-len(bin)-len(last)) + last
+}
+
+func digits(s string) string {
+	var b strings.Builder
+	for _, c := range s {
+		if c >= '0' && c <= '9' {
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
+}
+
+func cardTypeLabel(t string) string {
+	switch t {
+	case "CREDIT_CARD":
+		return "credit"
+	case "DEBIT_CARD":
+		return "debit"
+	case "PREPAID_CARD":
+		return "prepaid"
+	}
+	return strings.ToLower(strings.ReplaceAll(t, "_", " "))
+}
+
+func kindLabel(k payment.Kind) string {
+	switch k {
+	case payment.KindSale:
+		return "Sale"
+	case payment.KindPreAuth:
+		return "Pre-auth"
+	case payment.KindPostAuth:
+		return "Post-auth"
+	case payment.KindVoid:
+		return "Void"
+	case payment.KindRefund:
+		return "Refund"
+	case payment.KindSplitStart:
+		return "Split sale"
+	case payment.KindSplitPayment:
+		return "Split part"
+	case payment.KindSplitComplete:
+		return "Split complete"
+	case payment.KindEndOfDay:
+		return "End of day"
+	}
+	return string(k)
+}
+
+func modeLabel(m payment.Mode) string {
+	switch m {
+	case payment.VUK509:
+		return "VUK 509"
+	case payment.VUK507:
+		return "VUK 507"
+	}
+	return string(m)
+}
+
+// txClass is the colour of an operation's status; the status word is always
+// printed beside it.
+func txClass(status string) string {
+	switch status {
+	case "approved":
+		return "ok"
+	case "declined":
+		return "declined"
+	case "unknown":
+		return "degraded"
+	}
+	return "pending"
+}
+
+func verdictOf(status string) verdictView {
+	switch status {
+	case "ok":
+		return verdictView{Class: "ok", Label: "OK", Icon: "✓"}
+	case "degraded":
+		return verdictView{Class: "degraded", Label: "DEGRADED", Icon: "!"}
+	}
+	return verdictView{Class: "fail", Label: "FAIL", Icon: "✕"}
+}
+
+func yesNo(b bool, yes, no string) string {
+	if b {
+		return yes
+	}
+	return no
+}
+
+func timeOrNever(t *time.Time, now time.Time) timeView {
+	if t == nil {
+		return timeView{Text: "never"}
+	}
+	return timeOf(*t, now)
+}
+
+// timeOf shows a time in the machine's zone (the store's), with its age.
+func timeOf(t, now time.Time) timeView {
+	if t.IsZero() {
+		return timeView{Text: "never"}
+	}
+	return timeView{Text: clockText(t, now) + " (" + agoText(now.Sub(t)) + ")", Title: t.UTC().Format(time.RFC3339)}
+}
+
+func clockText(t, now time.Time) string {
+	lt, ln := t.In(now.Location()), now
+	if lt.Year() == ln.Year() && lt.YearDay() == ln.YearDay() {
+		return lt.Format("15:04:05")
+	}
+	return lt.Format("2006-01-02 15:04")
+}
+
+func agoText(d time.Duration) string {
+	if d < time.Second {
+		return "just now"
+	}
+	return durationText(d) + " ago"
+}
+
+func untilText(d time.Duration) string {
+	if d < 0 {
+		return "expired " + durationText(-d) + " ago"
+	}
+	return "in " + durationText(d)
+}
+
+func durationText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h %d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
+	}
+	return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
+}
+
+// buildVersion is Options.Version, or what the Go build recorded.
+func (s *server) buildVersion() string {
+	if s.version != "" {
+		return s.version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return ""
+	}
+	v := info.Main.Version
+	if v == "(devel)" {
+		v = ""
+	}
+	for _, st := range info.Settings {
+		if st.Key == "vcs.revision" && v == "" && len(st.Value) >= 12 {
+			v = "commit " + st.Value[:12]
+		}
+	}
+	return v
+}

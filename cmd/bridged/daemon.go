@@ -137,10 +137,11 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		},
 		Upstream: func() server.UpstreamHealth {
 			cs := client.CallStatus()
-			return server.UpstreamHealth{Reachable: cs.Reachable(), LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess,
-				LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
+			return server.UpstreamHealth{Reachable: cs.Reachable(), ServerErrors: cs.ServerErrors(), ServerErrorStatus: cs.LastServerErrorStatus,
+				LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess, LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
 		},
 		Metrics: m,
+		Version: b.Version,
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {

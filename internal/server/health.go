@@ -20,7 +20,10 @@ type TokenHealth struct {
 
 // UpstreamHealth is what the calls made so far say about iyzico.
 type UpstreamHealth struct {
-	Reachable         bool
+	Reachable bool
+	// ServerErrors: iyzico answers, but its latest answer was a 5xx (status ServerErrorStatus).
+	ServerErrors      bool
+	ServerErrorStatus int
 	LastAnswer        time.Time
 	LastSuccess       time.Time
 	LastFailure       time.Time
@@ -126,8 +129,11 @@ func (s *server) readiness(ctx context.Context) readiness {
 		rd.Upstream.Reachable = uh.Reachable
 		rd.Upstream.LastAnswer, rd.Upstream.LastSuccess, rd.Upstream.LastFailure = timePtr(uh.LastAnswer), timePtr(uh.LastSuccess), timePtr(uh.LastFailure)
 		rd.Upstream.LastFailureReason = uh.LastFailureReason
-		if !uh.Reachable {
+		switch {
+		case !uh.Reachable:
 			rd.Upstream.part = part{Status: "fail", Detail: "iyzico did not answer the last call (" + uh.LastFailureReason + "): check the network, proxy and DNS"}
+		case uh.ServerErrors:
+			rd.Upstream.part = part{Status: "degraded", Detail: fmt.Sprintf("iyzico answers, but its last answer was an error (HTTP %d): a problem on iyzico's side; bridged keeps retrying what is safe", uh.ServerErrorStatus)}
 		}
 	}
 

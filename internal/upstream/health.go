@@ -26,10 +26,19 @@ type CallStatus struct {
 	// LastSuccess is when a call last succeeded.
 	LastSuccess time.Time `json:"last_success"`
 	// LastFailure and LastFailureReason describe the last call that got no
-	// answer (connection refused, timeout, cut connection) or a 5xx.
+	// answer at all (connection refused, timeout, cut connection).
 	LastFailure       time.Time `json:"last_failure"`
 	LastFailureReason string    `json:"last_failure_reason,omitempty"`
-	Calls             int64     `json:"calls"`
+	// LastServerError is when iyzico last answered with a 5xx, and its status:
+	// iyzico is reachable but failing.
+	LastServerError       time.Time `json:"last_server_error"`
+	LastServerErrorStatus int       `json:"last_server_error_status,omitempty"`
+	Calls                 int64     `json:"calls"`
+}
+
+// ServerErrors reports whether iyzico's latest answer was a 5xx.
+func (s CallStatus) ServerErrors() bool {
+	return !s.LastServerError.IsZero() && !s.LastSuccess.After(s.LastServerError)
 }
 
 // Reachable is false when the last call got no answer from iyzico.
@@ -48,11 +57,15 @@ func (c *Client) observe(r CallRecord) {
 	now := c.cfg.Now()
 	c.callMu.Lock()
 	c.calls.Calls++
-	if r.Answered() && r.HTTPStatus < 500 {
-		c.calls.LastAnswer = now
-	} else {
+	switch {
+	case !r.Answered():
 		c.calls.LastFailure = now
 		c.calls.LastFailureReason = string(r.Reason)
+	case r.HTTPStatus >= 500:
+		c.calls.LastAnswer = now
+		c.calls.LastServerError, c.calls.LastServerErrorStatus = now, r.HTTPStatus
+	default:
+		c.calls.LastAnswer = now
 	}
 	if r.Class == Approved {
 		c.calls.LastSuccess = now

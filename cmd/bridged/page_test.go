@@ -1,0 +1,185 @@
+package main
+
+// The status page (GET /) rendered by a real headless Chromium against the
+// whole daemon and the simulator: the DOM carries each part's verdict and the
+// screenshot is a real picture. Skipped when no Chromium is installed, unless
+// BRIDGED_CHROMIUM names one (.ci/ui.sh does, and fails on a skip).
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/simulator"
+)
+
+// chromiumPath finds the browser: $BRIDGED_CHROMIUM, or one on PATH.
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("BRIDGED_CHROMIUM"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Fatalf("BRIDGED_CHROMIUM=%s: %v", p, err)
+		}
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium found (chromium, chromium-browser or google-chrome on PATH, or BRIDGED_CHROMIUM): the status page browser test needs one; .ci/ui.sh installs it")
+	return ""
+}
+
+// chromium runs one headless Chromium with its own profile and returns stdout.
+func chromium(t *testing.T, bin string, args ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	base := []string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+		"--disable-background-networking", "--disable-component-update", "--disable-sync",
+		"--disable-dev-shm-usage", "--disable-breakpad", "--hide-scrollbars",
+		"--user-data-dir=" + t.TempDir()}
+	cmd := exec.CommandContext(ctx, bin, append(base, args...)...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, tail(stderr.String(), 2000))
+	}
+	return stdout.Bytes()
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// render loads url at width x height, checks the screenshot and returns the DOM.
+func render(t *testing.T, bin, url, name string, width, height int) string {
+	t.Helper()
+	file := filepath.Join(t.TempDir(), name)
+	start := time.Now()
+	dom := chromium(t, bin, "--window-size="+strconv.Itoa(width)+","+strconv.Itoa(height), "--screenshot="+file, "--dump-dom", url)
+	t.Logf("%s: rendered in %s, DOM %d bytes", name, time.Since(start).Round(time.Millisecond), len(dom))
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("no screenshot: %v", err)
+	}
+	img, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatalf("screenshot %s is not a PNG: %v", name, err)
+	}
+	if b := img.Bounds(); b.Dx() != width || b.Dy() != height {
+		t.Fatalf("screenshot %s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), width, height)
+	}
+	if n := colours(img); n < 32 {
+		t.Fatalf("screenshot %s has %d colours: an empty or failed render", name, n)
+	}
+	if dir := os.Getenv("BRIDGED_SCREENSHOT_DIR"); dir != "" {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), raw, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("screenshot: %s", filepath.Join(dir, name))
+	}
+	return string(dom)
+}
+
+// colours counts the distinct colours of img, up to 1000.
+func colours(img image.Image) int {
+	seen := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 2 {
+		for x := b.Min.X; x < b.Max.X; x += 2 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			seen[[4]uint32{r, g, bl, a}] = true
+			if len(seen) >= 1000 {
+				return len(seen)
+			}
+		}
+	}
+	return len(seen)
+}
+
+func TestStatusPageChromium(t *testing.T) {
+	bin := chromiumPath(t)
+	e := startE2E(t, e2eOpts{terminals: 2})
+
+	// lane-1: an approved sale, a declined one (.51) with a hostile reference,
+	// then a charge whose answer is lost while iyzico's status service fails.
+	ok := e.pay("ok", `{"amount":"149.90","reference":"ECR-OK","terminal":"lane-1"}`)
+	expect(t, ok, 201, "status", "approved")
+	expect(t, e.pay("dec", `{"amount":"10.51","reference":"<script>alert(1)</script>","terminal":"lane-1"}`), 201, "status", "declined")
+	// lane-2: a sale and an end of day whose totals match.
+	expect(t, e.pay("l2", `{"amount":"80.00","reference":"ECR-L2","terminal":"lane-2"}`), 201, "status", "approved")
+	expect(t, e.call("POST", "/v1/terminals/lane-2/end-of-day", ``), 201, "status", "approved", "match", "true")
+
+	e.sim.Inject(simulator.Fault{Op: simulator.OpPayment, Device: "DEV001", Kind: simulator.FaultCommitThenDrop})
+	e.sim.Inject(simulator.Fault{Op: simulator.OpQuery, Kind: simulator.FaultHTTPStatus, Status: 503, Times: 1000})
+	lost := e.pay("lost", `{"amount":"40.00","reference":"ECR-LOST","terminal":"lane-1"}`)
+	expect(t, lost, 202, "status", "unknown")
+
+	// The page needs no API key.
+	page := e.call("GET", "/", "", "Authorization: ")
+	if page.status != 200 || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") {
+		t.Fatalf("GET /: %d %s", page.status, page.header.Get("Content-Type"))
+	}
+
+	dom := render(t, bin, e.base+"/", "status.png", 1280, 900)
+
+	find := func(what, pattern string) string {
+		t.Helper()
+		m := regexp.MustCompile(pattern).FindString(dom)
+		if m == "" {
+			t.Errorf("%s: /%s/ not in the DOM", what, pattern)
+		}
+		return m
+	}
+	// A blocked terminal degrades the service; once the reconciler's status
+	// query has met the 503, iyzico reads unreachable and the service fails.
+	overall := find("service status", `(?s)id="overall" data-status="(degraded|fail)".*?(DEGRADED|FAIL)`)
+	if strings.Contains(overall, `"fail"`) && !regexp.MustCompile(`data-part="iyzico connection" data-status="fail"`).MatchString(dom) {
+		t.Errorf("the service fails, but not for iyzico's connection: %s", overall)
+	}
+	find("lane-1 blocked", `data-terminal="lane-1" data-state="blocked" data-status="degraded"`)
+	find("lane-2 idle", `data-terminal="lane-2" data-state="idle" data-status="ok"`)
+	find("lane-2 end of day", `(?s)data-eod="lane-2".*?80\.00 TRY \(1\).*?✓ match`)
+	open := find("open transactions", `(?s)id="open".*?id="recent"`)
+	if !strings.Contains(open, `data-op="`+lost.str("id")+`" data-status="unknown"`) || !strings.Contains(open, "ECR-LOST") {
+		t.Errorf("the unknown sale is not among the open transactions: %s", open)
+	}
+	recent := find("recent transactions", `(?s)id="recent".*?id="eod"`)
+	for _, want := range []string{`data-op="` + ok.str("id") + `" data-status="approved"`, `data-status="declined"`, "149.90", "10.51", "552879******0008", "10051"} {
+		if !strings.Contains(recent, want) {
+			t.Errorf("recent transactions: %q missing", want)
+		}
+	}
+	if !strings.Contains(recent, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+		t.Error("the hostile reference is not shown as text")
+	}
+	if strings.Contains(strings.ToLower(dom), "<script") {
+		t.Error("a script element in the DOM")
+	}
+	for _, secret := range []string{e.key, "sim-secret", "sim-password", "5528790000000008"} {
+		if strings.Contains(dom, secret) {
+			t.Errorf("%q in the status page", secret)
+		}
+	}
+	// A phone-sized window: the same content, stacked.
+	if narrow := render(t, bin, e.base+"/", "status-narrow.png", 390, 1200); !strings.Contains(narrow, lost.str("id")) {
+		t.Error("the narrow render lacks the unknown sale")
+	}
+}

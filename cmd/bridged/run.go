@@ -167,12 +167,15 @@ func (a *app) cmdRun(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// Under systemd (Type=notify) readiness is sent once the journal is
+	// recovered and the listener accepts; elsewhere the notifier is nil.
+	ready := readyNotifier(a.getenv, a.stderr)
 	if a.interactive() {
-		return runDaemon(ctx, cfg, a.stderr, nil)
+		return runDaemon(ctx, cfg, a.stderr, ready)
 	}
 	// Started by systemd or the Windows SCM: hand control to the service
 	// manager, which calls program.Start and program.Stop.
-	prg := newProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, nil) }, a.exit, a.stderr)
+	prg := newProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, ready) }, a.exit, a.stderr)
 	svc, err := a.newService(prg, serviceConfig(path))
 	if err != nil {
 		return fmt.Errorf("service: %w", err)

@@ -5,11 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/kardianos/service"
+
+	"github.com/bridgedpos/bridged/internal/config"
 )
 
 const serviceName = "bridged"
@@ -17,6 +25,91 @@ const serviceName = "bridged"
 // stopTimeout bounds how long Stop waits for the daemon to drain before it
 // reports the service stopped anyway (the SCM gives a service about 20 s).
 const stopTimeout = 15 * time.Second
+
+// The systemd service account and the directories the hardened unit lets it
+// write. The .deb/.rpm and `bridged install` create the same account.
+const (
+	serviceUser      = "bridged"
+	systemdStateDir  = "/var/lib/bridged"
+	systemdLogsDir   = "/var/log/bridged"
+	systemdPlatform  = "linux-systemd"   // kardianos/service's name for systemd
+	windowsPlatform  = "windows-service" // and for the Windows SCM
+	unitExecTemplate = `ExecStart={{Path | cmdEscape}}{{range Arguments}} {{. | cmd}}{{end}}`
+)
+
+// systemdUnit is the unit `bridged install` writes on systemd. It is
+// packaging/systemd/bridged.service (what the .deb and .rpm install) with
+// kardianos/service's ExecStart line, so both install paths give the same
+// service; TestSystemdUnitMatchesPackagedUnit keeps the two in sync.
+const systemdUnit = `# bridged as a systemd service: the same unit comes with the .deb/.rpm
+# (/usr/lib/systemd/system/bridged.service) and from ` + "`bridged install`" + `
+# (/etc/systemd/system/bridged.service). Change settings with
+# ` + "`systemctl edit bridged`" + ` (a drop-in), not in this file.
+[Unit]
+Description=bridged payment bridge (cash register to iyzico card terminals)
+Documentation=file:/usr/share/doc/bridged/install.md
+After=network-online.target
+Wants=network-online.target
+# Restart forever: RestartSec keeps the rate far below any start limit.
+StartLimitIntervalSec=0
+
+[Service]
+Type=notify
+User=bridged
+Group=bridged
+` + unitExecTemplate + `
+# Secrets may live here instead of the YAML (BRIDGED_UPSTREAM_CLIENT_SECRET=...).
+EnvironmentFile=-/etc/bridged/bridged.env
+# A crash or a failed start is retried every 5 s. Whatever was in flight is
+# in the journal and is resolved by a status query on the next start.
+Restart=on-failure
+RestartSec=5s
+# bridged drains within 15 s of SIGTERM; after that systemd kills it.
+TimeoutStopSec=30s
+
+# The journal: /var/lib/bridged, owned by bridged, mode 0700. Log files (only
+# when log.file is set): /var/log/bridged. Nothing else is writable.
+StateDirectory=bridged
+StateDirectoryMode=0700
+LogsDirectory=bridged
+LogsDirectoryMode=0750
+UMask=0077
+
+# Hardening: an unprivileged network daemon that writes only its own
+# directories. Check with: systemd-analyze security bridged
+NoNewPrivileges=yes
+CapabilityBoundingSet=
+AmbientCapabilities=
+ProtectSystem=strict
+ProtectHome=yes
+PrivateTmp=yes
+PrivateDevices=yes
+DevicePolicy=closed
+PrivateIPC=yes
+ProtectKernelTunables=yes
+ProtectKernelModules=yes
+ProtectKernelLogs=yes
+ProtectControlGroups=yes
+ProtectClock=yes
+ProtectHostname=yes
+ProtectProc=invisible
+ProcSubset=pid
+RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6
+RestrictNamespaces=yes
+RestrictRealtime=yes
+RestrictSUIDSGID=yes
+RemoveIPC=yes
+LockPersonality=yes
+MemoryDenyWriteExecute=yes
+KeyringMode=private
+SystemCallArchitectures=native
+SystemCallFilter=@system-service
+SystemCallFilter=~@privileged @resources
+SystemCallErrorNumber=EPERM
+
+[Install]
+WantedBy=multi-user.target
+`
 
 // serviceConfig describes the service to systemd or the Windows SCM. The
 // recovery options make the manager restart bridged after a crash; journaled
@@ -31,16 +124,21 @@ func serviceConfig(configPath string) *service.Config {
 		DisplayName: "bridged payment bridge",
 		Description: "Connects the cash register to card terminals through the iyzico Terminal API.",
 		Arguments:   args,
-		Dependencies: []string{
-			"After=network-online.target",
-			"Wants=network-online.target",
-		},
+		// No Dependencies: kardianos/service also hands them to the Windows
+		// SCM, as names of services to start first; "After=network-online.target"
+		// names none, and the SCM refuses to start a service whose dependency
+		// does not exist. The systemd ordering is in systemdUnit.
 		Option: service.KeyValue{
-			// systemd
-			"Restart": "on-failure",
-			// Windows SCM
+			// systemd: our hardened unit. Restart is what it says too.
+			"SystemdScript": systemdUnit,
+			"Restart":       "on-failure",
+			// Windows SCM: start at boot without the delayed-start queue
+			// (the cashier's first sale can come a minute after power-on),
+			// and restart 5 s after every crash. The SCM repeats the last
+			// recovery action for every later failure; the failure count
+			// resets after a day without one.
 			"StartType":              "automatic",
-			"DelayedAutoStart":       true,
+			"DelayedAutoStart":       false,
 			"OnFailure":              "restart",
 			"OnFailureDelayDuration": "5s",
 			"OnFailureResetPeriod":   86400,
@@ -65,7 +163,21 @@ func newProgram(daemon func(context.Context) error, exit func(int), stderr io.Wr
 	return &program{daemon: daemon, exit: exit, stderr: stderr}
 }
 
-func (p *program) Start(service.Service) error {
+// systemLog is the service manager's own log: the Windows Event Log under
+// the SCM, syslog/journald under systemd. It records start, stop and
+// failure, which an operator looks for there first. nil when unavailable.
+func systemLog(s service.Service) service.Logger {
+	if s == nil {
+		return nil
+	}
+	l, err := s.SystemLogger(nil)
+	if err != nil {
+		return nil
+	}
+	return l
+}
+
+func (p *program) Start(s service.Service) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.done != nil {
@@ -73,6 +185,10 @@ func (p *program) Start(service.Service) error {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel, p.done = cancel, make(chan struct{})
+	slog := systemLog(s)
+	if slog != nil {
+		_ = slog.Info("bridged service started (version " + currentBuild().Version + ")")
+	}
 	go func() {
 		err := p.daemon(ctx)
 		p.mu.Lock()
@@ -84,13 +200,19 @@ func (p *program) Start(service.Service) error {
 			// The daemon failed on its own: exit non-zero so the service
 			// manager's recovery action (restart) applies.
 			fmt.Fprintln(p.stderr, "bridged: daemon failed:", err)
+			if slog != nil {
+				_ = slog.Error("bridged service failed and will be restarted by the service manager: " + err.Error())
+			}
 			p.exit(1)
 		}
 	}()
 	return nil
 }
 
-func (p *program) Stop(service.Service) error {
+func (p *program) Stop(s service.Service) error {
+	if slog := systemLog(s); slog != nil {
+		defer func() { _ = slog.Info("bridged service stopped") }()
+	}
 	p.mu.Lock()
 	cancel, done := p.cancel, p.done
 	p.mu.Unlock()
@@ -114,9 +236,11 @@ func (a *app) cmdService(verb string, args []string) error {
 	if _, err := a.flags(verb, args, configFlag(&path)); err != nil {
 		return err
 	}
+	var cfg *config.Config
 	if verb == "install" {
 		// Never install a service that would fail at its first start.
-		if _, err := a.loadConfig(path); err != nil {
+		var err error
+		if cfg, err = a.loadConfig(path); err != nil {
 			return err
 		}
 		abs, err := filepath.Abs(path)
@@ -131,8 +255,10 @@ func (a *app) cmdService(verb string, args []string) error {
 	}
 	switch verb {
 	case "install":
-		err = svc.Install()
+		err = osHost(a.stdout, a.stderr).install(svc, cfg, path)
 	case "uninstall":
+		// The data directory (the journal) and the config stay: an
+		// uninstall or an upgrade must never lose a payment record.
 		err = svc.Uninstall()
 	case "start":
 		err = svc.Start()
@@ -153,6 +279,203 @@ func (a *app) cmdService(verb string, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "bridged service: %s done\n", verb)
 	return nil
+}
+
+// host is what install changes on the machine besides registering the
+// service, as functions so that tests can replace every one of them.
+type host struct {
+	stdout, stderr io.Writer
+	// protectDataDir creates the data directory and limits it to SYSTEM and
+	// Administrators (Windows; elsewhere it creates it with mode 0700).
+	protectDataDir func(dir string) error
+	executable     func() (string, error)
+	exists         func(path string) bool
+	// lookupGroup returns the service account's group id, or
+	// user.UnknownUserError/UnknownGroupError when it does not exist.
+	lookupGroup func(name string) (gid int, err error)
+	run         func(name string, args ...string) error
+	// shareConfig gives the service account's group read access to the config.
+	shareConfig func(path string, gid int) error
+}
+
+func osHost(stdout, stderr io.Writer) host {
+	return host{
+		stdout:         stdout,
+		stderr:         stderr,
+		protectDataDir: protectDataDir,
+		executable:     os.Executable,
+		exists: func(path string) bool {
+			_, err := os.Stat(path)
+			return err == nil
+		},
+		lookupGroup: func(name string) (int, error) {
+			if _, err := user.Lookup(name); err != nil {
+				return 0, err
+			}
+			g, err := user.LookupGroup(name)
+			if err != nil {
+				return 0, err
+			}
+			return strconv.Atoi(g.Gid)
+		},
+		run: func(name string, args ...string) error {
+			cmd := exec.Command(name, args...)
+			cmd.Stdout, cmd.Stderr = stderr, stderr
+			return cmd.Run()
+		},
+		shareConfig: func(path string, gid int) error {
+			if err := os.Chown(path, -1, gid); err != nil {
+				return err
+			}
+			return os.Chmod(path, 0o640)
+		},
+	}
+}
+
+// install prepares the machine for the platform's service manager, then
+// registers the service. Each step is safe to repeat.
+func (h host) install(svc service.Service, cfg *config.Config, configPath string) error {
+	switch svc.Platform() {
+	case windowsPlatform:
+		// Before the service exists, so it never runs with an open journal
+		// directory; existing files (an upgrade's journal) inherit the ACL.
+		if err := h.protectDataDir(cfg.DataDir); err != nil {
+			return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+		}
+		fmt.Fprintf(h.stdout, "bridged service: data dir %s limited to SYSTEM and Administrators\n", cfg.DataDir)
+		if cfg.Log.File == "" {
+			fmt.Fprintln(h.stderr, "bridged: warning: log.file is empty; a Windows service has no console, so set it (e.g. C:\\ProgramData\\bridged\\logs\\bridged.log)")
+		}
+	case systemdPlatform:
+		if err := h.prepareSystemd(cfg, configPath); err != nil {
+			return err
+		}
+	}
+	return svc.Install()
+}
+
+// prepareSystemd checks that the hardened unit can run this binary with this
+// config, creates the service account, and lets it read the config.
+func (h host) prepareSystemd(cfg *config.Config, configPath string) error {
+	exe, err := h.executable()
+	if err != nil {
+		return fmt.Errorf("executable: %w", err)
+	}
+	if probs := systemdInstallProblems(exe, configPath, cfg, h.exists); len(probs) > 0 {
+		return fmt.Errorf("cannot install under systemd:\n  %s", strings.Join(probs, "\n  "))
+	}
+	gid, err := h.lookupGroup(serviceUser)
+	var unknownUser user.UnknownUserError
+	var unknownGroup user.UnknownGroupError
+	if errors.As(err, &unknownUser) || errors.As(err, &unknownGroup) {
+		if err := h.run("useradd", useraddArgs()...); err != nil {
+			return fmt.Errorf("create the service account %s: %w", serviceUser, err)
+		}
+		fmt.Fprintf(h.stdout, "bridged service: created system user %s\n", serviceUser)
+		gid, err = h.lookupGroup(serviceUser)
+	}
+	if err != nil {
+		return fmt.Errorf("service account %s: %w", serviceUser, err)
+	}
+	if err := h.shareConfig(configPath, gid); err != nil {
+		return fmt.Errorf("config %s: %w", configPath, err)
+	}
+	return nil
+}
+
+// useraddArgs create the service account, as the packages' postinstall does:
+// a system user and group with no login shell and no home of its own.
+func useraddArgs() []string {
+	return []string{"--system", "--user-group", "--home-dir", systemdStateDir, "--no-create-home",
+		"--shell", "/usr/sbin/nologin", "--comment", "bridged payment bridge", serviceUser}
+}
+
+// systemdInstallProblems lists what would stop the hardened unit from
+// running: ProtectHome hides /home and /root, and only the state and logs
+// directories are writable. It also refuses to shadow the packaged unit.
+func systemdInstallProblems(exe, configPath string, cfg *config.Config, exists func(string) bool) []string {
+	var probs []string
+	for _, f := range []struct{ what, path string }{{"the binary", exe}, {"the config", configPath}} {
+		for _, hidden := range []string{"/home", "/root", "/run/user"} {
+			if within(f.path, hidden) {
+				probs = append(probs, fmt.Sprintf("%s is %s, under %s, which the service cannot see (ProtectHome): "+
+					"copy it to /usr/local/bin or /etc/bridged", f.what, f.path, hidden))
+			}
+		}
+	}
+	if filepath.Clean(cfg.DataDir) != systemdStateDir {
+		probs = append(probs, fmt.Sprintf("data_dir is %s: the service can write only %s (its StateDirectory); "+
+			"set data_dir: %s, or see docs/install.md for another directory", cfg.DataDir, systemdStateDir, systemdStateDir))
+	}
+	if cfg.Log.File != "" && !within(cfg.Log.File, systemdLogsDir) {
+		probs = append(probs, fmt.Sprintf("log.file is %s: the service can write logs only under %s, "+
+			"or leave it empty for the journal (journalctl -u bridged)", cfg.Log.File, systemdLogsDir))
+	}
+	for _, unit := range []string{"/usr/lib/systemd/system/bridged.service", "/lib/systemd/system/bridged.service"} {
+		if exists(unit) {
+			probs = append(probs, fmt.Sprintf("%s exists: bridged is installed from the package; "+
+				"use systemctl enable --now bridged instead", unit))
+			break
+		}
+	}
+	return probs
+}
+
+// within reports whether path is dir or below it.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, filepath.Clean(path))
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
+}
+
+// Well-known SIDs, the same on every Windows in every language.
+const (
+	sidLocalSystem    = "S-1-5-18"
+	sidAdministrators = "S-1-5-32-544"
+)
+
+// dataDirSDDL is the security descriptor of the Windows data directory: a
+// protected DACL (nothing inherited from %ProgramData%, where Users may read)
+// granting full control to SYSTEM, Administrators and, when the service runs
+// as another account, that account; to no one else. OICI makes every file
+// and directory created below inherit it. packaging/windows/install.ps1
+// applies the same grants with icacls.
+func dataDirSDDL(serviceAccountSID string) string {
+	sddl := "D:PAI(A;OICI;FA;;;" + sidLocalSystem + ")(A;OICI;FA;;;" + sidAdministrators + ")"
+	if serviceAccountSID != "" && serviceAccountSID != sidLocalSystem {
+		sddl += "(A;OICI;FA;;;" + serviceAccountSID + ")"
+	}
+	return sddl
+}
+
+// readyNotifier returns runDaemon's onReady callback for systemd: it sends
+// READY=1 to $NOTIFY_SOCKET once the journal is recovered and the listener
+// accepts, which is what a Type=notify unit waits for. It returns nil (no
+// callback) when systemd did not ask.
+func readyNotifier(getenv func(string) string, stderr io.Writer) func(addr string) {
+	socket := getenv("NOTIFY_SOCKET")
+	if socket == "" {
+		return nil
+	}
+	return func(addr string) {
+		if err := sdNotify(socket, "READY=1\nSTATUS=listening on "+addr); err != nil {
+			fmt.Fprintln(stderr, "bridged: sd_notify:", err)
+		}
+	}
+}
+
+// sdNotify sends one state datagram to systemd (sd_notify(3)); a leading @
+// names a socket in the abstract namespace.
+func sdNotify(socket, state string) error {
+	if strings.HasPrefix(socket, "@") {
+		socket = "\x00" + socket[1:]
+	}
+	conn, err := net.DialUnix("unixgram", nil, &net.UnixAddr{Name: socket, Net: "unixgram"})
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.Write([]byte(state))
+	return err
 }
 
 func statusText(st service.Status, err error) string {

@@ -1,0 +1,560 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"os/user"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kardianos/service"
+
+	"github.com/bridgedpos/bridged/internal/config"
+)
+
+// platformService is the fake service manager of run_test.go under a given
+// platform name, as kardianos/service reports it ("windows-service",
+// "linux-systemd").
+type platformService struct {
+	*fakeService
+	platform string
+	log      *[]string
+}
+
+func (p platformService) Platform() string { return p.platform }
+func (p platformService) Install() error {
+	*p.log = append(*p.log, "Install")
+	return p.fakeService.Install()
+}
+
+// fakeHost records every change install makes to the machine.
+func fakeHost(log *[]string) host {
+	return host{
+		stdout: io.Discard,
+		stderr: io.Discard,
+		protectDataDir: func(dir string) error {
+			*log = append(*log, "protect "+dir)
+			return nil
+		},
+		executable: func() (string, error) { return "/usr/local/bin/bridged", nil },
+		exists:     func(string) bool { return false },
+		lookupGroup: func(name string) (int, error) {
+			*log = append(*log, "lookup "+name)
+			return 990, nil
+		},
+		run: func(name string, args ...string) error {
+			*log = append(*log, name+" "+strings.Join(args, " "))
+			return nil
+		},
+		shareConfig: func(path string, gid int) error {
+			*log = append(*log, "share "+path)
+			return nil
+		},
+	}
+}
+
+func TestServiceConfigRecoveryOptions(t *testing.T) {
+	c := serviceConfig(`C:\ProgramData\bridged\bridged.yaml`)
+	if c.Name != "bridged" || !reflect.DeepEqual(c.Arguments, []string{"run", "-c", `C:\ProgramData\bridged\bridged.yaml`}) {
+		t.Errorf("name %q, arguments %q", c.Name, c.Arguments)
+	}
+	// kardianos/service hands Dependencies to the Windows SCM as service
+	// names; a systemd line there would stop the service from ever starting.
+	if len(c.Dependencies) != 0 {
+		t.Errorf("Dependencies = %q, want none (the unit carries After=/Wants=)", c.Dependencies)
+	}
+	want := map[string]any{
+		// Windows SCM: automatic start, restart 5 s after every crash.
+		"StartType":              "automatic",
+		"DelayedAutoStart":       false,
+		"OnFailure":              "restart",
+		"OnFailureDelayDuration": "5s",
+		"OnFailureResetPeriod":   86400,
+		// systemd
+		"Restart":       "on-failure",
+		"SystemdScript": systemdUnit,
+	}
+	if !reflect.DeepEqual(map[string]any(c.Option), want) {
+		t.Errorf("options:\n got %v\nwant %v", c.Option, want)
+	}
+	// The delay must parse the way kardianos/service parses it.
+	if d, err := time.ParseDuration(c.Option["OnFailureDelayDuration"].(string)); err != nil || d != 5*time.Second {
+		t.Errorf("OnFailureDelayDuration: %v %v", d, err)
+	}
+	if run := serviceConfig(""); !reflect.DeepEqual(run.Arguments, []string{"run"}) {
+		t.Errorf("without a config: %q", run.Arguments)
+	}
+}
+
+// TestWindowsInstallProtectsTheDataDirFirst drives `bridged install -c` the
+// way it runs on Windows, with a fake service manager: the data directory is
+// created with its ACL before the service is registered with its recovery
+// options, and uninstall leaves the journal where it is.
+func TestWindowsInstallProtectsTheDataDirFirst(t *testing.T) {
+	dataDir := filepath.Join(t.TempDir(), "ProgramData", "bridged")
+	path := writeConfig(t, validConfig(dataDir))
+
+	var log []string
+	fake := platformService{&fakeService{}, windowsPlatform, &log}
+	var out, errOut bytes.Buffer
+	a := testApp(noEnv, &out, &errOut)
+	var cfg *service.Config
+	a.newService = func(_ service.Interface, c *service.Config) (service.Service, error) {
+		cfg = c
+		return fake, nil
+	}
+	if err := a.main(context.Background(), []string{"install", "-c", path}); err != nil {
+		t.Fatal(err)
+	}
+	// The real protectDataDir of this OS ran (on Windows: the DACL).
+	st, err := os.Stat(dataDir)
+	if err != nil || !st.IsDir() {
+		t.Fatalf("data dir not created: %v", err)
+	}
+	if !strings.Contains(out.String(), "limited to SYSTEM and Administrators") {
+		t.Errorf("install did not report the ACL:\n%s", out.String())
+	}
+	if cfg.Option["OnFailure"] != "restart" || cfg.Option["StartType"] != "automatic" || !filepath.IsAbs(cfg.Arguments[2]) {
+		t.Errorf("service config: %+v", cfg)
+	}
+	if !strings.Contains(errOut.String(), "log.file is empty") {
+		t.Errorf("no warning about the missing log file:\n%s", errOut.String())
+	}
+
+	// Uninstall: the journal stays.
+	journal := filepath.Join(dataDir, "bridged.db")
+	if err := os.WriteFile(journal, []byte("journal"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fake.calls = nil
+	if err := a.main(context.Background(), []string{"uninstall"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(fake.calls, ",") != "Uninstall" {
+		t.Errorf("uninstall calls: %v", fake.calls)
+	}
+	if b, err := os.ReadFile(journal); err != nil || string(b) != "journal" {
+		t.Errorf("journal after uninstall: %q %v", b, err)
+	}
+}
+
+func TestWindowsInstallOrder(t *testing.T) {
+	cfg := &config.Config{DataDir: `C:\ProgramData\bridged`, Log: config.Log{File: `C:\ProgramData\bridged\logs\bridged.log`}}
+	var log []string
+	var errOut bytes.Buffer
+	h := fakeHost(&log)
+	h.stderr = &errOut
+	if err := h.install(platformService{&fakeService{}, windowsPlatform, &log}, cfg, `C:\ProgramData\bridged\bridged.yaml`); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{`protect C:\ProgramData\bridged`, "Install"}; !reflect.DeepEqual(log, want) {
+		t.Errorf("steps %q, want %q", log, want)
+	}
+	if errOut.Len() != 0 {
+		t.Errorf("unexpected warning: %s", errOut.String())
+	}
+
+	// A failing ACL stops the install before the service exists.
+	log = nil
+	h.protectDataDir = func(string) error { return errors.New("access denied") }
+	err := h.install(platformService{&fakeService{}, windowsPlatform, &log}, cfg, `C:\x.yaml`)
+	if err == nil || len(log) != 0 {
+		t.Errorf("err %v, steps %q", err, log)
+	}
+}
+
+func TestProtectDataDirCreatesAPrivateDir(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "a", "bridged")
+	if err := protectDataDir(dir); err != nil {
+		t.Fatal(err)
+	}
+	if err := protectDataDir(dir); err != nil { // a reinstall
+		t.Fatalf("second run: %v", err)
+	}
+	st, err := os.Stat(dir)
+	if err != nil || !st.IsDir() {
+		t.Fatal(err)
+	}
+	if isWindows() {
+		return // the DACL is dataDirSDDL's; Unix modes do not apply
+	}
+	if st.Mode().Perm() != 0o700 {
+		t.Errorf("mode %v, want 0700", st.Mode().Perm())
+	}
+}
+
+func TestDataDirSDDL(t *testing.T) {
+	tests := []struct {
+		account, want string
+	}{
+		{"", "D:PAI(A;OICI;FA;;;S-1-5-18)(A;OICI;FA;;;S-1-5-32-544)"},
+		{"S-1-5-18", "D:PAI(A;OICI;FA;;;S-1-5-18)(A;OICI;FA;;;S-1-5-32-544)"},
+		// A virtual service account (NT SERVICE\bridged), were the service to run as one.
+		{"S-1-5-80-1-2-3-4-5", "D:PAI(A;OICI;FA;;;S-1-5-18)(A;OICI;FA;;;S-1-5-32-544)(A;OICI;FA;;;S-1-5-80-1-2-3-4-5)"},
+	}
+	for _, tt := range tests {
+		got := dataDirSDDL(tt.account)
+		if got != tt.want {
+			t.Errorf("dataDirSDDL(%q) = %s, want %s", tt.account, got, tt.want)
+		}
+		// Protected (P): nothing inherited from %ProgramData%. Every entry
+		// allows, inherits to files and directories, and names only the
+		// accounts above: never Everyone, Users, Authenticated Users,
+		// CREATOR OWNER.
+		if !strings.HasPrefix(got, "D:P") {
+			t.Errorf("%s: DACL not protected", got)
+		}
+		for _, ace := range regexp.MustCompile(`\(([^)]*)\)`).FindAllStringSubmatch(got, -1) {
+			f := strings.Split(ace[1], ";")
+			if len(f) != 6 || f[0] != "A" || f[1] != "OICI" || f[2] != "FA" {
+				t.Errorf("unexpected entry %s", ace[0])
+			}
+			switch f[5] {
+			case sidLocalSystem, sidAdministrators, tt.account:
+			default:
+				t.Errorf("entry for %s", f[5])
+			}
+		}
+	}
+}
+
+// TestInstallScriptSetsTheSameACL keeps packaging/windows/install.ps1's icacls
+// grants equal to dataDirSDDL, and its placeholder list true to the example.
+func TestInstallScriptSetsTheSameACL(t *testing.T) {
+	script := readRepoFile(t, "packaging", "windows", "install.ps1")
+	for _, want := range []string{
+		"/inheritance:r",
+		"'*" + sidLocalSystem + ":(OI)(CI)F'",
+		"'*" + sidAdministrators + ":(OI)(CI)F'",
+		"install -c $ConfigPath",
+	} {
+		if !strings.Contains(script, want) {
+			t.Errorf("install.ps1 lacks %s", want)
+		}
+	}
+	if n := strings.Count(script, "/grant:r"); n != 1 {
+		t.Errorf("install.ps1 grants %d times, want once (SYSTEM and Administrators)", n)
+	}
+	example := readRepoFile(t, "configs", "bridged.example.yaml")
+	block := regexp.MustCompile(`(?s)\$Placeholders = @\((.*?)\)`).FindStringSubmatch(script)
+	if block == nil {
+		t.Fatal("no $Placeholders in install.ps1")
+	}
+	names := regexp.MustCompile(`'([^']+)'`).FindAllStringSubmatch(block[1], -1)
+	if len(names) == 0 {
+		t.Fatal("empty $Placeholders")
+	}
+	for _, m := range names {
+		if !strings.Contains(example, m[1]) {
+			t.Errorf("install.ps1 looks for placeholder %q, which the example config no longer has", m[1])
+		}
+	}
+}
+
+func TestSystemdUnitMatchesPackagedUnit(t *testing.T) {
+	packaged := readRepoFile(t, "packaging", "systemd", "bridged.service")
+	if strings.Count(systemdUnit, unitExecTemplate) != 1 {
+		t.Fatal("the unit template must have exactly one kardianos ExecStart line")
+	}
+	const packagedExec = "ExecStart=/usr/bin/bridged run -c /etc/bridged/bridged.yaml"
+	got := strings.Replace(systemdUnit, unitExecTemplate, packagedExec, 1)
+	if got != packaged {
+		t.Errorf("packaging/systemd/bridged.service and systemdUnit differ; they must be the same unit.\n%s", lineDiff(packaged, got))
+	}
+	// The unit's directories and account are the ones install checks for.
+	for _, want := range []string{"User=" + serviceUser, "StateDirectory=bridged", "LogsDirectory=bridged", "Restart=on-failure"} {
+		if !strings.Contains(packaged, "\n"+want+"\n") {
+			t.Errorf("unit lacks %s", want)
+		}
+	}
+	// kardianos/service's template engine only knows these placeholders.
+	if rest := strings.Replace(systemdUnit, unitExecTemplate, "", 1); strings.Contains(rest, "{{") {
+		t.Error("the unit template has a placeholder besides ExecStart")
+	}
+}
+
+// TestPackagedUnitTypeHasReadiness: a Type=notify unit is only right when
+// `bridged run` under the service manager sends READY=1; until then the unit
+// is Type=simple (or exec).
+func TestPackagedUnitTypeHasReadiness(t *testing.T) {
+	m := regexp.MustCompile(`(?m)^Type=(\w+)$`).FindStringSubmatch(systemdUnit)
+	if m == nil {
+		t.Fatal("no Type= in the unit")
+	}
+	switch m[1] {
+	case "simple", "exec":
+		return
+	case "notify":
+	default:
+		t.Fatalf("Type=%s", m[1])
+	}
+	if isWindows() {
+		t.Skip("no unix datagram sockets")
+	}
+	sock, ready := listenNotify(t)
+	path := writeConfig(t, validConfig(t.TempDir()))
+	a := testApp(func(k string) string {
+		if k == "NOTIFY_SOCKET" {
+			return sock
+		}
+		return ""
+	}, io.Discard, io.Discard)
+	a.interactive = func() bool { return false }
+	stopped := make(chan struct{})
+	a.newService = func(i service.Interface, _ *service.Config) (service.Service, error) {
+		f := &fakeService{}
+		f.onRun = func() error {
+			if err := i.Start(f); err != nil {
+				return err
+			}
+			<-stopped
+			return i.Stop(f)
+		}
+		return f, nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.main(context.Background(), []string{"run", "-c", path}) }()
+	msg := waitDatagram(t, ready, "Type=notify, but `bridged run` under the service manager sent no READY=1: pass readyNotifier to runDaemon in cmdRun")
+	close(stopped)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(msg, "READY=1") {
+		t.Fatalf("Type=notify, but the service sent %q", msg)
+	}
+}
+
+func TestReadyNotifier(t *testing.T) {
+	if readyNotifier(noEnv, io.Discard) != nil {
+		t.Error("a callback without NOTIFY_SOCKET")
+	}
+	if isWindows() {
+		t.Skip("no unix datagram sockets")
+	}
+	sock, ready := listenNotify(t)
+	notify := readyNotifier(func(k string) string {
+		if k == "NOTIFY_SOCKET" {
+			return sock
+		}
+		return ""
+	}, io.Discard)
+	notify("127.0.0.1:8470")
+	if got := waitDatagram(t, ready, "no READY=1"); got != "READY=1\nSTATUS=listening on 127.0.0.1:8470" {
+		t.Errorf("sent %q", got)
+	}
+
+	// A socket that is gone is reported, not fatal.
+	var errOut bytes.Buffer
+	readyNotifier(func(string) string { return filepath.Join(t.TempDir(), "gone.sock") }, &errOut)("x")
+	if !strings.Contains(errOut.String(), "sd_notify") {
+		t.Errorf("no report of the failed notify: %q", errOut.String())
+	}
+}
+
+func TestSystemdInstallCreatesTheAccount(t *testing.T) {
+	cfg := &config.Config{DataDir: "/var/lib/bridged"}
+	var log []string
+	h := fakeHost(&log)
+	missing := true
+	h.lookupGroup = func(name string) (int, error) {
+		log = append(log, "lookup "+name)
+		if missing {
+			return 0, user.UnknownUserError(name)
+		}
+		return 990, nil
+	}
+	h.run = func(name string, args ...string) error {
+		log = append(log, name+" "+strings.Join(args, " "))
+		missing = false
+		return nil
+	}
+	if err := h.install(platformService{&fakeService{}, systemdPlatform, &log}, cfg, "/etc/bridged/bridged.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"lookup bridged",
+		"useradd " + strings.Join(useraddArgs(), " "),
+		"lookup bridged",
+		"share /etc/bridged/bridged.yaml",
+		"Install",
+	}
+	if !reflect.DeepEqual(log, want) {
+		t.Errorf("steps:\n got %q\nwant %q", log, want)
+	}
+
+	// An existing account is used as it is.
+	log = nil
+	if err := h.install(platformService{&fakeService{}, systemdPlatform, &log}, cfg, "/etc/bridged/bridged.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"lookup bridged", "share /etc/bridged/bridged.yaml", "Install"}; !reflect.DeepEqual(log, want) {
+		t.Errorf("steps %q, want %q", log, want)
+	}
+}
+
+// TestPostinstallCreatesTheSameAccount keeps the packages' useradd equal to
+// `bridged install`'s.
+func TestPostinstallCreatesTheSameAccount(t *testing.T) {
+	script := readRepoFile(t, "packaging", "scripts", "postinstall.sh")
+	args := useraddArgs()
+	for i, a := range args {
+		if strings.Contains(a, " ") {
+			args[i] = `"` + a + `"`
+		}
+	}
+	want := strings.Join(args, " ")
+	if n := strings.Count(script, want); n != 2 { // with and without --prefix
+		t.Errorf("postinstall.sh has %d useradd lines with %q, want 2", n, want)
+	}
+}
+
+func TestSystemdInstallRefusesWhatTheUnitCannotRun(t *testing.T) {
+	good := config.Config{DataDir: "/var/lib/bridged/"}
+	tests := []struct {
+		name     string
+		exe, cfg string
+		mutate   func(*config.Config)
+		packaged bool
+		want     []string // substrings, one per problem
+	}{
+		{"fine", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml", nil, false, nil},
+		{"log file in the logs dir", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml",
+			func(c *config.Config) { c.Log.File = "/var/log/bridged/bridged.log" }, false, nil},
+		{"binary in a home", "/home/it/bridged", "/etc/bridged/bridged.yaml", nil, false, []string{"the binary is /home/it/bridged"}},
+		{"config in root's home", "/usr/local/bin/bridged", "/root/bridged.yaml", nil, false, []string{"the config is /root/bridged.yaml"}},
+		{"other data dir", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml",
+			func(c *config.Config) { c.DataDir = "/srv/bridged" }, false, []string{"data_dir is /srv/bridged"}},
+		{"look-alike data dir", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml",
+			func(c *config.Config) { c.DataDir = "/var/lib/bridged2" }, false, []string{"data_dir is /var/lib/bridged2"}},
+		{"log file elsewhere", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml",
+			func(c *config.Config) { c.Log.File = "/var/log/bridged.log" }, false, []string{"log.file is /var/log/bridged.log"}},
+		{"package installed", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml", nil, true, []string{"installed from the package"}},
+		{"all at once", "/home/it/bridged", "/home/it/bridged.yaml",
+			func(c *config.Config) { c.DataDir = "/tmp/j" }, true, []string{"the binary", "the config", "data_dir", "package"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := good
+			if tt.mutate != nil {
+				tt.mutate(&cfg)
+			}
+			exists := func(p string) bool { return tt.packaged && p == "/usr/lib/systemd/system/bridged.service" }
+			probs := systemdInstallProblems(tt.exe, tt.cfg, &cfg, exists)
+			if len(probs) != len(tt.want) {
+				t.Fatalf("problems %q, want %d", probs, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.Contains(probs[i], w) {
+					t.Errorf("problem %q lacks %q", probs[i], w)
+				}
+			}
+		})
+	}
+
+	// Refused before anything on the machine changes.
+	var log []string
+	h := fakeHost(&log)
+	h.executable = func() (string, error) { return "/home/it/bridged", nil }
+	err := h.install(platformService{&fakeService{}, systemdPlatform, &log}, &good, "/etc/bridged/bridged.yaml")
+	if err == nil || !strings.Contains(err.Error(), "ProtectHome") || len(log) != 0 {
+		t.Errorf("err %v, steps %q", err, log)
+	}
+}
+
+func TestOtherPlatformsOnlyRegister(t *testing.T) {
+	var log []string
+	h := fakeHost(&log)
+	cfg := &config.Config{DataDir: "/srv/anything"}
+	if err := h.install(platformService{&fakeService{}, "darwin-launchd", &log}, cfg, "/x.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(log, []string{"Install"}) {
+		t.Errorf("steps %q", log)
+	}
+}
+
+func TestWithin(t *testing.T) {
+	for _, tt := range []struct {
+		path, dir string
+		want      bool
+	}{
+		{"/home", "/home", true},
+		{"/home/x/y", "/home", true},
+		{"/homer/x", "/home", false},
+		{"/var/log/bridged/../x.log", "/var/log/bridged", false},
+		{"/usr/bin/bridged", "/home", false},
+	} {
+		if got := within(tt.path, tt.dir); got != tt.want {
+			t.Errorf("within(%s, %s) = %v", tt.path, tt.dir, got)
+		}
+	}
+}
+
+func isWindows() bool { return filepath.Separator == '\\' }
+
+func readRepoFile(t *testing.T, parts ...string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(append([]string{"..", ".."}, parts...)...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// listenNotify is a stand-in for systemd's notify socket.
+func listenNotify(t *testing.T) (string, <-chan string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "notify.sock")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	got := make(chan string, 1)
+	go func() {
+		buf := make([]byte, 4096)
+		n, err := conn.Read(buf)
+		if err == nil {
+			got <- string(buf[:n])
+		}
+	}()
+	return path, got
+}
+
+func waitDatagram(t *testing.T, ch <-chan string, failure string) string {
+	t.Helper()
+	select {
+	case s := <-ch:
+		return s
+	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
+		t.Fatal(failure)
+		return ""
+	}
+}
+
+// lineDiff shows the first differing line of two texts.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			return "line " + strconv.Itoa(i+1) + ":\n  file:     " + wl + "\n  template: " + gl
+		}
+	}
+	return ""
+}

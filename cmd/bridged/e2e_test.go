@@ -120,8 +120,9 @@ func (r reply) str(path ...string) string {
 	return string(b)
 }
 
-// call sends a request; headers are "Name: value" strings.
-func (e *e2e) call(method, path, body string, headers ...string) reply {
+// request builds an authenticated request; headers are "Name: value"
+// strings, and an empty value removes that header.
+func (e *e2e) request(method, path, body string, headers ...string) *http.Request {
 	e.t.Helper()
 	req, err := http.NewRequest(method, e.base+path, strings.NewReader(body))
 	if err != nil {
@@ -139,6 +140,13 @@ func (e *e2e) call(method, path, body string, headers ...string) reply {
 			req.Header.Set(k, v)
 		}
 	}
+	return req
+}
+
+// call sends a request; headers are "Name: value" strings.
+func (e *e2e) call(method, path, body string, headers ...string) reply {
+	e.t.Helper()
+	req := e.request(method, path, body, headers...)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)

@@ -145,23 +145,7 @@ func (c *apiContract) pay(key, body string, headers ...string) reply {
 // sent rebuilds the request exactly as e2e.call sends it.
 func (c *apiContract) sent(method, path, body string, headers []string) *http.Request {
 	c.t.Helper()
-	req, err := http.NewRequest(method, c.e.base+path, strings.NewReader(body))
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+c.e.key)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		if v = strings.TrimSpace(v); v == "" {
-			req.Header.Del(k)
-		} else {
-			req.Header.Set(k, v)
-		}
-	}
-	return req
+	return c.e.request(method, path, body, headers...)
 }
 
 func (c *apiContract) check(want docVerdict, method, path, body string, headers []string, r reply) {

@@ -214,3 +214,20 @@ func TestSecretsNeverPrint(t *testing.T) {
 		t.Errorf("masked YAML does not show ***:\n%s", y)
 	}
 }
+
+// TestLoadReportsParseAndValidateProblemsTogether: an unknown key does not
+// hide the other mistakes of the file.
+func TestLoadReportsParseAndValidateProblemsTogether(t *testing.T) {
+	body := strings.Replace(validYAML, "listen: 127.0.0.1:8470", "listen: 0.0.0.0:8470\nlisten_port: 1", 1)
+	body = strings.Replace(body, "mode: vuk509", "mode: vuk59", 1)
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path, nil)
+	for _, want := range []string{"listen_port: unknown key", "listen: ", "mode: "} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("missing %q in %v", want, err)
+		}
+	}
+}

@@ -36,6 +36,17 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("read config %s: larger than %d bytes", path, maxConfigFileBytes)
 	}
 	cfg, err := Parse(data)
+	var probs *Problems
+	if errors.As(err, &probs) && cfg != nil {
+		// Unknown keys and wrong types: report them together with what
+		// Validate finds in the rest, so one pass fixes the whole file.
+		cfg.ApplyEnv(getenv)
+		var vp *Problems
+		if errors.As(cfg.Validate(), &vp) {
+			*probs = append(*probs, *vp...)
+		}
+		return nil, fmt.Errorf("config %s: %w", path, probs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("config %s: %w", path, err)
 	}
@@ -44,7 +55,8 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 }
 
 // Parse decodes YAML over Defaults. Every unknown key and every type error is
-// reported with its key path in one *Problems error.
+// reported with its key path in one *Problems error; the configuration decoded
+// from the rest of the file is returned with it.
 func Parse(data []byte) (*Config, error) {
 	cfg := Defaults()
 	var root yaml.Node
@@ -72,7 +84,8 @@ func Parse(data []byte) (*Config, error) {
 		}
 	}
 	if len(probs) > 0 {
-		return nil, &probs
+		// The rest of the file is decoded; Load validates it too.
+		return &cfg, &probs
 	}
 	return &cfg, nil
 }

@@ -126,6 +126,18 @@ type answer struct {
 // the one answer given before any device is involved. A token error in any
 // other answer may have followed a device action: it is Unknown, never
 // resent, and the token is dropped so that the next call logs in again.
+// request is a typed request that can check itself before it is sent.
+type request interface{ validate() *Error }
+
+// send refuses a request that fails its own checks (nothing reaches iyzico)
+// and otherwise makes the call.
+func send[R any](ctx context.Context, c *Client, op *operation, m meta, r request) (*R, error) {
+	if e := r.validate(); e != nil {
+		return nil, c.refuse(op, e, m)
+	}
+	return call[R](ctx, c, op, m, r)
+}
+
 func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any) (*R, error) {
 	start := time.Now()
 	raw, err := json.Marshal(body)

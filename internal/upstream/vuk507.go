@@ -385,10 +385,7 @@ func (c *Client) locale507(l string) string {
 func (c *Client) GmuPayment(ctx context.Context, r GmuPaymentRequest) (*GmuPaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuPayment, e, m)
-	}
-	return call[GmuPaymentResponse](ctx, c, &opGmuPayment, m, r)
+	return send[GmuPaymentResponse](ctx, c, &opGmuPayment, m, &r)
 }
 
 // GmuQueryTransactionStatus reads the status of an earlier sale, void or
@@ -396,30 +393,21 @@ func (c *Client) GmuPayment(ctx context.Context, r GmuPaymentRequest) (*GmuPayme
 func (c *Client) GmuQueryTransactionStatus(ctx context.Context, r GmuQueryRequest) (*GmuQueryResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID, pid: r.PaymentID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuQuery, e, m)
-	}
-	return call[GmuQueryResponse](ctx, c, &opGmuQuery, m, r)
+	return send[GmuQueryResponse](ctx, c, &opGmuQuery, m, &r)
 }
 
 // GmuVoid voids a same-day sale.
 func (c *Client) GmuVoid(ctx context.Context, r GmuVoidRequest) (*GmuVoidResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuVoid, e, m)
-	}
-	return call[GmuVoidResponse](ctx, c, &opGmuVoid, m, r)
+	return send[GmuVoidResponse](ctx, c, &opGmuVoid, m, &r)
 }
 
 // GmuRefund refunds sale lines.
 func (c *Client) GmuRefund(ctx context.Context, r GmuRefundRequest) (*GmuRefundResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuRefund, e, m)
-	}
-	return call[GmuRefundResponse](ctx, c, &opGmuRefund, m, r)
+	return send[GmuRefundResponse](ctx, c, &opGmuRefund, m, &r)
 }
 
 // GmuRefundableSaleInfo reads what can still be refunded of a sale. NotFound
@@ -427,10 +415,7 @@ func (c *Client) GmuRefund(ctx context.Context, r GmuRefundRequest) (*GmuRefundR
 func (c *Client) GmuRefundableSaleInfo(ctx context.Context, r GmuRefundableSaleInfoRequest) (*GmuRefundableSaleInfoResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuRefundableInfo, e, m)
-	}
-	return call[GmuRefundableSaleInfoResponse](ctx, c, &opGmuRefundableInfo, m, r)
+	return send[GmuRefundableSaleInfoResponse](ctx, c, &opGmuRefundableInfo, m, &r)
 }
 
 // GmuPartialStart opens a sale paid in parts; the answer's SaleNumber drives
@@ -439,38 +424,26 @@ func (c *Client) GmuRefundableSaleInfo(ctx context.Context, r GmuRefundableSaleI
 func (c *Client) GmuPartialStart(ctx context.Context, r GmuPaymentRequest) (*GmuPartialStartResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuPartialStart, e, m)
-	}
-	return call[GmuPartialStartResponse](ctx, c, &opGmuPartialStart, m, r)
+	return send[GmuPartialStartResponse](ctx, c, &opGmuPartialStart, m, &r)
 }
 
 // GmuPartialAdd pays one part of an open partial sale.
 func (c *Client) GmuPartialAdd(ctx context.Context, r GmuPartialAddRequest) (*GmuPaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuPartialAdd, e, m)
-	}
-	return call[GmuPaymentResponse](ctx, c, &opGmuPartialAdd, m, r)
+	return send[GmuPaymentResponse](ctx, c, &opGmuPartialAdd, m, &r)
 }
 
 // GmuPartialComplete closes a fully paid partial sale (the fiscal record).
 func (c *Client) GmuPartialComplete(ctx context.Context, r GmuPartialCompleteRequest) (*GmuPartialCompleteResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuPartialComplete, e, m)
-	}
-	return call[GmuPartialCompleteResponse](ctx, c, &opGmuPartialComplete, m, r)
+	return send[GmuPartialCompleteResponse](ctx, c, &opGmuPartialComplete, m, &r)
 }
 
 // GmuEndOfDay closes the batch and the device's fiscal day.
 func (c *Client) GmuEndOfDay(ctx context.Context, r GmuEODRequest) (*GmuEODResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
 	m := meta{device: r.DeviceUniqueID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opGmuEOD, e, m)
-	}
-	return call[GmuEODResponse](ctx, c, &opGmuEOD, m, r)
+	return send[GmuEODResponse](ctx, c, &opGmuEOD, m, &r)
 }

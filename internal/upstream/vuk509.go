@@ -185,10 +185,8 @@ func (c *Client) locale509(l string) string {
 // device and waits (up to CardTimeout) for the cardholder and the bank.
 func (c *Client) Payment(ctx context.Context, r PaymentRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opPayment, e, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID})
-	}
-	return call[PaymentResponse](ctx, c, &opPayment, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}, r)
+	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
+	return send[PaymentResponse](ctx, c, &opPayment, m, &r)
 }
 
 // QueryTransactionStatus reads the status of an earlier payment, void or
@@ -197,40 +195,28 @@ func (c *Client) Payment(ctx context.Context, r PaymentRequest) (*PaymentRespons
 func (c *Client) QueryTransactionStatus(ctx context.Context, r QueryRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID, pid: r.PaymentID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opQuery, e, m)
-	}
-	return call[PaymentResponse](ctx, c, &opQuery, m, r)
+	return send[PaymentResponse](ctx, c, &opQuery, m, &r)
 }
 
 // Void reverses a payment; the card is presented on the device.
 func (c *Client) Void(ctx context.Context, r VoidRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opVoid, e, m)
-	}
-	return call[PaymentResponse](ctx, c, &opVoid, m, r)
+	return send[PaymentResponse](ctx, c, &opVoid, m, &r)
 }
 
 // Refund refunds part or all of a payment; the card is presented on the device.
 func (c *Client) Refund(ctx context.Context, r RefundRequest) (*PaymentResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
 	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opRefund, e, m)
-	}
-	return call[PaymentResponse](ctx, c, &opRefund, m, r)
+	return send[PaymentResponse](ctx, c, &opRefund, m, &r)
 }
 
 // EndOfDay closes the terminal's batch and returns the per-acquirer totals.
 func (c *Client) EndOfDay(ctx context.Context, r EODRequest) (*EODResponse, error) {
 	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
 	m := meta{device: r.DeviceUniqueID, conv: r.ConversationID}
-	if e := r.validate(); e != nil {
-		return nil, c.refuse(&opEOD, e, m)
-	}
-	return call[EODResponse](ctx, c, &opEOD, m, r)
+	return send[EODResponse](ctx, c, &opEOD, m, &r)
 }
 
 // refuse logs and returns a request refused locally.

@@ -65,6 +65,7 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 	}
 	s.poke()
+	s.notify()
 	return nil
 }
 

@@ -417,7 +417,9 @@ func (s *Service) record(op *Operation) error {
 	}
 	s.logState(op, "state")
 	s.observe(op)
-	s.notify()
+	// Watchers (long polls, the event stream) are woken by settleLane, once
+	// the terminal is free again: an ECR that sees the outcome and sends the
+	// next sale at once must not meet a terminal still marked busy.
 	if op.State == StateApproved && op.ParentID != "" && (op.Kind == KindVoid || op.Kind == KindRefund) {
 		return s.applyToParent(op)
 	}
@@ -445,8 +447,14 @@ func (s *Service) applyToParent(child *Operation) error {
 	return err
 }
 
-// settleLane frees the terminal, or keeps it blocked by an unknown.
+// settleLane frees the terminal, or keeps it blocked by an unknown, and then
+// wakes everyone watching the journal.
 func (s *Service) settleLane(op *Operation) {
+	s.settleLaneLocked(op)
+	s.notify()
+}
+
+func (s *Service) settleLaneLocked(op *Operation) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	ln := s.lanes[op.Terminal]

@@ -31,13 +31,29 @@ const shutdownGrace = 1500 * time.Millisecond
 // fails. onReady, when set, is called with the bound address once the
 // listener accepts connections and the journal has been recovered.
 func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string)) error {
-	return runDaemonWith(ctx, cfg, stderr, onReady, seams{})
+	sm, err := failpointSeams(stderr)
+	if err != nil {
+		return err
+	}
+	return runDaemonWith(ctx, cfg, stderr, onReady, sm)
 }
 
-// seams are the test hooks of the daemon; production passes none.
+// seams are the test hooks of the daemon. Production builds pass none; builds
+// with the failpoint tag fill them from the environment (failpoint_on.go) for
+// the crash matrix, which kills the real process at each boundary.
 type seams struct {
 	// failWrites makes every journal write fail (a dead disk) while it returns an error.
 	failWrites func() error
+	// transport wraps the HTTP transport of every upstream call.
+	transport func(http.RoundTripper) http.RoundTripper
+	// handler wraps the local API's handler.
+	handler func(http.Handler) http.Handler
+	// upstream and payment adjust the options built from the config, for
+	// timings shorter than the config's bounds allow.
+	upstream func(*upstream.Config)
+	payment  func(*payment.Options)
+	// service is told of the payment service once it is built.
+	service func(*payment.Service)
 }
 
 func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string), sm seams) error {
@@ -92,7 +108,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	// The store closes last, after every worker that writes to it has stopped.
 	defer st.Close()
 
-	client, err = upstream.New(upstream.Config{
+	ucfg := upstream.Config{
 		BaseURL: cfg.Upstream.BaseURL,
 		Credentials: upstream.Credentials{
 			ClientID:     cfg.Upstream.ClientID,
@@ -105,14 +121,24 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		QueryTimeout: cfg.Upstream.QueryTimeout,
 		Logger:       log,
 		OnCall:       func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) },
-	}, st)
+	}
+	if sm.transport != nil {
+		ucfg.HTTPClient = &http.Client{Transport: sm.transport(http.DefaultTransport.(*http.Transport).Clone())}
+	}
+	if sm.upstream != nil {
+		sm.upstream(&ucfg)
+	}
+	client, err = upstream.New(ucfg, st)
 	if err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
 	svc, err = newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
-		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m)
+		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m, sm.payment)
 	if err != nil {
 		return err
+	}
+	if sm.service != nil {
+		sm.service(svc)
 	}
 	// Every operation the last run left in flight becomes unknown before the
 	// first request is taken; the reconciler settles them.
@@ -147,6 +173,9 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	if sm.handler != nil {
+		handler = sm.handler(handler)
+	}
 	srv := server.HTTPServer(handler)
 
 	g, gctx := errgroup.WithContext(ctx)
@@ -178,7 +207,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	return err
 }
 
-func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics) (*payment.Service, error) {
+func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics, adjust func(*payment.Options)) (*payment.Service, error) {
 	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
 	if err != nil {
 		return nil, err
@@ -191,7 +220,7 @@ func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, 
 	for i, t := range cfg.Terminals {
 		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
 	}
-	return payment.New(payment.Options{
+	o := payment.Options{
 		Mode:        payment.Mode(cfg.Mode),
 		Terminals:   terms,
 		Journal:     st,
@@ -202,7 +231,11 @@ func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, 
 		CardTimeout: cfg.Upstream.CardTimeout,
 		OnState:     m.Operation,
 		OnQuery:     m.ReconcilerQuery,
-	})
+	}
+	if adjust != nil {
+		adjust(&o)
+	}
+	return payment.New(o)
 }
 
 func serverKeys(keys []config.APIKey) []server.Key {

@@ -96,7 +96,11 @@ func (s *server) guardHostOrigin(next http.Handler) http.Handler {
 				"requests from web pages are refused; configure api.allowed_origins to allow one")
 			return
 		}
-		if r.Header.Get("Sec-Fetch-Site") == "cross-site" {
+		// A browser that says where a request comes from: another site is always
+		// refused, the same site (another port of this machine) only with an
+		// allowed Origin, which browsers send with every such POST anyway.
+		switch sfs := r.Header.Get("Sec-Fetch-Site"); {
+		case sfs == "cross-site", sfs == "same-site" && r.Header.Get("Origin") == "":
 			writeProblem(w, r, http.StatusForbidden, "forbidden_origin", "Cross-site request refused",
 				"requests from web pages are refused")
 			return
@@ -107,7 +111,12 @@ func (s *server) guardHostOrigin(next http.Handler) http.Handler {
 
 func (s *server) hostAllowed(hostport string) bool {
 	host := hostport
-	if h, _, err := net.SplitHostPort(hostport); err == nil {
+	if h, port, err := net.SplitHostPort(hostport); err == nil {
+		// SplitHostPort takes any port text: "localhost:80.evil.example" must
+		// not pass as localhost.
+		if !validPort(port) {
+			return false
+		}
 		host = h
 	}
 	host = strings.ToLower(strings.Trim(host, "[]"))
@@ -118,6 +127,18 @@ func (s *server) hostAllowed(hostport string) bool {
 		return true
 	}
 	return s.hosts[host]
+}
+
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 {
+		return false
+	}
+	for _, c := range p {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // authenticate checks the Bearer key in constant time against every configured

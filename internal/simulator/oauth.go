@@ -90,7 +90,7 @@ func (s *Sim) authorize(c *call) reply {
 		return bad(http.StatusUnauthorized, "access_denied", "Bad credentials")
 	}
 	now := s.now()
-	code := rand.Text()
+	code := s.obs.secret(rand.Text())
 	s.mu.Lock()
 	s.codes[code] = &authCode{user: s.cfg.Username, expires: now.Add(codeLife)}
 	s.mu.Unlock()
@@ -161,7 +161,7 @@ func (s *Sim) codeGrant(code string) reply {
 		return s.tokenFail(http.StatusBadRequest, "invalid_grant")
 	}
 	ac.used = true
-	sess := &session{user: ac.user, refresh: rand.Text() + rand.Text()}
+	sess := &session{user: ac.user, refresh: s.obs.secret(rand.Text() + rand.Text())}
 	if s.cfg.RefreshTokenTTL > 0 {
 		sess.refreshExpires = now.Add(s.cfg.RefreshTokenTTL)
 	}
@@ -180,7 +180,7 @@ func (s *Sim) refreshGrant(token string, count func(*Counters)) reply {
 	}
 	if s.cfg.RotateRefreshTokens {
 		delete(s.refresh, sess.refresh)
-		sess.refresh = rand.Text() + rand.Text()
+		sess.refresh = s.obs.secret(rand.Text() + rand.Text())
 		s.refresh[sess.refresh] = sess
 	}
 	s.obs.count(count)
@@ -190,7 +190,7 @@ func (s *Sim) refreshGrant(token string, count func(*Counters)) reply {
 // issueLocked mints an access token for sess. Earlier access tokens of the
 // session stay valid until they expire, as signed JWTs would.
 func (s *Sim) issueLocked(sess *session, now time.Time) tokenResponse {
-	tok := rand.Text() + rand.Text()
+	tok := s.obs.secret(rand.Text() + rand.Text())
 	s.access[tok] = &accessToken{sess: sess, expires: now.Add(s.cfg.TokenTTL)}
 	return tokenResponse{
 		AccessToken: tok, RefreshToken: sess.refresh, Scope: scopeGateway,

@@ -56,6 +56,7 @@ type observer struct {
 	refundN  int
 	counters Counters
 	notify   func(Request)
+	secrets  []string // every token and code issued
 }
 
 func newObserver(notify func(Request)) *observer {
@@ -94,6 +95,23 @@ func (o *observer) count(f func(*Counters)) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	f(&o.counters)
+}
+
+// secret notes an issued token or authorization code and returns it.
+func (o *observer) secret(v string) string {
+	o.mu.Lock()
+	o.secrets = append(o.secrets, v)
+	o.mu.Unlock()
+	return v
+}
+
+// IssuedSecrets returns every access token, refresh token and authorization
+// code issued so far: what a scan of the client's logs and answers must
+// never find.
+func (s *Sim) IssuedSecrets() []string {
+	s.obs.mu.Lock()
+	defer s.obs.mu.Unlock()
+	return slices.Clone(s.obs.secrets)
 }
 
 // Requests returns a copy of every request received so far, oldest first.

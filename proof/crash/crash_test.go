@@ -1,0 +1,300 @@
+// Package crash is the crash matrix of issue 9: the real bridged process,
+// built with the failpoint tag, is hit at every boundary of a sale with every
+// fault (a real SIGKILL of itself, an injected I/O error, a stall past the
+// deadline), for many seeds, while an ECR client retries the sale with the
+// same key across the restart. After each case the simulator must count at
+// most one charge, every approval the ECR saw must be in the journal, the
+// sale must have converged to approved or declined as the simulator's truth
+// says, and the bbolt file must pass its consistency check and hash chain.
+//
+//	go test ./proof/crash/                              # 1 seed: 24 cases
+//	PROOF_CRASH_SEEDS=50 go test -parallel 8 ./proof/crash/  # CI: 1,200 cases
+package crash
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/simulator"
+	"github.com/bridgedpos/bridged/internal/simulator/simtest"
+	"github.com/bridgedpos/bridged/internal/store"
+	"github.com/bridgedpos/bridged/proof/harness"
+)
+
+func TestMain(m *testing.M) { harness.Main(m) }
+
+// The boundaries and faults of cmd/bridged/failpoint_on.go, in the order a
+// sale meets them.
+var (
+	boundaries = []string{"before_intent_commit", "after_intent_commit", "during_send", "after_upstream_answer",
+		"after_outcome_commit", "reconciler_query", "reconciler_before_commit", "token_refresh"}
+	faults = []string{"kill", "io_error", "delay"}
+)
+
+// timings shrink the daemon's deadlines so that a case takes about a second:
+// the card timeout, the not-found grace (longer than the card timeout, as in
+// production), the reconciler's backoff and the stall of a delay fault
+// (longer than the ECR's wait of 1 s).
+const timings = "card_timeout=1s,query_timeout=500ms,login_timeout=1s,not_found_grace=1500ms," +
+	"backoff_min=100ms,backoff_max=500ms,fault_delay=1500ms"
+
+const device = "PAV860047264"
+
+// tally is the matrix's figures, summed over the cases.
+type tally struct {
+	cases, charges, approved, declined, viaReconciler             atomic.Int64
+	doubles, lost, liedFailed, liedApproved, unconverged, corrupt atomic.Int64
+}
+
+func TestCrashMatrix(t *testing.T) {
+	seeds := 1
+	if s := os.Getenv("PROOF_CRASH_SEEDS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("PROOF_CRASH_SEEDS=%q: want a positive number", s)
+		}
+		seeds = n
+	}
+	bin := harness.Binary(t, "failpoint")
+	var tl tally
+	start := time.Now()
+	t.Run("cases", func(t *testing.T) {
+		for seed := 1; seed <= seeds; seed++ {
+			for _, b := range boundaries {
+				for _, f := range faults {
+					c := crashCase{boundary: b, fault: f, seed: uint64(seed)}
+					t.Run(fmt.Sprintf("%s/%s/%d", b, f, seed), func(t *testing.T) {
+						t.Parallel()
+						c.run(t, bin, &tl)
+					})
+				}
+			}
+		}
+	})
+	line := fmt.Sprintf("crash matrix: %d cases (%d boundaries × %d faults × %d seeds) in %s; %d charges, %d approved, %d declined, %d settled by the reconciler; "+
+		"%d double charges, %d lost approvals, %d told declined but charged, %d approved without a charge, %d unconverged, %d journal check failures",
+		tl.cases.Load(), len(boundaries), len(faults), seeds, time.Since(start).Round(time.Second),
+		tl.charges.Load(), tl.approved.Load(), tl.declined.Load(), tl.viaReconciler.Load(),
+		tl.doubles.Load(), tl.lost.Load(), tl.liedFailed.Load(), tl.liedApproved.Load(), tl.unconverged.Load(), tl.corrupt.Load())
+	harness.Summary(t, line)
+}
+
+type crashCase struct {
+	boundary, fault string
+	seed            uint64
+}
+
+// plan is what the seed chose for a case.
+type plan struct {
+	mode   string
+	amount string
+	fault  *simulator.Fault // an upstream misbehaviour on the sale, or nil
+}
+
+// choose draws a case's mode, amount and upstream fault from its seed. The
+// reconciler's boundaries need a sale whose answer is lost; the token
+// refresh needs the sale to meet an expired token.
+func (c crashCase) choose() plan {
+	h := fnv.New64a()
+	h.Write([]byte(c.boundary + "/" + c.fault))
+	rng := rand.New(rand.NewPCG(c.seed, h.Sum64()))
+	p := plan{mode: []string{"vuk509", "vuk507"}[rng.IntN(2)]}
+	// 149.90 is approved; .51 declined by the bank; .60 a device timeout
+	// after which the device approved. (.52, a device timeout that charged
+	// nothing, is left out: iyzico's query answers it 380103 again, which
+	// settles nothing, so it stays unknown until an operator acts; see
+	// docs/reliability.md.)
+	p.amount = []string{"149.90", "149.90", "149.90", "12.51", "12.60"}[rng.IntN(5)]
+	op := simulator.OpPayment
+	if p.mode == "vuk507" {
+		op = simulator.OpGmuPayment
+	}
+	lost := []simulator.Fault{
+		{Op: op, Kind: simulator.FaultCommitThenDrop},
+		{Op: op, Kind: simulator.FaultResetBeforeProcessing},
+		{Op: op, Kind: simulator.FaultHTTPStatus, Status: 502},
+		{Op: op, Kind: simulator.FaultCommitThenSessionTerminated},
+	}
+	switch c.boundary {
+	case "reconciler_query", "reconciler_before_commit":
+		if p.amount != "12.60" {
+			f := lost[rng.IntN(len(lost))]
+			p.fault = &f
+		}
+	case "token_refresh":
+		p.fault = &simulator.Fault{Op: op, Kind: simulator.FaultExpireTokens}
+	default:
+		if i := rng.IntN(len(lost) + 3); i < len(lost) {
+			p.fault = &lost[i]
+		}
+	}
+	return p
+}
+
+func (c crashCase) run(t *testing.T, bin string, tl *tally) {
+	tl.cases.Add(1)
+	p := c.choose()
+	sim, srv := simtest.Start(t, simulator.Config{Devices: []string{device}, RotateRefreshTokens: true})
+	capture := harness.NewCapture(t, "crash")
+	capture.Secret(harness.DefaultKey, "sim-secret", "sim-password")
+	defer func() { capture.Secret(sim.IssuedSecrets()...) }()
+
+	dir := t.TempDir()
+	cfg := harness.WriteConfig(t, dir, harness.Config{Mode: p.mode, UpstreamURL: srv.URL,
+		Terminals: []harness.Terminal{{ID: "lane-1", Device: device}}})
+	key := fmt.Sprintf("ECR-%s-%s-%d", c.boundary, c.fault, c.seed)
+	sale := saleBody(p.mode, p.amount, key)
+	t.Logf("plan: mode %s, amount %s, upstream fault %v", p.mode, p.amount, p.fault)
+
+	// First life: the fault is armed and fires once.
+	env := []string{"BRIDGED_FAILPOINT=" + c.boundary + "=" + c.fault, "BRIDGED_FAILPOINT_TIMINGS=" + timings}
+	d, err := harness.Start(t, bin, cfg, env, capture, "life-1.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.fault != nil {
+		sim.Inject(*p.fault)
+	}
+	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 3*time.Second)
+	answers := retry(ecr, key, sale, d, 4*time.Second)
+	fired := d.Failpoints()
+	d.Kill()
+	if len(fired) == 0 {
+		t.Fatalf("the boundary %s was never reached in the first life (answers %v):\n%s", c.boundary, answers, d.Tail())
+	}
+	sim.ClearFaults()
+
+	// Second life: a plain restart; the ECR sends the same sale with the
+	// same key until it gets a final answer.
+	d2, err := harness.Start(t, bin, cfg, []string{"BRIDGED_FAILPOINT_TIMINGS=" + timings}, capture, "life-2.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecr = harness.NewECR(t, d2.Addr, harness.DefaultKey, capture, 3*time.Second)
+	more := retry(ecr, key, sale, d2, 30*time.Second)
+	answers = append(answers, more...)
+	d2.Kill()
+	if len(more) == 0 || !more[len(more)-1].Final() {
+		tl.unconverged.Add(1)
+		t.Fatalf("no final answer 30 s after the restart: %v\n%s", more, d2.Tail())
+	}
+	harness.Export(t, bin, cfg, capture, "export.jsonl")
+	c.check(t, dir, sim, answers, tl)
+}
+
+// retry sends the sale with the same key until the answer is final, the
+// daemon is gone, or the budget is spent. Between answers that came at once
+// (409 busy, 503) it waits as an ECR would before trying again.
+func retry(ecr *harness.ECR, key string, sale map[string]any, d *harness.Daemon, budget time.Duration) []harness.Answer {
+	var out []harness.Answer
+	deadline := time.Now().Add(budget)
+	for time.Now().Before(deadline) {
+		began := time.Now()
+		a := ecr.Do("POST", "/v1/payments", key, sale, 1)
+		out = append(out, a)
+		if a.Final() {
+			return out
+		}
+		select {
+		case <-d.Exited():
+			return out
+		default:
+		}
+		if time.Since(began) < 200*time.Millisecond {
+			select {
+			case <-d.Exited():
+				return out
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	return out
+}
+
+func (c crashCase) check(t *testing.T, dir string, sim *simulator.Sim, answers []harness.Answer, tl *tally) {
+	st, err := store.Open(dir+"/data", store.Options{Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	if err := st.Check(ctx); err != nil {
+		tl.corrupt.Add(1)
+		t.Errorf("bbolt check: %v", err)
+	}
+	if n, err := st.VerifyChain(ctx); err != nil || n == 0 {
+		tl.corrupt.Add(1)
+		t.Errorf("hash chain: %d entries, %v", n, err)
+	}
+	key := fmt.Sprintf("ECR-%s-%s-%d", c.boundary, c.fault, c.seed)
+	op, err := st.ByKey(ctx, "ecr", key)
+	if errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("the key is not in the journal after a final answer (answers %v)", answers)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	charges := sim.TotalCharges()
+	tl.charges.Add(int64(charges))
+	sawApproved, sawDeclined := false, false
+	for _, a := range answers {
+		sawApproved = sawApproved || a.Status == "approved"
+		sawDeclined = sawDeclined || a.Status == "declined"
+	}
+	switch op.State {
+	case payment.StateApproved:
+		tl.approved.Add(1)
+	case payment.StateDeclined:
+		tl.declined.Add(1)
+	}
+	if op.Resolution != payment.ResolvedDirect {
+		tl.viaReconciler.Add(1)
+	}
+	fail := func(counter *atomic.Int64, format string, args ...any) {
+		counter.Add(1)
+		t.Errorf(format+" (journal: %s/%s, charges %d, answers %v)", append(args, op.State, op.Resolution, charges, answers)...)
+	}
+	if charges > 1 {
+		fail(&tl.doubles, "%d charges for one key", charges)
+	}
+	if charges == 1 && sim.Charges(op.TransactionReferenceID) != 1 {
+		fail(&tl.doubles, "the charge is not under the journaled reference %s", op.TransactionReferenceID)
+	}
+	if sawApproved && op.State != payment.StateApproved {
+		fail(&tl.lost, "the ECR saw approved, the journal says otherwise")
+	}
+	if charges >= 1 && op.State != payment.StateApproved {
+		fail(&tl.lost, "the card was charged but the journal does not say approved")
+	}
+	if charges >= 1 && sawDeclined {
+		fail(&tl.liedFailed, "the ECR was told declined and the card was charged")
+	}
+	if charges == 0 && op.State == payment.StateApproved {
+		fail(&tl.liedApproved, "approved without a charge")
+	}
+	if !op.State.Final() {
+		fail(&tl.unconverged, "the journal is not final")
+	}
+	if op.State == payment.StateApproved && op.PaymentID == "" {
+		fail(&tl.lost, "approved without a payment id")
+	}
+}
+
+// saleBody is the sale an ECR sends: in VUK 507, one receipt line.
+func saleBody(mode, amount, key string) map[string]any {
+	b := map[string]any{"amount": amount, "reference": key}
+	if mode == "vuk507" {
+		b["document_type"] = "1"
+		b["items"] = []map[string]any{{"name": "Bread", "quantity": 1, "unit_price": amount, "total": amount, "tax_group_code": "1"}}
+	}
+	return b
+}

@@ -47,6 +47,7 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 	id := []byte(op.ID)
 	var existing *payment.Operation
 	err = s.update(ctx, "begin "+op.ID, func(tx *bolt.Tx) error {
+		existing = nil // the function may run again (commit.go)
 		ops := tx.Bucket(bucketOps)
 		if op.IdempotencyKey != "" {
 			if holder := tx.Bucket(bucketIdem).Get(idemKey(op.Client, op.IdempotencyKey)); holder != nil {
@@ -140,7 +141,9 @@ func (s *Store) Record(ctx context.Context, op *payment.Operation) error {
 // interleave, which a Get then Record can (two refunds settling at once would
 // lose one addition to the parent's RefundedMinor). fn runs under the
 // journal's writer lock: it must be quick and must never wait on the network.
-// An error from fn aborts without writing and is returned as is.
+// fn may run more than once, on a fresh copy each time, when a write grouped
+// with it fails (commit.go): it must change op and nothing else. An error
+// from fn aborts without writing and is returned as is.
 func (s *Store) Update(ctx context.Context, id string, fn func(op *payment.Operation) error) (*payment.Operation, error) {
 	var data []byte
 	err := s.update(ctx, "update "+id, func(tx *bolt.Tx) error {

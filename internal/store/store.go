@@ -34,10 +34,14 @@ type Options struct {
 	// Now is the clock for journal entry times; default time.Now.
 	Now func() time.Time
 	// FailWrites is a test seam: when it returns an error, every write
-	// transaction is rolled back and fails with it, as a failed fsync would.
+	// transaction is rolled back and every write in it fails with it, as a
+	// failed fsync would.
 	FailWrites func() error
 	// OnCommit, when set, is told how long each durable commit took (metrics).
+	// One commit may hold the writes of several callers (commit.go).
 	OnCommit func(time.Duration)
+	// OnGroup, when set, is told how many writes each durable commit held.
+	OnGroup func(writes int)
 }
 
 // Store is the bbolt journal. It is safe for concurrent use. It implements
@@ -49,9 +53,18 @@ type Store struct {
 	now        func() time.Time
 	failWrites func() error
 	onCommit   func(time.Duration)
+	onGroup    func(int)
 
 	mu       sync.Mutex
 	writeErr error // the first write failure, sticky
+
+	// Group commit (commit.go).
+	gmu     sync.Mutex
+	leading bool     // a leader is committing: new writes queue
+	queue   []*write // waiting for the next commit, oldest first
+	// queued is a test seam, told the queue's length after each write joins
+	// it. It is called with gmu held: it must not block or call the store.
+	queued func(n int)
 }
 
 var _ payment.Journal = (*Store)(nil)
@@ -96,6 +109,7 @@ func Open(dir string, o Options) (*Store, error) {
 		now:        o.Now,
 		failWrites: o.FailWrites,
 		onCommit:   o.OnCommit,
+		onGroup:    o.OnGroup,
 	}
 	if runtime.GOOS != "windows" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
@@ -183,44 +197,6 @@ func (e *WriteError) Unwrap() error { return e.Err }
 
 // Is makes every write failure a payment.ErrStorageFailure.
 func (e *WriteError) Is(target error) bool { return target == payment.ErrStorageFailure }
-
-// update runs fn in one write transaction (one fsync on commit). Errors other
-// than rejections are write failures: they are logged and kept for Healthy.
-func (s *Store) update(ctx context.Context, what string, fn func(tx *bolt.Tx) error) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	start := time.Now()
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		if err := fn(tx); err != nil {
-			return err
-		}
-		if s.failWrites != nil {
-			return s.failWrites()
-		}
-		return nil
-	})
-	if err == nil {
-		if s.onCommit != nil {
-			s.onCommit(time.Since(start))
-		}
-		return nil
-	}
-	if rj, ok := errors.AsType[*rejection](err); ok {
-		return rj.err
-	}
-	we := &WriteError{Op: what, Err: err}
-	s.mu.Lock()
-	first := s.writeErr == nil
-	if first {
-		s.writeErr = we
-	}
-	s.mu.Unlock()
-	if first {
-		s.log.Error().Err(err).Str("op", what).Msg("journal write failed: the store is unhealthy")
-	}
-	return we
-}
 
 // view runs fn in a read transaction.
 func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {

@@ -7,7 +7,7 @@
 // every approval the ECR saw is in the journal, no operation is left
 // unknown, and each terminal's end of day matches the journal.
 //
-//	go test ./proof/chaos/                   # 2 days × 4 terminals × 12 purchases
+//	go test ./proof/chaos/                   # 2 days × 4 terminals × 6 purchases
 //	PROOF_CHAOS_SALES=40 go test ./proof/chaos/
 package chaos
 
@@ -40,7 +40,7 @@ const timings = "card_timeout=1s,query_timeout=500ms,login_timeout=1s,not_found_
 const terminals = 4
 
 func TestChaosDay(t *testing.T) {
-	sales := 12
+	sales := 6
 	if s := os.Getenv("PROOF_CHAOS_SALES"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
@@ -58,14 +58,15 @@ func TestChaosDay(t *testing.T) {
 	}
 	harness.Summary(t, fmt.Sprintf("chaos: 2 days (vuk509, vuk507) × %d terminals × %d purchases: %d sales sent, %d charges, %d voids, %d refunds, "+
 		"%d upstream calls faulted, %d unknown answers seen by the ECR, %d left unknown; %d double charges, %d double refunds, %d lost approvals, "+
-		"%d told declined but charged; end of day %d/%d match",
+		"%d told declined but charged; end of day %d/%d match; a second sale on a busy lane refused %d/2",
 		terminals, sales, total.attempts, total.charges, total.voids, total.refunds, total.faulted, total.unknownSeen, total.leftUnknown,
-		total.doubles, total.doubleRefunds, total.lost, total.liedFailed, total.eodMatch, total.eods))
+		total.doubles, total.doubleRefunds, total.lost, total.liedFailed, total.eodMatch, total.eods, total.busyRefused))
 }
 
 type dayTally struct {
 	attempts, charges, voids, refunds, faulted, unknownSeen, leftUnknown int
 	doubles, doubleRefunds, lost, liedFailed, eodMatch, eods             int
+	busyRefused                                                          int
 }
 
 func (d *dayTally) add(o dayTally) {
@@ -82,6 +83,7 @@ func (d *dayTally) add(o dayTally) {
 	d.liedFailed += o.liedFailed
 	d.eodMatch += o.eodMatch
 	d.eods += o.eods
+	d.busyRefused += o.busyRefused
 }
 
 // purchase is one customer at one lane: one or more attempts (a declined
@@ -144,7 +146,20 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 		devices = append(devices, dev)
 		terms = append(terms, harness.Terminal{ID: fmt.Sprintf("lane-%d", i), Device: dev})
 	}
-	sim, srv := simtest.Start(t, simulator.Config{Devices: devices, Seed: seed, RotateRefreshTokens: true})
+	// The busy-lane check holds one sale at the device (amount 5.55) until a
+	// second sale on the same lane has been refused.
+	holding, release := make(chan struct{}), make(chan struct{})
+	var holdOnce sync.Once
+	sim, srv := simtest.Start(t, simulator.Config{Devices: devices, Seed: seed, RotateRefreshTokens: true, SlowCardWait: 10 * time.Millisecond,
+		OnCardWait: func(ctx context.Context, ev simulator.CardEvent) {
+			if ev.Amount == "5.55" {
+				holdOnce.Do(func() { close(holding) })
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+		}})
 	capture := harness.NewCapture(t, "chaos")
 	capture.Secret(harness.DefaultKey, "sim-secret", "sim-password")
 	defer func() { capture.Secret(sim.IssuedSecrets()...) }()
@@ -154,6 +169,9 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var tl dayTally
+	var busyApproved bool
+	tl.busyRefused, busyApproved = busyLane(t, d, mode, capture, holding, release)
 	for _, f := range chaosFaults(mode) {
 		sim.Inject(f)
 	}
@@ -203,7 +221,6 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 	sim.ClearFaults()
 
 	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 5*time.Second)
-	var tl dayTally
 	// Every unknown settles once iyzico answers again.
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -230,6 +247,9 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 
 	// End of day on every lane: iyzico's totals equal the journal's and ours.
 	expected := map[string]int64{}
+	if busyApproved {
+		expected["lane-1"] += 555
+	}
 	for _, p := range purchases {
 		if a := p.approved(); a != nil && !p.voided {
 			expected[p.lane] += cents(t, p.amount)
@@ -285,6 +305,9 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 		}
 	}
 	tl.charges = sim.TotalCharges()
+	if op, err := st.ByKey(ctx, "ecr", mode+"-busy-2"); err == nil {
+		t.Errorf("the sale refused as busy is in the journal: %s", op.State)
+	}
 	for _, p := range purchases {
 		charges := 0
 		for _, a := range p.attempts {
@@ -331,6 +354,39 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 	}
 	t.Logf("%s day: %+v", mode, tl)
 	return tl
+}
+
+// busyLane sends a second sale to lane-1 while its first is at the device:
+// it must be refused at once with 409 terminal_busy and never reach iyzico.
+// It returns 1 when it was, and whether the first sale was approved.
+func busyLane(t *testing.T, d *harness.Daemon, mode string, capture *harness.Capture, holding, release chan struct{}) (int, bool) {
+	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 10*time.Second)
+	body := func(key string) map[string]any {
+		b := map[string]any{"amount": "5.55", "reference": key, "terminal": "lane-1"}
+		if mode == "vuk507" {
+			b["document_type"] = "1"
+			b["items"] = []map[string]any{{"name": "Item", "quantity": 1, "unit_price": "5.55", "total": "5.55", "tax_group_code": "1"}}
+		}
+		return b
+	}
+	first := make(chan harness.Answer, 1)
+	go func() { first <- ecr.Do("POST", "/v1/payments", mode+"-busy-1", body(mode+"-busy-1"), 8) }()
+	select {
+	case <-holding:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("the first sale never reached the device: %v", <-first)
+	}
+	second := ecr.Do("POST", "/v1/payments", mode+"-busy-2", body(mode+"-busy-2"), 8)
+	close(release)
+	a := <-first
+	if a.Status != "approved" {
+		t.Errorf("the first sale on the busy lane: %v", a)
+	}
+	if second.HTTP != 409 || second.Code != "terminal_busy" {
+		t.Errorf("a second sale on a busy lane: %v, want 409 terminal_busy", second)
+		return 0, a.Status == "approved"
+	}
+	return 1, a.Status == "approved"
 }
 
 // sell runs one purchase: each attempt is sent with its key until the answer

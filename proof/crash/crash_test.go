@@ -49,10 +49,14 @@ const timings = "card_timeout=1s,query_timeout=500ms,login_timeout=1s,not_found_
 
 const device = "PAV860047264"
 
+// storeWrite names the boundaries whose io_error is a failed journal write.
+var storeWrite = map[string]bool{"before_intent_commit": true, "after_upstream_answer": true, "reconciler_before_commit": true}
+
 // tally is the matrix's figures, summed over the cases.
 type tally struct {
 	cases, charges, approved, declined, viaReconciler             atomic.Int64
 	doubles, lost, liedFailed, liedApproved, unconverged, corrupt atomic.Int64
+	failOpen                                                      atomic.Int64
 }
 
 func TestCrashMatrix(t *testing.T) {
@@ -81,10 +85,10 @@ func TestCrashMatrix(t *testing.T) {
 		}
 	})
 	line := fmt.Sprintf("crash matrix: %d cases (%d boundaries × %d faults × %d seeds) in %s; %d charges, %d approved, %d declined, %d settled by the reconciler; "+
-		"%d double charges, %d lost approvals, %d told declined but charged, %d approved without a charge, %d unconverged, %d journal check failures",
+		"%d double charges, %d lost approvals, %d told declined but charged, %d approved without a charge, %d unconverged, %d journal check failures, %d sales taken after a failed write",
 		tl.cases.Load(), len(boundaries), len(faults), seeds, time.Since(start).Round(time.Second),
 		tl.charges.Load(), tl.approved.Load(), tl.declined.Load(), tl.viaReconciler.Load(),
-		tl.doubles.Load(), tl.lost.Load(), tl.liedFailed.Load(), tl.liedApproved.Load(), tl.unconverged.Load(), tl.corrupt.Load())
+		tl.doubles.Load(), tl.lost.Load(), tl.liedFailed.Load(), tl.liedApproved.Load(), tl.unconverged.Load(), tl.corrupt.Load(), tl.failOpen.Load())
 	harness.Summary(t, line)
 }
 
@@ -166,6 +170,15 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 	}
 	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 3*time.Second)
 	answers := retry(ecr, key, sale, d, 4*time.Second)
+	if c.fault == "io_error" && storeWrite[c.boundary] {
+		// Fail closed: once a journal write failed, a new sale is refused
+		// and never reaches iyzico, until an operator restarts the daemon.
+		fresh := key + "-NEW"
+		if a := ecr.Do("POST", "/v1/payments", fresh, saleBody(p.mode, "1.00", fresh), 1); a.HTTP != 503 || a.Code != "storage_failure" {
+			tl.failOpen.Add(1)
+			t.Errorf("a new sale after a failed journal write: %v, want 503 storage_failure", a)
+		}
+	}
 	fired := d.Failpoints()
 	d.Kill()
 	if len(fired) == 0 {

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Breaks each guarantee on purpose and checks that the suite meant to prove
+# it fails. Each proof/mutants/*.patch names its suite and test filter in its
+# header; the patch is applied to a scratch copy of this commit (git
+# worktree), never to the working tree. A mutant that its suite does not
+# catch, or a patch that no longer applies, fails this script.
+#
+#   bash .ci/mutants.sh                  # every mutant
+#   bash .ci/mutants.sh resend-unknown   # one
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+scratch=$(mktemp -d)
+cleanup() { git -C "$root" worktree remove --force "$scratch/tree" >/dev/null 2>&1 || true; rm -rf "$scratch"; }
+trap cleanup EXIT
+
+declare -A pkg=([crash]=./proof/crash/ [chaos]=./proof/chaos/ [probe]=./proof/probe/)
+caught=0 total=0
+for patch in proof/mutants/*.patch; do
+  name=$(basename "$patch" .patch)
+  if [ $# -gt 0 ] && [[ ! " $* " =~ " $name " ]]; then continue; fi
+  total=$((total + 1))
+  suite=$(sed -n 's/^suite: //p' "$patch")
+  filter=$(sed -n 's/^run: //p' "$patch")
+  git worktree add --force --detach "$scratch/tree" HEAD >/dev/null 2>&1
+  # The uncommitted proof suites and mutants are used as they are here.
+  if ! git -C "$scratch/tree" apply "$root/$patch"; then
+    echo "mutant $name: the patch no longer applies; update it"; exit 1
+  fi
+  log="$scratch/$name.log"
+  set +e
+  (cd "$scratch/tree" && go test -count=1 -parallel 8 $filter "${pkg[$suite]}") >"$log" 2>&1
+  rc=$?
+  set -e
+  failures=$(grep -c -- '--- FAIL' "$log" || true)
+  if [ $rc -ne 0 ] && [ "$failures" -gt 0 ]; then
+    caught=$((caught + 1))
+    first=$(grep -m1 -E '(crash_test|chaos_test|probe_test|capture)\.go:[0-9]+: ' "$log" | sed -E 's/^ +//' | cut -c1-200)
+    echo "mutant $name: caught by the $suite suite ($failures failing tests); first: $first"
+  else
+    echo "mutant $name: NOT caught by the $suite suite (exit $rc)"; tail -20 "$log"
+  fi
+  git worktree remove --force "$scratch/tree" >/dev/null
+done
+echo "mutants: $caught of $total caught"
+[ "$caught" -eq "$total" ]

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The proof suites of docs/reliability.md at CI's sizes: the crash matrix
+# (1,200 cases), a short soak, the chaos day, the security probes, the fuzz
+# seed corpora, then the secret and card scanner over everything the suites
+# captured. Each suite adds one summary line, printed at the end.
+#
+#   bash .ci/proof.sh                       # CI's sizes
+#   PROOF_CRASH_SEEDS=5 bash .ci/proof.sh   # a quicker run
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PROOF_CAPTURE_DIR=$(mktemp -d)
+PROOF_SUMMARY=$(mktemp)
+export PROOF_CAPTURE_DIR PROOF_SUMMARY
+trap 'rm -rf "$PROOF_CAPTURE_DIR" "$PROOF_SUMMARY"' EXIT
+
+run() { printf -- '-- %s\n' "$*"; "$@"; }
+
+run env PROOF_CRASH_SEEDS="${PROOF_CRASH_SEEDS:-50}" \
+  go test -count=1 -timeout 45m -parallel "${PROOF_PARALLEL:-8}" -run '^TestCrashMatrix$' ./proof/crash/
+run env PROOF_SOAK="${PROOF_SOAK:-20s}" go test -count=1 -timeout 30m -run '^TestSoak$' ./proof/crash/
+run env PROOF_CHAOS_SALES="${PROOF_CHAOS_SALES:-40}" go test -count=1 -timeout 20m -run '^TestChaosDay$' ./proof/chaos/
+run go test -count=1 ./proof/probe/
+fuzz=$(bash .ci/fuzz.sh seeds | tail -n 1)
+echo "$fuzz"
+echo "$fuzz" >>"$PROOF_SUMMARY"
+run go test -count=1 -run '^TestScanCaptures$' ./proof/scan/
+
+echo
+echo "proof summary:"
+cat "$PROOF_SUMMARY"

@@ -179,8 +179,8 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 			t.Errorf("a new sale after a failed journal write: %v, want 503 storage_failure", a)
 		}
 	}
+	d.Kill() // and wait until its log is read to the end
 	fired := d.Failpoints()
-	d.Kill()
 	if len(fired) == 0 {
 		t.Fatalf("the boundary %s was never reached in the first life (answers %v):\n%s", c.boundary, answers, d.Tail())
 	}

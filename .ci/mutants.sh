@@ -35,7 +35,8 @@ for patch in proof/mutants/*.patch; do
   failures=$(grep -c -- '--- FAIL' "$log" || true)
   if [ $rc -ne 0 ] && [ "$failures" -gt 0 ]; then
     caught=$((caught + 1))
-    first=$(grep -m1 -E '(crash_test|chaos_test|probe_test|capture)\.go:[0-9]+: ' "$log" | sed -E 's/^ +//' | cut -c1-200)
+    first=$(grep -E '(crash_test|chaos_test|probe_test|capture)\.go:[0-9]+: ' "$log" | grep -v -E 'go:[0-9]+: (plan|probes|crash matrix|chaos|soak|vuk50[79] day):' |
+      head -n 1 | sed -E 's/^ +//' | cut -c1-220)
     echo "mutant $name: caught by the $suite suite ($failures failing tests); first: $first"
   else
     echo "mutant $name: NOT caught by the $suite suite (exit $rc)"; tail -20 "$log"

@@ -101,7 +101,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		},
 	})
 
-	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, FailWrites: sm.failWrites})
+	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup, FailWrites: sm.failWrites})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

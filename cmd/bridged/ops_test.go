@@ -164,6 +164,7 @@ func TestMetricsParseAndMove(t *testing.T) {
 		{"bridged_operations_total", map[string]string{"type": "sale", "status": "approved"}},
 		{"bridged_upstream_request_duration_seconds", map[string]string{"op": "payment"}},
 		{"bridged_store_commit_duration_seconds", nil},
+		{"bridged_store_commit_writes", nil},
 		{"bridged_http_requests_total", map[string]string{"route": "/v1/payments", "code": "201"}},
 	}
 	for _, c := range checks {

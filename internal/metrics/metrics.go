@@ -22,6 +22,7 @@ type Metrics struct {
 	operations      *prometheus.CounterVec
 	upstreamLatency *prometheus.HistogramVec
 	storeCommit     prometheus.Histogram
+	storeGroup      prometheus.Histogram
 	reconcilerRuns  *prometheus.CounterVec
 	httpRequests    *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
@@ -54,6 +55,11 @@ func New(g Gauges) *Metrics {
 		Help:    "Duration of durable journal commits (fsync included).",
 		Buckets: prometheus.ExponentialBuckets(0.0002, 2, 14),
 	})
+	m.storeGroup = prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "bridged_store_commit_writes",
+		Help:    "Journal writes per durable commit (group commit: writers that meet share one fsync).",
+		Buckets: []float64{1, 2, 4, 8, 16, 32, 64, 128},
+	})
 	m.reconcilerRuns = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bridged_reconciler_queries_total",
 		Help: "Status queries the reconciler made for unknown operations, by result (approved, declined, not_found, unknown).",
@@ -67,7 +73,7 @@ func New(g Gauges) *Metrics {
 		Help:    "Duration of HTTP requests to the local API by route pattern (money calls include the card wait).",
 		Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 185},
 	}, []string{"route"})
-	m.reg.MustRegister(m.operations, m.upstreamLatency, m.storeCommit, m.reconcilerRuns, m.httpRequests, m.httpDuration,
+	m.reg.MustRegister(m.operations, m.upstreamLatency, m.storeCommit, m.storeGroup, m.reconcilerRuns, m.httpRequests, m.httpDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, f func() float64) {
 		if f != nil {
@@ -105,6 +111,9 @@ func (m *Metrics) UpstreamCall(op, class string, d time.Duration) {
 
 // StoreCommit records one durable commit.
 func (m *Metrics) StoreCommit(d time.Duration) { m.storeCommit.Observe(d.Seconds()) }
+
+// StoreGroup records how many writes one durable commit carried.
+func (m *Metrics) StoreGroup(writes int) { m.storeGroup.Observe(float64(writes)) }
 
 // ReconcilerQuery counts one status query of the reconciler.
 func (m *Metrics) ReconcilerQuery(result string) { m.reconcilerRuns.WithLabelValues(result).Inc() }

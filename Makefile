@@ -28,7 +28,7 @@ WINDOWS_EXE  := $(DIST)/bridged_$(PKG_VERSION)_windows_amd64.exe
 WINDOWS_ZIP  := $(DIST)/bridged_$(PKG_VERSION)_windows_amd64.zip
 BINARIES     := $(foreach a,$(LINUX_ARCHES),$(DIST)/bridged_$(PKG_VERSION)_linux_$(a)) $(WINDOWS_EXE)
 
-.PHONY: build release binaries packages windows-bundle checksums docker clean FORCE
+.PHONY: build release binaries packages windows-bundle checksums docker fuzz clean FORCE
 .DELETE_ON_ERROR:
 
 # bridged for this machine (or GOOS/GOARCH from the environment), as $(OUT).
@@ -80,6 +80,11 @@ checksums: binaries packages windows-bundle
 # For lab and CI use; the product is the service (docs/install.md).
 docker:
 	docker build --build-arg VERSION=$(VERSION) --build-arg COMMIT=$(COMMIT) -t bridged:$(PKG_VERSION) .
+
+# Fuzzes every target for FUZZTIME each (default 1m): FUZZTIME=5m make fuzz.
+# docs/reliability-fuzz.md lists the targets; .ci/fuzz.sh runs their seeds only.
+fuzz:
+	bash .ci/fuzz.sh long
 
 clean:
 	rm -rf $(DIST)

@@ -42,7 +42,8 @@ func readObject(w http.ResponseWriter, r *http.Request) (*object, error) {
 		return nil, &payment.ValidationError{Problems: []payment.FieldProblem{{Field: "body", Message: "could not be read"}}}
 	}
 	o := &object{fields: map[string]json.RawMessage{}}
-	if len(bytes.TrimSpace(body)) == 0 {
+	// JSON's own whitespace only: a body of "\v" or U+00A0 is not JSON.
+	if len(bytes.Trim(body, " \t\r\n")) == 0 {
 		return o, nil
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))

@@ -49,9 +49,11 @@ func (s *server) caller(r *http.Request) payment.Caller {
 }
 
 // idempotencyKey reads the header, which the IETF draft makes a structured
-// field string ("abc"); a bare token is accepted too.
+// field string ("abc"); a bare token is accepted too. Only HTTP's own
+// whitespace is trimmed: any other byte stays, for CheckKey to refuse, so
+// that two different headers never name the same key.
 func idempotencyKey(r *http.Request) string {
-	k := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	k := strings.Trim(r.Header.Get("Idempotency-Key"), " \t")
 	if len(k) >= 2 && k[0] == '"' && k[len(k)-1] == '"' {
 		k = k[1 : len(k)-1]
 	}
@@ -71,7 +73,8 @@ func (s *server) preferWait(r *http.Request) (time.Duration, string) {
 				return 0, "respond-async"
 			case "wait":
 				if n, err := strconv.Atoi(strings.Trim(strings.TrimSpace(val), `"`)); err == nil && n >= 0 {
-					wait = min(time.Duration(n)*time.Second, maxWait)
+					// Capped before the multiplication: a huge n would overflow into a negative wait.
+					wait = time.Duration(min(n, int(maxWait/time.Second))) * time.Second
 					applied = "wait=" + strconv.Itoa(int(wait/time.Second))
 				}
 			}

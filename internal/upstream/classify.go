@@ -110,6 +110,9 @@ type verdict struct {
 type echo struct {
 	Ref       Text `json:"transactionReferenceId"`
 	PaymentID Text `json:"paymentId"`
+	// unreadable: one of them is neither (an object, an array, a boolean), so
+	// the answer may be about another transaction.
+	unreadable bool
 }
 
 // exchange is one HTTP answer together with what the classification must know
@@ -212,8 +215,11 @@ func classifyAnswer(x exchange) verdict {
 
 // mismatch reports whether the answer names a transaction other than the
 // request's: another transactionReferenceId, or, for a query by paymentId,
-// another paymentId.
+// another paymentId; or names one in a form that cannot be read.
 func (x exchange) mismatch() bool {
+	if x.echo.unreadable {
+		return true
+	}
 	if r := strings.TrimSpace(string(x.echo.Ref)); r != "" && x.ref != "" && r != x.ref {
 		return true
 	}

@@ -260,14 +260,25 @@ func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.To
 		var env Envelope
 		err := json.Unmarshal(body, &env)
 		var te *json.UnmarshalTypeError
-		if (err == nil || errors.As(err, &te)) && env.Status != "" {
+		if (err == nil || errors.As(err, &te)) && env.Status != "" && statusIsString(body) {
 			a.env = &env
-			_ = json.Unmarshal(body, &a.echo) // lenient: a member of another type is left empty
+			a.echo.unreadable = json.Unmarshal(body, &a.echo) != nil
 		}
 	}
 	a.verdict = classifyAnswer(exchange{kind: op.kind, gmu: op.gmu(), status: resp.StatusCode, env: a.env,
 		echo: a.echo, ref: m.ref, pid: m.pid, resent: resent})
 	return a
+}
+
+// statusIsString reports whether the status member that decides the answer
+// is a string. encoding/json reads the last member named status (in any
+// case), but when that one has another type it keeps an earlier string:
+// {"status":"SUCCESS","status":5} must not read as a success.
+func statusIsString(body []byte) bool {
+	var s struct {
+		Status json.RawMessage `json:"status"`
+	}
+	return json.Unmarshal(body, &s) == nil && len(s.Status) > 0 && s.Status[0] == '"'
 }
 
 func (c *Client) logCall(op *operation, m meta, e *Error, d time.Duration) {

@@ -34,8 +34,9 @@ const (
 	// (an HTTP status other than 200, or an errorCode on a success).
 	ReasonInconsistent Reason = "inconsistent_answer"
 	// ReasonReferenceMismatch: the answer names a transactionReferenceId (or,
-	// for a query, a paymentId) other than the request's: it is about
-	// something else, and proves nothing about this request.
+	// for a query, a paymentId) other than the request's, or one that is
+	// neither a string nor a number: it is (or may be) about something else,
+	// and proves nothing about this request.
 	ReasonReferenceMismatch Reason = "reference_mismatch"
 	// ReasonUnauthorized: the access token was refused (HTTP 401, 100310,
 	// 100311). On HTTP 401 the request is resent once; in any other answer the

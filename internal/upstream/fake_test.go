@@ -20,7 +20,7 @@ import (
 // and terminal-host paths answered by a per-test handler. It counts what the
 // token tests need and records every service request.
 type fake struct {
-	t   *testing.T
+	t   testing.TB
 	srv *httptest.Server
 
 	mu          sync.Mutex
@@ -55,7 +55,7 @@ const (
 	testDevice   = "PAV860047264"
 )
 
-func newFake(t *testing.T) *fake {
+func newFake(t testing.TB) *fake {
 	t.Helper()
 	f := &fake{t: t, clientID: testClientID, secret: testSecret, user: testUser, password: testPassword,
 		expiresIn: 7199, valid: map[string]bool{}, refreshes: map[string]bool{}}
@@ -259,7 +259,7 @@ type harness struct {
 
 // start builds a client against baseURL, runs its token owner until the test
 // ends, and waits for nothing: calls queue for the token themselves.
-func start(t *testing.T, baseURL string, mod func(*Config)) *harness {
+func start(t testing.TB, baseURL string, mod func(*Config)) *harness {
 	t.Helper()
 	logs := &syncBuffer{}
 	cfg := Config{
@@ -283,7 +283,7 @@ func start(t *testing.T, baseURL string, mod func(*Config)) *harness {
 	return &harness{c: c, logs: logs, store: store}
 }
 
-func runTokenOwner(t *testing.T, c *Client) {
+func runTokenOwner(t testing.TB, c *Client) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Breaks each guarantee on purpose and checks that the suite meant to prove
 # it fails. Each proof/mutants/*.patch names its suite and test filter in its
-# header; the patch is applied to a scratch copy of this commit (git
-# worktree), never to the working tree. A mutant that its suite does not
-# catch, or a patch that no longer applies, fails this script.
+# header, and the failure it must produce (expect: an extended regex); the
+# patch is applied to a scratch copy of the last commit (git worktree),
+# never to the working tree. A mutant that its suite does not catch with the
+# expected failure, or a patch that no longer applies, fails this script.
 #
 #   bash .ci/mutants.sh                  # every mutant
 #   bash .ci/mutants.sh resend-unknown   # one
@@ -22,8 +23,8 @@ for patch in proof/mutants/*.patch; do
   total=$((total + 1))
   suite=$(sed -n 's/^suite: //p' "$patch")
   filter=$(sed -n 's/^run: //p' "$patch")
+  expect=$(sed -n 's/^expect: //p' "$patch")
   git worktree add --force --detach "$scratch/tree" HEAD >/dev/null 2>&1
-  # The uncommitted proof suites and mutants are used as they are here.
   if ! git -C "$scratch/tree" apply "$root/$patch"; then
     echo "mutant $name: the patch no longer applies; update it"; exit 1
   fi
@@ -33,13 +34,13 @@ for patch in proof/mutants/*.patch; do
   rc=$?
   set -e
   failures=$(grep -c -- '--- FAIL' "$log" || true)
-  if [ $rc -ne 0 ] && [ "$failures" -gt 0 ]; then
+  if [ $rc -ne 0 ] && [ "$failures" -gt 0 ] && grep -qE -- "$expect" "$log"; then
     caught=$((caught + 1))
-    first=$(grep -E '(crash_test|chaos_test|probe_test|capture)\.go:[0-9]+: ' "$log" | grep -v -E 'go:[0-9]+: (plan|probes|crash matrix|chaos|soak|vuk50[79] day):' |
-      head -n 1 | sed -E 's/^ +//' | cut -c1-220)
-    echo "mutant $name: caught by the $suite suite ($failures failing tests); first: $first"
+    first=$(grep -m1 -E -- "$expect" "$log" | sed -E 's/^ +//' | cut -c1-220)
+    cases=$(grep -cE -- '--- FAIL: .*/[0-9]+ ' "$log" || true)
+    echo "mutant $name: caught by the $suite suite ($failures failing tests, $cases failing cases); e.g. $first"
   else
-    echo "mutant $name: NOT caught by the $suite suite (exit $rc)"; tail -20 "$log"
+    echo "mutant $name: NOT caught by the $suite suite with /$expect/ (exit $rc)"; grep -E -- '--- FAIL|\.go:[0-9]+: ' "$log" | head -20
   fi
   git worktree remove --force "$scratch/tree" >/dev/null
 done

@@ -42,8 +42,10 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 // with the failpoint tag fill them from the environment (failpoint_on.go) for
 // the crash matrix, which kills the real process at each boundary.
 type seams struct {
-	// failWrites makes every journal write fail (a dead disk) while it returns an error.
+	// failWrites makes every journal write fail (a dead disk) while it returns
+	// an error; failWrite is asked about each write by name.
 	failWrites func() error
+	failWrite  func(what string) error
 	// transport wraps the HTTP transport of every upstream call.
 	transport func(http.RoundTripper) http.RoundTripper
 	// handler wraps the local API's handler.
@@ -101,7 +103,8 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		},
 	})
 
-	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup, FailWrites: sm.failWrites})
+	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
+		FailWrites: sm.failWrites, FailWrite: sm.failWrite})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -122,9 +125,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		Logger:       log,
 		OnCall:       func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) },
 	}
-	if sm.transport != nil {
-		ucfg.HTTPClient = &http.Client{Transport: sm.transport(http.DefaultTransport.(*http.Transport).Clone())}
-	}
+	ucfg.WrapTransport = sm.transport
 	if sm.upstream != nil {
 		sm.upstream(&ucfg)
 	}

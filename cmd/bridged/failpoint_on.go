@@ -9,7 +9,10 @@ package main
 //	BRIDGED_FAILPOINT_TIMINGS=card_timeout=1s,…   shorter timings than the config allows
 //
 // The fault fires once, the first time the boundary is reached, and the
-// daemon writes "failpoint: <boundary> <fault>" to stderr as it fires:
+// daemon writes "failpoint: <boundary> <fault> applied" to stderr at the
+// instant it takes effect (an io_error that acts on a later write, dial or
+// reply is first "armed", then "applied" when that write, dial or reply
+// comes):
 //
 //	kill      the process SIGKILLs itself there (a real kill -9, no cleanup);
 //	io_error  the I/O of that step fails: the journal write (a failed fsync),
@@ -97,9 +100,9 @@ func failpointSeams(stderr io.Writer) (seams, error) {
 		fp.boundary, fp.fault = b, f
 	}
 	return seams{
-		failWrites: fp.failWrites,
-		transport:  fp.transport,
-		handler:    fp.handler,
+		failWrite: fp.failWriteOf,
+		transport: fp.transport,
+		handler:   fp.handler,
 		upstream: func(c *upstream.Config) {
 			setIf(&c.CardTimeout, timings["card_timeout"])
 			setIf(&c.QueryTimeout, timings["query_timeout"])
@@ -163,7 +166,7 @@ func (fp *failpoint) announce(what string) {
 
 // die is kill -9 of this process, at this instant.
 func (fp *failpoint) die() {
-	fp.announce(fp.boundary + " " + faultKill)
+	fp.applied(faultKill, "")
 	p, err := os.FindProcess(os.Getpid())
 	if err == nil {
 		err = p.Kill()
@@ -184,10 +187,10 @@ func (fp *failpoint) hit(point string) error {
 	case faultKill:
 		fp.die()
 	case faultDelay:
-		fp.announce(point + " " + faultDelay)
+		fp.applied(faultDelay, fp.delay.String())
 		time.Sleep(fp.delay)
 	case faultIOError:
-		fp.announce(point + " " + faultIOError)
+		fp.announce(point + " " + faultIOError + " armed")
 		switch point {
 		case bAfterIntentCommit:
 			fp.failDial.Store(true) // the connection to iyzico is refused
@@ -200,19 +203,35 @@ func (fp *failpoint) hit(point string) error {
 	return nil
 }
 
-func (fp *failpoint) failWrites() error {
+// failWriteOf fails the next write of an operation (its intent, outcome or
+// update), not a token save or a report: the write the boundary precedes.
+func (fp *failpoint) failWriteOf(what string) error {
+	if !strings.HasPrefix(what, "begin ") && !strings.HasPrefix(what, "record ") && !strings.HasPrefix(what, "update ") {
+		return nil
+	}
 	if fp.failWrite.CompareAndSwap(true, false) {
+		fp.applied(faultIOError, "journal write "+what)
 		return errInjected
 	}
 	return nil
 }
 
-// handler cuts the next money reply after an io_error at after_outcome_commit:
-// the connection closes with no answer, as a broken cable would.
+// applied announces that the armed fault took effect.
+func (fp *failpoint) applied(fault, detail string) {
+	line := fp.boundary + " " + fault + " applied"
+	if detail != "" {
+		line += ": " + detail
+	}
+	fp.announce(line)
+}
+
+// handler cuts the next answer that carries a money outcome (a 2xx to a
+// POST under /v1/payments) after an io_error at after_outcome_commit: the
+// connection closes with no answer, as a broken cable would.
 func (fp *failpoint) handler(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/v1/payments") {
-			w = &cuttingWriter{ResponseWriter: w, fp: fp}
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/v1/payments") {
+			w = &cuttingWriter{ResponseWriter: w, fp: fp, path: r.URL.Path}
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -220,21 +239,25 @@ func (fp *failpoint) handler(next http.Handler) http.Handler {
 
 type cuttingWriter struct {
 	http.ResponseWriter
-	fp *failpoint
-}
-
-func (c *cuttingWriter) WriteHeader(code int) {
-	if c.fp.cutReply.CompareAndSwap(true, false) {
-		panic(http.ErrAbortHandler)
-	}
-	c.ResponseWriter.WriteHeader(code)
+	fp      *failpoint
+	path    string
+	written bool
 }
 
 func (c *cuttingWriter) Write(b []byte) (int, error) {
-	if c.fp.cutReply.CompareAndSwap(true, false) {
-		panic(http.ErrAbortHandler)
+	if !c.written {
+		c.WriteHeader(http.StatusOK)
 	}
 	return c.ResponseWriter.Write(b)
+}
+
+func (c *cuttingWriter) WriteHeader(code int) {
+	c.written = true
+	if code >= 200 && code < 300 && c.fp.cutReply.CompareAndSwap(true, false) {
+		c.fp.applied(faultIOError, fmt.Sprintf("reply %d to POST %s cut", code, c.path))
+		panic(http.ErrAbortHandler)
+	}
+	c.ResponseWriter.WriteHeader(code)
 }
 
 func (c *cuttingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
@@ -242,8 +265,8 @@ func (c *cuttingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 // transport carries the three boundaries that live inside an upstream call.
 func (fp *failpoint) transport(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if (req.URL.Path == upstream.PathPayment || req.URL.Path == upstream.PathGmuPayment) &&
-			fp.failDial.CompareAndSwap(true, false) {
+		if cardPath(req.URL.Path) && fp.failDial.CompareAndSwap(true, false) {
+			fp.applied(faultIOError, "connection to "+req.URL.Path+" refused")
 			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errInjected}
 		}
 		b := fp.boundaryOf(req)
@@ -256,20 +279,22 @@ func (fp *failpoint) transport(next http.RoundTripper) http.RoundTripper {
 			req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 			return next.RoundTrip(req)
 		case faultIOError:
-			fp.announce(b + " " + faultIOError)
 			resp, err := next.RoundTrip(req)
 			if err != nil {
+				fp.announce(b + " " + faultIOError + " not applied: the call failed on its own: " + err.Error())
 				return nil, err
 			}
 			_ = resp.Body.Close()
+			fp.applied(faultIOError, "connection reset after "+req.URL.Path+" was written")
 			return nil, &net.OpError{Op: "read", Net: "tcp", Err: fmt.Errorf("connection reset: %w", errInjected)}
 		default: // delay: the answer arrives after the call's deadline
-			fp.announce(b + " " + faultDelay)
 			resp, err := next.RoundTrip(req)
 			if err != nil {
+				fp.announce(b + " " + faultDelay + " not applied: the call failed on its own: " + err.Error())
 				return nil, err
 			}
 			_ = resp.Body.Close()
+			fp.applied(faultDelay, "answer to "+req.URL.Path+" held past the deadline")
 			ctx := req.Context()
 			if _, ok := ctx.Deadline(); !ok {
 				var cancel context.CancelFunc
@@ -280,6 +305,13 @@ func (fp *failpoint) transport(next http.RoundTripper) http.RoundTripper {
 			return nil, ctx.Err()
 		}
 	})
+}
+
+// cardPath reports whether an upstream path is a card operation: anything
+// on the terminal host but a status query or refundable-sale info.
+func cardPath(p string) bool {
+	return strings.HasPrefix(p, "/v2/terminal-host/") && p != upstream.PathQuery && p != upstream.PathGmuQuery &&
+		p != upstream.PathGmuRefundableSaleInfo
 }
 
 // boundaryOf names the boundary an upstream request belongs to, or "".

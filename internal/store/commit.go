@@ -161,7 +161,16 @@ func (s *Store) try(group []*write) (failed int, err error) {
 			}
 		}
 		if s.failWrites != nil {
-			return s.failWrites()
+			if err := s.failWrites(); err != nil {
+				return err
+			}
+		}
+		if s.failWrite != nil {
+			for _, w := range group {
+				if err := s.failWrite(w.what); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	})

@@ -37,6 +37,10 @@ type Options struct {
 	// transaction is rolled back and every write in it fails with it, as a
 	// failed fsync would.
 	FailWrites func() error
+	// FailWrite is a finer test seam: it is asked about each write of a
+	// transaction by name ("begin <op id>", "record <op id>", "update <op
+	// id>", "save token", ...); an error fails the transaction as FailWrites does.
+	FailWrite func(what string) error
 	// OnCommit, when set, is told how long each durable commit took (metrics).
 	// One commit may hold the writes of several callers (commit.go).
 	OnCommit func(time.Duration)
@@ -52,6 +56,7 @@ type Store struct {
 	log        zerolog.Logger
 	now        func() time.Time
 	failWrites func() error
+	failWrite  func(what string) error
 	onCommit   func(time.Duration)
 	onGroup    func(int)
 
@@ -108,6 +113,7 @@ func Open(dir string, o Options) (*Store, error) {
 		log:        o.Logger.With().Str("component", "store").Logger(),
 		now:        o.Now,
 		failWrites: o.FailWrites,
+		failWrite:  o.FailWrite,
 		onCommit:   o.OnCommit,
 		onGroup:    o.OnGroup,
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -415,4 +416,32 @@ func ids(ops []*payment.Operation) []string {
 		out[i] = op.ID
 	}
 	return out
+}
+
+// TestFailWriteNamesTheWrite: the finer seam fails only the writes it names,
+// so a test can fail an operation's own commit and not, say, a token save.
+func TestFailWriteNamesTheWrite(t *testing.T) {
+	ctx := context.Background()
+	errDisk := errors.New("fsync: input/output error")
+	var seen []string
+	s := openTest(t, t.TempDir(), Options{FailWrite: func(what string) error {
+		seen = append(seen, what)
+		if what == "begin b" {
+			return errDisk
+		}
+		return nil
+	}})
+	mustBegin(t, s, sale("a"))
+	if _, err := s.Begin(ctx, sale("b")); !errors.Is(err, errDisk) || !errors.Is(err, payment.ErrStorageFailure) {
+		t.Fatalf("Begin b = %v, want the disk error as a storage failure", err)
+	}
+	if _, err := s.Get(ctx, "b"); !errors.Is(err, payment.ErrNotFound) {
+		t.Errorf("Get after the failed Begin: %v", err)
+	}
+	if _, err := s.Get(ctx, "a"); err != nil {
+		t.Errorf("Get a: %v", err)
+	}
+	if !slices.Contains(seen, "begin a") || !slices.Contains(seen, "begin b") {
+		t.Errorf("the seam was asked about %v, want begin a and begin b among them", seen)
+	}
 }

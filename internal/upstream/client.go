@@ -64,7 +64,11 @@ func New(cfg Config, tokens TokenStore) (*Client, error) {
 	// rarely written to a connection the server is closing (which would
 	// make its outcome Unknown).
 	tr.IdleConnTimeout = 30 * time.Second
-	hc := &http.Client{Transport: tr}
+	var rt http.RoundTripper = tr
+	if cfg.WrapTransport != nil {
+		rt = cfg.WrapTransport(rt)
+	}
+	hc := &http.Client{Transport: rt}
 	if cfg.HTTPClient != nil {
 		cp := *cfg.HTTPClient
 		hc = &cp

@@ -53,6 +53,9 @@ type Config struct {
 	// Timeout should be zero (the per-call deadlines apply); redirects are
 	// never followed whatever its CheckRedirect says.
 	HTTPClient *http.Client
+	// WrapTransport, when set and HTTPClient is nil, wraps the private
+	// client's transport (test seams: fault injection around the real one).
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// Now is the clock for token expiry; nil means time.Now.
 	Now func() time.Time
 	// Logger receives one line per call, with component=upstream.

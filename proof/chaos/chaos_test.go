@@ -51,22 +51,19 @@ func TestChaosDay(t *testing.T) {
 	bin := harness.Binary(t, "failpoint")
 	var total dayTally
 	for i, mode := range []string{"vuk509", "vuk507"} {
-		t.Run(mode, func(t *testing.T) {
-			d := runDay(t, bin, mode, sales, uint64(i+1))
-			total.add(d)
-		})
+		t.Run(mode, func(t *testing.T) { runDay(t, bin, mode, sales, uint64(i+1), &total) })
 	}
-	harness.Summary(t, fmt.Sprintf("chaos: 2 days (vuk509, vuk507) × %d terminals × %d purchases: %d sales sent, %d charges, %d voids, %d refunds, "+
+	harness.Summary(t, fmt.Sprintf("chaos: %d of 2 days (vuk509, vuk507) completed × %d terminals × %d purchases: %d sale attempts, %d charges, %d voids, %d refunds, "+
 		"%d upstream calls faulted, %d unknown answers seen by the ECR, %d left unknown; %d double charges, %d double refunds, %d lost approvals, "+
-		"%d told declined but charged; end of day %d/%d match; a second sale on a busy lane refused %d/2",
-		terminals, sales, total.attempts, total.charges, total.voids, total.refunds, total.faulted, total.unknownSeen, total.leftUnknown,
-		total.doubles, total.doubleRefunds, total.lost, total.liedFailed, total.eodMatch, total.eods, total.busyRefused))
+		"%d told declined but charged; end of day %d/%d match; a second sale on a busy lane refused %d/%d",
+		total.days, terminals, sales, total.attempts, total.charges, total.voids, total.refunds, total.faulted, total.unknownSeen, total.leftUnknown,
+		total.doubles, total.doubleRefunds, total.lost, total.liedFailed, total.eodMatch, total.eods, total.busyRefused, total.busyChecks))
 }
 
 type dayTally struct {
 	attempts, charges, voids, refunds, faulted, unknownSeen, leftUnknown int
 	doubles, doubleRefunds, lost, liedFailed, eodMatch, eods             int
-	busyRefused                                                          int
+	busyRefused, busyChecks, days                                        int
 }
 
 func (d *dayTally) add(o dayTally) {
@@ -84,6 +81,8 @@ func (d *dayTally) add(o dayTally) {
 	d.eodMatch += o.eodMatch
 	d.eods += o.eods
 	d.busyRefused += o.busyRefused
+	d.busyChecks += o.busyChecks
+	d.days += o.days
 }
 
 // purchase is one customer at one lane: one or more attempts (a declined
@@ -138,7 +137,11 @@ func chaosFaults(mode string) []simulator.Fault {
 	)
 }
 
-func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
+// runDay runs one day and adds its figures to total, also when it stops
+// early, so that the summary line never hides a failed day.
+func runDay(t *testing.T, bin, mode string, sales int, seed uint64, total *dayTally) {
+	var tl dayTally
+	defer func() { total.add(tl) }()
 	var devices []string
 	var terms []harness.Terminal
 	for i := 1; i <= terminals; i++ {
@@ -169,9 +172,9 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var tl dayTally
 	var busyApproved bool
-	tl.busyRefused, busyApproved = busyLane(t, d, mode, capture, holding, release)
+	tl.busyChecks = 1
+	tl.busyRefused, busyApproved = busyLane(t, d, sim, devices[0], mode, capture, holding, release)
 	for _, f := range chaosFaults(mode) {
 		sim.Inject(f)
 	}
@@ -352,14 +355,14 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64) dayTally {
 			}
 		}
 	}
+	tl.days = 1
 	t.Logf("%s day: %+v", mode, tl)
-	return tl
 }
 
 // busyLane sends a second sale to lane-1 while its first is at the device:
 // it must be refused at once with 409 terminal_busy and never reach iyzico.
 // It returns 1 when it was, and whether the first sale was approved.
-func busyLane(t *testing.T, d *harness.Daemon, mode string, capture *harness.Capture, holding, release chan struct{}) (int, bool) {
+func busyLane(t *testing.T, d *harness.Daemon, sim *simulator.Sim, device, mode string, capture *harness.Capture, holding, release chan struct{}) (int, bool) {
 	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 10*time.Second)
 	body := func(key string) map[string]any {
 		b := map[string]any{"amount": "5.55", "reference": key, "terminal": "lane-1"}
@@ -379,6 +382,17 @@ func busyLane(t *testing.T, d *harness.Daemon, mode string, capture *harness.Cap
 	second := ecr.Do("POST", "/v1/payments", mode+"-busy-2", body(mode+"-busy-2"), 8)
 	close(release)
 	a := <-first
+	// The simulator records a request when it is answered: both are by now.
+	sent := 0
+	for _, r := range sim.Requests() {
+		if r.Device == device && (r.Op == simulator.OpPayment || r.Op == simulator.OpGmuPayment) {
+			sent++
+		}
+	}
+	if sent != 1 {
+		t.Errorf("%d sales reached the busy lane's device, want only the first", sent)
+		return 0, a.Status == "approved"
+	}
 	if a.Status != "approved" {
 		t.Errorf("the first sale on the busy lane: %v", a)
 	}

@@ -46,14 +46,23 @@ func Launch(bin, config string, env []string, logw io.Writer) (*Daemon, error) {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		readyTag := []byte(`"ready"`)
+		// A benchmark reads thousands of lines a second through here, so
+		// after ready the lines are only kept raw, and handed to note
+		// (which decodes each) when the process ends, for Tail.
+		var last []string
+		isReady := false
 		for sc.Scan() {
 			line := sc.Bytes()
 			if logw != nil {
 				_, _ = fmt.Fprintf(logw, "%s\n", line)
 			}
+			if isReady {
+				if last = append(last, string(line)); len(last) > 24 {
+					last = append(last[:0], last[12:]...)
+				}
+				continue
+			}
 			d.note(string(line))
-			// Only the rare line that can be the ready line is decoded: a
-			// benchmark reads thousands of lines a second through here.
 			if !bytes.Contains(line, readyTag) {
 				continue
 			}
@@ -62,11 +71,21 @@ func Launch(bin, config string, env []string, logw io.Writer) (*Daemon, error) {
 				Listen  string `json:"listen"`
 			}
 			if json.Unmarshal(line, &ev) == nil && ev.Message == "ready" && ev.Listen != "" {
-				select {
-				case ready <- ev.Listen:
-				default:
-				}
+				isReady = true
+				ready <- ev.Listen
 			}
+		}
+		if sc.Err() != nil {
+			// A line too long to scan: keep the pipe drained, or the
+			// daemon would block on its next log write.
+			w := logw
+			if w == nil {
+				w = io.Discard
+			}
+			_, _ = io.Copy(w, stderr)
+		}
+		for _, l := range last[max(0, len(last)-12):] {
+			d.note(l)
 		}
 		d.waitErr = d.cmd.Wait()
 		close(d.exited)

@@ -25,17 +25,10 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/simulator"
 	"github.com/bridgedpos/bridged/internal/simulator/simtest"
-	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/proof/harness"
 )
 
 func TestMain(m *testing.M) { harness.Main(m) }
-
-// The daemon's deadlines, shortened as in the crash matrix so that a day of
-// faults takes seconds, not hours (the failpoint build reads them; no
-// failpoint is armed).
-const timings = "card_timeout=1s,query_timeout=500ms,login_timeout=1s,not_found_grace=1500ms," +
-	"backoff_min=100ms,backoff_max=500ms"
 
 const terminals = 4
 
@@ -168,7 +161,7 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64, total *dayTa
 	defer func() { capture.Secret(sim.IssuedSecrets()...) }()
 	dir := t.TempDir()
 	cfg := harness.WriteConfig(t, dir, harness.Config{Mode: mode, UpstreamURL: srv.URL, Terminals: terms})
-	d, err := harness.Start(t, bin, cfg, []string{"BRIDGED_FAILPOINT_TIMINGS=" + timings}, capture, "daemon.log")
+	d, err := harness.Start(t, bin, cfg, []string{"BRIDGED_FAILPOINT_TIMINGS=" + harness.Timings}, capture, "daemon.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,18 +283,11 @@ func runDay(t *testing.T, bin, mode string, sales int, seed uint64, total *dayTa
 	harness.Export(t, bin, cfg, capture, "export.jsonl")
 
 	// The journal after the day, read from the file.
-	st, err := store.Open(dir+"/data", store.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+	st, problem := harness.OpenJournal(t, dir)
+	if problem != nil {
+		t.Error(problem)
 	}
-	defer st.Close()
 	ctx := context.Background()
-	if err := st.Check(ctx); err != nil {
-		t.Errorf("bbolt check: %v", err)
-	}
-	if _, err := st.VerifyChain(ctx); err != nil {
-		t.Errorf("hash chain: %v", err)
-	}
 	for _, r := range sim.Requests() {
 		if len(r.Faults) > 0 {
 			tl.faulted++

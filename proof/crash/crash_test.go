@@ -28,7 +28,6 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/simulator"
 	"github.com/bridgedpos/bridged/internal/simulator/simtest"
-	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/proof/harness"
 )
 
@@ -41,13 +40,6 @@ var (
 		"after_outcome_commit", "reconciler_query", "reconciler_before_commit", "token_refresh"}
 	faults = []string{"kill", "io_error", "delay"}
 )
-
-// timings shrink the daemon's deadlines so that a case takes about a second:
-// the card timeout, the not-found grace (longer than the card timeout, as in
-// production), the reconciler's backoff and the stall of a delay fault
-// (longer than the ECR's wait of 1 s).
-const timings = "card_timeout=1s,query_timeout=500ms,login_timeout=1s,not_found_grace=1500ms," +
-	"backoff_min=100ms,backoff_max=500ms,fault_delay=1500ms"
 
 const device = "PAV860047264"
 
@@ -165,7 +157,7 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 	t.Logf("plan: mode %s, amount %s, upstream fault %v", p.mode, p.amount, p.fault)
 
 	// First life: the fault is armed and fires once.
-	env := []string{"BRIDGED_FAILPOINT=" + c.boundary + "=" + c.fault, "BRIDGED_FAILPOINT_TIMINGS=" + timings}
+	env := []string{"BRIDGED_FAILPOINT=" + c.boundary + "=" + c.fault, "BRIDGED_FAILPOINT_TIMINGS=" + harness.Timings}
 	d, err := harness.Start(t, bin, cfg, env, capture, "life-1.log")
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +195,7 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 
 	// Second life: a plain restart; the ECR sends the same sale with the
 	// same key until it gets a final answer.
-	d2, err := harness.Start(t, bin, cfg, []string{"BRIDGED_FAILPOINT_TIMINGS=" + timings}, capture, "life-2.log")
+	d2, err := harness.Start(t, bin, cfg, []string{"BRIDGED_FAILPOINT_TIMINGS=" + harness.Timings}, capture, "life-2.log")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,20 +252,12 @@ func retry(ecr *harness.ECR, key string, sale map[string]any, d *harness.Daemon,
 
 func (c crashCase) check(t *testing.T, dir string, sim *simulator.Sim, answers []harness.Answer, tl *tally) {
 	tl.checked.Add(1)
-	st, err := store.Open(dir+"/data", store.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+	st, problem := harness.OpenJournal(t, dir)
+	if problem != nil {
+		tl.corrupt.Add(1)
+		t.Error(problem)
 	}
-	defer st.Close()
 	ctx := context.Background()
-	if err := st.Check(ctx); err != nil {
-		tl.corrupt.Add(1)
-		t.Errorf("bbolt check: %v", err)
-	}
-	if n, err := st.VerifyChain(ctx); err != nil || n == 0 {
-		tl.corrupt.Add(1)
-		t.Errorf("hash chain: %d entries, %v", n, err)
-	}
 	key := fmt.Sprintf("ECR-%s-%s-%d", c.boundary, c.fault, c.seed)
 	op, err := st.ByKey(ctx, "ecr", key)
 	if errors.Is(err, payment.ErrNotFound) {

@@ -14,7 +14,6 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/simulator"
 	"github.com/bridgedpos/bridged/internal/simulator/simtest"
-	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/proof/harness"
 )
 
@@ -55,7 +54,7 @@ func TestSoak(t *testing.T) {
 	defer func() { capture.Secret(sim.IssuedSecrets()...) }()
 	dir := t.TempDir()
 	cfg := harness.WriteConfig(t, dir, harness.Config{UpstreamURL: srv.URL, Terminals: terms})
-	env := []string{"BRIDGED_FAILPOINT_TIMINGS=" + timings}
+	env := []string{"BRIDGED_FAILPOINT_TIMINGS=" + harness.Timings}
 
 	var (
 		cur   atomic.Pointer[harness.Daemon]
@@ -130,18 +129,11 @@ func TestSoak(t *testing.T) {
 	workers.Wait()
 	cur.Load().Kill()
 
-	st, err := store.Open(dir+"/data", store.Options{Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
+	st, problem := harness.OpenJournal(t, dir)
+	if problem != nil {
+		t.Error(problem)
 	}
-	defer st.Close()
 	ctx := context.Background()
-	if err := st.Check(ctx); err != nil {
-		t.Errorf("bbolt check: %v", err)
-	}
-	if _, err := st.VerifyChain(ctx); err != nil {
-		t.Errorf("hash chain: %v", err)
-	}
 	var doubles, lost, unsettled, approved int
 	journaled := map[string]bool{} // transaction references of the journaled sales
 	for _, s := range sales {

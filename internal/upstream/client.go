@@ -64,6 +64,10 @@ func New(cfg Config, tokens TokenStore) (*Client, error) {
 	// rarely written to a connection the server is closing (which would
 	// make its outcome Unknown).
 	tr.IdleConnTimeout = 30 * time.Second
+	// One kept connection per terminal that may be waiting on iyzico at once
+	// (net/http keeps 2 per host by default): otherwise concurrent lanes open
+	// a new TCP and TLS connection on a sale's path (docs/benchmarks.md).
+	tr.MaxIdleConnsPerHost = 64
 	var rt http.RoundTripper = tr
 	if cfg.WrapTransport != nil {
 		rt = cfg.WrapTransport(rt)

@@ -2,6 +2,7 @@ package harness
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +38,15 @@ var DefaultKey = strings.Repeat("k", 40)
 // WriteConfig writes dir/bridged.yaml (data in dir/data) and returns its path.
 func WriteConfig(t testing.TB, dir string, c Config) string {
 	t.Helper()
+	path, err := WriteConfigFile(dir, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// WriteConfigFile is WriteConfig for a program outside go test (bench/).
+func WriteConfigFile(dir string, c Config) (string, error) {
 	if c.Mode == "" {
 		c.Mode = "vuk509"
 	}
@@ -76,9 +86,9 @@ log:
 %s`, c.Listen, filepath.Join(dir, "data"), c.Mode, c.APIKey, c.UpstreamURL, terms.String(), c.Extra)
 	path := filepath.Join(dir, "bridged.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
-		t.Fatal(err)
+		return "", err
 	}
-	return path
+	return path, nil
 }
 
 // Daemon is one run of the bridged process.
@@ -96,75 +106,107 @@ type Daemon struct {
 }
 
 // Start runs bin with the config file and the extra environment, logs into
-// the capture as logName, and returns once the daemon is ready (its "ready"
-// log line names the bound address). A daemon still running when t ends is killed.
+// the capture as logName (its standard output beside it), and returns once
+// the daemon is ready (its "ready" log line names the bound address). A
+// daemon still running when t ends is killed.
 func Start(t testing.TB, bin, config string, env []string, capture *Capture, logName string) (*Daemon, error) {
 	t.Helper()
+	logf := capture.File(t, logName)
+	outf := capture.File(t, strings.TrimSuffix(logName, ".log")+".stdout") // scanned too
+	d, err := launch(bin, config, env, logf, outf, func() { logf.Close(); outf.Close() })
+	if d != nil {
+		t.Cleanup(d.Kill)
+	}
+	return d, err
+}
+
+// Launch is Start for a program outside go test (bench/): the log lines go
+// to logw (nil discards them), standard output is discarded, and the caller
+// ends the daemon (Stop or Kill).
+func Launch(bin, config string, env []string, logw io.Writer) (*Daemon, error) {
+	if logw == nil {
+		logw = io.Discard
+	}
+	return launch(bin, config, env, logw, io.Discard, nil)
+}
+
+// launch starts the daemon and reads its log until it ends: every line is
+// copied to logw; "failpoint:" lines are noted at once; the ready line gives
+// the address; other lines are kept, raw, in a short ring for Tail (a
+// benchmark's daemon writes thousands a second). done runs once the process
+// has ended and its log is read to the end. On error the daemon is gone.
+func launch(bin, config string, env []string, logw, stdout io.Writer, done func()) (*Daemon, error) {
 	d := &Daemon{Config: config, exited: make(chan struct{})}
 	d.cmd = exec.Command(bin, "run", "-c", config)
 	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.Stdout = stdout
 	stderr, err := d.cmd.StderrPipe()
-	if err != nil {
-		return nil, err
+	if err == nil {
+		err = d.cmd.Start()
 	}
-	logf := capture.File(t, logName)
-	d.cmd.Stdout = capture.File(t, strings.TrimSuffix(logName, ".log")+".stdout") // scanned too
-	if err := d.cmd.Start(); err != nil {
-		logf.Close()
+	if err != nil {
+		if done != nil {
+			done()
+		}
 		return nil, err
 	}
 	ready := make(chan string, 1)
 	go func() {
-		defer logf.Close()
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		isReady := false
 		for sc.Scan() {
-			line := sc.Text()
-			_, _ = logf.WriteString(line + "\n")
-			d.note(line)
+			line := sc.Bytes()
+			_, _ = fmt.Fprintf(logw, "%s\n", line)
+			d.keep(line)
+			if isReady || !bytes.Contains(line, []byte(`"ready"`)) {
+				continue
+			}
 			var ev struct {
 				Message string `json:"message"`
 				Listen  string `json:"listen"`
 			}
-			if json.Unmarshal([]byte(line), &ev) == nil && ev.Message == "ready" && ev.Listen != "" {
-				select {
-				case ready <- ev.Listen:
-				default:
-				}
+			if json.Unmarshal(line, &ev) == nil && ev.Message == "ready" && ev.Listen != "" {
+				isReady = true
+				ready <- ev.Listen
 			}
 		}
 		if err := sc.Err(); err != nil {
-			// The rest of the log still reaches the capture, unparsed.
-			_, _ = fmt.Fprintf(logf, "harness: log line unreadable (%v); the rest follows as it is\n", err)
-			_, _ = io.Copy(logf, stderr)
+			// A line too long to scan: the rest still reaches logw, unparsed,
+			// and the pipe stays drained (or the daemon would block).
+			_, _ = fmt.Fprintf(logw, "harness: log line unreadable (%v); the rest follows as it is\n", err)
+			_, _ = io.Copy(logw, stderr)
 		}
 		d.waitErr = d.cmd.Wait()
-		if f, ok := d.cmd.Stdout.(*os.File); ok {
-			f.Close()
+		if done != nil {
+			done()
 		}
 		close(d.exited)
 	}()
-	t.Cleanup(d.Kill)
 	select {
 	case d.Addr = <-ready:
 		return d, nil
 	case <-d.exited:
 		return nil, fmt.Errorf("bridged exited before ready (%v):\n%s", d.waitErr, d.Tail())
-	case <-time.After(30 * time.Second):
+	case <-time.After(60 * time.Second):
 		d.Kill()
-		return nil, fmt.Errorf("bridged not ready after 30 s:\n%s", d.Tail())
+		return nil, fmt.Errorf("bridged not ready after 60 s:\n%s", d.Tail())
 	}
 }
 
-func (d *Daemon) note(line string) {
+// Pid is the daemon's process id.
+func (d *Daemon) Pid() int { return d.cmd.Process.Pid }
+
+// keep notes a log line: a failpoint line for Failpoints, any line in the
+// ring Tail reads.
+func (d *Daemon) keep(line []byte) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if fp, ok := strings.CutPrefix(line, "failpoint: "); ok {
-		d.failpoints = append(d.failpoints, fp)
+	if fp, ok := bytes.CutPrefix(line, []byte("failpoint: ")); ok {
+		d.failpoints = append(d.failpoints, string(fp))
 	}
-	d.lines = append(d.lines, brief(line))
-	if len(d.lines) > 12 {
-		d.lines = d.lines[len(d.lines)-12:]
+	if d.lines = append(d.lines, string(line)); len(d.lines) > 24 {
+		d.lines = append(d.lines[:0], d.lines[12:]...)
 	}
 }
 
@@ -193,7 +235,11 @@ func brief(line string) string {
 func (d *Daemon) Tail() string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return strings.Join(d.lines, "\n")
+	var out []string
+	for _, l := range d.lines[max(0, len(d.lines)-12):] {
+		out = append(out, brief(l))
+	}
+	return strings.Join(out, "\n")
 }
 
 // Exited is closed once the process has ended and its log is read.

@@ -1,0 +1,463 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"slices"
+	"strings"
+	"time"
+)
+
+// scenario is one target driven at one concurrency.
+type scenario struct {
+	Target      string         `json:"target"`
+	Concurrency int            `json:"concurrency"`
+	Latency     dist           `json:"latency"`
+	Throughput  float64        `json:"sales_per_second"`
+	Errors      int            `json:"errors"`
+	ErrorKinds  map[string]int `json:"error_kinds,omitempty"`
+	// SimConnsPerSale is the connections the simulator accepted per sale
+	// (warm-up included): 0 when every call reuses a kept-alive connection.
+	SimConnsPerSale float64 `json:"sim_conns_per_sale"`
+	// bridged only: the largest RSS sampled (every 50 ms) during the run,
+	// and the process's high-water mark at its end.
+	RSSPeak *rssSample `json:"rss_peak,omitempty"`
+	RSSHWM  *int64     `json:"rss_hwm_bytes,omitempty"`
+	// bridged only: its journal commits during the run, warm-up included.
+	Commits *journalCommits `json:"journal_commits,omitempty"`
+	// bridged only: its CPU time per sale, warm-up included.
+	CPU *saleCPU `json:"cpu_per_sale,omitempty"`
+}
+
+// saleCPU is a process's CPU time per sale.
+type saleCPU struct {
+	User   time.Duration `json:"user_ns"`
+	System time.Duration `json:"system_ns"`
+}
+
+// journalCommits is what bridged's own metrics say about its commits.
+type journalCommits struct {
+	Count   int64         `json:"count"`
+	PerSale float64       `json:"per_sale"`
+	Mean    time.Duration `json:"mean_ns"`
+}
+
+// comparison sets bridged against the two baselines at one concurrency.
+type comparison struct {
+	Concurrency int `json:"concurrency"`
+	// bridged / bare proxy.
+	P50Ratio        float64 `json:"p50_ratio_to_proxy"`
+	P99Ratio        float64 `json:"p99_ratio_to_proxy"`
+	ThroughputRatio float64 `json:"throughput_ratio_to_proxy"`
+	// What bridged adds to a direct call, and that over the commit latency.
+	AddedP50          time.Duration `json:"added_p50_ns"`
+	AddedP99          time.Duration `json:"added_p99_ns"`
+	AddedP50PerCommit float64       `json:"added_p50_per_commit_p50"`
+	AddedP99PerCommit float64       `json:"added_p99_per_commit_p99"`
+	// What bridged adds to the bare proxy (one HTTP hop more, like it).
+	OverProxyP50 time.Duration `json:"over_proxy_p50_ns"`
+}
+
+// targetResult is one of issue 10's targets. Met is nil when it could not
+// be measured.
+type targetResult struct {
+	Name     string `json:"name"`
+	Goal     string `json:"goal"`
+	Measured string `json:"measured"`
+	Met      *bool  `json:"met"`
+}
+
+// report is everything one run measured.
+type report struct {
+	Command  string        `json:"command"`
+	Smoke    bool          `json:"smoke"`
+	Started  time.Time     `json:"started"`
+	Took     time.Duration `json:"took_ns"`
+	Duration time.Duration `json:"scenario_duration_ns"`
+	Warmup   time.Duration `json:"scenario_warmup_ns"`
+	Idle     time.Duration `json:"idle_ns"`
+	// terminals is how many terminals bridged was configured with.
+	terminals int
+	Machine   machineInfo `json:"machine"`
+
+	Binary      *binaryInfo    `json:"binary,omitempty"`
+	Commit      *dist          `json:"commit,omitempty"`
+	StoreWrite  *dist          `json:"store_write,omitempty"`
+	Scenarios   []scenario     `json:"scenarios"`
+	Comparisons []comparison   `json:"comparisons"`
+	StartEmpty  *starts        `json:"start_empty,omitempty"`
+	Big         *bigFigures    `json:"start_big,omitempty"`
+	NoEOD       *bigFigures    `json:"start_no_eod,omitempty"`
+	Targets     []targetResult `json:"targets"`
+	Problems    []string       `json:"problems,omitempty"`
+}
+
+func newReport(o options) *report {
+	return &report{Command: o.command, Smoke: o.smoke, Started: time.Now().UTC(), Duration: o.duration, Warmup: o.warmup, Idle: o.idle}
+}
+
+func (r *report) problem(err error) { r.Problems = append(r.Problems, err.Error()) }
+
+// failure is an error when the figures are not whole: a phase failed or a
+// sale did. Targets missed are not failures.
+func (r *report) failure() error {
+	var errs []error
+	for _, p := range r.Problems {
+		errs = append(errs, errors.New(p))
+	}
+	for _, s := range r.Scenarios {
+		if s.Errors > 0 {
+			errs = append(errs, fmt.Errorf("%s at %d terminals: %d sales failed: %v", s.Target, s.Concurrency, s.Errors, s.ErrorKinds))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func (r *report) find(target string, conc int) *scenario {
+	for i := range r.Scenarios {
+		if s := &r.Scenarios[i]; s.Target == target && s.Concurrency == conc {
+			return s
+		}
+	}
+	return nil
+}
+
+// concurrencies are the concurrencies measured, in order.
+func (r *report) concurrencies() []int {
+	var cs []int
+	for _, s := range r.Scenarios {
+		if !slices.Contains(cs, s.Concurrency) {
+			cs = append(cs, s.Concurrency)
+		}
+	}
+	return cs
+}
+
+// finish computes the comparisons and the targets.
+func (r *report) finish(root string) {
+	r.Took = time.Since(r.Started)
+	r.Machine.finish(root)
+	for _, c := range r.concurrencies() {
+		d, p, b := r.find(targetDirect, c), r.find(targetProxy, c), r.find(targetBridged, c)
+		if d == nil || p == nil || b == nil {
+			continue
+		}
+		cmp := comparison{Concurrency: c,
+			P50Ratio:        ratio(b.Latency.P50, p.Latency.P50),
+			P99Ratio:        ratio(b.Latency.P99, p.Latency.P99),
+			ThroughputRatio: b.Throughput / p.Throughput,
+			AddedP50:        b.Latency.P50 - d.Latency.P50,
+			AddedP99:        b.Latency.P99 - d.Latency.P99,
+			OverProxyP50:    b.Latency.P50 - p.Latency.P50,
+		}
+		if r.Commit != nil {
+			cmp.AddedP50PerCommit = ratio(cmp.AddedP50, r.Commit.P50)
+			cmp.AddedP99PerCommit = ratio(cmp.AddedP99, r.Commit.P99)
+		}
+		r.Comparisons = append(r.Comparisons, cmp)
+	}
+	r.Targets = r.targets()
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b == 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+const mib20, mib60 = 20 << 20, 60 << 20
+
+func (r *report) targets() []targetResult {
+	var out []targetResult
+	add := func(name, goal, measured string, met *bool) {
+		out = append(out, targetResult{Name: name, Goal: goal, Measured: measured, Met: met})
+	}
+	yes := func(b bool) *bool { return &b }
+	var c1 *comparison
+	for i := range r.Comparisons {
+		if r.Comparisons[i].Concurrency == 1 {
+			c1 = &r.Comparisons[i]
+		}
+	}
+	if c1 != nil && r.Commit != nil {
+		goal := r.Commit.P50 + 500*time.Microsecond
+		add("added latency p50, 1 terminal", fmt.Sprintf("≤ commit p50 + 0.5 ms = %s", ms(goal)), ms(c1.AddedP50), yes(c1.AddedP50 <= goal))
+		goal = 2*r.Commit.P99 + time.Millisecond
+		add("added latency p99, 1 terminal", fmt.Sprintf("≤ 2 × commit p99 + 1 ms = %s", ms(goal)), ms(c1.AddedP99), yes(c1.AddedP99 <= goal))
+	} else {
+		add("added latency p50 and p99, 1 terminal", "≤ commit p50 + 0.5 ms; ≤ 2 × commit p99 + 1 ms", "not measured", nil)
+	}
+	cores := fmt.Sprintf(" on %d cores", r.Machine.CPUs)
+	if b := r.find(targetBridged, 64); b != nil {
+		add("durable sales/s, 64 terminals", "≥ 1,000/s on 2 cores", fmt.Sprintf("%.0f/s%s", b.Throughput, cores), yes(b.Throughput >= 1000))
+		switch {
+		case b.RSSHWM != nil:
+			add("RSS at 64 terminals (peak)", "≤ 60 MiB", mib(*b.RSSHWM), yes(*b.RSSHWM <= mib60))
+		default:
+			add("RSS at 64 terminals (peak)", "≤ 60 MiB", "n/a", nil)
+		}
+	} else {
+		add("durable sales/s, 64 terminals", "≥ 1,000/s on 2 cores", "not measured", nil)
+	}
+	if s := r.StartEmpty; s != nil {
+		if s.IdleRSS != nil {
+			add("RSS idle", "≤ 20 MiB", mib(s.IdleRSS.RSS), yes(s.IdleRSS.RSS <= mib20))
+		} else {
+			add("RSS idle", "≤ 20 MiB", "n/a", nil)
+		}
+		add("start to ready, empty journal (median)", "≤ 200 ms", ms(s.Median), yes(s.Median <= 200*time.Millisecond))
+	} else {
+		add("RSS idle; start to ready, empty journal", "≤ 20 MiB; ≤ 200 ms", "not measured", nil)
+	}
+	if b := r.Big; b != nil && len(b.Warm.Runs) > 0 {
+		add(fmt.Sprintf("start to ready, %s records (median, page cache warm)", count(b.Records)), "≤ 1 s", ms(b.Warm.Median), yes(b.Warm.Median <= time.Second))
+		if b.Cold != nil {
+			add(fmt.Sprintf("start to ready, %s records (journal not cached)", count(b.Records)), "≤ 1 s", ms(*b.Cold), yes(*b.Cold <= time.Second))
+		}
+	} else {
+		add("start to ready, big journal", "≤ 1 s", "not measured", nil)
+	}
+	return out
+}
+
+// count writes n with thousands separators ("1,000,000").
+func count(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+var targetNames = map[string]string{
+	targetDirect:  "direct: upstream.Client → simulator",
+	targetProxy:   "bare proxy: httputil.ReverseProxy → simulator",
+	targetBridged: "bridged (fsync on) → simulator",
+}
+
+func (r *report) markdown() string {
+	var b strings.Builder
+	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	if r.Smoke {
+		p("> **Smoke run** (`-smoke`): it shows that the harness works; its timings mean nothing.\n\n")
+	}
+	m := r.Machine
+	p("### Run\n\n| | |\n|---|---|\n")
+	p("| Command | `%s` |\n", r.Command)
+	p("| When | %s UTC, took %s |\n", r.Started.Format(time.DateTime), r.Took.Round(time.Second))
+	p("| Scenario length | %s measured after %s warm-up, closed loop |\n", r.Duration, r.Warmup)
+	p("| Machine | %d × %s, %s RAM, %s, kernel %s |\n", m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.Kernel)
+	p("| Data dir | %s on %s |\n", m.DataDir, m.FS)
+	p("| Go | %s |\n", m.Go)
+	code := m.Commit
+	if m.Dirty > 0 {
+		code += fmt.Sprintf(" + %d changed files in the working tree", m.Dirty)
+	}
+	p("| Code | %s |\n", code)
+	p("| Load average (1, 5, 15 min) | %s at start, %s at end |\n", m.LoadStart, m.LoadEnd)
+	if m.OtherCPU >= 0 {
+		p("| Other processes | kept %.2f of %d cores busy on average during the run |\n", m.OtherCPU, m.CPUs)
+	}
+	p("\n")
+	if m.StoreDiff != "" {
+		p("`internal/store` differs from the commit (`git status --short`, `git diff --stat`):\n\n```\n%s\n```\n\n", m.StoreDiff)
+	} else if m.Commit != "" {
+		p("`internal/store` is as committed (`git diff --stat internal/store` is empty).\n\n")
+	}
+
+	p("### Durable commit\n\n")
+	if c := r.Commit; c != nil {
+		p("| On the data dir's filesystem, one at a time | Count | p50 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|\n")
+		p("| bbolt commit of one 1 KiB key, fsync on (the disk's commit: the targets' \"commit\") | %s | %s | %s | %s | %s |\n",
+			count(c.N), ms(c.P50), ms(c.P99), ms(c.Max), ms(c.Mean))
+		if w := r.StoreWrite; w != nil {
+			p("| journal write through `internal/store`: a sale's `Begin` or `Record`, each one commit (bridged makes two per sale) | %s | %s | %s | %s | %s |\n",
+				count(w.N), ms(w.P50), ms(w.P99), ms(w.Max), ms(w.Mean))
+		}
+		p("\n")
+	} else {
+		p("Not measured.\n\n")
+	}
+
+	p("### Sales\n\nThe same sale (149.90 TRY, approved, no card wait); each terminal sends its next sale when the last is answered.\n\n")
+	p("| Path | Terminals | Sales | Errors | p50 | p99 | max | Sales/s | New sim connections per sale |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+	for _, c := range r.concurrencies() {
+		for _, t := range targets {
+			s := r.find(t, c)
+			if s == nil {
+				continue
+			}
+			p("| %s | %d | %s | %d | %s | %s | %s | %.0f | %.2f |\n", targetNames[t], c, count(s.Latency.N), s.Errors,
+				ms(s.Latency.P50), ms(s.Latency.P99), ms(s.Latency.Max), s.Throughput, s.SimConnsPerSale)
+		}
+	}
+	p("\n")
+	var jc []string
+	for _, s := range r.Scenarios {
+		if s.Commits != nil {
+			cpu := "n/a"
+			if c := s.CPU; c != nil {
+				cpu = fmt.Sprintf("%s (user %s, system %s)", ms(c.User+c.System), ms(c.User), ms(c.System))
+			}
+			jc = append(jc, fmt.Sprintf("| %d | %s | %.2f | %s | %s |\n", s.Concurrency, count(int(s.Commits.Count)), s.Commits.PerSale, ms(s.Commits.Mean), cpu))
+		}
+	}
+	if len(jc) > 0 {
+		p("Inside bridged during those runs (warm-up included): its journal commits, from its `/metrics` (`bridged_store_commit_duration_seconds`; a sale is two writes, its intent and its outcome, and concurrent writes share a commit), and its CPU time (user + system, `/proc/<pid>/stat`).\n\n")
+		p("| Terminals | Commits | Commits per sale | Mean commit | bridged CPU per sale |\n|--:|--:|--:|--:|--:|\n%s\n", strings.Join(jc, ""))
+	}
+	for _, s := range r.Scenarios {
+		if s.Errors > 0 {
+			keys := slices.Sorted(maps.Keys(s.ErrorKinds))
+			var kinds []string
+			for _, k := range keys {
+				kinds = append(kinds, fmt.Sprintf("%d × %s", s.ErrorKinds[k], k))
+			}
+			p("Errors of %s at %d: %s.\n\n", s.Target, s.Concurrency, strings.Join(kinds, "; "))
+		}
+	}
+
+	if len(r.Comparisons) > 0 {
+		p("### Ratios\n\n| |")
+		for _, c := range r.Comparisons {
+			p(" %d terminal(s) |", c.Concurrency)
+		}
+		p("\n|---|")
+		for range r.Comparisons {
+			p("--:|")
+		}
+		p("\n")
+		row := func(name string, f func(c comparison) string) {
+			p("| %s |", name)
+			for _, c := range r.Comparisons {
+				p(" %s |", f(c))
+			}
+			p("\n")
+		}
+		x := func(v float64) string { return fmt.Sprintf("%.2f×", v) }
+		row("bridged / bare proxy, p50", func(c comparison) string { return x(c.P50Ratio) })
+		row("bridged / bare proxy, p99", func(c comparison) string { return x(c.P99Ratio) })
+		row("bridged / bare proxy, sales/s", func(c comparison) string { return x(c.ThroughputRatio) })
+		row("added by bridged (bridged − direct), p50", func(c comparison) string { return ms(c.AddedP50) })
+		row("added by bridged (bridged − direct), p99", func(c comparison) string { return ms(c.AddedP99) })
+		row("added p50 / commit p50", func(c comparison) string { return x(c.AddedP50PerCommit) })
+		row("added p99 / commit p99", func(c comparison) string { return x(c.AddedP99PerCommit) })
+		row("bridged − bare proxy, p50", func(c comparison) string { return ms(c.OverProxyP50) })
+		p("\n")
+	}
+
+	p("### Footprint\n\n| | |\n|---|---|\n")
+	if s := r.StartEmpty; s != nil {
+		if s.IdleRSS != nil {
+			p("| RSS idle (empty journal, %s after ready) | %s |\n", r.Idle, rssText(*s.IdleRSS))
+		}
+		p("| Start to ready, empty journal | median %s, max %s (%d starts) |\n", ms(s.Median), ms(s.Max), len(s.Runs))
+	}
+	for _, c := range r.concurrencies() {
+		if s := r.find(targetBridged, c); s != nil && s.RSSPeak != nil {
+			p("| RSS under load, %d terminal(s) | %s peak (VmHWM); largest sample %s |\n", c, mib(*s.RSSHWM), rssText(*s.RSSPeak))
+		}
+	}
+	for _, g := range []*bigFigures{r.Big, r.NoEOD} {
+		if g == nil {
+			continue
+		}
+		name := fmt.Sprintf("%s operations", count(g.Records))
+		shape := fmt.Sprintf("a shop's history: %d terminals × %d sales a day, an end of day per terminal and day, the last day open",
+			r.terminals, salesPerTerminalDay)
+		if g.Shape != "days" {
+			name += ", no end of day"
+			shape = fmt.Sprintf("%d terminals × %d sales a day, never an end of day (the worst case of the start's scan)", r.terminals, salesPerTerminalDay)
+		}
+		how := "filled by this run"
+		if g.Cached {
+			how = fmt.Sprintf("cached, filled %s UTC", g.FilledAt.Format(time.DateTime))
+		}
+		perOp := ""
+		if g.Records > 0 {
+			perOp = fmt.Sprintf(", %.1f KiB per operation", float64(g.FileBytes)/float64(g.Records)/1024)
+		}
+		p("| Journal of %s | %s; Begin + Record each; file %s%s; filled in %s (%s) |\n",
+			name, shape, mib(g.FileBytes), perOp, g.FillTime.Round(time.Second), how)
+		if len(g.Warm.Runs) > 0 {
+			p("| Start to ready, %s, page cache warm | median %s, max %s (%d starts) |\n", name, ms(g.Warm.Median), ms(g.Warm.Max), len(g.Warm.Runs))
+		}
+		if g.Cold != nil {
+			p("| Start to ready, %s, journal not in the page cache | %s |\n", name, ms(*g.Cold))
+		} else if g.ColdNote != "" {
+			p("| Start to ready, %s, journal not in the page cache | %s |\n", name, g.ColdNote)
+		}
+		if g.Warm.IdleRSS != nil {
+			p("| RSS idle, %s (%s after ready) | %s |\n", name, r.Idle, rssText(*g.Warm.IdleRSS))
+		}
+	}
+	if bi := r.Binary; bi != nil {
+		p("| Binary size | %s (`go build`), %s (release: `-trimpath -ldflags \"%s\"`, the binary measured) |\n",
+			mib(bi.Plain), mib(bi.Release), releaseLDFlags)
+	}
+	p("\n### Targets\n\n| Target | Goal | Measured | |\n|---|---|---|---|\n")
+	for _, t := range r.Targets {
+		verdict := "not measured"
+		if t.Met != nil {
+			verdict = "**missed**"
+			if *t.Met {
+				verdict = "met"
+			}
+		}
+		p("| %s | %s | %s | %s |\n", t.Name, t.Goal, t.Measured, verdict)
+	}
+	p("\n")
+	if len(r.Problems) > 0 {
+		p("### Problems\n\n")
+		for _, pr := range r.Problems {
+			p("- %s\n", strings.ReplaceAll(pr, "\n", " "))
+		}
+		p("\n")
+	}
+	return b.String()
+}
+
+// The markers of the generated part of a markdown file.
+const (
+	markBegin = "<!-- bench:begin (generated by go run ./bench; edits inside are overwritten) -->"
+	markEnd   = "<!-- bench:end -->"
+)
+
+// writeReport writes JSON to a .json path; otherwise markdown, between the
+// markers when the file exists and has them, else as the whole file.
+func writeReport(path string, r *report, md string) error {
+	if strings.HasSuffix(path, ".json") {
+		b, err := json.MarshalIndent(r, "", "  ")
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(path, append(b, '\n'), 0o644)
+	}
+	old, err := os.ReadFile(path)
+	if err == nil {
+		i := bytes.Index(old, []byte(markBegin))
+		j := bytes.Index(old, []byte(markEnd))
+		if i >= 0 && j > i {
+			var b bytes.Buffer
+			b.Write(old[:i+len(markBegin)])
+			b.WriteString("\n\n" + md)
+			b.Write(old[j:])
+			return os.WriteFile(path, b.Bytes(), 0o644)
+		}
+	}
+	return os.WriteFile(path, []byte(markBegin+"\n\n"+md+markEnd+"\n"), 0o644)
+}
+
+// rssText is VmRSS with its anonymous and file-backed parts.
+func rssText(s rssSample) string {
+	return fmt.Sprintf("%s (anonymous %s, file-backed %s)", mib(s.RSS), mib(s.Anon), mib(s.File))
+}

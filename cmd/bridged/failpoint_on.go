@@ -32,6 +32,7 @@ import (
 	"net/http/httptrace"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -92,7 +93,7 @@ func failpointSeams(stderr io.Writer) (seams, error) {
 	if spec != "" {
 		b, f, ok := strings.Cut(spec, "=")
 		switch {
-		case !ok || !contains(boundaries, b):
+		case !ok || !slices.Contains(boundaries, b):
 			return seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: want <boundary>=<fault>, boundary one of %s", spec, strings.Join(boundaries, ", "))
 		case f != faultKill && f != faultIOError && f != faultDelay:
 			return seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: fault must be kill, io_error or delay", spec)
@@ -127,7 +128,7 @@ func parseTimings(s string) (map[string]time.Duration, error) {
 	for _, kv := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' }) {
 		k, v, _ := strings.Cut(kv, "=")
 		d, err := time.ParseDuration(v)
-		if !contains(timingNames, k) || err != nil || d <= 0 {
+		if !slices.Contains(timingNames, k) || err != nil || d <= 0 {
 			return nil, fmt.Errorf("BRIDGED_FAILPOINT_TIMINGS: %q: want name=duration, name one of %s", kv, strings.Join(timingNames, ", "))
 		}
 		out[k] = d
@@ -139,15 +140,6 @@ func setIf(dst *time.Duration, v time.Duration) {
 	if v > 0 {
 		*dst = v
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // take reports whether the armed fault fires at boundary b now (once only).

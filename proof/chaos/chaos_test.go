@@ -16,8 +16,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -33,14 +31,7 @@ func TestMain(m *testing.M) { harness.Main(m) }
 const terminals = 4
 
 func TestChaosDay(t *testing.T) {
-	sales := 6
-	if s := os.Getenv("PROOF_CHAOS_SALES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("PROOF_CHAOS_SALES=%q: want a positive number", s)
-		}
-		sales = n
-	}
+	sales := harness.EnvInt(t, "PROOF_CHAOS_SALES", 6)
 	bin := harness.Binary(t, "failpoint")
 	var total dayTally
 	for i, mode := range []string{"vuk509", "vuk507"} {

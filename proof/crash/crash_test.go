@@ -18,8 +18,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
-	"os"
-	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -54,14 +52,7 @@ type tally struct {
 }
 
 func TestCrashMatrix(t *testing.T) {
-	seeds := 1
-	if s := os.Getenv("PROOF_CRASH_SEEDS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("PROOF_CRASH_SEEDS=%q: want a positive number", s)
-		}
-		seeds = n
-	}
+	seeds := harness.EnvInt(t, "PROOF_CRASH_SEEDS", 1)
 	bin := harness.Binary(t, "failpoint")
 	var tl tally
 	start := time.Now()

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -111,4 +112,19 @@ func Summary(t testing.TB, line string) {
 	if _, err := f.WriteString(line + "\n"); err != nil {
 		t.Error(err)
 	}
+}
+
+// EnvInt reads a suite's size from the environment: def when name is unset,
+// and a failed test when it is set to anything but a positive number.
+func EnvInt(t testing.TB, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a positive number", name, s)
+	}
+	return n
 }

@@ -391,7 +391,7 @@ func sell(ecr *harness.ECR, mode string, p *purchase, keyBase string) {
 			body["document_type"] = "1"
 			body["items"] = []map[string]any{{"name": "Item", "quantity": 1, "unit_price": p.amount, "total": p.amount, "tax_group_code": "1"}}
 		}
-		a.answers = sendUntilFinal(ecr, "/v1/payments", a.key, body)
+		a.answers = ecr.UntilFinal("/v1/payments", a.key, body, 2, 2*time.Minute, nil)
 		for _, ans := range a.answers {
 			if ans.TxRef != "" {
 				a.txRef = ans.TxRef
@@ -406,27 +406,8 @@ func sell(ecr *harness.ECR, mode string, p *purchase, keyBase string) {
 }
 
 func finalOf(ecr *harness.ECR, path, key string, body map[string]any) harness.Answer {
-	as := sendUntilFinal(ecr, path, key, body)
+	as := ecr.UntilFinal(path, key, body, 2, 2*time.Minute, nil)
 	return as[len(as)-1]
-}
-
-// sendUntilFinal sends the call with the same key until its answer is final
-// (for two minutes at most: the caller's checks then report the rest).
-func sendUntilFinal(ecr *harness.ECR, path, key string, body map[string]any) []harness.Answer {
-	var out []harness.Answer
-	deadline := time.Now().Add(2 * time.Minute)
-	for time.Now().Before(deadline) {
-		began := time.Now()
-		a := ecr.Do("POST", path, key, body, 2)
-		out = append(out, a)
-		if a.Final() {
-			break
-		}
-		if time.Since(began) < 200*time.Millisecond {
-			<-time.After(200 * time.Millisecond) // an ECR's pause before it tries again
-		}
-	}
-	return out
 }
 
 func idOf(a *attempt) string {

@@ -157,7 +157,7 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 		sim.Inject(*p.fault)
 	}
 	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 3*time.Second)
-	answers := retry(ecr, key, sale, d, 4*time.Second)
+	answers := ecr.UntilFinal("/v1/payments", key, sale, 1, 4*time.Second, d.Exited())
 	if c.fault == "io_error" && storeWrite[c.boundary] {
 		// Fail closed: once a journal write failed, a new sale is refused
 		// and never reaches iyzico, until an operator restarts the daemon.
@@ -191,7 +191,7 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 		t.Fatal(err)
 	}
 	ecr = harness.NewECR(t, d2.Addr, harness.DefaultKey, capture, 3*time.Second)
-	more := retry(ecr, key, sale, d2, 30*time.Second)
+	more := ecr.UntilFinal("/v1/payments", key, sale, 1, 30*time.Second, d2.Exited())
 	answers = append(answers, more...)
 	d2.Kill()
 	if len(more) == 0 || !more[len(more)-1].Final() {
@@ -210,35 +210,6 @@ func applied(lines []string, want string) bool {
 		}
 	}
 	return false
-}
-
-// retry sends the sale with the same key until the answer is final, the
-// daemon is gone, or the budget is spent. Between answers that came at once
-// (409 busy, 503) it waits as an ECR would before trying again.
-func retry(ecr *harness.ECR, key string, sale map[string]any, d *harness.Daemon, budget time.Duration) []harness.Answer {
-	var out []harness.Answer
-	deadline := time.Now().Add(budget)
-	for time.Now().Before(deadline) {
-		began := time.Now()
-		a := ecr.Do("POST", "/v1/payments", key, sale, 1)
-		out = append(out, a)
-		if a.Final() {
-			return out
-		}
-		select {
-		case <-d.Exited():
-			return out
-		default:
-		}
-		if time.Since(began) < 200*time.Millisecond {
-			select {
-			case <-d.Exited():
-				return out
-			case <-time.After(200 * time.Millisecond):
-			}
-		}
-	}
-	return out
 }
 
 func (c crashCase) check(t *testing.T, dir string, sim *simulator.Sim, answers []harness.Answer, tl *tally) {

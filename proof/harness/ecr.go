@@ -127,3 +127,29 @@ func (e *ECR) record(method, path, key string, status int, body []byte, err erro
 	b, _ := json.Marshal(rec)
 	e.Capture.Append(e.T, "answers.jsonl", string(b))
 }
+
+// UntilFinal sends the same call with the same key, with Prefer: wait=wait,
+// until the answer is final, gone is closed (the daemon died; nil never is),
+// or budget is spent. Between answers that came at once (409 busy, 503, a
+// refused connection) it pauses 200 ms, as an ECR would before trying again.
+func (e *ECR) UntilFinal(path, key string, body map[string]any, wait int, budget time.Duration, gone <-chan struct{}) []Answer {
+	var out []Answer
+	for deadline := time.Now().Add(budget); time.Now().Before(deadline); {
+		began := time.Now()
+		a := e.Do("POST", path, key, body, wait)
+		out = append(out, a)
+		if a.Final() {
+			return out
+		}
+		pause := time.Duration(0)
+		if time.Since(began) < 200*time.Millisecond {
+			pause = 200 * time.Millisecond
+		}
+		select {
+		case <-gone:
+			return out
+		case <-time.After(pause):
+		}
+	}
+	return out
+}

@@ -506,6 +506,7 @@ func testContract509(t *testing.T) {
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales", `{"amount":"1.00"}`, "Idempotency-Key: sp"), 409, "code", "mode_unsupported")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+s4+"/payments", `{"amount":"1.00"}`, "Idempotency-Key: sp-a"), 409, "code", "mode_unsupported")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+s4+"/complete", "", "Idempotency-Key: sp-c"), 409, "code", "mode_unsupported")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+s4+"/cancel", "", "Idempotency-Key: sp-x"), 409, "code", "mode_unsupported")
 
 	// End of day, its reports, and a cancel that has become a refund.
 	eod := c.call(docAccepts, "POST", "/v1/terminals/lane-1/end-of-day", "", "Idempotency-Key: eod-1")
@@ -578,7 +579,9 @@ func testContract507(t *testing.T) {
 	expect(t, ref, 201, "status", "approved", "amount", "20.00")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/refund", `{"amount":"1.00"}`, "Idempotency-Key: gr2"), 400, "code", "invalid_request")
 	expect(t, c.call(docRefuses, "POST", "/v1/payments/"+s.str("id")+"/refund", `{"lines":[{"amount":"1.00"}]}`, "Idempotency-Key: gr3"), 400, "code", "invalid_request")
-	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc"), 409, "code", "not_refundable")
+	// Cancel after a line refund refunds every item left of every line.
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc"), 201, "type", "refund", "amount", "10.00")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc2"), 409, "code", "not_refundable")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/void", "", "Idempotency-Key: cv"), 409, "code", "not_voidable")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/resolve", ""), 200)
 
@@ -597,8 +600,17 @@ func testContract507(t *testing.T) {
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+cash.str("id")+"/payments", `{"amount":"1.00"}`, "Idempotency-Key: sp2-a"), 404, "code", "not_found")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/op_nope/complete", "", "Idempotency-Key: sp2-c"), 404, "code", "not_found")
 
+	// A split sale abandoned after one card: cancel gives its money back.
+	ab := c.call(docAccepts, "POST", "/v1/split-sales", `{"amount":"50.00","reference":"ABANDON","document_type":"1","items":[{"name":"Hat","quantity":1,"unit_price":"50.00","total":"50.00","tax_group_code":"1"}]}`, "Idempotency-Key: ab1")
+	expect(t, ab, 201, "type", "split_start")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+ab.str("id")+"/payments", `{"amount":"20.00","reference":"ABANDON-A"}`, "Idempotency-Key: ab1-a"), 201, "status", "approved")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+ab.str("id")+"/cancel", `{"reference":"ABANDON-X"}`, "Idempotency-Key: ab1-x"), 201, "status", "cancelled", "split.closed", "true")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+ab.str("id")+"/cancel", `{"reference":"ABANDON-X"}`, "Idempotency-Key: ab1-x"), 201, "status", "cancelled")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+ab.str("id")+"/payments", `{"amount":"1.00"}`, "Idempotency-Key: ab1-b"), 409, "code", "split_sale_closed")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/cancel", "", "Idempotency-Key: sp1-x"), 409, "code", "split_sale_closed")
+
 	eod := c.call(docAccepts, "POST", "/v1/terminals/lane-1/end-of-day", "")
-	expect(t, eod, 201, "status", "approved", "match", "true", "upstream.amount", "80.00")
+	expect(t, eod, 201, "status", "approved", "match", "true", "upstream.amount", "70.00")
 	expect(t, c.call(docAccepts, "GET", "/v1/terminals/lane-1/end-of-day", ""), 200)
 	expect(t, c.call(docAccepts, "GET", "/v1/end-of-day/"+eod.str("id"), ""), 200)
 	expect(t, c.call(docAccepts, "GET", "/v1/payments?type=split_payment", ""), 200)

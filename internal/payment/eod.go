@@ -3,6 +3,7 @@ package payment
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -18,6 +19,15 @@ type EndOfDayResult struct {
 	// Lines are the journal's operations of the batch; when the totals differ
 	// they are the list that explains the difference.
 	Lines []BatchLine
+	// Unconfirmed are earlier ends of day inside this batch whose answers
+	// were lost: iyzico may have closed the batch at one of them. When
+	// iyzico's totals match the journal from the latest of them on, Since is
+	// that boundary and Boundary says it was confirmed; when they match the
+	// whole span, it was not a boundary.
+	Unconfirmed []string
+	Boundary    string
+	// Replayed: the answer of an earlier request with the same key.
+	Replayed bool
 }
 
 // Totals is a net amount and a transaction count.
@@ -48,26 +58,43 @@ func (s *Service) EndOfDay(ctx context.Context, c Caller, terminal string) (*End
 	if err := ve.orNil(); err != nil {
 		return nil, err
 	}
-	if left := s.ReconcileTerminal(ctx, terminal); left > 0 {
-		return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: terminal, RetryAfter: 30 * time.Second}
-	}
 	key := c.IdempotencyKey
 	op, err := s.newOperation(KindEndOfDay, c.Client, key, "", terminal)
 	if err != nil {
 		return nil, err
 	}
-	if op.IdempotencyKey == "" {
-		// Running end of day twice is harmless, so it needs no key from the ECR.
-		op.IdempotencyKey = "eod-" + op.ID
-	}
 	op.Amount = NewMoney(0, s.opt.Currency)
 	op.Fingerprint = fingerprint(op)
 	c.Wait = s.opt.CardTimeout
+	if key != "" {
+		// The same end of day asked again gets its stored report at once,
+		// before any status query of the terminal's unknowns.
+		if res, err := s.replay(ctx, c, "", op.Fingerprint); res != nil || err != nil {
+			if err != nil {
+				return nil, err
+			}
+			out, err := s.compare(ctx, res.Op)
+			if out != nil {
+				out.Replayed = res.Replayed
+			}
+			return out, err
+		}
+	} else {
+		// Running end of day twice is harmless, so it needs no key from the ECR.
+		op.IdempotencyKey = "eod-" + op.ID
+	}
+	if left := s.ReconcileTerminal(ctx, terminal); left > 0 {
+		return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: terminal, RetryAfter: 30 * time.Second}
+	}
 	res, err := s.submit(ctx, submission{op: op, wait: c.Wait})
 	if err != nil {
 		return nil, err
 	}
-	return s.compare(ctx, res.Op)
+	out, err := s.compare(ctx, res.Op)
+	if out != nil {
+		out.Replayed = res.Replayed
+	}
+	return out, err
 }
 
 // runEndOfDay is execute's branch for end of day: the report is kept on the
@@ -83,10 +110,13 @@ func (s *Service) runEndOfDay(ctx context.Context, op *Operation) Outcome {
 		op.BatchNo = rep.BatchNo
 	}
 	if out.Class == Unknown {
-		// End of day cannot be queried; running it again is harmless.
+		// End of day cannot be queried, and running it again is harmless;
+		// but iyzico may have closed the batch. Declined, safe to run again,
+		// and a provisional batch boundary that the next end of day settles.
 		out.Class = Declined
+		op.BatchMaybeClosed = true
 		if out.Error == nil {
-			out.Error = &UpstreamError{Code: "eod_unknown", Message: "end of day did not answer; run it again"}
+			out.Error = &UpstreamError{Code: "eod_unknown", Message: "end of day did not answer; iyzico may have closed the batch; run it again"}
 		}
 	}
 	return out
@@ -108,18 +138,54 @@ func (s *Service) compare(ctx context.Context, op *Operation) (*EndOfDayResult, 
 	if err != nil {
 		return nil, err
 	}
-	var sum int64
+	res.Lines, res.Journal = batchTotals(ops, cur)
+	res.Match = res.Journal == res.Upstream
+	var provisional *Operation
 	for _, o := range ops {
+		if o.Kind == KindEndOfDay && o.BatchMaybeClosed && o.State.Final() {
+			res.Unconfirmed = append(res.Unconfirmed, o.ID)
+			provisional = o // ops are oldest first: the latest wins
+		}
+	}
+	if provisional == nil {
+		return res, nil
+	}
+	var after []*Operation
+	for _, o := range ops {
+		if o.CreatedAt.After(provisional.CreatedAt) {
+			after = append(after, o)
+		}
+	}
+	lines, since := batchTotals(after, cur)
+	switch {
+	case since == res.Upstream && !res.Match:
+		res.Lines, res.Journal, res.Match, res.Since = lines, since, true, provisional.CreatedAt
+		res.Boundary = "the end of day " + provisional.ID + " closed the batch although its answer was lost"
+	case res.Match:
+		res.Boundary = "the end of day " + provisional.ID + " did not close the batch (its answer was lost)"
+	default:
+		res.Boundary = "the batch spans an end of day whose answer was lost (" + provisional.ID + "): iyzico's totals match neither the span before it nor after it"
+	}
+	return res, nil
+}
+
+// batchTotals sums what each operation adds to the card batch.
+func batchTotals(ops []*Operation, cur Currency) ([]BatchLine, Totals) {
+	var lines []BatchLine
+	var sum int64
+	count := 0
+	for _, o := range ops {
+		if o.Kind == KindEndOfDay {
+			continue
+		}
 		l := batchLine(o)
 		if l.Counted {
 			sum += l.Signed
-			res.Journal.Count++
+			count++
 		}
-		res.Lines = append(res.Lines, l)
+		lines = append(lines, l)
 	}
-	res.Journal.Amount = NewMoney(sum, cur)
-	res.Match = res.Journal.Amount.Minor() == res.Upstream.Amount.Minor() && res.Journal.Count == res.Upstream.Count
-	return res, nil
+	return lines, Totals{Amount: NewMoney(sum, cur), Count: count}
 }
 
 // batchOperations lists the terminal's operations between the previous end
@@ -133,12 +199,13 @@ func (s *Service) batchOperations(ctx context.Context, eod *Operation) ([]*Opera
 			return nil, err
 		}
 		for _, o := range page {
-			if o.ID == eod.ID || o.Kind == KindEndOfDay || !o.CreatedAt.After(eod.BatchSince) || o.CreatedAt.After(eod.CreatedAt) {
+			if o.ID == eod.ID || !o.CreatedAt.After(eod.BatchSince) || o.CreatedAt.After(eod.CreatedAt) {
 				continue
 			}
 			out = append(out, o)
 		}
 		if next == "" {
+			slices.SortFunc(out, func(a, b *Operation) int { return a.CreatedAt.Compare(b.CreatedAt) })
 			return out, nil
 		}
 		f.Cursor = next
@@ -165,6 +232,8 @@ func batchLine(o *Operation) BatchLine {
 			break
 		}
 		l.Signed, l.Counted = o.Amount.Minor(), true
+	case o.Kind == KindRefund && o.PaymentType == "CASH":
+		l.Note = "refund of a cash sale: not in the card batch"
 	case o.Kind == KindRefund:
 		l.Signed, l.Counted = -o.Amount.Minor(), true
 	case o.Kind == KindPreAuth:

@@ -138,7 +138,7 @@ func TestSplitSale(t *testing.T) {
 	if err != nil || done.Op.State != payment.StateApproved || done.Op.Amount.Decimal() != "100.00" || len(done.Op.Lines) != 1 {
 		t.Fatalf("complete: %+v %v", done, err)
 	}
-	if _, err := h.svc.CompleteSplit(ctx, caller("c2"), start.Op.ID, ""); !errors.Is(err, payment.ErrAmountOutOfRange) {
+	if _, err := h.svc.CompleteSplit(ctx, caller("c2"), start.Op.ID, ""); !errors.Is(err, payment.ErrSplitClosed) {
 		t.Fatalf("second completion: %v", err)
 	}
 	// Split sales do not exist in VUK 509.

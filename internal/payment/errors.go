@@ -21,8 +21,46 @@ var (
 	ErrNotRefundable        = errors.New("payment cannot be refunded")
 	ErrRefundExceeds        = errors.New("refund exceeds the refundable amount")
 	ErrAmountOutOfRange     = errors.New("amount out of range")
+	ErrSplitClosed          = errors.New("split sale is not open")
+	ErrNotCapturable        = errors.New("pre-authorisation cannot be captured")
 	ErrShuttingDown         = errors.New("bridged is shutting down")
+	// ErrAlreadyFinal matches a *FinalError: a final state is never overwritten.
+	ErrAlreadyFinal = errors.New("operation is final already")
+	// ErrPaymentIDConflict matches a *PaymentIDConflictError.
+	ErrPaymentIDConflict = errors.New("iyzico paymentId is owned by another operation")
+	// ErrCancelled is a money call whose caller went away (hung up, timed
+	// out) before its intent was journaled: nothing was written or sent.
+	ErrCancelled = errors.New("request cancelled before it was journaled")
 )
+
+// FinalError is Record's refusal to overwrite a final state; Stored is the
+// operation as the journal holds it.
+type FinalError struct {
+	Stored *Operation
+}
+
+func (e *FinalError) Error() string {
+	return fmt.Sprintf("operation %s is %s already", e.Stored.ID, e.Stored.State)
+}
+
+// Is makes a FinalError match ErrAlreadyFinal.
+func (e *FinalError) Is(target error) bool { return target == ErrAlreadyFinal }
+
+// PaymentIDConflictError is Record's refusal to record an approval whose
+// iyzico paymentId another operation owns: one of the two answers is about
+// another transaction.
+type PaymentIDConflictError struct {
+	PaymentID string
+	OpID      string
+	Owners    []string // the other operations holding it
+}
+
+func (e *PaymentIDConflictError) Error() string {
+	return fmt.Sprintf("paymentId %s of operation %s is owned by %v already", e.PaymentID, e.OpID, e.Owners)
+}
+
+// Is makes a PaymentIDConflictError match ErrPaymentIDConflict.
+func (e *PaymentIDConflictError) Is(target error) bool { return target == ErrPaymentIDConflict }
 
 // CodeDeviceTimeout is iyzico's TIMEOUT_ERROR: the device did not answer in time.
 const CodeDeviceTimeout = "380103"

@@ -14,6 +14,10 @@ type lane struct {
 	exclusive  bool
 	lastAnswer time.Time // when the device last gave a definite answer
 	lastEOD    time.Time
+	// maybeClosed is the creation time of the latest end of day after lastEOD
+	// whose answer was lost (or that a stop cut short): iyzico may have
+	// closed the batch there. Zero when there is none.
+	maybeClosed time.Time
 	// recent holds the error codes of the latest outcomes, newest last, for
 	// health: a run of 380103 means the terminal is unreachable, not slow.
 	recent []laneError
@@ -35,6 +39,20 @@ func (l *lane) noteError(at time.Time, e *UpstreamError) {
 	l.recent = append(l.recent, laneError{at: at, code: e.Code, group: e.Group})
 	if len(l.recent) > maxRecent {
 		l.recent = l.recent[len(l.recent)-maxRecent:]
+	}
+}
+
+// noteEndOfDay moves the terminal's batch boundaries by a final end of day:
+// an approved one closed the batch; one whose answer was lost may have.
+func (l *lane) noteEndOfDay(op *Operation) {
+	switch {
+	case op.State == StateApproved && op.CreatedAt.After(l.lastEOD):
+		l.lastEOD = op.CreatedAt
+		if !l.maybeClosed.After(l.lastEOD) {
+			l.maybeClosed = time.Time{}
+		}
+	case op.State.Final() && op.BatchMaybeClosed && op.CreatedAt.After(l.lastEOD) && op.CreatedAt.After(l.maybeClosed):
+		l.maybeClosed = op.CreatedAt
 	}
 }
 

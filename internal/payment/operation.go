@@ -27,6 +27,23 @@ func (k Kind) MovesMoney() bool {
 	return false
 }
 
+// OwnsPaymentID reports whether an approved operation of the kind gets its
+// own iyzico paymentId (a payment); voids and refunds name their payment's.
+// A post-auth shares its pre-auth's.
+func (k Kind) OwnsPaymentID() bool {
+	switch k {
+	case KindSale, KindPreAuth, KindPostAuth, KindSplitPayment, KindSplitComplete:
+		return true
+	}
+	return false
+}
+
+// IsPayment reports whether the kind is a payment that can be voided or
+// refunded: a sale, a pre-auth (voided only), a post-auth, a completed split sale.
+func (k Kind) IsPayment() bool {
+	return k == KindSale || k == KindPreAuth || k == KindPostAuth || k == KindSplitComplete
+}
+
 // State is a journal recovery point. The order is the state machine:
 // accepted -> sending -> approved | declined | unknown; unknown -> approved | declined.
 type State string
@@ -90,6 +107,9 @@ type SaleLine struct {
 	Generic      bool   `json:"generic,omitempty"`
 	// For refunds: the sale line refunded and the amount returned.
 	RelatedLineID string `json:"related_line_id,omitempty"`
+	// For sale lines: what approved refunds returned of the line so far.
+	RefundedQuantity int   `json:"refunded_quantity,omitempty"`
+	RefundedMinor    int64 `json:"-"`
 }
 
 // Buyer is the VUK 507 buyer identity, needed when the buyer is not the final consumer.
@@ -150,9 +170,24 @@ type Operation struct {
 	Card        *Card
 	Error       *UpstreamError
 
-	// What later operations did to a payment.
+	// What later operations did to a payment, each applied exactly once, in
+	// the commit that made the later operation final (Journal.Record effects).
 	Voided        bool
 	RefundedMinor int64
+	// A pre-auth: the post-auth that captured it, and the amount captured.
+	CapturedBy    string
+	CapturedMinor int64
+	// A split sale's start: closed by a cancel; no part may be added.
+	Closed bool
+
+	// Reason is why an operation is unknown (upstream's reason, such as
+	// queried_timeout), or how an undecided answer was judged; for the ECR
+	// and the operator.
+	Reason string
+	// KeyReleased: the idempotency key was given back in the commit that made
+	// the operation final, because nothing moved and the ECR must be able to
+	// send the same request again (the terminal was busy).
+	KeyReleased bool
 
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -162,6 +197,10 @@ type Operation struct {
 	// End of day: iyzico's report, and the start of the batch it closed.
 	Report     *EndOfDayReport
 	BatchSince time.Time
+	// BatchMaybeClosed marks an end of day whose answer never came (or that
+	// was cut by a stop): iyzico may have closed the batch. It is a
+	// provisional boundary that the next end of day confirms or discards.
+	BatchMaybeClosed bool
 
 	// Reconciler bookkeeping.
 	Queries     int
@@ -196,6 +235,9 @@ func (op *Operation) Clone() *Operation {
 	}
 	return &c
 }
+
+// Refundable is what is left to refund of a payment, in minor units.
+func (op *Operation) Refundable() int64 { return op.Amount.Minor() - op.RefundedMinor }
 
 // RefundedAmount is the total refunded so far.
 func (op *Operation) RefundedAmount() Money {

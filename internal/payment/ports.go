@@ -16,13 +16,25 @@ type Journal interface {
 	// nothing and returns the existing operation and ErrDuplicateKey.
 	Begin(ctx context.Context, op *Operation) (*Operation, error)
 	// Record stores a new state of an existing operation and appends a journal
-	// entry for it (hash-chained to the previous entry).
-	Record(ctx context.Context, op *Operation) error
+	// entry for it (hash-chained to the previous entry), and applies effects
+	// to other operations (a void to its payment, a refund to its payment's
+	// refunded amount, a capture to its pre-auth) in the same durable commit.
+	// A stored final state is never overwritten: when the stored operation is
+	// final already, Record writes nothing and returns a *FinalError holding
+	// it, so an effect is applied exactly once. When op is approved with a
+	// paymentId that another, unrelated operation owns already, Record writes
+	// nothing and returns a *PaymentIDConflictError. When op.KeyReleased is
+	// set, its idempotency key is forgotten in the same commit.
+	Record(ctx context.Context, op *Operation, effects ...Effect) error
 	// Update applies fn to the stored operation and records the result in one
 	// durable commit (read-modify-write without a lost update).
 	Update(ctx context.Context, id string, fn func(op *Operation) error) (*Operation, error)
 	// Get returns one operation by id, or ErrNotFound.
 	Get(ctx context.Context, id string) (*Operation, error)
+	// ByPaymentID returns the operations that own iyzico's paymentId (their
+	// own approval carried it: sales, pre- and post-auths, split parts and
+	// completions; not the voids and refunds that name it), oldest first.
+	ByPaymentID(ctx context.Context, paymentID string) ([]*Operation, error)
 	// ByKey returns the operation holding an idempotency key, or ErrNotFound.
 	ByKey(ctx context.Context, client, key string) (*Operation, error)
 	// List returns operations matching f, newest first, and a cursor for the next page.
@@ -35,6 +47,14 @@ type Journal interface {
 	// PruneKeys forgets idempotency keys of final operations created before t.
 	// It never touches an open operation; the operations themselves are kept.
 	PruneKeys(ctx context.Context, before time.Time) (int, error)
+}
+
+// Effect is a change that a recorded state makes to another operation,
+// committed with it. Apply gets a fresh copy of the stored operation; it may
+// run more than once (group commit), so it must only change the operation.
+type Effect struct {
+	ID    string
+	Apply func(op *Operation) error
 }
 
 // Filter selects operations for List. Zero fields do not filter. From is
@@ -114,6 +134,17 @@ type Outcome struct {
 	// Cause is the transport or protocol problem behind an Unknown or NotSent,
 	// for the log only: it is never shown to the ECR.
 	Cause error
+	// Reason is upstream's own short, stable word for the class (timeout,
+	// queried_timeout, refused_after_resend, ...): safe to show.
+	Reason string
+	// Named reports, for a query, whether the answer repeated the queried
+	// transactionReferenceId. An answer that does not name it is believed only
+	// when what it says matches the operation (Amount, Device).
+	Named bool
+	// Amount and Device are what a query's answer says of the transaction
+	// (its price and deviceUniqueId), when it says it.
+	Amount *Money
+	Device string
 
 	PaymentID   string
 	PaymentDate string

@@ -22,10 +22,12 @@ func (s *Service) Recover(ctx context.Context) error {
 		if op.Kind == KindEndOfDay {
 			// An end of day cannot be queried; running it again is harmless
 			// (it closes an empty batch), so an interrupted one is declined
-			// with safe_to_retry.
+			// with safe_to_retry. It may have reached iyzico and closed the
+			// batch: a provisional boundary until the next end of day.
 			op.State, op.SafeToRetry, op.Resolution = StateDeclined, true, ResolvedNotSent
-			op.Error = &UpstreamError{Code: "interrupted", Message: "bridged stopped during end of day; run it again"}
-			if err := s.record(op); err != nil {
+			op.BatchMaybeClosed = true
+			op.Error = &UpstreamError{Code: "interrupted", Message: "bridged stopped during end of day; iyzico may have closed the batch; run it again"}
+			if _, err := s.commit(op); err != nil {
 				return fmt.Errorf("recover: %w", err)
 			}
 			continue
@@ -38,7 +40,7 @@ func (s *Service) Recover(ctx context.Context) error {
 				// the grace period runs from the intent commit.
 				op.SentAt = op.CreatedAt
 			}
-			if err := s.record(op); err != nil {
+			if _, err := s.commit(op); err != nil {
 				return fmt.Errorf("recover: %w", err)
 			}
 			s.log.Warn().Str("op_id", op.ID).Str("terminal", op.Terminal).Msg("operation was in flight at the last stop: now unknown, will query iyzico")
@@ -55,14 +57,24 @@ func (s *Service) Recover(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("recover: last end of day: %w", err)
 		}
+		f := Filter{Terminal: t.ID, Kinds: []Kind{KindEndOfDay}, Status: "declined", Limit: 100}
 		if len(eods) > 0 {
-			s.mu.Lock()
-			s.lanes[t.ID].lastEOD = eods[0].CreatedAt
-			if eods[0].CreatedAt.After(s.lastCreated) {
-				s.lastCreated = eods[0].CreatedAt
-			}
-			s.mu.Unlock()
+			f.From = eods[0].CreatedAt
 		}
+		// Ends of day since the last approved one whose answers were lost:
+		// the latest is the provisional batch boundary.
+		lost, _, err := s.j.List(ctx, f)
+		if err != nil {
+			return fmt.Errorf("recover: ends of day since the last: %w", err)
+		}
+		s.mu.Lock()
+		for _, e := range append(eods, lost...) {
+			s.lanes[t.ID].noteEndOfDay(e)
+			if e.CreatedAt.After(s.lastCreated) {
+				s.lastCreated = e.CreatedAt
+			}
+		}
+		s.mu.Unlock()
 	}
 	s.poke()
 	s.notify()
@@ -118,7 +130,7 @@ func (s *Service) ReconcileDue(ctx context.Context) time.Time {
 		if ctx.Err() != nil {
 			return time.Time{}
 		}
-		if _, err := s.resolve(ctx, op); err != nil && !errors.Is(err, errCrashed) {
+		if _, err := s.resolve(ctx, op); err != nil && !errors.Is(err, errCrashed) && !errors.Is(err, errResolving) {
 			s.log.Warn().Err(err).Str("op_id", op.ID).Msg("reconcile")
 		}
 		s.mu.Lock()
@@ -144,7 +156,7 @@ func (s *Service) ReconcileTerminal(ctx context.Context, terminal string) int {
 	s.mu.Unlock()
 	left := 0
 	for _, op := range ops {
-		got, err := s.resolve(ctx, op)
+		got, err := s.resolveOrJoin(ctx, op)
 		if err != nil || !got.State.Final() {
 			left++
 		}
@@ -153,7 +165,8 @@ func (s *Service) ReconcileTerminal(ctx context.Context, terminal string) int {
 }
 
 // Resolve queries iyzico now for one unknown operation (the operator's and
-// the ECR's "resolve" button). A final operation is returned as it is.
+// the ECR's "resolve" button). A final operation is returned as it is; a
+// resolution already running is joined, not repeated.
 func (s *Service) Resolve(ctx context.Context, id string) (*Operation, error) {
 	op, err := s.j.Get(ctx, id)
 	if err != nil {
@@ -162,13 +175,90 @@ func (s *Service) Resolve(ctx context.Context, id string) (*Operation, error) {
 	if op.State != StateUnknown {
 		return op, nil
 	}
-	return s.resolve(ctx, op)
+	s.mu.Lock()
+	if p := s.pending[id]; p != nil {
+		op.Queries, op.NextQueryAt = max(op.Queries, p.Queries), p.NextQueryAt
+		if op.SentAt.IsZero() {
+			op.SentAt = p.SentAt
+		}
+	}
+	s.mu.Unlock()
+	return s.resolveOrJoin(ctx, op)
 }
 
 var errCrashed = errors.New("crashed at a failpoint")
 
-// resolve runs one status query and records what it proves.
-func (s *Service) resolve(ctx context.Context, op *Operation) (*Operation, error) {
+// errResolving says that another caller is resolving the operation now.
+var errResolving = errors.New("a status query of this operation is already running")
+
+// resolution is one status query of an operation in progress: callers that
+// come while it runs wait for its result instead of asking again.
+type resolution struct {
+	done chan struct{}
+	op   *Operation
+	err  error
+}
+
+// resolveOrJoin resolves op, or waits for the resolution already running.
+func (s *Service) resolveOrJoin(ctx context.Context, op *Operation) (*Operation, error) {
+	for {
+		got, err := s.resolve(ctx, op)
+		if !errors.Is(err, errResolving) {
+			return got, err
+		}
+		s.mu.Lock()
+		r := s.resolving[op.ID]
+		s.mu.Unlock()
+		if r == nil {
+			continue // it ended between the two looks: ask again
+		}
+		select {
+		case <-r.done:
+			if r.op != nil || r.err != nil {
+				return r.op, r.err
+			}
+		case <-ctx.Done():
+			return op.Clone(), nil
+		}
+	}
+}
+
+// resolve runs one status query of op and records what it proves. Only one
+// runs per operation at a time (errResolving otherwise), and it starts from
+// the journal: an operation settled meanwhile is not asked about again, and
+// a final state is never overwritten (Journal.Record).
+func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, err error) {
+	r := &resolution{done: make(chan struct{})}
+	s.mu.Lock()
+	if s.resolving[op.ID] != nil {
+		s.mu.Unlock()
+		return nil, errResolving
+	}
+	s.resolving[op.ID] = r
+	s.mu.Unlock()
+	defer func() {
+		r.op, r.err = res, err
+		s.mu.Lock()
+		delete(s.resolving, op.ID)
+		s.mu.Unlock()
+		close(r.done)
+	}()
+
+	cur, err := s.j.Get(ctx, op.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur.State.Final() {
+		// Settled by another resolution since op was read.
+		s.settleLane(cur)
+		return cur, nil
+	}
+	cur.Queries, cur.NextQueryAt = max(cur.Queries, op.Queries), op.NextQueryAt
+	if cur.SentAt.IsZero() {
+		cur.SentAt = op.SentAt
+	}
+	op = cur
+
 	if err := s.fp.hit(FailReconcilerBeforeQuery); err != nil {
 		return nil, errCrashed
 	}
@@ -178,6 +268,9 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (*Operation, error
 	if s.opt.OnQuery != nil {
 		s.opt.OnQuery(out.Class.String())
 	}
+	if (out.Class == Approved || out.Class == Declined) && !s.answerIsAbout(op, out) {
+		out = Outcome{Class: Unknown, Reason: ReasonUnnamedAnswer, Error: op.Error}
+	}
 	switch out.Class {
 	case Approved, Declined:
 		s.apply(op, out, ResolvedByQuery)
@@ -185,11 +278,15 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (*Operation, error
 		if now.Sub(op.SentAt) >= s.opt.NotFoundGrace {
 			op.State, op.Resolution, op.SafeToRetry = StateDeclined, ResolvedNotFound, true
 			op.Error = &UpstreamError{Code: "not_found", Message: "iyzico has no record of this operation: it was never processed"}
+			op.Reason = ""
 		} else {
 			op.NextQueryAt = now.Add(s.backoff(op.Queries))
 		}
 	default:
 		op.NextQueryAt = now.Add(s.backoff(op.Queries))
+		if out.Reason != "" {
+			op.Reason = out.Reason
+		}
 		if out.Cause != nil {
 			s.log.Info().Str("op_id", op.ID).Str("class", out.Class.String()).Str("cause", out.Cause.Error()).Msg("status query inconclusive; will retry")
 		}
@@ -198,19 +295,41 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (*Operation, error
 		return nil, errCrashed
 	}
 	if op.State.Final() {
-		if err := s.record(op); err != nil {
+		stored, err := s.commit(op)
+		if err != nil {
 			return nil, err
 		}
-		s.settleLane(op)
-		s.log.Info().Str("op_id", op.ID).Str("state", string(op.State)).Str("resolution", string(op.Resolution)).Msg("unknown resolved")
-	} else {
-		s.mu.Lock()
-		if _, ok := s.pending[op.ID]; ok {
-			s.pending[op.ID] = op.Clone()
-		}
-		s.mu.Unlock()
+		s.settleLane(stored)
+		s.log.Info().Str("op_id", op.ID).Str("state", string(stored.State)).Str("resolution", string(stored.Resolution)).Msg("unknown resolved")
+		return stored.Clone(), nil
 	}
+	s.mu.Lock()
+	if _, ok := s.pending[op.ID]; ok {
+		s.pending[op.ID] = op.Clone()
+	}
+	s.mu.Unlock()
 	return op.Clone(), nil
+}
+
+// answerIsAbout reports whether a query's definite answer may be believed
+// for op: it repeats op's transactionReferenceId, or, when it names none,
+// what it says matches what bridged knows of op (its amount, and its device
+// when the answer names one). An answer that names nothing and says nothing
+// to check is not evidence.
+func (s *Service) answerIsAbout(op *Operation, out Outcome) bool {
+	if out.Named {
+		return true
+	}
+	if out.Amount == nil || out.Amount.Minor() != op.Amount.Minor() || out.Amount.Currency() != op.Amount.Currency() {
+		s.log.Warn().Str("op_id", op.ID).Str("class", out.Class.String()).
+			Msg("status query answer names no transaction and its amount does not match this operation; not believed")
+		return false
+	}
+	if out.Device != "" && out.Device != op.DeviceUniqueID {
+		s.log.Warn().Str("op_id", op.ID).Msg("status query answer names no transaction and another device; not believed")
+		return false
+	}
+	return true
 }
 
 // backoff doubles from BackoffMin to BackoffMax with ±20% jitter, so many

@@ -57,7 +57,61 @@ func (s *Service) Pay(ctx context.Context, c Caller, r SaleRequest) (*Result, er
 	if err != nil {
 		return nil, err
 	}
-	return s.submit(ctx, submission{op: op, wait: c.Wait})
+	if op.Kind != KindPostAuth {
+		return s.submit(ctx, submission{op: op, wait: c.Wait})
+	}
+	if res, err := s.replay(ctx, c, r.Reference, op.Fingerprint); res != nil || err != nil {
+		return res, err
+	}
+	pre, err := s.preAuthOf(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	op.ParentID, op.ParentTransactionReferenceID = pre.ID, pre.TransactionReferenceID
+	return s.submit(ctx, submission{op: op, wait: c.Wait, check: func(s *Service) error {
+		cur, err := s.j.Get(ctx, pre.ID)
+		if err != nil {
+			return err
+		}
+		return capturable(cur, op.Amount)
+	}})
+}
+
+// preAuthOf finds the pre-authorisation a post-auth captures, by the iyzico
+// paymentId the ECR names: it must be a pre-auth approved through bridged,
+// on the same terminal, so that bridged can hold the capture to the hold and
+// the refunds to the capture.
+func (s *Service) preAuthOf(ctx context.Context, post *Operation) (*Operation, error) {
+	owners, err := s.j.ByPaymentID(ctx, post.PaymentID)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range owners {
+		if o.Kind != KindPreAuth {
+			continue
+		}
+		if o.Terminal != post.Terminal {
+			return nil, &ValidationError{Problems: []FieldProblem{{Field: "terminal",
+				Message: fmt.Sprintf("the pre-authorisation %s ran on terminal %s; capture it there", post.PaymentID, o.Terminal)}}}
+		}
+		return o, nil
+	}
+	return nil, fmt.Errorf("%w: payment_id %s is not a pre-authorisation approved through bridged", ErrNotCapturable, post.PaymentID)
+}
+
+// capturable says whether pre can be captured for amount now.
+func capturable(pre *Operation, amount Money) error {
+	switch {
+	case pre.State != StateApproved:
+		return fmt.Errorf("%w: it is %s, not approved", ErrNotCapturable, pre.State.Status())
+	case pre.Voided:
+		return fmt.Errorf("%w: it is voided", ErrNotCapturable)
+	case pre.CapturedBy != "":
+		return fmt.Errorf("%w: it was captured already by payment %s", ErrNotCapturable, pre.CapturedBy)
+	case amount.Minor() > pre.Amount.Minor():
+		return fmt.Errorf("%w: %s requested, %s held", ErrNotCapturable, amount.Decimal(), pre.Amount.Decimal())
+	}
+	return nil
 }
 
 func (s *Service) validateSale(c Caller, r SaleRequest) (*Operation, error) {

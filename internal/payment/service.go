@@ -57,6 +57,9 @@ type Options struct {
 	OnState func(op *Operation)
 	// OnQuery, when set, is told the result of every reconciler query.
 	OnQuery func(result string)
+	// OnConflict, when set, is told of every answer that contradicts the
+	// journal (kind: payment_id, ...), for the metrics and the status page.
+	OnConflict func(kind string)
 }
 
 // Service is the durable payment core: journal -> forward -> record.
@@ -79,6 +82,9 @@ type Service struct {
 	byID    map[string]*flight    // the same flights by operation id
 	failed  error                 // sticky: the first store write error
 	pending map[string]*Operation // unknown operations awaiting a query
+	// resolving holds the status query in progress per operation: one
+	// resolution of an operation at a time (reconciler, resolve, end of day).
+	resolving map[string]*resolution
 	// lastCreated keeps creation times strictly increasing.
 	lastCreated time.Time
 
@@ -120,17 +126,18 @@ func New(o Options) (*Service, error) {
 		o.BackoffMax = time.Minute
 	}
 	s := &Service{
-		opt:     o,
-		log:     o.Logger.With().Str("component", "payment").Logger(),
-		j:       o.Journal,
-		gw:      o.Gateway,
-		clock:   o.Clock,
-		lanes:   map[string]*lane{},
-		flights: map[string]*flight{},
-		byID:    map[string]*flight{},
-		pending: map[string]*Operation{},
-		wake:    make(chan struct{}, 1),
-		changed: make(chan struct{}),
+		opt:       o,
+		log:       o.Logger.With().Str("component", "payment").Logger(),
+		j:         o.Journal,
+		gw:        o.Gateway,
+		clock:     o.Clock,
+		lanes:     map[string]*lane{},
+		flights:   map[string]*flight{},
+		byID:      map[string]*flight{},
+		pending:   map[string]*Operation{},
+		resolving: map[string]*resolution{},
+		wake:      make(chan struct{}, 1),
+		changed:   make(chan struct{}),
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	for _, t := range o.Terminals {
@@ -145,7 +152,11 @@ func (s *Service) Mode() Mode { return s.opt.Mode }
 // Close cancels operations still upstream (they end unknown and are
 // journaled so) and waits until every one has recorded its state.
 func (s *Service) Close() {
+	// Under the lock, so that no submit is between its check of base and
+	// its wg.Add: every operation that starts is counted before Wait.
+	s.mu.Lock()
 	s.cancel()
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
@@ -187,41 +198,28 @@ type Result struct {
 	Final    bool // false: still pending or unknown when the wait ended
 }
 
+// Busy reports whether the terminal refused the operation as busy (iyzico's
+// 380201): nothing moved, the key was given back, and the ECR sends the same
+// request again later.
+func (r *Result) Busy() bool {
+	return r.Op != nil && r.Op.State == StateDeclined && r.Op.KeyReleased
+}
+
 // submit applies idempotency, the terminal lane, the durable intent commit,
 // and then runs the operation upstream in the background, waiting up to
 // sub.wait for its outcome.
 func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 	op := sub.op
-	if op.IdempotencyKey == "" {
-		op.IdempotencyKey = op.Reference
+	key, err := keyOf(op.IdempotencyKey, op.Reference)
+	if err != nil {
+		return nil, err
 	}
-	if op.IdempotencyKey == "" {
-		return nil, ErrKeyRequired
-	}
-	if err := idempotency.CheckKey(op.IdempotencyKey); err != nil {
-		return nil, &ValidationError{Problems: []FieldProblem{{Field: "Idempotency-Key", Message: err.Error()}}}
-	}
+	op.IdempotencyKey = key
 	flightKey := op.Client + "\x00" + op.IdempotencyKey
 
 	s.mu.Lock()
-	if fl := s.flights[flightKey]; fl != nil {
-		s.mu.Unlock()
-		if idempotency.Decide(true, fl.fingerprint, op.Fingerprint, true) == idempotency.Conflict {
-			return nil, ErrIdempotencyKeyReused
-		}
-		return s.await(ctx, fl, sub.wait, true)
-	}
-	existing, err := s.j.ByKey(ctx, op.Client, op.IdempotencyKey)
-	switch {
-	case err == nil:
-		s.mu.Unlock()
-		if idempotency.Decide(true, existing.Fingerprint, op.Fingerprint, false) == idempotency.Conflict {
-			return nil, ErrIdempotencyKeyReused
-		}
-		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, nil
-	case !errors.Is(err, ErrNotFound):
-		s.mu.Unlock()
-		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	if res, found, err := s.known(ctx, op.Client, op.IdempotencyKey, op.Fingerprint, sub.wait); found {
+		return res, err
 	}
 	if s.failed != nil {
 		s.mu.Unlock()
@@ -251,6 +249,7 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 	fl := newFlight(op)
 	s.flights[flightKey] = fl
 	s.byID[op.ID] = fl
+	s.wg.Add(1) // under s.mu, after the check of base: Close waits for it
 	s.mu.Unlock()
 
 	if err := s.begin(ctx, op); err != nil {
@@ -260,15 +259,77 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 		delete(s.byID, op.ID)
 		s.mu.Unlock()
 		fl.finish(nil)
+		s.wg.Done()
 		return nil, err
 	}
 
-	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
 		s.execute(op, fl, flightKey)
 	}()
 	return s.await(ctx, fl, sub.wait, false)
+}
+
+// keyOf is a money call's idempotency key: the header, or else the ECR's
+// reference; one of them is required.
+func keyOf(header, reference string) (string, error) {
+	key := header
+	if key == "" {
+		key = reference
+	}
+	if key == "" {
+		return "", ErrKeyRequired
+	}
+	if err := idempotency.CheckKey(key); err != nil {
+		return "", &ValidationError{Problems: []FieldProblem{{Field: "Idempotency-Key", Message: err.Error()}}}
+	}
+	return key, nil
+}
+
+// known looks a key up, in flight in this process (the call joins it) or in
+// the journal (the call gets the stored operation, replayed), and compares
+// the request's fingerprint with the one stored: a different request under
+// the same key is refused. It is called with s.mu held; when it finds the
+// key it releases s.mu and returns the answer with found set.
+func (s *Service) known(ctx context.Context, client, key, fp string, wait time.Duration) (res *Result, found bool, err error) {
+	if fl := s.flights[client+"\x00"+key]; fl != nil {
+		s.mu.Unlock()
+		if idempotency.Decide(true, fl.fingerprint, fp, true) == idempotency.Conflict {
+			return nil, true, ErrIdempotencyKeyReused
+		}
+		res, err := s.await(ctx, fl, wait, true)
+		return res, true, err
+	}
+	existing, err := s.j.ByKey(ctx, client, key)
+	switch {
+	case err == nil:
+		s.mu.Unlock()
+		if idempotency.Decide(true, existing.Fingerprint, fp, false) == idempotency.Conflict {
+			return nil, true, ErrIdempotencyKeyReused
+		}
+		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, true, nil
+	case !errors.Is(err, ErrNotFound):
+		s.mu.Unlock()
+		return nil, true, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	return nil, false, nil
+}
+
+// replay answers a request whose key is taken already (known) before anything
+// is derived from the current state of the journal: "refund what is left",
+// "cancel" or "end of day" asked again must get their first answer, not a
+// new derivation that no longer matches it. It returns a nil Result for a new key.
+func (s *Service) replay(ctx context.Context, c Caller, reference, fp string) (*Result, error) {
+	key, err := keyOf(c.IdempotencyKey, reference)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	res, found, err := s.known(ctx, c.Client, key, fp, c.Wait)
+	if !found {
+		s.mu.Unlock()
+	}
+	return res, err
 }
 
 // begin fills in the generated fields and commits the intent durably.
@@ -285,6 +346,12 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 			// The flight map makes this unreachable in one process; a second
 			// process cannot open the same journal.
 			return ErrIdempotencyKeyReused
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The caller went away while its intent waited for a commit: the
+			// store never ran the write (commit.go), nothing was journaled or
+			// sent, and the store is as healthy as before.
+			return fmt.Errorf("%w: %w", ErrCancelled, ctxErr)
 		}
 		s.failClosed(err)
 		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
@@ -334,13 +401,18 @@ func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
 		return
 	}
 	s.apply(op, out, ResolvedDirect)
-	recErr := s.record(op)
+	if op.State == StateDeclined && out.Busy {
+		// The device was busy: nothing moved. The ECR is told terminal_busy
+		// and sends the same request again, with the same key.
+		op.KeyReleased = true
+	}
+	stored, recErr := s.commit(op)
 	if err := s.fp.hit(FailAfterOutcomeCommit); err != nil {
 		fl.crash()
 		return
 	}
-	if recErr == nil || op.State == StateUnknown {
-		s.settleLane(op)
+	if recErr == nil || stored.State == StateUnknown {
+		s.settleLane(stored)
 	} else {
 		// The outcome is known but not durable: keep the lane blocked until a
 		// restart re-derives it from iyzico. The caller still gets the truth.
@@ -351,18 +423,24 @@ func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
 		}
 		s.mu.Unlock()
 	}
-	fl.finish(op.Clone())
+	fl.finish(stored.Clone())
 }
 
 // apply turns an upstream outcome into the operation's next state.
 func (s *Service) apply(op *Operation, out Outcome, how Resolution) {
 	op.UpdatedAt = s.clock.Now()
 	op.Error = out.Error
+	op.Reason = ""
 	switch out.Class {
 	case Approved:
 		op.State, op.Resolution, op.SafeToRetry = StateApproved, how, false
 		op.Error = nil
 		fillFromOutcome(op, out)
+		if out.Voided && op.Kind.IsPayment() {
+			// A status query found the payment approved and voided since
+			// (through bridged's lost answer, or on the device): it stands voided.
+			op.Voided = true
+		}
 	case Declined:
 		op.State, op.Resolution, op.SafeToRetry = StateDeclined, how, true
 	case NotSent:
@@ -372,6 +450,7 @@ func (s *Service) apply(op *Operation, out Outcome, how Resolution) {
 		op.State = StateUnknown
 	default:
 		op.State, op.SafeToRetry = StateUnknown, false
+		op.Reason = out.Reason
 		if op.NextQueryAt.IsZero() {
 			op.NextQueryAt = op.UpdatedAt.Add(s.opt.BackoffMin)
 		}
@@ -407,44 +486,55 @@ func fillFromOutcome(op *Operation, out Outcome) {
 	}
 }
 
-// record commits a new state of op, and of its parent when a void or refund
-// was approved. A failure puts the service in fail-closed mode.
-func (s *Service) record(op *Operation) error {
+// commit records a new state of op together with its effects on other
+// operations (effects.go), in one durable commit, and returns the operation
+// as the journal holds it afterwards: op itself, or, when another resolution
+// settled it first, the stored final state (a final state is never
+// overwritten and an effect is never applied twice). An approval whose
+// paymentId another operation owns is not believed: op stays unknown, and an
+// operator is told. A write failure puts the service in fail-closed mode.
+func (s *Service) commit(op *Operation) (*Operation, error) {
 	op.UpdatedAt = s.clock.Now()
-	if err := s.j.Record(context.Background(), op); err != nil {
+	ctx := context.Background()
+	effects, err := s.effects(ctx, op)
+	if err == nil {
+		err = s.j.Record(ctx, op, effects...)
+	}
+	var fe *FinalError
+	var pc *PaymentIDConflictError
+	switch {
+	case err == nil:
+	case errors.As(err, &fe):
+		s.log.Info().Str("op_id", op.ID).Str("state", string(fe.Stored.State)).Str("dropped", string(op.State)).
+			Msg("operation was settled meanwhile; this answer is not recorded")
+		return fe.Stored, nil
+	case errors.As(err, &pc):
+		s.log.Error().Str("op_id", op.ID).Str("payment_id", pc.PaymentID).Strs("owners", pc.Owners).
+			Msg("iyzico answered approved with a paymentId another operation owns: one of the answers is about another transaction; the operation stays unknown for an operator")
+		if s.opt.OnConflict != nil {
+			s.opt.OnConflict("payment_id")
+		}
+		op.State, op.SafeToRetry, op.Resolution = StateUnknown, false, ""
+		op.Reason = ReasonPaymentIDConflict
+		op.PaymentID, op.AuthCode, op.HostRef = "", "", ""
+		if op.NextQueryAt.IsZero() || !op.NextQueryAt.After(op.UpdatedAt) {
+			op.NextQueryAt = op.UpdatedAt.Add(s.opt.BackoffMax)
+		}
+		return s.commit(op)
+	case errors.Is(err, ErrNotFound):
+		s.log.Error().Err(err).Str("op_id", op.ID).Msg("an operation this one acts on is missing from the journal")
 		s.failClosed(err)
-		return err
+		return op, err
+	default:
+		s.failClosed(err)
+		return op, err
 	}
 	s.logState(op, "state")
 	s.observe(op)
 	// Watchers (long polls, the event stream) are woken by settleLane, once
 	// the terminal is free again: an ECR that sees the outcome and sends the
 	// next sale at once must not meet a terminal still marked busy.
-	if op.State == StateApproved && op.ParentID != "" && (op.Kind == KindVoid || op.Kind == KindRefund) {
-		return s.applyToParent(op)
-	}
-	return nil
-}
-
-func (s *Service) applyToParent(child *Operation) error {
-	_, err := s.j.Update(context.Background(), child.ParentID, func(parent *Operation) error {
-		switch child.Kind {
-		case KindVoid:
-			parent.Voided = true
-		case KindRefund:
-			parent.RefundedMinor += child.Amount.Minor()
-		}
-		parent.UpdatedAt = s.clock.Now()
-		return nil
-	})
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			s.log.Error().Err(err).Str("op_id", child.ID).Msg("parent of an approved void/refund not found")
-			return err
-		}
-		s.failClosed(err)
-	}
-	return err
+	return op, nil
 }
 
 // settleLane frees the terminal, or keeps it blocked by an unknown, and then
@@ -483,8 +573,8 @@ func (s *Service) settleLaneLocked(op *Operation) {
 	if len(ln.recent) > maxRecent {
 		ln.recent = ln.recent[len(ln.recent)-maxRecent:]
 	}
-	if op.Kind == KindEndOfDay && op.State == StateApproved {
-		ln.lastEOD = op.CreatedAt
+	if op.Kind == KindEndOfDay {
+		ln.noteEndOfDay(op)
 	}
 	if op.State == StateUnknown {
 		ln.blocked[op.ID] = true

@@ -2,7 +2,10 @@ package payment
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
+	"time"
 )
 
 // A VUK 507 split sale settles one fiscal sale with several payments:
@@ -38,7 +41,7 @@ type SplitPaymentRequest struct {
 
 // AddSplitPayment charges one part of a split sale.
 func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentRequest) (*Result, error) {
-	start, err := s.splitStart(ctx, r.SplitID)
+	start, err := s.openSplit(ctx, r.SplitID)
 	if err != nil {
 		return nil, err
 	}
@@ -82,7 +85,7 @@ func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, referenc
 	if err := ve.orNil(); err != nil {
 		return nil, err
 	}
-	start, err := s.splitStart(ctx, splitID)
+	start, err := s.openSplit(ctx, splitID)
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +122,20 @@ func (s *Service) splitStart(ctx context.Context, id string) (*Operation, error)
 		return nil, fmt.Errorf("%w: %s is not a split sale", ErrNotFound, id)
 	}
 	if start.State != StateApproved || start.SaleNumber == "" {
-		return nil, fmt.Errorf("%w: the split sale is %s, not open", ErrAmountOutOfRange, start.State.Status())
+		return nil, fmt.Errorf("%w: the split sale is %s, not open", ErrSplitClosed, start.State.Status())
+	}
+	return start, nil
+}
+
+// openSplit is splitStart for a step that adds to the sale: a cancelled
+// split sale takes no more parts and cannot be completed.
+func (s *Service) openSplit(ctx context.Context, id string) (*Operation, error) {
+	start, err := s.splitStart(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if start.Closed {
+		return nil, fmt.Errorf("%w: the split sale was cancelled", ErrSplitClosed)
 	}
 	return start, nil
 }
@@ -127,6 +143,13 @@ func (s *Service) splitStart(ctx context.Context, id string) (*Operation, error)
 // splitRemaining is the start's amount less every approved part. An unknown
 // part blocks the terminal, so it cannot be overlooked here.
 func (s *Service) splitRemaining(ctx context.Context, start *Operation) (Money, error) {
+	cur, err := s.j.Get(ctx, start.ID)
+	if err != nil {
+		return Money{}, err
+	}
+	if cur.Closed {
+		return Money{}, fmt.Errorf("%w: the split sale was cancelled", ErrSplitClosed)
+	}
 	parts, _, err := s.j.List(ctx, Filter{ParentID: start.ID, Kinds: []Kind{KindSplitPayment, KindSplitComplete}, Limit: 1000})
 	if err != nil {
 		return Money{}, err
@@ -134,11 +157,145 @@ func (s *Service) splitRemaining(ctx context.Context, start *Operation) (Money, 
 	left := start.Amount.Minor()
 	for _, p := range parts {
 		if p.Kind == KindSplitComplete && p.State == StateApproved {
-			return NewMoney(0, start.Amount.Currency()), fmt.Errorf("%w: the split sale is completed already", ErrAmountOutOfRange)
+			return NewMoney(0, start.Amount.Currency()), fmt.Errorf("%w: the split sale is completed already", ErrSplitClosed)
 		}
 		if p.Kind == KindSplitPayment && p.State == StateApproved {
 			left -= p.Amount.Minor()
 		}
 	}
 	return NewMoney(left, start.Amount.Currency()), nil
+}
+
+// SplitCancelResult is a cancelled split sale: each of its parts with the
+// void that gives its money back.
+type SplitCancelResult struct {
+	Start *Operation
+	Parts []SplitPartCancel
+	// Final: every void asked for is approved or declined.
+	Final bool
+	// Replayed: every void was an earlier request's (the same key).
+	Replayed bool
+}
+
+// SplitPartCancel is one part of a cancelled split sale.
+type SplitPartCancel struct {
+	Part *Operation
+	Void *Operation // nil when the part needed none, or could not be voided
+	Note string     // why no void was sent, or what its answer means
+}
+
+// Settled reports whether every charged part has its money back.
+func (r *SplitCancelResult) Settled() bool {
+	for _, p := range r.Parts {
+		if p.Part.State == StateApproved && !p.Part.Voided && (p.Void == nil || p.Void.State != StateApproved) {
+			return false
+		}
+	}
+	return true
+}
+
+// CancelSplit gives back the money of a split sale that was never completed:
+// it closes the sale to new parts (durably, first), then voids each charged
+// part on the terminal, one after the other, each a journaled operation of
+// its own with the same guarantees as any void (its key is the request's
+// key and the part's id). A part from a batch that end of day has closed
+// cannot be voided, and a VUK 507 part has no lines to refund: such a part
+// is listed with the reason, for the operator. A completed split sale is
+// cancelled as a payment (its completion's cancel), not here.
+func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference string) (*SplitCancelResult, error) {
+	ve := &ValidationError{}
+	checkText(ve, "reference", reference, 128)
+	if err := ve.orNil(); err != nil {
+		return nil, err
+	}
+	key, err := keyOf(c.IdempotencyKey, reference)
+	if err != nil {
+		return nil, err
+	}
+	start, err := s.splitStart(ctx, splitID)
+	if err != nil {
+		return nil, err
+	}
+	steps, _, err := s.j.List(ctx, Filter{ParentID: start.ID, Kinds: []Kind{KindSplitComplete}, Limit: 1000})
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range steps {
+		if st.State == StateApproved {
+			return nil, fmt.Errorf("%w: the split sale was completed as payment %s; cancel that payment instead", ErrSplitClosed, st.ID)
+		}
+		if !st.State.Final() {
+			return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: start.Terminal, RetryAfter: 5 * time.Second}
+		}
+	}
+	if !start.Closed {
+		if start, err = s.j.Update(ctx, start.ID, func(op *Operation) error {
+			op.Closed, op.UpdatedAt = true, s.clock.Now()
+			return nil
+		}); err != nil {
+			s.failClosed(err)
+			return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+		}
+		s.notify()
+	}
+	parts, err := s.splitParts(ctx, start.ID)
+	if err != nil {
+		return nil, err
+	}
+	res := &SplitCancelResult{Start: start, Final: true, Replayed: len(parts) > 0}
+	slices.SortFunc(parts, func(a, b *Operation) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	for _, part := range parts {
+		pc := SplitPartCancel{Part: part}
+		switch {
+		case part.State != StateApproved:
+			pc.Note = "not charged: " + part.State.Status()
+			res.Parts = append(res.Parts, pc)
+			continue
+		case part.Voided:
+			pc.Note = "voided already"
+		}
+		pcaller := Caller{Client: c.Client, IdempotencyKey: derivedKey(key, "#"+part.ID), Wait: c.Wait}
+		r := AdjustRequest{PaymentID: part.ID, Reference: reference}
+		vres, err := s.Void(ctx, pcaller, r)
+		switch {
+		case err == nil:
+			pc.Void, pc.Note = vres.Op, ""
+			res.Final = res.Final && vres.Final
+			res.Replayed = res.Replayed && vres.Replayed
+			if vres.Op.State == StateApproved {
+				pc.Part.Voided = true
+			}
+		case errors.Is(err, ErrNotVoidable) && part.Voided:
+			res.Replayed = false
+		case errors.Is(err, ErrNotVoidable):
+			pc.Note = err.Error()
+			res.Replayed = false
+		default:
+			return nil, err
+		}
+		res.Parts = append(res.Parts, pc)
+	}
+	return res, nil
+}
+
+// partVoidable says whether a part of a split sale can be voided now: only
+// while the sale is not completed (a completed sale is voided as a whole),
+// in the open batch. Called with s.mu held.
+func (s *Service) partVoidable(ctx context.Context, p *Operation) error {
+	switch {
+	case p.State != StateApproved:
+		return fmt.Errorf("%w: it is %s, not approved", ErrNotVoidable, p.State.Status())
+	case p.Voided:
+		return fmt.Errorf("%w: it is voided already", ErrNotVoidable)
+	}
+	steps, _, err := s.j.List(ctx, Filter{ParentID: p.ParentID, Kinds: []Kind{KindSplitComplete}, Limit: 1000})
+	if err != nil {
+		return err
+	}
+	for _, st := range steps {
+		if st.State == StateApproved {
+			return fmt.Errorf("%w: its split sale was completed as payment %s; void that instead", ErrNotVoidable, st.ID)
+		}
+	}
+	return s.sameBatch(p)
 }

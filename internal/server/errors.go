@@ -75,6 +75,16 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		writeProblem(w, r, http.StatusUnprocessableEntity, "refund_exceeds", "Refund exceeds the refundable amount", err.Error())
 	case errors.Is(err, payment.ErrAmountOutOfRange):
 		writeProblem(w, r, http.StatusUnprocessableEntity, "amount_out_of_range", "Amount out of range", err.Error())
+	case errors.Is(err, payment.ErrCancelled):
+		// The caller went away before its intent was journaled: nothing
+		// happened, and the store is fine. Whoever still listens may retry.
+		w.Header().Set("Retry-After", "1")
+		writeProblem(w, r, http.StatusServiceUnavailable, "cancelled", "Request cancelled",
+			"the request ended before bridged journaled it; nothing was sent; send it again with the same key")
+	case errors.Is(err, payment.ErrSplitClosed):
+		writeProblem(w, r, http.StatusConflict, "split_sale_closed", "Split sale not open", err.Error())
+	case errors.Is(err, payment.ErrNotCapturable):
+		writeProblem(w, r, http.StatusConflict, "not_capturable", "Pre-authorisation cannot be captured", err.Error())
 	case errors.Is(err, payment.ErrShuttingDown):
 		w.Header().Set("Retry-After", "5")
 		writeProblem(w, r, http.StatusServiceUnavailable, "shutting_down", "Shutting down", "bridged is stopping; try again shortly")

@@ -29,6 +29,7 @@ type Service interface {
 	StartSplit(ctx context.Context, c payment.Caller, r payment.SaleRequest) (*payment.Result, error)
 	AddSplitPayment(ctx context.Context, c payment.Caller, r payment.SplitPaymentRequest) (*payment.Result, error)
 	CompleteSplit(ctx context.Context, c payment.Caller, splitID, reference string) (*payment.Result, error)
+	CancelSplit(ctx context.Context, c payment.Caller, splitID, reference string) (*payment.SplitCancelResult, error)
 	EndOfDay(ctx context.Context, c payment.Caller, terminal string) (*payment.EndOfDayResult, error)
 	EndOfDays(ctx context.Context, terminal string, limit int) ([]*payment.EndOfDayResult, error)
 	EndOfDayByID(ctx context.Context, id string) (*payment.EndOfDayResult, error)
@@ -86,6 +87,14 @@ func (s *server) preferWait(r *http.Request) (time.Duration, string) {
 // writeResult answers a money call: 201 when final, 202 with Location and
 // Retry-After while pending or unknown. A replay says so.
 func (s *server) writeResult(w http.ResponseWriter, r *http.Request, res *payment.Result) {
+	if res.Busy() {
+		// iyzico said the device was busy: nothing moved and the key was
+		// given back; the same request, with the same key, comes again later.
+		w.Header().Set("Retry-After", "3")
+		writeProblem(w, r, http.StatusConflict, "terminal_busy", "Terminal busy",
+			"the card terminal is busy with another operation (iyzico 380201); nothing was charged; send the same request again after Retry-After seconds")
+		return
+	}
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
@@ -367,6 +376,37 @@ func (s *server) handleCompleteSplit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeResult(w, r, res)
+}
+
+// handleCancelSplit gives back the money of a split sale never completed.
+func (s *server) handleCancelSplit(w http.ResponseWriter, r *http.Request) {
+	o, err := readObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var reference string
+	o.str("reference", &reference)
+	o.done()
+	if err := o.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	res, err := s.svc.CancelSplit(r.Context(), s.caller(r), chi.URLParam(r, "id"), reference)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	w.Header().Set("Location", "/v1/payments/"+res.Start.ID)
+	status := http.StatusCreated
+	if !res.Final {
+		status = http.StatusAccepted
+		w.Header().Set("Retry-After", "5")
+	}
+	writeJSON(w, status, splitCancelViewOf(res))
 }
 
 // modeOnly refuses a route that does not exist in the installation's mode.

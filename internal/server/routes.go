@@ -37,6 +37,7 @@ func (s *server) routes() http.Handler {
 		r.Post("/split-sales", s.modeOnly(payment.VUK507, s.handleStartSplit))
 		r.Post("/split-sales/{id}/payments", s.modeOnly(payment.VUK507, s.handleAddSplitPayment))
 		r.Post("/split-sales/{id}/complete", s.modeOnly(payment.VUK507, s.handleCompleteSplit))
+		r.Post("/split-sales/{id}/cancel", s.modeOnly(payment.VUK507, s.handleCancelSplit))
 
 		r.Get("/terminals", s.handleTerminals)
 		r.Get("/terminals/{id}", s.handleTerminal)

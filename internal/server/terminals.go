@@ -52,6 +52,9 @@ func (s *server) handleEndOfDay(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	if res.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
 	w.Header().Set("Location", "/v1/end-of-day/"+res.Op.ID)
 	writeJSON(w, http.StatusCreated, endOfDayViewOf(res))
 }

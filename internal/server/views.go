@@ -9,33 +9,43 @@ import (
 // paymentView is an operation as the ECR sees it. DESIGN.md §5 names the
 // fields; the ones after it are additions.
 type paymentView struct {
-	ID           string            `json:"id"`
-	Reference    string            `json:"reference"`
-	Terminal     string            `json:"terminal"`
-	Type         string            `json:"type"`
-	Amount       string            `json:"amount"`
-	Currency     string            `json:"currency"`
-	Installment  int               `json:"installment"`
-	Status       string            `json:"status"`
-	SafeToRetry  bool              `json:"safe_to_retry"`
-	PaymentID    string            `json:"payment_id"`
-	PaymentDate  string            `json:"payment_date"`
-	AuthCode     string            `json:"auth_code"`
-	Card         *payment.Card     `json:"card"`
-	Error        *errorView        `json:"error"`
-	Voided       bool              `json:"voided"`
-	Refunded     string            `json:"refunded_amount"`
-	CreatedAt    time.Time         `json:"created_at"`
-	UpdatedAt    time.Time         `json:"updated_at"`
-	ParentID     string            `json:"parent_id,omitempty"`
-	TxRef        string            `json:"transaction_reference_id"`
-	Resolution   string            `json:"resolution,omitempty"`
-	PaymentType  string            `json:"payment_type,omitempty"`
-	DocumentType string            `json:"document_type,omitempty"`
-	Items        []itemView        `json:"items,omitempty"`
-	SaleNumber   string            `json:"sale_number,omitempty"`
-	Buyer        *payment.Buyer    `json:"buyer,omitempty"`
-	Links        map[string]string `json:"links"`
+	ID           string         `json:"id"`
+	Reference    string         `json:"reference"`
+	Terminal     string         `json:"terminal"`
+	Type         string         `json:"type"`
+	Amount       string         `json:"amount"`
+	Currency     string         `json:"currency"`
+	Installment  int            `json:"installment"`
+	Status       string         `json:"status"`
+	SafeToRetry  bool           `json:"safe_to_retry"`
+	PaymentID    string         `json:"payment_id"`
+	PaymentDate  string         `json:"payment_date"`
+	AuthCode     string         `json:"auth_code"`
+	Card         *payment.Card  `json:"card"`
+	Error        *errorView     `json:"error"`
+	Voided       bool           `json:"voided"`
+	Refunded     string         `json:"refunded_amount"`
+	CreatedAt    time.Time      `json:"created_at"`
+	UpdatedAt    time.Time      `json:"updated_at"`
+	ParentID     string         `json:"parent_id,omitempty"`
+	TxRef        string         `json:"transaction_reference_id"`
+	Resolution   string         `json:"resolution,omitempty"`
+	PaymentType  string         `json:"payment_type,omitempty"`
+	DocumentType string         `json:"document_type,omitempty"`
+	Items        []itemView     `json:"items,omitempty"`
+	SaleNumber   string         `json:"sale_number,omitempty"`
+	Buyer        *payment.Buyer `json:"buyer,omitempty"`
+	// Reason says why an operation is unknown (e.g. queried_timeout: iyzico's
+	// own record of it is a device timeout).
+	Reason string `json:"reason,omitempty"`
+	// CapturedBy is the post-auth that captured a pre-auth.
+	CapturedBy string `json:"captured_by,omitempty"`
+	// Closed: a split sale cancelled; it takes no more payments.
+	Closed bool `json:"closed,omitempty"`
+	// BatchMaybeClosed: an end of day whose answer was lost; iyzico may
+	// have closed the batch.
+	BatchMaybeClosed bool              `json:"batch_maybe_closed,omitempty"`
+	Links            map[string]string `json:"links"`
 }
 
 type errorView struct {
@@ -53,6 +63,9 @@ type itemView struct {
 	UnitCode     string `json:"unit_code"`
 	TaxGroupCode string `json:"tax_group_code"`
 	RelatedLine  string `json:"related_line_id,omitempty"`
+	// What approved refunds returned of a sale line so far.
+	RefundedQuantity int    `json:"refunded_quantity,omitempty"`
+	RefundedAmount   string `json:"refunded_amount,omitempty"`
 }
 
 func viewOf(op *payment.Operation) paymentView {
@@ -64,15 +77,20 @@ func viewOf(op *payment.Operation) paymentView {
 		Refunded: op.RefundedAmount().Decimal(), CreatedAt: op.CreatedAt.UTC(), UpdatedAt: op.UpdatedAt.UTC(),
 		ParentID: op.ParentID, TxRef: op.TransactionReferenceID, Resolution: string(op.Resolution),
 		PaymentType: op.PaymentType, DocumentType: op.DocumentType, SaleNumber: op.SaleNumber, Buyer: op.Buyer,
+		Reason: op.Reason, CapturedBy: op.CapturedBy, Closed: op.Closed, BatchMaybeClosed: op.BatchMaybeClosed,
 		Links: map[string]string{"self": "/v1/payments/" + op.ID},
 	}
 	if op.Error != nil {
 		v.Error = &errorView{Code: op.Error.Code, Group: op.Error.Group, Message: op.Error.Message}
 	}
 	for _, l := range op.Lines {
-		v.Items = append(v.Items, itemView{LineID: l.ID, Name: l.Name, Quantity: l.Quantity,
+		it := itemView{LineID: l.ID, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice.Decimal(), Total: l.Total.Decimal(), UnitCode: l.UnitCode,
-			TaxGroupCode: l.TaxGroupCode, RelatedLine: l.RelatedLineID})
+			TaxGroupCode: l.TaxGroupCode, RelatedLine: l.RelatedLineID, RefundedQuantity: l.RefundedQuantity}
+		if l.RefundedMinor != 0 {
+			it.RefundedAmount = payment.NewMoney(l.RefundedMinor, l.Total.Currency()).Decimal()
+		}
+		v.Items = append(v.Items, it)
 	}
 	if op.State == payment.StateUnknown {
 		v.Links["resolve"] = "/v1/payments/" + op.ID + "/resolve"
@@ -80,6 +98,7 @@ func viewOf(op *payment.Operation) paymentView {
 	if op.Kind == payment.KindSplitStart {
 		v.Links["payments"] = "/v1/split-sales/" + op.ID + "/payments"
 		v.Links["complete"] = "/v1/split-sales/" + op.ID + "/complete"
+		v.Links["cancel"] = "/v1/split-sales/" + op.ID + "/cancel"
 	}
 	return v
 }
@@ -152,6 +171,10 @@ type endOfDayView struct {
 	Upstream      totalsView      `json:"upstream"`
 	Acquirers     []acquirerView  `json:"acquirers"`
 	Lines         []batchLineView `json:"lines"`
+	// Unconfirmed lists earlier ends of day inside this batch whose answers
+	// were lost; Boundary says what this report makes of them.
+	Unconfirmed []string `json:"unconfirmed_ends_of_day,omitempty"`
+	Boundary    string   `json:"boundary,omitempty"`
 }
 
 func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
@@ -159,7 +182,7 @@ func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
 	v := endOfDayView{ID: op.ID, Terminal: op.Terminal, Status: op.State.Status(), CreatedAt: op.CreatedAt.UTC(),
 		Match: r.Match, Journal: totalsView{Amount: r.Journal.Amount.Decimal(), Count: r.Journal.Count},
 		Upstream:  totalsView{Amount: r.Upstream.Amount.Decimal(), Count: r.Upstream.Count},
-		Acquirers: []acquirerView{}, Lines: []batchLineView{}}
+		Acquirers: []acquirerView{}, Lines: []batchLineView{}, Unconfirmed: r.Unconfirmed, Boundary: r.Boundary}
 	if op.Error != nil {
 		v.Error = &errorView{Code: op.Error.Code, Group: op.Error.Group, Message: op.Error.Message}
 	}
@@ -178,6 +201,40 @@ func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
 		v.Lines = append(v.Lines, batchLineView{ID: l.OpID, Type: string(l.Kind), Status: l.State.Status(),
 			Amount: l.Amount.Decimal(), Counted: l.Counted, Signed: payment.NewMoney(l.Signed, l.Amount.Currency()).Decimal(),
 			Note: l.Note, PaymentID: l.PaymentID})
+	}
+	return v
+}
+
+// splitCancelView is a cancelled split sale: each part and its void.
+type splitCancelView struct {
+	Split  paymentView     `json:"split"`
+	Status string          `json:"status"` // cancelled, pending, incomplete
+	Parts  []splitPartView `json:"parts"`
+}
+
+type splitPartView struct {
+	Payment paymentView  `json:"payment"`
+	Void    *paymentView `json:"void"`
+	Note    string       `json:"note,omitempty"`
+}
+
+func splitCancelViewOf(r *payment.SplitCancelResult) splitCancelView {
+	v := splitCancelView{Split: viewOf(r.Start), Parts: []splitPartView{}}
+	switch {
+	case !r.Final:
+		v.Status = "pending"
+	case r.Settled():
+		v.Status = "cancelled"
+	default:
+		v.Status = "incomplete"
+	}
+	for _, p := range r.Parts {
+		pv := splitPartView{Payment: viewOf(p.Part), Note: p.Note}
+		if p.Void != nil {
+			vv := viewOf(p.Void)
+			pv.Void = &vv
+		}
+		v.Parts = append(v.Parts, pv)
 	}
 	return v
 }

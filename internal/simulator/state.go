@@ -282,7 +282,10 @@ func (s *Sim) lookupLocked(fam family, d *device, paymentID, date string) (*paym
 func (s *Sim) voidableLocked(p *payment) *apiError {
 	today := dateOf(s.now())
 	switch {
-	case p.kind == kindPartialAdd:
+	case p.kind == kindPartialAdd && (p.split == nil || p.split.sale != nil):
+		// A part of a completed split sale is voided with its sale. A part of
+		// one never completed can be voided alone (open question 14's
+		// reading: an abandoned split sale's money must be returnable).
 		return errNotAllowed("a partial payment is voided with its sale (saleNumber " + p.saleNumber + ")")
 	case p.voided:
 		return errAmountNotAvailable("payment " + p.id + " is already voided")

@@ -291,6 +291,9 @@ func (s *Sim) gmuVoid(c *call, b body) reply {
 		op := &operation{kind: kindVoid, fam: fam507, ref: ref, device: d, at: now, batch: d.batch,
 			amount: p.amount, currency: p.currency, installment: p.installment, payment: p, auth: s.hostAuthLocked()}
 		p.voidLocked(op.auth.hostRef)
+		if p.kind == kindPartialAdd && p.split != nil {
+			p.split.remaining += p.amount // the part's money is back: the sale is owed it again
+		}
 		r := gmuVoid{
 			envelope507: s.ok507(c), DeviceUniqueID: d.id, TransactionReferenceID: ref, PaymentID: p.id,
 			Price: p.amount.decimal(), Currency: p.currency, CancelHostReference: op.auth.hostRef,

@@ -35,6 +35,8 @@ type lineV1 struct {
 	TaxGroupCode  string  `json:"tax_group_code,omitempty"`
 	Generic       bool    `json:"generic,omitempty"`
 	RelatedLineID string  `json:"related_line_id,omitempty"`
+	RefundedQty   int     `json:"refunded_quantity,omitempty"`
+	RefundedMinor int64   `json:"refunded_minor,omitempty"`
 }
 
 type buyerV1 struct {
@@ -117,16 +119,22 @@ type opV1 struct {
 	Card        *cardV1          `json:"card,omitempty"`
 	Error       *upstreamErrorV1 `json:"error,omitempty"`
 
-	Voided        bool  `json:"voided,omitempty"`
-	RefundedMinor int64 `json:"refunded_minor,omitempty"`
+	Voided        bool   `json:"voided,omitempty"`
+	RefundedMinor int64  `json:"refunded_minor,omitempty"`
+	CapturedBy    string `json:"captured_by,omitempty"`
+	CapturedMinor int64  `json:"captured_minor,omitempty"`
+	Closed        bool   `json:"closed,omitempty"`
+	Reason        string `json:"reason,omitempty"`
+	KeyReleased   bool   `json:"key_released,omitempty"`
 
 	CreatedAt   string `json:"created_at,omitempty"`
 	UpdatedAt   string `json:"updated_at,omitempty"`
 	SentAt      string `json:"sent_at,omitempty"`
 	BusinessDay string `json:"business_day,omitempty"`
 
-	EODReport  *eodReportV1 `json:"eod_report,omitempty"`
-	BatchSince string       `json:"batch_since,omitempty"`
+	EODReport        *eodReportV1 `json:"eod_report,omitempty"`
+	BatchSince       string       `json:"batch_since,omitempty"`
+	BatchMaybeClosed bool         `json:"batch_maybe_closed,omitempty"`
 
 	Queries     int    `json:"queries,omitempty"`
 	NextQueryAt string `json:"next_query_at,omitempty"`
@@ -188,6 +196,12 @@ func encodeOp(op *payment.Operation) ([]byte, error) {
 		BatchNo:                op.BatchNo,
 		Voided:                 op.Voided,
 		RefundedMinor:          op.RefundedMinor,
+		CapturedBy:             op.CapturedBy,
+		CapturedMinor:          op.CapturedMinor,
+		Closed:                 op.Closed,
+		Reason:                 op.Reason,
+		KeyReleased:            op.KeyReleased,
+		BatchMaybeClosed:       op.BatchMaybeClosed,
 		CreatedAt:              encodeTime(op.CreatedAt),
 		UpdatedAt:              encodeTime(op.UpdatedAt),
 		SentAt:                 encodeTime(op.SentAt),
@@ -221,6 +235,8 @@ func encodeOp(op *payment.Operation) ([]byte, error) {
 				TaxGroupCode:  l.TaxGroupCode,
 				Generic:       l.Generic,
 				RelatedLineID: l.RelatedLineID,
+				RefundedQty:   l.RefundedQuantity,
+				RefundedMinor: l.RefundedMinor,
 			}
 		}
 	}
@@ -287,6 +303,12 @@ func decodeOp(b []byte) (*payment.Operation, error) {
 		BatchNo:                      r.BatchNo,
 		Voided:                       r.Voided,
 		RefundedMinor:                r.RefundedMinor,
+		CapturedBy:                   r.CapturedBy,
+		CapturedMinor:                r.CapturedMinor,
+		Closed:                       r.Closed,
+		Reason:                       r.Reason,
+		KeyReleased:                  r.KeyReleased,
+		BatchMaybeClosed:             r.BatchMaybeClosed,
 		BusinessDay:                  r.BusinessDay,
 		Queries:                      r.Queries,
 	}
@@ -322,15 +344,17 @@ func decodeOp(b []byte) (*payment.Operation, error) {
 		op.Lines = make([]payment.SaleLine, len(r.Lines))
 		for i, l := range r.Lines {
 			op.Lines[i] = payment.SaleLine{
-				ID:            l.ID,
-				Name:          l.Name,
-				Quantity:      l.Quantity,
-				UnitPrice:     l.UnitPrice.decode(),
-				Total:         l.Total.decode(),
-				UnitCode:      l.UnitCode,
-				TaxGroupCode:  l.TaxGroupCode,
-				Generic:       l.Generic,
-				RelatedLineID: l.RelatedLineID,
+				ID:               l.ID,
+				Name:             l.Name,
+				Quantity:         l.Quantity,
+				UnitPrice:        l.UnitPrice.decode(),
+				Total:            l.Total.decode(),
+				UnitCode:         l.UnitCode,
+				TaxGroupCode:     l.TaxGroupCode,
+				Generic:          l.Generic,
+				RelatedLineID:    l.RelatedLineID,
+				RefundedQuantity: l.RefundedQty,
+				RefundedMinor:    l.RefundedMinor,
 			}
 		}
 	}

@@ -23,7 +23,7 @@ func fullOp() *payment.Operation {
 		Lines: []payment.SaleLine{{
 			ID: "line-1", Name: "Çay", Quantity: 2,
 			UnitPrice: payment.NewMoney(500, payment.TRY), Total: payment.NewMoney(1000, payment.TRY),
-			UnitCode: "C62", TaxGroupCode: "KDV20", Generic: true, RelatedLineID: "sale-line-1",
+			UnitCode: "C62", TaxGroupCode: "KDV20", Generic: true, RelatedLineID: "sale-line-1", RefundedQuantity: 1, RefundedMinor: 150,
 		}, {Name: "Simit", Quantity: 1, UnitPrice: payment.NewMoney(1, payment.EUR), Total: payment.NewMoney(1, payment.EUR)}},
 		Buyer: &payment.Buyer{
 			CustomerType: 2, FirstName: "Ada", MiddleName: "B", FamilyName: "Yılmaz", CompanyName: "Acme A.Ş.",
@@ -34,7 +34,8 @@ func fullOp() *payment.Operation {
 		PaymentID: "pay-1", PaymentDate: "20261122", AuthCode: "A1B2", HostRef: "HR-1", BatchNo: "007",
 		Card:   &payment.Card{BIN: "552879", Last4: "0008", Type: "CREDIT_CARD"},
 		Error:  &payment.UpstreamError{Code: "10051", Group: "NOT_SUFFICIENT_FUNDS", Message: "Yetersiz bakiye"},
-		Voided: true, RefundedMinor: 250,
+		Voided: true, RefundedMinor: 250, CapturedBy: "op_post", CapturedMinor: 900, Closed: true,
+		Reason: "queried_timeout", KeyReleased: true, BatchMaybeClosed: true,
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), SentAt: t0.Add(time.Millisecond), BusinessDay: "20261122",
 		Report: &payment.EndOfDayReport{BatchNo: "007", ResultMessage: "Gün sonu başarılı", Totals: []payment.AcquirerTotal{{
 			AcquirerID: "62", AcquirerName: "Garanti", TerminalID: "T1", BatchNo: "007",

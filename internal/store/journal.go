@@ -118,10 +118,18 @@ func syncOpen(tx *bolt.Tx, op *payment.Operation) error {
 	return b.Put([]byte(op.ID), nil)
 }
 
-// Record stores a new state of an existing operation and appends a journal
-// entry for it, in one durable commit. A zero CreatedAt keeps the stored one;
-// any other change to an indexed field is refused with ErrImmutable.
-func (s *Store) Record(ctx context.Context, op *payment.Operation) error {
+// Record stores a new state of an existing operation, appends a journal
+// entry for it, and applies effects to other operations, each with its own
+// journal entry, in one durable commit. A zero CreatedAt keeps the stored
+// one; any other change to an indexed field is refused with ErrImmutable.
+//
+// A final state is never overwritten: when the stored operation is final,
+// nothing is written and a *payment.FinalError with the stored operation is
+// returned, so two resolutions of one unknown never both apply their effect.
+// An approval whose paymentId another unrelated operation owns is refused
+// with a *payment.PaymentIDConflictError (ownsPaymentID, related). When
+// op.KeyReleased is set the idempotency key is forgotten in the same commit.
+func (s *Store) Record(ctx context.Context, op *payment.Operation, effects ...payment.Effect) error {
 	if err := validate(op); err != nil {
 		return err
 	}
@@ -130,9 +138,45 @@ func (s *Store) Record(ctx context.Context, op *payment.Operation) error {
 		if err != nil {
 			return err
 		}
-		_, err = s.recordTx(tx, prev, op)
-		return err
+		if prev.State.Final() {
+			return reject(&payment.FinalError{Stored: prev})
+		}
+		if _, err := s.recordTx(tx, prev, op); err != nil {
+			return err
+		}
+		if op.KeyReleased && op.IdempotencyKey != "" {
+			idem := tx.Bucket(bucketIdem)
+			k := idemKey(op.Client, op.IdempotencyKey)
+			if string(idem.Get(k)) == op.ID {
+				if err := idem.Delete(k); err != nil {
+					return err
+				}
+			}
+		}
+		for _, e := range effects {
+			if err := s.applyEffect(tx, e); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
+}
+
+// applyEffect runs one effect on a fresh copy of its operation and records it.
+func (s *Store) applyEffect(tx *bolt.Tx, e payment.Effect) error {
+	prev, err := loadForWrite(tx, e.ID)
+	if err != nil {
+		return err
+	}
+	next := prev.Clone()
+	if err := e.Apply(next); err != nil {
+		return reject(err)
+	}
+	if err := validate(next); err != nil {
+		return reject(err)
+	}
+	_, err = s.recordTx(tx, prev, next)
+	return err
 }
 
 // Update is a read-modify-write of one operation in a single transaction:
@@ -186,6 +230,9 @@ func (s *Store) recordTx(tx *bolt.Tx, prev, next *payment.Operation) ([]byte, er
 	if err := sameIdentity(prev, next); err != nil {
 		return nil, reject(err)
 	}
+	if err := indexPaymentID(tx, prev, next); err != nil {
+		return nil, err
+	}
 	data, err := encodeOp(next)
 	if err != nil {
 		return nil, err
@@ -197,6 +244,77 @@ func (s *Store) recordTx(tx *bolt.Tx, prev, next *payment.Operation) ([]byte, er
 		return nil, err
 	}
 	return data, appendEntry(tx, s.now(), next.ID, next.State, data)
+}
+
+// ownsPaymentID reports whether op is an approval that owns its paymentId.
+func ownsPaymentID(op *payment.Operation) bool {
+	return op.PaymentID != "" && op.State == payment.StateApproved && op.Kind.OwnsPaymentID()
+}
+
+// indexPaymentID keeps idx_payment_id and refuses a paymentId owned by an
+// unrelated operation: the same iyzico payment approved for two operations
+// means one of the answers was about another transaction.
+func indexPaymentID(tx *bolt.Tx, prev, next *payment.Operation) error {
+	idx := tx.Bucket(bucketPaymentID)
+	if ownsPaymentID(prev) && (!ownsPaymentID(next) || prev.PaymentID != next.PaymentID) {
+		if err := idx.Delete(paymentIDKey(prev.PaymentID, prev.ID)); err != nil {
+			return err
+		}
+	}
+	if !ownsPaymentID(next) || (ownsPaymentID(prev) && prev.PaymentID == next.PaymentID) {
+		return nil
+	}
+	prefix := paymentIDPrefix(next.PaymentID)
+	var owners []string
+	c := idx.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		other := string(k[len(prefix):])
+		if other == next.ID {
+			continue
+		}
+		o, err := getOp(tx, other)
+		if err != nil {
+			return err
+		}
+		if !related(next, o) {
+			owners = append(owners, other)
+		}
+	}
+	if owners != nil {
+		return reject(&payment.PaymentIDConflictError{PaymentID: next.PaymentID, OpID: next.ID, Owners: owners})
+	}
+	return idx.Put(paymentIDKey(next.PaymentID, next.ID), nil)
+}
+
+// related reports whether two operations may share a paymentId: a post-auth
+// captures its pre-auth under the pre-auth's paymentId.
+func related(a, b *payment.Operation) bool {
+	return (a.Kind == payment.KindPostAuth && a.ParentID == b.ID) || (b.Kind == payment.KindPostAuth && b.ParentID == a.ID)
+}
+
+// ByPaymentID returns the operations owning an iyzico paymentId, oldest first.
+func (s *Store) ByPaymentID(ctx context.Context, paymentID string) ([]*payment.Operation, error) {
+	var out []*payment.Operation
+	if paymentID == "" || strings.Contains(paymentID, sep) {
+		return nil, nil
+	}
+	prefix := paymentIDPrefix(paymentID)
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketPaymentID).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			op, err := getOp(tx, string(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, op)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortOldestFirst(out)
+	return out, nil
 }
 
 func sameIdentity(prev, next *payment.Operation) error {
@@ -246,6 +364,7 @@ func validate(op *payment.Operation) error {
 		{"id", op.ID}, {"kind", string(op.Kind)}, {"client", op.Client},
 		{"idempotency_key", op.IdempotencyKey}, {"reference", op.Reference},
 		{"terminal", op.Terminal}, {"business_day", op.BusinessDay}, {"parent_id", op.ParentID},
+		{"payment_id", op.PaymentID},
 	} {
 		if strings.Contains(f.v, sep) {
 			add(f.name, "must not contain a NUL byte")

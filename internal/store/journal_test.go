@@ -229,14 +229,29 @@ func TestRecord(t *testing.T) {
 		t.Errorf("journal has %d entries, want 3 (begin + 2 records)", seq)
 	}
 
-	// A zero CreatedAt keeps the stored one.
-	noTime := got.Clone()
+	// A final state is never overwritten: a second answer for the same
+	// operation is refused with the stored one, and nothing is written.
+	seq := headSeq(t, s)
+	late := got.Clone()
+	late.State, late.Resolution, late.SafeToRetry = payment.StateDeclined, payment.ResolvedNotFound, true
+	var fe *payment.FinalError
+	if err := s.Record(ctx, late); !errors.As(err, &fe) || fe.Stored.State != payment.StateApproved {
+		t.Fatalf("Record over a final state = %v, want a FinalError holding the approval", err)
+	}
+	if after, _ := s.Get(ctx, "a"); after.State != payment.StateApproved || headSeq(t, s) != seq {
+		t.Fatalf("a refused Record over a final state wrote: %+v", after)
+	}
+
+	// A zero CreatedAt keeps the stored one; the immutability checks run on
+	// an operation that is not final.
+	b := mustBegin(t, s, sale("b"))
+	noTime := b.Clone()
 	noTime.CreatedAt = time.Time{}
-	noTime.Voided = true
+	noTime.State = payment.StateUnknown
 	if err := s.Record(ctx, noTime); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := s.Get(ctx, "a"); !got.CreatedAt.Equal(op.CreatedAt) || !got.Voided {
+	if got, _ := s.Get(ctx, "b"); !got.CreatedAt.Equal(b.CreatedAt) || got.State != payment.StateUnknown {
 		t.Errorf("after Record with zero CreatedAt: %+v", got)
 	}
 
@@ -255,14 +270,14 @@ func TestRecord(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before, _ := s.Get(ctx, "a")
+			before, _ := s.Get(ctx, "b")
 			seq := headSeq(t, s)
 			c := before.Clone()
 			tt.change(c)
 			if err := s.Record(ctx, c); !errors.Is(err, tt.target) {
 				t.Errorf("Record = %v, want %v", err, tt.target)
 			}
-			if after, _ := s.Get(ctx, "a"); !reflect.DeepEqual(after, before) || headSeq(t, s) != seq {
+			if after, _ := s.Get(ctx, "b"); !reflect.DeepEqual(after, before) || headSeq(t, s) != seq {
 				t.Error("a refused Record wrote")
 			}
 		})
@@ -272,8 +287,9 @@ func TestRecord(t *testing.T) {
 	}
 }
 
-func TestRecordReopensOpenIndex(t *testing.T) {
-	// The store mirrors the state it is given; the state machine is payment's.
+// TestRecordNeverReopensAFinalState: a late "unknown" (a stale reconciler
+// pass) over a recorded decline is refused; the open index stays as it is.
+func TestRecordNeverReopensAFinalState(t *testing.T) {
 	ctx := context.Background()
 	s := newTest(t)
 	op := mustBegin(t, s, sale("a"))
@@ -282,10 +298,10 @@ func TestRecordReopensOpenIndex(t *testing.T) {
 		t.Fatal(err)
 	}
 	op.State = payment.StateUnknown
-	if err := s.Record(ctx, op); err != nil {
-		t.Fatal(err)
+	if err := s.Record(ctx, op); !errors.Is(err, payment.ErrAlreadyFinal) {
+		t.Fatalf("Record unknown over declined = %v, want ErrAlreadyFinal", err)
 	}
-	if open, _ := s.Open(ctx); len(open) != 1 {
+	if open, _ := s.Open(ctx); len(open) != 0 {
 		t.Errorf("open = %v", ids(open))
 	}
 }

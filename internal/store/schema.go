@@ -16,7 +16,7 @@ import (
 
 // schemaVersion is the layout this code reads and writes. A file with a higher
 // version was written by a newer bridged and is refused.
-const schemaVersion uint64 = 1
+const schemaVersion uint64 = 2
 
 // Top-level buckets. Index keys join their parts with a NUL byte (sep), which
 // is why every indexed string is refused when it contains one.
@@ -45,12 +45,15 @@ var (
 	bucketTokens = []byte("tokens")
 	// eod_reports: op id (of the end_of_day operation) -> report record (report.go).
 	bucketReports = []byte("eod_reports")
+	// idx_payment_id: iyzico paymentId \0 op id -> empty, for every approved
+	// operation that owns a paymentId (payment.Kind.OwnsPaymentID). Since v2.
+	bucketPaymentID = []byte("idx_payment_id")
 )
 
 // allBuckets is every bucket of the current schema, checked on open.
 var allBuckets = [][]byte{
 	bucketMeta, bucketOps, bucketJournal, bucketIdem, bucketRef, bucketTerminalDay,
-	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports,
+	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports, bucketPaymentID,
 }
 
 // Keys in the meta bucket.
@@ -74,13 +77,35 @@ type migration struct {
 // migrations[v] upgrades version v to v+1; len(migrations) == schemaVersion.
 var migrations = []migration{
 	0: {name: "create buckets", apply: func(tx *bolt.Tx) error {
-		for _, b := range allBuckets {
+		for _, b := range v1Buckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return fmt.Errorf("create bucket %s: %w", b, err)
 			}
 		}
 		return nil
 	}},
+	1: {name: "index paymentId", apply: func(tx *bolt.Tx) error {
+		idx, err := tx.CreateBucketIfNotExists(bucketPaymentID)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketPaymentID, err)
+		}
+		return tx.Bucket(bucketOps).ForEach(func(k, v []byte) error {
+			op, err := decodeOp(v)
+			if err != nil {
+				return err
+			}
+			if ownsPaymentID(op) {
+				return idx.Put(paymentIDKey(op.PaymentID, op.ID), nil)
+			}
+			return nil
+		})
+	}},
+}
+
+// v1Buckets are the buckets of schema version 1, which migration 0 creates.
+var v1Buckets = [][]byte{
+	bucketMeta, bucketOps, bucketJournal, bucketIdem, bucketRef, bucketTerminalDay,
+	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports,
 }
 
 // ErrSchemaTooNew is returned by Open for a file written by a newer bridged.
@@ -143,6 +168,10 @@ func terminalDayKey(terminal, day, id string) []byte {
 }
 
 func parentPrefix(parent string) []byte { return []byte(parent + sep) }
+
+func paymentIDPrefix(pid string) []byte { return []byte(pid + sep) }
+
+func paymentIDKey(pid, id string) []byte { return []byte(pid + sep + id) }
 
 func parentKey(parent, child string) []byte { return []byte(parent + sep + child) }
 

@@ -202,11 +202,11 @@ func classifyAnswer(x exchange) verdict {
 	v := classifyFailure(x.kind, code, group)
 	if x.resent && x.kind == kindCard {
 		// The first attempt was refused with 401 and the same request went
-		// out again. A refusal on the merits now ("reference already used",
-		// "amount not available", busy) may be about the first attempt having
-		// been seen after all: it proves nothing.
-		if (v.class == Declined && (group == groupBusiness || group == groupValidation)) ||
-			(v.class == NotSent && v.reason == ReasonTerminalBusy) {
+		// out again. Any refusal now ("reference already used", "amount not
+		// available", busy, or a bank's "insufficient funds" because the
+		// first copy took the money) may be about the first attempt having
+		// been acted on after all: it proves nothing about it.
+		if v.class == Declined || (v.class == NotSent && v.reason == ReasonTerminalBusy) {
 			return verdict{class: Unknown, reason: ReasonRefusedAfterResend}
 		}
 	}
@@ -227,6 +227,24 @@ func (x exchange) mismatch() bool {
 		if p := strings.TrimSpace(string(x.echo.PaymentID)); p != "" && p != x.pid {
 			return true
 		}
+	}
+	return false
+}
+
+// notFoundAsAsked reports whether a "not found" answer is about the key the
+// query asked by. For a query by transactionReferenceId (every status query
+// of the gateway): 380108 ("Payment not found with id: {0}") naming that
+// reference, in its message or its echo — a "not found" of some other id,
+// or of none ("… id: null"), proves nothing about this one. For a query by
+// paymentId alone: 380107 ("… with paymentId: {0}"). 380109 is about an
+// orderId, which bridged never sends.
+func (x exchange) notFoundAsAsked(code string) bool {
+	switch {
+	case x.ref != "":
+		return code == codePaymentNotFoundByID &&
+			(strings.TrimSpace(string(x.echo.Ref)) == x.ref || strings.Contains(x.env.ErrorMessage, x.ref))
+	case x.pid != "":
+		return code == codePaymentNotFoundByPID
 	}
 	return false
 }
@@ -252,7 +270,13 @@ func (x exchange) record(code string) bool {
 func classifyQueryFailure(x exchange, code, group string) verdict {
 	switch code {
 	case codePaymentNotFoundByPID, codePaymentNotFoundByID, codePaymentNotFoundByOID:
-		return verdict{class: NotFound, reason: ReasonAnswered}
+		if x.notFoundAsAsked(code) {
+			return verdict{class: NotFound, reason: ReasonAnswered}
+		}
+		// "Not found" by a key this query did not send (a paymentId, an
+		// orderId), or one that does not name what was asked: no evidence
+		// that iyzico lacks the transaction.
+		return verdict{class: Unknown, reason: ReasonNotFoundByOtherKey}
 	}
 	if !x.record(code) {
 		// The query itself was refused: that says nothing about the queried
@@ -316,12 +340,18 @@ func classifyFailure(k kind, code, group string) verdict {
 	}
 	switch group {
 	case groupBank, groupPayment:
+		if declineCodes[code] {
+			return verdict{class: Declined, reason: ReasonAnswered}
+		}
+		// Filed as a bank or payment-service answer, but not a code known
+		// to mean a refusal: some say the exchange with the bank did not
+		// complete (uncertainCodes, and codes another client lists as "try
+		// again": 10240-10246), and a code bridged does not know may be one
+		// of them. Only a query settles it.
 		if uncertainCodes[code] {
-			// Filed as a bank answer, but the code says the exchange with
-			// the bank did not complete (timeout, communication error).
 			return verdict{class: Unknown, reason: ReasonAnswered}
 		}
-		return verdict{class: Declined, reason: ReasonAnswered}
+		return verdict{class: Unknown, reason: ReasonUnknownCode}
 	case groupBusiness, groupValidation:
 		return verdict{class: Declined, reason: ReasonAnswered}
 	case "":
@@ -383,5 +413,9 @@ var uncertainCodes = map[string]bool{
 	"10219": true, // REQUEST_TIMEOUT: the request to the bank timed out
 	"10220": true, // third parties disagree on it (DECLINED vs COMMUNICATION_OR_SYSTEM_ERROR)
 	"10228": true, // ISSUER_OR_SWITCH_INOPERATIVE
+	"10240": true, // TIMEOUT (listed as "try again" by an independent client, kasapay-iyzico)
+	"10241": true, // REMOTE_ERROR (idem)
+	"10242": true, // LOCAL_ERROR (idem)
+	"10246": true, // REFUND_DECLINE, "try later" (idem)
 	"-1":    true, // UNKNOWN
 }

@@ -117,9 +117,15 @@ func TestClassifyAnswer(t *testing.T) {
 		{gmu(400, env("failure", "380107", "")), Declined, "", authNone},
 		// Declines with a group.
 		{card(200, env("FAILURE", "10051", "BANK_ERROR")), Declined, ReasonAnswered, authNone},
-		{card(200, env("FAILURE", "", "BANK_ERROR")), Declined, "", authNone},
+		// A bank or payment-service answer is a decline only with a code known
+		// to mean a refusal (declineCodes); any other code may be a bank-side
+		// timeout (10240 "TIMEOUT" in another client's list): unknown.
+		{card(200, env("FAILURE", "", "BANK_ERROR")), Unknown, ReasonUnknownCode, authNone},
 		{card(400, env("FAILURE", "10012", "PAYMENT_ERROR")), Declined, "", authNone},
-		{card(400, env("FAILURE", "51", "BANK_ERROR")), Declined, "", authNone},
+		{card(400, env("FAILURE", "51", "BANK_ERROR")), Unknown, ReasonUnknownCode, authNone},
+		{card(400, env("FAILURE", "99999", "PAYMENT_ERROR")), Unknown, ReasonUnknownCode, authNone},
+		{card(400, env("FAILURE", "10240", "BANK_ERROR")), Unknown, ReasonAnswered, authNone},
+		{card(400, env("FAILURE", "10246", "PAYMENT_ERROR")), Unknown, ReasonAnswered, authNone},
 		{card(400, env("FAILURE", "10219", "BANK_ERROR")), Unknown, "", authNone}, // filed as a bank error, but a timeout
 		{card(400, env("FAILURE", "10214", "PAYMENT_ERROR")), Unknown, "", authNone},
 		{card(400, env("FAILURE", "380104", "VALIDATION_ERROR")), Declined, "", authNone},
@@ -133,7 +139,8 @@ func TestClassifyAnswer(t *testing.T) {
 		{resent(gmu(400, env("failure", "380104", ""))), Unknown, ReasonRefusedAfterResend, authNone},
 		{resent(card(400, env("FAILURE", "380112", "BUSINESS_ERROR"))), Unknown, ReasonRefusedAfterResend, authNone},
 		{resent(card(200, env("FAILURE", "380201", "DEVICE_ERROR"))), Unknown, ReasonRefusedAfterResend, authNone},
-		{resent(card(200, env("FAILURE", "10051", "BANK_ERROR"))), Declined, ReasonAnswered, authNone},
+		// A bank decline of the copy may be because the first copy took the money.
+		{resent(card(200, env("FAILURE", "10051", "BANK_ERROR"))), Unknown, ReasonRefusedAfterResend, authNone},
 		{resent(card(200, env("SUCCESS", "", ""))), Approved, "", authNone},
 		{resent(card(200, env("FAILURE", "380204", "DEVICE_ERROR"))), Unknown, ReasonSessionTerminated, authDrop},
 		{resent(card(401, nil)), NotSent, ReasonUnauthorized, authRefresh}, // call() turns a second 401 into AuthFailed
@@ -146,9 +153,17 @@ func TestClassifyAnswer(t *testing.T) {
 		{exchange{kind: kindQuery, status: 200, env: env("SUCCESS", "", ""), pid: "P1", echo: echo{PaymentID: "P2"}}, Unknown, ReasonReferenceMismatch, authNone},
 		{exchange{kind: kindQuery, status: 200, env: env("SUCCESS", "", ""), pid: "P1", echo: echo{PaymentID: "P1"}}, Approved, "", authNone},
 		// Queries: not found.
-		{query(400, env("FAILURE", "380107", "BUSINESS_ERROR"), ""), NotFound, ReasonAnswered, authNone},
+		// Only "not found" by the key the query asked by counts: a query by
+		// reference answered 380107 (by paymentId) or 380109 (by orderId), or
+		// a 380108 that does not name the reference, is no evidence.
+		{query(400, env("FAILURE", "380107", "BUSINESS_ERROR"), ""), Unknown, ReasonNotFoundByOtherKey, authNone},
+		{gmuQuery(400, env("failure", "380107", ""), ""), Unknown, ReasonNotFoundByOtherKey, authNone},
 		{gmuQuery(400, env("failure", "380108", ""), ref), NotFound, "", authNone},
-		{query(400, env("FAILURE", "380109", "BUSINESS_ERROR"), ""), NotFound, "", authNone},
+		{query(400, &Envelope{Status: "FAILURE", ErrorCode: "380108", ErrorGroup: "BUSINESS_ERROR", ErrorMessage: "Payment not found with id: " + ref}, ""), NotFound, ReasonAnswered, authNone},
+		{query(400, &Envelope{Status: "FAILURE", ErrorCode: "380108", ErrorGroup: "BUSINESS_ERROR", ErrorMessage: "Payment not found with id: null"}, ""), Unknown, ReasonNotFoundByOtherKey, authNone},
+		{query(400, env("FAILURE", "380109", "BUSINESS_ERROR"), ""), Unknown, ReasonNotFoundByOtherKey, authNone},
+		{gmuQuery(400, env("failure", "380109", ""), ref), Unknown, ReasonNotFoundByOtherKey, authNone},
+		{exchange{kind: kindQuery, status: 400, env: env("FAILURE", "380107", "BUSINESS_ERROR"), pid: "P1", echo: echo{PaymentID: "P1"}}, NotFound, "", authNone},
 		{kindOf(kindInfo, 400, env("failure", "380108", "")), NotFound, "", authNone},
 		{query(200, env("SUCCESS", "", ""), ref), Approved, "", authNone},
 		// Queries refused as queries (no echo, not HTTP 200, or 380111): they

@@ -238,19 +238,28 @@ func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.To
 	ctx, cancel := context.WithTimeout(ctx, c.timeout(op))
 	defer cancel()
 	// Once any byte may have been handed to the connection, the request may
-	// have reached iyzico; before that, nothing can have.
-	var wrote atomic.Bool
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
+	// have reached iyzico; before that, nothing can have. Every write is
+	// counted: a second one would be a copy sent by a layer below bridged.
+	var writes atomic.Int32
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { writes.Add(1) }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+op.path, bytes.NewReader(raw))
 	if err != nil {
 		return answer{verdict: verdict{class: NotSent, reason: ReasonInvalidRequest}, err: c.safe(err, tok)}
 	}
+	// Without GetBody no layer of net/http can rewind the body and send the
+	// request again once it was written: Go's HTTP/2 client would otherwise
+	// resend it after a stream reset with PROTOCOL_ERROR (golang/go#47635),
+	// REFUSED_STREAM or GOAWAY, behind bridged's back. A request that was
+	// never written may still be retried on another connection (HTTP/2's
+	// errClientConnUnusable, HTTP/1's nothing-written rule), which is safe.
+	// bridged's own single resend (after a 401) is the only other.
+	req.GetBody = nil
 	req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return answer{verdict: classifyTransport(err, wrote.Load()), err: c.safe(err, tok)}
+		return answer{verdict: classifyTransport(err, writes.Load() > 0), err: c.safe(err, tok)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
@@ -275,6 +284,13 @@ func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.To
 	}
 	a.verdict = classifyAnswer(exchange{kind: op.kind, gmu: op.gmu(), status: resp.StatusCode, env: a.env,
 		echo: a.echo, ref: m.ref, pid: m.pid, resent: resent})
+	if writes.Load() > 1 && op.kind == kindCard {
+		// The request went out more than once: the answer may be about either
+		// copy (a "reference already used" refusal of the second after the
+		// first was charged), and nothing may be resent. Only a status query
+		// settles it.
+		a.verdict = verdict{class: Unknown, reason: ReasonWrittenTwice}
+	}
 	return a
 }
 

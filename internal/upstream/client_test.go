@@ -476,8 +476,9 @@ func TestNotFoundOnlyForReadOnlyCalls(t *testing.T) {
 	ctx := context.Background()
 	_, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p-x"})
 	wantClass(t, err, NotFound)
+	// A query by reference answered "not found by paymentId" is no evidence.
 	_, err = h.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{TransactionReferenceID: "r"})
-	wantClass(t, err, NotFound)
+	wantClass(t, err, Unknown)
 	_, err = h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{TransactionReferenceID: "r"})
 	wantClass(t, err, NotFound)
 	_, err = h.c.Void(ctx, VoidRequest{PaymentID: "p-x", PaymentDate: "20260406", DeviceUniqueID: testDevice, TransactionReferenceID: "v"})

@@ -50,6 +50,19 @@ const (
 	// used") or as busy. The refusal may be about the first attempt having been
 	// seen after all, so it proves nothing: Unknown.
 	ReasonRefusedAfterResend Reason = "refused_after_resend"
+	// ReasonNotFoundByOtherKey: a status query by transactionReferenceId was
+	// answered "not found" by paymentId (380107) or orderId (380109), or with
+	// a 380108 that does not name the reference asked for: it is no evidence
+	// that iyzico lacks the transaction. Unknown.
+	ReasonNotFoundByOtherKey Reason = "not_found_by_other_key"
+	// ReasonUnknownCode: a BANK_ERROR or PAYMENT_ERROR answer with a code that
+	// is not on the list of codes known to mean a refusal (declineCodes): the
+	// exchange with the bank may not have completed. Unknown.
+	ReasonUnknownCode Reason = "unknown_decline_code"
+	// ReasonWrittenTwice: the request was written to the connection more
+	// than once by a layer below bridged's single retry (an HTTP/2 stream
+	// retry): whatever the answer, it may be about either copy. Unknown.
+	ReasonWrittenTwice Reason = "written_twice"
 	// ReasonTerminalBusy: 380201, the terminal is still running another operation.
 	ReasonTerminalBusy Reason = "terminal_busy"
 	// ReasonDeviceAppNotStarted: 380202, the device's payment application could

@@ -265,13 +265,18 @@ func (g *Gateway) Query(ctx context.Context, op *payment.Operation) payment.Outc
 		resp, err := g.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{ConversationID: op.ConversationID,
 			DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID})
 		if err != nil {
-			return fromError(err)
+			out := fromError(err)
+			// The client classifies a failed query as a record of the
+			// queried transaction only when it repeats its reference.
+			out.Named = out.Class == payment.Declined
+			return out
 		}
 		if op.Kind == payment.KindSplitStart && strings.TrimSpace(resp.SaleNumber) == "" {
 			return unusable(op, "the partial-payment start was queried success without a saleNumber")
 		}
 		out := g.outcome507(op.Kind, &resp.GmuPaymentResponse, resp.CancelHostReference, resp.RefundHostReference)
 		out.Voided = isSale(op.Kind) && resp.CancelHostReference != ""
+		describe(&out, op, resp.TransactionReferenceID, resp.DeviceUniqueID, resp.Price, resp.Currency)
 		return out
 	}
 	resp, err := g.c.QueryTransactionStatus(ctx, QueryRequest{ConversationID: op.ConversationID,
@@ -279,8 +284,26 @@ func (g *Gateway) Query(ctx context.Context, op *payment.Operation) payment.Outc
 	out := g.outcome509(op.Kind, resp, err)
 	if out.Class == payment.Approved && resp != nil {
 		out.Voided = isSale(op.Kind) && resp.CancelHostReference != ""
+		describe(&out, op, resp.TransactionReferenceID, resp.DeviceUniqueID, resp.Price, resp.Currency)
+	}
+	if out.Class == payment.Declined {
+		out.Named = true // a record of the queried transaction, as above
 	}
 	return out
+}
+
+// describe notes what a query's answer says of the transaction it is about:
+// whether it repeats op's reference (the client already refused one that
+// names another), and its amount and device, which must match op when it
+// names none (payment.Service.answerIsAbout).
+func describe(out *payment.Outcome, op *payment.Operation, ref, device string, price json.Number, currency string) {
+	out.Named = strings.TrimSpace(ref) == op.TransactionReferenceID
+	out.Device = strings.TrimSpace(device)
+	if strings.TrimSpace(string(price)) != "" {
+		if m, err := moneyOf(price, currency, op.Amount.Currency()); err == nil {
+			out.Amount = &m
+		}
+	}
 }
 
 // EndOfDay runs iyzico's end of day on the operation's device.
@@ -427,7 +450,7 @@ func fromError(err error) payment.Outcome {
 	if !errors.As(err, &e) {
 		return payment.Outcome{Class: payment.Unknown, Cause: err}
 	}
-	out := payment.Outcome{Cause: err}
+	out := payment.Outcome{Cause: err, Reason: string(e.Reason)}
 	if e.Code != "" || e.Group != "" || e.Message != "" {
 		msg := e.Message
 		if e.ConsumerMessage != "" {

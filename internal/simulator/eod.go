@@ -93,3 +93,17 @@ func eodMessage(english bool) string {
 	}
 	return "Gün sonu başarıyla tamamlandı"
 }
+
+// CloseBatchOnDevice runs end of day on a device outside the API, as a store
+// does from the terminal's own menu: the batch is closed, and a client that
+// did not ask for it does not know. It reports whether the device exists.
+func (s *Sim) CloseBatchOnDevice(device string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d := s.devices[device]
+	if d == nil {
+		return false
+	}
+	s.closeBatchLocked(d)
+	return true
+}

@@ -309,7 +309,9 @@ func cardPath(p string) bool {
 // boundaryOf names the boundary an upstream request belongs to, or "".
 func (fp *failpoint) boundaryOf(req *http.Request) string {
 	switch req.URL.Path {
-	case upstream.PathPayment, upstream.PathGmuPayment:
+	case upstream.PathPayment, upstream.PathGmuPayment, upstream.PathRefund, upstream.PathGmuRefund,
+		upstream.PathVoid, upstream.PathGmuVoid:
+		// A case's one card operation: a sale, or a refund or void of one.
 		return bDuringSend
 	case upstream.PathQuery, upstream.PathGmuQuery:
 		return bReconcilerQuery

@@ -49,6 +49,9 @@ type tally struct {
 	cases, charges, approved, declined, viaReconciler             atomic.Int64
 	doubles, lost, liedFailed, liedApproved, unconverged, corrupt atomic.Int64
 	failOpen, resends, checked                                    atomic.Int64
+	// Refunds and voids of an approved sale: how many cases, what moved,
+	// and the payment's figures against iyzico's.
+	adjusts, refunds, voids, parentWrong, overReturned atomic.Int64
 }
 
 func TestCrashMatrix(t *testing.T) {
@@ -69,11 +72,14 @@ func TestCrashMatrix(t *testing.T) {
 			}
 		}
 	})
-	line := fmt.Sprintf("crash matrix: %d cases (%d boundaries × %d faults × %d seeds), %d checked to the end, in %s; %d charges, %d approved, %d declined, %d settled by a status query; "+
-		"%d double charges, %d resends, %d lost approvals, %d told declined but charged, %d approved without a charge, %d unconverged, %d journal check failures, %d fail-open after a failed write",
-		tl.cases.Load(), len(boundaries), len(faults), seeds, tl.checked.Load(), time.Since(start).Round(time.Second),
-		tl.charges.Load(), tl.approved.Load(), tl.declined.Load(), tl.viaReconciler.Load(),
-		tl.doubles.Load(), tl.resends.Load(), tl.lost.Load(), tl.liedFailed.Load(), tl.liedApproved.Load(), tl.unconverged.Load(), tl.corrupt.Load(), tl.failOpen.Load())
+	line := fmt.Sprintf("crash matrix: %d cases (%d boundaries × %d faults × %d seeds; %d of them a refund or void of an approved sale), %d checked to the end, in %s; "+
+		"%d charges, %d refunds, %d voids, %d approved, %d declined, %d settled by a status query; "+
+		"%d double charges or refunds, %d resends, %d lost approvals, %d told declined but money moved, %d approved without money moving, %d unconverged, %d journal check failures, %d fail-open after a failed write, "+
+		"%d payments whose refunded/voided figures differ from iyzico's, %d returned more than charged",
+		tl.cases.Load(), len(boundaries), len(faults), seeds, tl.adjusts.Load(), tl.checked.Load(), time.Since(start).Round(time.Second),
+		tl.charges.Load(), tl.refunds.Load(), tl.voids.Load(), tl.approved.Load(), tl.declined.Load(), tl.viaReconciler.Load(),
+		tl.doubles.Load(), tl.resends.Load(), tl.lost.Load(), tl.liedFailed.Load(), tl.liedApproved.Load(), tl.unconverged.Load(), tl.corrupt.Load(), tl.failOpen.Load(),
+		tl.parentWrong.Load(), tl.overReturned.Load())
 	harness.Summary(t, line)
 }
 
@@ -85,8 +91,9 @@ type crashCase struct {
 // plan is what the seed chose for a case.
 type plan struct {
 	mode   string
-	amount string
-	fault  *simulator.Fault // an upstream misbehaviour on the sale, or nil
+	kind   string           // the operation hit: sale, or a refund or void of an approved sale
+	amount string           // the sale's; for a refund, the refund's
+	fault  *simulator.Fault // an upstream misbehaviour on that operation, or nil
 }
 
 // choose draws a case's mode, amount and upstream fault from its seed. The
@@ -97,15 +104,25 @@ func (c crashCase) choose() plan {
 	h.Write([]byte(c.boundary + "/" + c.fault))
 	rng := rand.New(rand.NewPCG(c.seed, h.Sum64()))
 	p := plan{mode: []string{"vuk509", "vuk507"}[rng.IntN(2)]}
+	// Half the cases hit a sale; the others a refund or a void of an
+	// approved sale of 149.90, whose effect on the payment must survive
+	// with it.
+	p.kind = []string{"sale", "sale", "refund", "void"}[rng.IntN(4)]
 	// 149.90 is approved; .51 declined by the bank; .60 a device timeout
 	// after which the device approved. (.52, a device timeout that charged
 	// nothing, is left out: iyzico's query answers it 380103 again, which
 	// settles nothing, so it stays unknown until an operator acts; see
-	// docs/reliability.md.)
+	// docs/reliability.md.) A refund is scripted by its own amount.
 	p.amount = []string{"149.90", "149.90", "149.90", "12.51", "12.60"}[rng.IntN(5)]
-	op := simulator.OpPayment
+	switch p.kind {
+	case "refund":
+		p.amount = []string{"149.90", "50.00", "50.00", "12.51", "12.60"}[rng.IntN(5)]
+	case "void":
+		p.amount = "149.90" // voids are always approved
+	}
+	op := map[string]string{"sale": simulator.OpPayment, "refund": simulator.OpRefund, "void": simulator.OpVoid}[p.kind]
 	if p.mode == "vuk507" {
-		op = simulator.OpGmuPayment
+		op = map[string]string{"sale": simulator.OpGmuPayment, "refund": simulator.OpGmuRefund, "void": simulator.OpGmuVoid}[p.kind]
 	}
 	lost := []simulator.Fault{
 		{Op: op, Kind: simulator.FaultCommitThenDrop},
@@ -144,8 +161,12 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 	cfg := harness.WriteConfig(t, dir, harness.Config{Mode: p.mode, UpstreamURL: srv.URL,
 		Terminals: []harness.Terminal{{ID: "lane-1", Device: device}}})
 	key := fmt.Sprintf("ECR-%s-%s-%d", c.boundary, c.fault, c.seed)
-	sale := saleBody(p.mode, p.amount, key)
-	t.Logf("plan: mode %s, amount %s, upstream fault %v", p.mode, p.amount, p.fault)
+	path, body := "/v1/payments", saleBody(p.mode, p.amount, key)
+	t.Logf("plan: mode %s, %s of %s, upstream fault %v", p.mode, p.kind, p.amount, p.fault)
+	if p.kind != "sale" {
+		// Life 0: the sale to refund or void, approved, and a clean stop.
+		path, body = c.approvedSale(t, bin, cfg, capture, p, key)
+	}
 
 	// First life: the fault is armed and fires once.
 	env := []string{"BRIDGED_FAILPOINT=" + c.boundary + "=" + c.fault, "BRIDGED_FAILPOINT_TIMINGS=" + harness.Timings}
@@ -157,7 +178,7 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 		sim.Inject(*p.fault)
 	}
 	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 3*time.Second)
-	answers := ecr.UntilFinal("/v1/payments", key, sale, 1, 4*time.Second, d.Exited())
+	answers := ecr.UntilFinal(path, key, body, 1, 4*time.Second, d.Exited())
 	if c.fault == "io_error" && storeWrite[c.boundary] {
 		// Fail closed: once a journal write failed, a new sale is refused
 		// and never reaches iyzico, until an operator restarts the daemon.
@@ -191,15 +212,148 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 		t.Fatal(err)
 	}
 	ecr = harness.NewECR(t, d2.Addr, harness.DefaultKey, capture, 3*time.Second)
-	more := ecr.UntilFinal("/v1/payments", key, sale, 1, 30*time.Second, d2.Exited())
+	more := ecr.UntilFinal(path, key, body, 1, 30*time.Second, d2.Exited())
 	answers = append(answers, more...)
-	d2.Kill()
 	if len(more) == 0 || !more[len(more)-1].Final() {
+		d2.Kill()
 		tl.unconverged.Add(1)
 		t.Fatalf("no final answer 30 s after the restart: %v\n%s", more, d2.Tail())
 	}
+	if p.kind != "sale" {
+		// Whatever happened, cancelling what is left must never return more
+		// than was charged: a lost effect would make the payment look
+		// refundable (or voidable) again.
+		rest := key + "-REST"
+		saleID := strings.TrimSuffix(strings.TrimPrefix(path, "/v1/payments/"), "/"+p.kind)
+		ecr.UntilFinal("/v1/payments/"+saleID+"/cancel", rest, map[string]any{"reference": rest}, 1, 30*time.Second, d2.Exited())
+	}
+	d2.Kill()
 	harness.Export(t, bin, cfg, capture, "export.jsonl")
+	if p.kind != "sale" {
+		c.checkAdjust(t, dir, sim, p, answers, tl)
+		return
+	}
 	c.check(t, dir, sim, answers, tl)
+}
+
+// approvedSale runs a life with no failpoint for the sale that the case then
+// refunds or voids, and returns the path and body of that refund or void.
+func (c crashCase) approvedSale(t *testing.T, bin, cfg string, capture *harness.Capture, p plan, key string) (string, map[string]any) {
+	t.Helper()
+	d, err := harness.Start(t, bin, cfg, []string{"BRIDGED_FAILPOINT_TIMINGS=" + harness.Timings}, capture, "life-0.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 3*time.Second)
+	a := ecr.Do("POST", "/v1/payments", key+"-SALE", saleBody(p.mode, "149.90", key+"-SALE"), 2)
+	if err := d.Stop(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if a.Status != "approved" {
+		t.Fatalf("the sale to %s: %v %s", p.kind, a, a.Raw)
+	}
+	body := map[string]any{"reference": key}
+	if p.kind == "refund" {
+		if p.mode == "vuk507" {
+			body["lines"] = []map[string]any{{"line_id": "1", "quantity": 1, "amount": p.amount}}
+		} else {
+			body["amount"] = p.amount
+		}
+	}
+	return "/v1/payments/" + a.ID + "/" + p.kind, body
+}
+
+// checkAdjust is check for a refund or void: it moved money at most once,
+// the ECR was told the truth, and the payment's figures in the journal are
+// iyzico's (the child's effect committed with it), also after a cancel of
+// what was left.
+func (c crashCase) checkAdjust(t *testing.T, dir string, sim *simulator.Sim, p plan, answers []harness.Answer, tl *tally) {
+	tl.checked.Add(1)
+	tl.adjusts.Add(1)
+	st, problem := harness.OpenJournal(t, dir)
+	if problem != nil {
+		tl.corrupt.Add(1)
+		t.Error(problem)
+	}
+	ctx := context.Background()
+	key := fmt.Sprintf("ECR-%s-%s-%d", c.boundary, c.fault, c.seed)
+	op, err := st.ByKey(ctx, "ecr", key)
+	if err != nil {
+		t.Fatalf("the %s's key in the journal: %v (answers %v)", p.kind, err, answers)
+	}
+	parent, err := st.Get(ctx, op.ParentID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, ok := sim.Payment(device, parent.TransactionReferenceID)
+	if !ok {
+		t.Fatalf("iyzico has no sale %s", parent.TransactionReferenceID)
+	}
+	sends := 0
+	for _, r := range sim.Requests() {
+		if r.TransactionReferenceID == op.TransactionReferenceID && r.Status != 401 &&
+			(r.Op == simulator.OpRefund || r.Op == simulator.OpGmuRefund || r.Op == simulator.OpVoid || r.Op == simulator.OpGmuVoid) {
+			sends++
+		}
+	}
+	if sends > 1 {
+		tl.resends.Add(1)
+		t.Errorf("the %s reached iyzico %d times: it was resent", p.kind, sends)
+	}
+	// iyzico's record of this refund or void itself (not of the cancel of
+	// what was left, which may void or refund the sale afterwards).
+	own, found := sim.Payment(device, op.TransactionReferenceID)
+	moved := found && own.Status == "approved"
+	if p.kind == "refund" {
+		if n := sim.Refunds(op.TransactionReferenceID); n > 1 {
+			tl.doubles.Add(1)
+			t.Errorf("%d refunds under one key", n)
+		}
+		if moved {
+			tl.refunds.Add(1)
+		}
+	} else if moved {
+		tl.voids.Add(1)
+	}
+	sawApproved, sawDeclined := false, false
+	for _, a := range answers {
+		sawApproved = sawApproved || a.Status == "approved"
+		sawDeclined = sawDeclined || a.Status == "declined"
+	}
+	switch op.State {
+	case payment.StateApproved:
+		tl.approved.Add(1)
+	case payment.StateDeclined:
+		tl.declined.Add(1)
+	}
+	if op.Resolution == payment.ResolvedByQuery || op.Resolution == payment.ResolvedNotFound {
+		tl.viaReconciler.Add(1)
+	}
+	fail := func(counter *atomic.Int64, format string, args ...any) {
+		counter.Add(1)
+		t.Errorf(format+" (%s: %s/%s; payment refunded %s voided %v; iyzico refunded %s voided %v; answers %v)",
+			append(args, p.kind, op.State, op.Resolution, parent.RefundedAmount().Decimal(), parent.Voided, sp.Refunded, sp.Voided, answers)...)
+	}
+	switch {
+	case !op.State.Final():
+		fail(&tl.unconverged, "the journal is not final")
+	case sawApproved && op.State != payment.StateApproved:
+		fail(&tl.lost, "the ECR saw approved, the journal says otherwise")
+	case moved && op.State != payment.StateApproved:
+		fail(&tl.lost, "the money moved but the journal does not say approved")
+	case moved && sawDeclined:
+		fail(&tl.liedFailed, "the ECR was told declined and the money moved")
+	case !moved && op.State == payment.StateApproved:
+		fail(&tl.liedApproved, "approved but no money moved")
+	}
+	// The payment as the journal holds it, after the cancel of what was
+	// left, is iyzico's: each approved child's effect applied once.
+	if parent.RefundedAmount().Decimal() != sp.Refunded || parent.Voided != sp.Voided {
+		fail(&tl.parentWrong, "the payment's figures differ from iyzico's")
+	}
+	if refunded, err := payment.ParseMoney(sp.Refunded, payment.TRY); err != nil || refunded.Minor() > parent.Amount.Minor() || (sp.Voided && refunded.Minor() > 0) {
+		fail(&tl.overReturned, "iyzico returned more than was charged")
+	}
 }
 
 // applied reports whether a failpoint line starts with want.

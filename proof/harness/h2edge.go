@@ -284,7 +284,9 @@ func (e *Edge) serveConn(c net.Conn) {
 	h.enc = hpack.NewEncoder(&h.encBuf)
 	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
 	h.fr.MaxHeaderListSize = 1 << 20
-	h.write(func() error { return h.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 250}) })
+	h.write(func() error {
+		return h.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 250})
+	})
 	defer func() {
 		h.fmu.Lock()
 		h.gone = true

@@ -21,7 +21,9 @@ type counters struct {
 	ToldDeclinedButCharged int // declined to the ECR or in the journal, while iyzico approved it
 	ApprovedWithoutCharge  int // approved in the journal, while iyzico has no approval under its reference
 	LostApprovals          int // the ECR saw approved; the journal does not say so at the end
-	FigureMismatch         int // a payment's refunded amount or voided flag differs from iyzico's, or from its children
+	FigureMismatch         int // a payment's approved refunds or void in the journal differ from iyzico's
+	ParentEffectTwice      int // a payment's refunded figure above the sum of its approved refunds: a child applied twice
+	ParentEffectLost       int // below it, or an approved void not marked on its payment: a child's effect lost
 	Resends                int // a card request reached iyzico twice, not by bridged's one resend after a 401
 	// Settlement and end of day.
 	Unsettled    int // an operation not final after the final phase
@@ -348,7 +350,7 @@ func (r *run) oracle() {
 						fromChildren += ch.Amount.Minor()
 					case payment.KindVoid:
 						if !op.Voided {
-							t.c.FigureMismatch++
+							t.c.ParentEffectLost++
 							r.failf("%s has an approved void %s and is not marked voided", describe(op), ch.ID)
 						}
 					}
@@ -359,10 +361,20 @@ func (r *run) oracle() {
 			t.c.RefundedOverCaptured++
 			r.failf("payment %s: the journal's approved refunds make %s, it captured %s", p.ID, money(fromChildren), money(p.AmountMinor))
 		}
-		if figure != p.RefundedMinor || fromChildren != p.RefundedMinor || voided != p.Voided {
+		switch {
+		case figure > fromChildren:
+			t.c.ParentEffectTwice++
+			r.failf("payment %s (%s): refunded_amount %s, its approved refunds make %s (iyzico: %s)",
+				p.ID, describe(jops[0]), money(figure), money(fromChildren), money(p.RefundedMinor))
+		case figure < fromChildren:
+			t.c.ParentEffectLost++
+			r.failf("payment %s (%s): refunded_amount %s, its approved refunds make %s (iyzico: %s)",
+				p.ID, describe(jops[0]), money(figure), money(fromChildren), money(p.RefundedMinor))
+		}
+		if fromChildren != p.RefundedMinor || voided != p.Voided {
 			t.c.FigureMismatch++
-			r.failf("payment %s (%s): iyzico refunded %s voided %v; the journal's figure %s, its approved refunds %s, voided %v",
-				p.ID, describe(jops[0]), money(p.RefundedMinor), p.Voided, money(figure), money(fromChildren), voided)
+			r.failf("payment %s (%s): iyzico refunded %s voided %v; the journal's approved refunds %s, voided %v",
+				p.ID, describe(jops[0]), money(p.RefundedMinor), p.Voided, money(fromChildren), voided)
 		}
 	}
 

@@ -168,7 +168,10 @@ func (r *run) doWithin(method, path, key string, body any, wait int, timeout tim
 		r.tally.c.InternalErrors++
 		r.failf("%s %s: HTTP 500 %s", method, path, a.Raw)
 	}
-	forNothing := a.HTTP == http.StatusServiceUnavailable && a.Code == "storage_failure" && !wroteFailed(d) && !r.closedForNothing[life]
+	r.mu.Unlock()
+	forNothing := a.HTTP == http.StatusServiceUnavailable && a.Code == "storage_failure" && !wroteFailed(d)
+	r.mu.Lock()
+	forNothing = forNothing && !r.closedForNothing[life]
 	if forNothing {
 		r.closedForNothing[life] = true
 		r.tally.c.FailedClosedForNothing++
@@ -209,14 +212,20 @@ func (r *run) doWithin(method, path, key string, body any, wait int, timeout tim
 	return a
 }
 
-// wroteFailed says whether a life announced a failed journal write.
+// wroteFailed says whether a life announced a failed journal write. The
+// announcement is a log line, read by another goroutine than the answer
+// that follows it: it is waited for up to a second.
 func wroteFailed(d *harness.Daemon) bool {
-	for _, l := range d.Failpoints() {
-		if strings.Contains(l, "applied: journal write") {
-			return true
+	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
+		for _, l := range d.Failpoints() {
+			if strings.Contains(l, "applied: journal write") {
+				return true
+			}
+		}
+		if time.Now().After(deadline) {
+			return false
 		}
 	}
-	return false
 }
 
 // observe notes a final status an answer showed for an operation.

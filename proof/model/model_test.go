@@ -70,7 +70,9 @@ func newSummary() *summary {
 	return &summary{t: newTally(), modes: map[string]int{}, start: time.Now()}
 }
 
-func (s *summary) add(res result) {
+func (s *summary) add(res result) { s.addAs(res, fmt.Sprint(res.h.Seed)) }
+
+func (s *summary) addAs(res result, label string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.histories++
@@ -80,7 +82,7 @@ func (s *summary) add(res result) {
 		s.setupErrors++
 	}
 	if res.failed() {
-		s.failed = append(s.failed, fmt.Sprint(res.h.Seed))
+		s.failed = append(s.failed, label)
 	}
 }
 
@@ -191,7 +193,7 @@ func TestModel(t *testing.T) {
 					t.Parallel()
 					h := readHistory(t, f)
 					res := runHistory(t, bin, h)
-					sum.add(res)
+					sum.addAs(res, strings.TrimSuffix(filepath.Base(f), ".json"))
 					switch {
 					case h.Expect == expectKnown && !known && res.failed():
 						t.Skipf("known bug (%s), still reproduces: %s. Run it with PROOF_MODEL_KNOWN_BUGS=1; "+

@@ -195,7 +195,6 @@ func (r *run) doWithin(method, path, key string, body any, wait int, timeout tim
 		Items      []struct {
 			LineID string `json:"line_id"`
 		} `json:"items"`
-		List []json.RawMessage `json:"items_list"`
 	}
 	if json.Unmarshal(a.Raw, &v) == nil {
 		a.Type, a.Resolution, a.Match = v.Type, v.Resolution, v.Match
@@ -520,6 +519,7 @@ func runHistory(t *testing.T, bin string, h History) (res result) {
 	if w.failed != nil {
 		res.err = w.failed
 	}
+	harness.Export(t, bin, cfg, r.capture, "export.jsonl") // for the secret scan
 	r.oracle()
 	return res
 }

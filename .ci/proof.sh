@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The proof suites of docs/reliability.md at CI's sizes: the crash matrix
-# (1,200 cases), a short soak, the chaos day, the security probes, the fuzz
-# seed corpora, then the secret and card scanner over everything the suites
+# (1,200 cases), a short soak, the chaos day, the model test (300 random
+# histories and the regression seeds), the security probes, the fuzz seed
+# corpora, then the secret and card scanner over everything the suites
 # captured. Each suite adds one summary line, printed at the end.
 #
 #   bash .ci/proof.sh                       # CI's sizes
-#   PROOF_CRASH_SEEDS=5 bash .ci/proof.sh   # a quicker run
+#   PROOF_CRASH_SEEDS=5 PROOF_MODEL_HISTORIES=30 bash .ci/proof.sh   # a quicker run
+#   PROOF_MODEL_BASE=$RANDOM bash .ci/proof.sh   # other model histories than CI's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,8 @@ run env PROOF_CRASH_SEEDS="${PROOF_CRASH_SEEDS:-50}" \
   go test -count=1 -timeout 45m -parallel "${PROOF_PARALLEL:-8}" -run '^TestCrashMatrix$' ./proof/crash/
 run env PROOF_SOAK="${PROOF_SOAK:-20s}" go test -count=1 -timeout 30m -run '^TestSoak$' ./proof/crash/
 run env PROOF_CHAOS_SALES="${PROOF_CHAOS_SALES:-40}" go test -count=1 -timeout 20m -run '^TestChaosDay$' ./proof/chaos/
+run env PROOF_MODEL_HISTORIES="${PROOF_MODEL_HISTORIES:-300}" PROOF_MODEL_BASE="${PROOF_MODEL_BASE:-1}" \
+  go test -count=1 -timeout 30m -parallel "${PROOF_MODEL_PARALLEL:-6}" -run '^TestModel$/^(random|regress)$' ./proof/model/
 run go test -count=1 ./proof/probe/
 fuzz=$(bash .ci/fuzz.sh seeds | tail -n 1)
 echo "$fuzz"

@@ -7,6 +7,7 @@ package main
 //
 //	BRIDGED_FAILPOINT=<boundary>=<fault>          e.g. during_send=kill
 //	BRIDGED_FAILPOINT_TIMINGS=card_timeout=1s,…   shorter timings than the config allows
+//	BRIDGED_FAILPOINT_CONTROL=1                   serve POST /_failpoint (below)
 //
 // The fault fires once, the first time the boundary is reached, and the
 // daemon writes "failpoint: <boundary> <fault> applied" to stderr at the
@@ -20,10 +21,24 @@ package main
 //	          reset after the request was written), or the reply to the ECR;
 //	delay     that step stalls past the deadline that bounds it.
 //
-// Production builds compile none of this (failpoint_off.go).
+// With BRIDGED_FAILPOINT_CONTROL=1 a test arms faults while the daemon runs,
+// at moments it chooses (the model test, proof/model), on the API's listener
+// and without a key (loopback only, like the API):
+//
+//	POST /_failpoint {"boundary":"after_upstream_answer","fault":"kill"}
+//	                 arms that boundary and fault, once, replacing what was armed;
+//	POST /_failpoint {"journal_write":"any|begin|record|update"}
+//	                 fails the next journal write of an operation (of that kind),
+//	                 as a failed fsync; the daemon then fails closed;
+//	DELETE /_failpoint  disarms everything;
+//	GET /_failpoint     what is armed.
+//
+// Production builds compile none of this (failpoint_off.go): there the route
+// does not exist and answers 404 like any unknown path.
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -67,18 +82,29 @@ const (
 // errInjected is the I/O error of an io_error fault.
 var errInjected = errors.New("injected I/O error")
 
-// failpoint is the armed boundary and fault of this process.
+// failpoint holds what is armed in this process.
 type failpoint struct {
-	boundary, fault string
-	delay           time.Duration // how long a delay fault stalls a payment-service step
-	out             io.Writer
+	armed atomic.Pointer[arming]
+	delay time.Duration // how long a delay fault stalls a payment-service step
+	out   io.Writer
 
-	fired atomic.Bool
 	// The io_error faults of the payment-service boundaries act on the next
-	// write, dial or reply after the boundary; these arm them.
-	failWrite, failDial, cutReply atomic.Bool
-	mu                            sync.Mutex // serializes announcements
+	// write, dial or reply after the boundary; these arm them, each with the
+	// name its announcement carries.
+	failWrite          atomic.Pointer[writeArm]
+	failDial, cutReply atomic.Pointer[string]
+	mu                 sync.Mutex // serializes announcements
 }
+
+// arming is one boundary and fault, fired at most once.
+type arming struct {
+	boundary, fault string
+	fired           atomic.Bool
+}
+
+// writeArm fails the next journal write of an operation whose name starts
+// with prefix ("" for begin, record and update alike).
+type writeArm struct{ source, prefix string }
 
 func failpointSeams(stderr io.Writer) (seams, error) {
 	spec := os.Getenv("BRIDGED_FAILPOINT")
@@ -98,12 +124,16 @@ func failpointSeams(stderr io.Writer) (seams, error) {
 		case f != faultKill && f != faultIOError && f != faultDelay:
 			return seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: fault must be kill, io_error or delay", spec)
 		}
-		fp.boundary, fp.fault = b, f
+		fp.armed.Store(&arming{boundary: b, fault: f})
+	}
+	handler := fp.handler
+	if os.Getenv("BRIDGED_FAILPOINT_CONTROL") == "1" {
+		handler = func(next http.Handler) http.Handler { return fp.control(fp.handler(next)) }
 	}
 	return seams{
 		failWrite: fp.failWriteOf,
 		transport: fp.transport,
-		handler:   fp.handler,
+		handler:   handler,
 		upstream: func(c *upstream.Config) {
 			setIf(&c.CardTimeout, timings["card_timeout"])
 			setIf(&c.QueryTimeout, timings["query_timeout"])
@@ -142,12 +172,13 @@ func setIf(dst *time.Duration, v time.Duration) {
 	}
 }
 
-// take reports whether the armed fault fires at boundary b now (once only).
-func (fp *failpoint) take(b string) bool {
-	if fp.boundary != b {
-		return false
+// take returns the arming that fires at boundary b now (once only), or nil.
+func (fp *failpoint) take(b string) *arming {
+	a := fp.armed.Load()
+	if a == nil || a.boundary != b || !a.fired.CompareAndSwap(false, true) {
+		return nil
 	}
-	return fp.fired.CompareAndSwap(false, true)
+	return a
 }
 
 func (fp *failpoint) announce(what string) {
@@ -157,8 +188,8 @@ func (fp *failpoint) announce(what string) {
 }
 
 // die is kill -9 of this process, at this instant.
-func (fp *failpoint) die() {
-	fp.applied(faultKill, "")
+func (fp *failpoint) die(boundary string) {
+	fp.applied(boundary, faultKill, "")
 	p, err := os.FindProcess(os.Getpid())
 	if err == nil {
 		err = p.Kill()
@@ -172,24 +203,25 @@ func (fp *failpoint) die() {
 
 // hit is the payment service's failpoint hook.
 func (fp *failpoint) hit(point string) error {
-	if !fp.take(point) {
+	a := fp.take(point)
+	if a == nil {
 		return nil
 	}
-	switch fp.fault {
+	switch a.fault {
 	case faultKill:
-		fp.die()
+		fp.die(point)
 	case faultDelay:
-		fp.applied(faultDelay, fp.delay.String())
+		fp.applied(point, faultDelay, fp.delay.String())
 		time.Sleep(fp.delay)
 	case faultIOError:
 		fp.announce(point + " " + faultIOError + " armed")
 		switch point {
 		case bAfterIntentCommit:
-			fp.failDial.Store(true) // the connection to iyzico is refused
+			fp.failDial.Store(&point) // the connection to iyzico is refused
 		case bAfterOutcomeCommit:
-			fp.cutReply.Store(true) // the ECR's connection breaks before the answer
+			fp.cutReply.Store(&point) // the ECR's connection breaks before the answer
 		default:
-			fp.failWrite.Store(true) // the next journal write fails, as a failed fsync
+			fp.failWrite.Store(&writeArm{source: point}) // the next journal write fails, as a failed fsync
 		}
 	}
 	return nil
@@ -201,20 +233,98 @@ func (fp *failpoint) failWriteOf(what string) error {
 	if !strings.HasPrefix(what, "begin ") && !strings.HasPrefix(what, "record ") && !strings.HasPrefix(what, "update ") {
 		return nil
 	}
-	if fp.failWrite.CompareAndSwap(true, false) {
-		fp.applied(faultIOError, "journal write "+what)
-		return errInjected
+	w := fp.failWrite.Load()
+	if w == nil || !strings.HasPrefix(what, w.prefix) || !fp.failWrite.CompareAndSwap(w, nil) {
+		return nil
 	}
-	return nil
+	fp.applied(w.source, faultIOError, "journal write "+what)
+	return errInjected
 }
 
-// applied announces that the armed fault took effect.
-func (fp *failpoint) applied(fault, detail string) {
-	line := fp.boundary + " " + fault + " applied"
+// applied announces that the fault armed at boundary took effect.
+func (fp *failpoint) applied(boundary, fault, detail string) {
+	line := boundary + " " + fault + " applied"
 	if detail != "" {
 		line += ": " + detail
 	}
 	fp.announce(line)
+}
+
+// controlPath is the runtime control's route (BRIDGED_FAILPOINT_CONTROL=1).
+const controlPath = "/_failpoint"
+
+// journalWrites names what {"journal_write": ...} may fail.
+var journalWrites = map[string]string{"any": "", "begin": "begin ", "record": "record ", "update": "update "}
+
+// control serves POST, DELETE and GET /_failpoint, and passes every other
+// request on.
+func (fp *failpoint) control(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != controlPath {
+			next.ServeHTTP(w, r)
+			return
+		}
+		answer := func(status int, v any) {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(status)
+			_ = json.NewEncoder(w).Encode(v)
+		}
+		switch r.Method {
+		case http.MethodPost:
+			var req struct {
+				Boundary     string `json:"boundary"`
+				Fault        string `json:"fault"`
+				JournalWrite string `json:"journal_write"`
+			}
+			dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&req); err != nil {
+				answer(http.StatusBadRequest, map[string]string{"error": err.Error()})
+				return
+			}
+			switch {
+			case req.JournalWrite != "" && req.Boundary == "" && req.Fault == "":
+				prefix, ok := journalWrites[req.JournalWrite]
+				if !ok {
+					answer(http.StatusBadRequest, map[string]string{"error": "journal_write: want any, begin, record or update"})
+					return
+				}
+				fp.failWrite.Store(&writeArm{source: "journal_write", prefix: prefix})
+				fp.announce("journal_write " + req.JournalWrite + " io_error armed")
+			case req.JournalWrite == "" && slices.Contains(boundaries, req.Boundary) &&
+				(req.Fault == faultKill || req.Fault == faultIOError || req.Fault == faultDelay):
+				fp.armed.Store(&arming{boundary: req.Boundary, fault: req.Fault})
+				fp.announce(req.Boundary + " " + req.Fault + " armed by control")
+			default:
+				answer(http.StatusBadRequest, map[string]string{"error": "want {\"boundary\":one of " +
+					strings.Join(boundaries, ", ") + ",\"fault\":kill|io_error|delay} or {\"journal_write\":any|begin|record|update}"})
+				return
+			}
+			answer(http.StatusOK, fp.state())
+		case http.MethodDelete:
+			fp.armed.Store(nil)
+			fp.failWrite.Store(nil)
+			fp.failDial.Store(nil)
+			fp.cutReply.Store(nil)
+			answer(http.StatusOK, fp.state())
+		case http.MethodGet:
+			answer(http.StatusOK, fp.state())
+		default:
+			answer(http.StatusMethodNotAllowed, map[string]string{"error": "GET, POST or DELETE"})
+		}
+	})
+}
+
+// state is what is armed, for the control's answers.
+func (fp *failpoint) state() map[string]any {
+	st := map[string]any{}
+	if a := fp.armed.Load(); a != nil && !a.fired.Load() {
+		st["boundary"], st["fault"] = a.boundary, a.fault
+	}
+	if w := fp.failWrite.Load(); w != nil {
+		st["journal_write"] = w.source + " " + strings.TrimSpace(w.prefix)
+	}
+	return st
 }
 
 // handler cuts the next answer that carries a money outcome (a 2xx to a
@@ -245,8 +355,8 @@ func (c *cuttingWriter) Write(b []byte) (int, error) {
 
 func (c *cuttingWriter) WriteHeader(code int) {
 	c.written = true
-	if code >= 200 && code < 300 && c.fp.cutReply.CompareAndSwap(true, false) {
-		c.fp.applied(faultIOError, fmt.Sprintf("reply %d to POST %s cut", code, c.path))
+	if src := c.fp.cutReply.Load(); src != nil && code >= 200 && code < 300 && c.fp.cutReply.CompareAndSwap(src, nil) {
+		c.fp.applied(*src, faultIOError, fmt.Sprintf("reply %d to POST %s cut", code, c.path))
 		panic(http.ErrAbortHandler)
 	}
 	c.ResponseWriter.WriteHeader(code)
@@ -257,17 +367,21 @@ func (c *cuttingWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 // transport carries the three boundaries that live inside an upstream call.
 func (fp *failpoint) transport(next http.RoundTripper) http.RoundTripper {
 	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		if cardPath(req.URL.Path) && fp.failDial.CompareAndSwap(true, false) {
-			fp.applied(faultIOError, "connection to "+req.URL.Path+" refused")
+		if src := fp.failDial.Load(); src != nil && cardPath(req.URL.Path) && fp.failDial.CompareAndSwap(src, nil) {
+			fp.applied(*src, faultIOError, "connection to "+req.URL.Path+" refused")
 			return nil, &net.OpError{Op: "dial", Net: "tcp", Err: errInjected}
 		}
 		b := fp.boundaryOf(req)
-		if b == "" || !fp.take(b) {
+		var a *arming
+		if b != "" {
+			a = fp.take(b)
+		}
+		if a == nil {
 			return next.RoundTrip(req)
 		}
-		switch fp.fault {
+		switch a.fault {
 		case faultKill:
-			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { fp.die() }}
+			trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { fp.die(b) }}
 			req = req.WithContext(httptrace.WithClientTrace(req.Context(), trace))
 			return next.RoundTrip(req)
 		case faultIOError:
@@ -277,7 +391,7 @@ func (fp *failpoint) transport(next http.RoundTripper) http.RoundTripper {
 				return nil, err
 			}
 			_ = resp.Body.Close()
-			fp.applied(faultIOError, "connection reset after "+req.URL.Path+" was written")
+			fp.applied(b, faultIOError, "connection reset after "+req.URL.Path+" was written")
 			return nil, &net.OpError{Op: "read", Net: "tcp", Err: fmt.Errorf("connection reset: %w", errInjected)}
 		default: // delay: the answer arrives after the call's deadline
 			resp, err := next.RoundTrip(req)
@@ -286,7 +400,7 @@ func (fp *failpoint) transport(next http.RoundTripper) http.RoundTripper {
 				return nil, err
 			}
 			_ = resp.Body.Close()
-			fp.applied(faultDelay, "answer to "+req.URL.Path+" held past the deadline")
+			fp.applied(b, faultDelay, "answer to "+req.URL.Path+" held past the deadline")
 			ctx := req.Context()
 			if _, ok := ctx.Deadline(); !ok {
 				var cancel context.CancelFunc
@@ -316,7 +430,7 @@ func (fp *failpoint) boundaryOf(req *http.Request) string {
 	case upstream.PathQuery, upstream.PathGmuQuery:
 		return bReconcilerQuery
 	case upstream.PathToken:
-		if fp.boundary == bTokenRefresh && isRefresh(req) {
+		if a := fp.armed.Load(); a != nil && a.boundary == bTokenRefresh && !a.fired.Load() && isRefresh(req) {
 			return bTokenRefresh
 		}
 	}

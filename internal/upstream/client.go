@@ -178,9 +178,15 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 		a = c.send(ctx, op, m, tok2, raw, true)
 		resent = true
 		if a.auth.resend() {
-			// A fresh token was refused with 401 too: nothing was sent, and
-			// sending again would not help.
+			// A fresh token was refused with 401 too: sending again would not
+			// help. For a read-only call nothing happened. For a card call the
+			// copy's refusal proves nothing about the first attempt, were its
+			// 401 not what a 401 claims (a charge then a 401): a status query
+			// settles it, as for any other refusal after the resend.
 			a.class = AuthFailed
+			if op.kind == kindCard {
+				a.class, a.reason = Unknown, ReasonRefusedAfterResend
+			}
 		}
 	}
 	if a.auth == authDrop {

@@ -213,16 +213,27 @@ func TestUnauthorizedRefreshesAndResendsOnce(t *testing.T) {
 	}
 }
 
-func TestUnauthorizedTwiceIsAuthFailedWithoutThirdSend(t *testing.T) {
+// TestUnauthorizedTwiceIsNeverAThirdSend: the resend after a 401 was
+// refused with 401 too. No third send. A card call is Unknown (the copy's
+// refusal says nothing of the first attempt, were that 401 a lie after a
+// charge: a status query settles it); a read-only call is AuthFailed.
+func TestUnauthorizedTwiceIsNeverAThirdSend(t *testing.T) {
 	f := newFake(t)
 	f.set(fail(401, "100311", "SYSTEM_ERROR"))
 	h := start(t, f.srv.URL, nil)
 	_, err := h.c.Payment(context.Background(), sale("ref-1", 100))
-	if e := wantClass(t, err, AuthFailed); !e.Resent {
-		t.Fatalf("Resent = false: %v", e)
+	if e := wantClass(t, err, Unknown); !e.Resent || e.Reason != ReasonRefusedAfterResend {
+		t.Fatalf("card call after two 401s: %#v", e)
 	}
 	if c := f.counts(); c.service != 2 {
 		t.Fatalf("service calls = %d, want exactly 2", c.service)
+	}
+	_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+	if e := wantClass(t, err, AuthFailed); !e.Resent {
+		t.Fatalf("query after two 401s: %#v", e)
+	}
+	if c := f.counts(); c.service != 4 {
+		t.Fatalf("service calls = %d, want exactly 4", c.service)
 	}
 }
 

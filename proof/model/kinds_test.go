@@ -2,6 +2,7 @@ package model
 
 import (
 	"encoding/json"
+	"net/http"
 	"fmt"
 	"maps"
 	"strings"
@@ -38,12 +39,7 @@ var opKinds = []*kind{
 	{name: "split_start", mode: "vuk507", weight: 5, gen: genSplitStart, run: (*run).runSplitStart},
 	{name: "split_add", mode: "vuk507", weight: 9, gen: genSplitAdd, run: (*run).runSplitAdd},
 	{name: "split_complete", mode: "vuk507", weight: 5, gen: genSplitComplete, run: (*run).runSplitComplete},
-	// split_cancel — POST /v1/split-sales/{id}/cancel (cancel an abandoned
-	// split sale: void or refund its charged parts) is not in the API yet.
-	// Its entry goes here: {name: "split_cancel", mode: "vuk507", gen: a step
-	// targeting an open g.splits entry, run: POST with a key through r.money}.
-	// Once it exists, the oracle's AbandonedSplitCharged becomes a counter
-	// that must be 0 (see oracle_test.go).
+	{name: "split_cancel", mode: "vuk507", weight: 3, gen: genSplitCancel, run: (*run).runSplitCancel},
 	//
 	// settle — POST /v1/payments/{id}/settle (operator settlement of a
 	// forever-unknown, {"outcome","evidence","by","payment_id"}, with a key of
@@ -258,6 +254,17 @@ func genSplitComplete(g *gen) (Step, bool) {
 	g.pays = append(g.pays, &genPay{name: st.Name, lane: s.lane, kind: "split_complete", amount: s.amount, items: s.items, lines: map[int]int{}})
 	g.money = append(g.money, st.Name)
 	return st, true
+}
+
+// genSplitCancel gives up on an open split sale with parts: the ECR
+// cancels it (its parts' money goes back).
+func genSplitCancel(g *gen) (Step, bool) {
+	s := g.openSplit()
+	if s == nil || s.parts == 0 {
+		return Step{}, false
+	}
+	s.completed = true // no more steps on it
+	return Step{Lane: s.lane, Name: g.name("x"), Target: s.name, Again: g.chance(0.3)}, true
 }
 
 func genEOD(g *gen) (Step, bool) {
@@ -576,6 +583,48 @@ func (r *run) runSplitComplete(st Step) {
 		r.mu.Lock()
 		m.amount = s.amount
 		r.mu.Unlock()
+	}
+}
+
+func (r *run) runSplitCancel(st Step) {
+	s := r.madeOf(st.Target)
+	if s == nil {
+		r.skip()
+		return
+	}
+	r.cancelSplit(st, s, r.key(st.Name))
+	if st.Again {
+		// The ECR lost the answer and sends the same request again.
+		r.cancelSplit(st, s, r.key(st.Name))
+	}
+}
+
+// cancelSplit cancels a split sale with key until the answer is final, and
+// notes the parts bridged said it could not void (for the oracle).
+func (r *run) cancelSplit(st Step, s *made, key string) {
+	c := r.newCall(st, "split_cancel", "POST", "/v1/split-sales/"+s.id+"/cancel", key, map[string]any{})
+	r.money(c)
+	a := c.final()
+	if a == nil || a.HTTP != http.StatusCreated {
+		return
+	}
+	var v struct {
+		Parts []struct {
+			Payment struct {
+				TxRef string `json:"transaction_reference_id"`
+			} `json:"payment"`
+			Note string `json:"note"`
+		} `json:"parts"`
+	}
+	if json.Unmarshal(a.Raw, &v) != nil {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, p := range v.Parts {
+		if p.Note != "" {
+			r.reportedParts[p.Payment.TxRef] = p.Note
+		}
 	}
 }
 

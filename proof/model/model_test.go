@@ -96,7 +96,7 @@ func (s *summary) line(what string) string {
 	}
 	return fmt.Sprintf("model (%s): %d histories (%d vuk509, %d vuk507) in %s: %d steps (%d skipped: nothing to act on), "+
 		"%d ECR calls, %d requests, %d daemon lives, %d charges, %d refunds at iyzico; faults applied: %s; "+
-		"%d fail-closed checks (%d skipped: the life died first); %d abandoned split sales with charged parts (not checked until split_cancel exists); "+
+		"%d fail-closed checks (%d skipped: the life died first); %d parts of cancelled split sales left charged, each reported by bridged (batch closed); "+
 		"%s; %d runs not completed; failing seeds: %s",
 		what, s.histories, s.modes["vuk509"], s.modes["vuk507"], time.Since(s.start).Round(time.Second), s.t.steps, s.t.skipped,
 		s.t.ops, s.t.requests, s.t.lives, s.t.charges, s.t.refunds, s.t.faultList(),

@@ -29,6 +29,9 @@ type counters struct {
 	Unsettled    int // an operation not final after the final phase
 	EodMismatch  int // an approved end of day that does not match, or a final one not approved
 	FinalChanged int // an operation shown with two different final statuses
+	// AbandonedSplitCharged: a part of a split sale never completed still
+	// charged after its cancel, and bridged did not say why.
+	AbandonedSplitCharged int
 	// Storage.
 	JournalCheck int // bbolt check or hash chain failed
 	FailOpen     int // a money call taken, or /readyz ready, after a failed journal write
@@ -107,7 +110,7 @@ type tally struct {
 	lives             int
 	failClosedChecks  int
 	failClosedSkipped int
-	abandonedSplits   int // split sales never completed, with parts charged: returned only by split_cancel, once it exists
+	abandonedSplits   int // parts of split sales never completed left charged after their cancel, each as bridged reported (a closed batch)
 	charges, refunds  int
 	notes             []string
 }
@@ -378,20 +381,28 @@ func (r *run) oracle() {
 		}
 	}
 
-	// Split sales never completed, parts charged (information until
-	// split_cancel exists: see kinds_test.go).
+	// Split sales never completed: the final phase cancelled each, so every
+	// charged part is voided, or bridged said why it could not be (a batch
+	// closed by end of day: returned outside bridged).
 	for _, p := range ledger.Payments {
-		if p.Kind == "partial_payment" && !p.Voided {
-			done := false
-			for _, q := range ledger.Payments {
-				if q.Kind == "split_sale" && slices.Contains(q.Parts, p.ID) {
-					done = true
-				}
-			}
-			if !done {
-				t.abandonedSplits++
+		if p.Kind != "partial_payment" || p.Voided {
+			continue
+		}
+		done := false
+		for _, q := range ledger.Payments {
+			if q.Kind == "split_sale" && slices.Contains(q.Parts, p.ID) {
+				done = true
 			}
 		}
+		if done {
+			continue
+		}
+		if _, ok := r.reportedParts[p.Reference]; ok {
+			t.abandonedSplits++ // as bridged said: its batch was closed
+			continue
+		}
+		t.c.AbandonedSplitCharged++
+		r.failf("split part %s (%s) of a split sale never completed is still charged after the sale was cancelled", p.Reference, describe(byRef[p.Reference]))
 	}
 
 	// Refunds of more than was left, and ends of day.

@@ -49,6 +49,9 @@ type run struct {
 
 	mu     sync.Mutex
 	made   map[string]*made    // payments and split sales, by the Name of the step that made them
+	// reportedParts are split parts a split cancel answered it could not
+	// void (their money goes back outside bridged), by reference, with the note.
+	reportedParts map[string]string
 	calls  []*callRec          // every money call, in the order they began
 	byName map[string]*callRec // the first call of each money step
 	seen   map[string][]string // op id -> every final status an answer showed
@@ -462,7 +465,7 @@ func (res result) failed() bool { return res.err != nil || res.tally.c.violation
 // final phase and the oracle.
 func runHistory(t *testing.T, bin string, h History) (res result) {
 	res.h = h
-	r := &run{t: t, h: h, made: map[string]*made{}, byName: map[string]*callRec{}, seen: map[string][]string{},
+	r := &run{t: t, h: h, made: map[string]*made{}, reportedParts: map[string]string{}, byName: map[string]*callRec{}, seen: map[string][]string{},
 		fpSeen: map[int]int{}, closedForNothing: map[int]bool{}, tally: newTally()}
 	defer func() { res.tally = r.tally }()
 	for i := range h.Terminals {
@@ -548,6 +551,21 @@ func (r *run) finalPhase() {
 		go func() { defer wg.Done(); r.send(c, finalBudget) }()
 	}
 	wg.Wait()
+
+	// Every split sale left open with parts charged is cancelled, as the
+	// ECR must to give the customer's money back.
+	r.mu.Lock()
+	var splits []*made
+	var names []string
+	for name, m := range r.made {
+		if m.kind == "split_start" {
+			splits, names = append(splits, m), append(names, name)
+		}
+	}
+	r.mu.Unlock()
+	for i, m := range splits {
+		r.cancelSplit(Step{Op: "split_cancel", Lane: m.lane, Name: "final-cancel-" + names[i]}, m, r.key("final-cancel-"+names[i]))
+	}
 
 	// Every unknown is resolved now, by the ECR's resolve and the reconciler
 	// at once (as an operator's click and the background worker would).

@@ -101,6 +101,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 			}
 			return 0
 		},
+		ConflictsOpen: func() float64 { return float64(len(svc.Conflicts())) },
 	})
 
 	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
@@ -232,6 +233,8 @@ func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, 
 		CardTimeout: cfg.Upstream.CardTimeout,
 		OnState:     m.Operation,
 		OnQuery:     m.ReconcilerQuery,
+		OnConflict:  m.Conflict,
+		OnSettle:    m.Settlement,
 	}
 	if adjust != nil {
 		adjust(&o)

@@ -387,6 +387,8 @@ func testContract509(t *testing.T) {
 				return errors.New("injected: no space left on device")
 			}
 			return nil
+		}, payment: func(o *payment.Options) {
+			o.NotFoundGrace = time.Millisecond // an operator may settle an unknown at once
 		}},
 	})
 	t.Cleanup(func() { release.Do(func() { close(hold) }) })
@@ -530,6 +532,16 @@ func testContract509(t *testing.T) {
 	}
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+lost.str("id")+"/resolve", ""), 200, "status", "approved")
 
+	// A device timeout that iyzico never settles: an operator settles it.
+	stuck := c.pay("stuck", `{"amount":"10.52","reference":"STUCK"}`)
+	expect(t, stuck, 202, "status", "unknown")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/resolve", ""), 200, "status", "unknown", "reason", "queried_timeout")
+	expect(t, c.call(docRefuses, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"maybe","by":"ayse"}`), 400, "code", "invalid_request")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"the slip says cancelled","by":"ayse"}`),
+		200, "status", "declined", "resolution", "operator", "settlement.by", "ayse")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"again","by":"ayse"}`), 409, "code", "not_settleable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/acknowledge-conflict", `{"by":"ayse","note":"none"}`), 409, "code", "not_settleable")
+
 	// The event stream: from the start, resumed by header and by query.
 	first := c.events("", false, 3)
 	next := c.events(first[1], false, 2)
@@ -583,6 +595,8 @@ func testContract507(t *testing.T) {
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc"), 201, "type", "refund", "amount", "10.00")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc2"), 409, "code", "not_refundable")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/void", "", "Idempotency-Key: cv"), 409, "code", "not_voidable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/settle", `{"outcome":"approved","evidence":"slip","by":"ayse"}`), 409, "code", "not_settleable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/acknowledge-conflict", `{"by":"ayse","note":"n"}`), 409, "code", "not_settleable")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/resolve", ""), 200)
 
 	// A split sale paid with two cards.

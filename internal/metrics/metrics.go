@@ -24,6 +24,8 @@ type Metrics struct {
 	storeCommit     prometheus.Histogram
 	storeGroup      prometheus.Histogram
 	reconcilerRuns  *prometheus.CounterVec
+	conflicts       *prometheus.CounterVec
+	settlements     *prometheus.CounterVec
 	httpRequests    *prometheus.CounterVec
 	httpDuration    *prometheus.HistogramVec
 }
@@ -36,6 +38,7 @@ type Gauges struct {
 	TokenFailures   func() float64
 	TokenExpiry     func() float64 // unix seconds; 0 when no token
 	StoreFailClosed func() float64
+	ConflictsOpen   func() float64
 }
 
 // New registers every collector on a fresh registry.
@@ -64,6 +67,14 @@ func New(g Gauges) *Metrics {
 		Name: "bridged_reconciler_queries_total",
 		Help: "Status queries the reconciler made for unknown operations, by result (approved, declined, not_found, unknown).",
 	}, []string{"result"})
+	m.conflicts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridged_conflicts_total",
+		Help: "Answers from iyzico that contradict the journal: settlement (an operator's settlement), payment_id (an approval with another operation's paymentId).",
+	}, []string{"kind"})
+	m.settlements = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "bridged_operator_settlements_total",
+		Help: "Unknown operations settled by an operator, by outcome.",
+	}, []string{"outcome"})
 	m.httpRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bridged_http_requests_total",
 		Help: "HTTP requests to the local API by route pattern, method and status code.",
@@ -73,7 +84,7 @@ func New(g Gauges) *Metrics {
 		Help:    "Duration of HTTP requests to the local API by route pattern (money calls include the card wait).",
 		Buckets: []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 60, 185},
 	}, []string{"route"})
-	m.reg.MustRegister(m.operations, m.upstreamLatency, m.storeCommit, m.storeGroup, m.reconcilerRuns, m.httpRequests, m.httpDuration,
+	m.reg.MustRegister(m.operations, m.upstreamLatency, m.storeCommit, m.storeGroup, m.reconcilerRuns, m.conflicts, m.settlements, m.httpRequests, m.httpDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	gauge := func(name, help string, f func() float64) {
 		if f != nil {
@@ -91,8 +102,15 @@ func New(g Gauges) *Metrics {
 	gauge("bridged_token_failing", "1 while the last login or refresh failed.", g.TokenFailures)
 	gauge("bridged_token_expiry_timestamp_seconds", "Expiry of the held access token (unix seconds), 0 when none.", g.TokenExpiry)
 	gauge("bridged_store_fail_closed", "1 when a journal write failed and new money operations are refused.", g.StoreFailClosed)
+	gauge("bridged_conflicts_open", "Operator settlements contradicted by iyzico and not acknowledged yet.", g.ConflictsOpen)
 	return m
 }
+
+// Conflict counts an answer that contradicts the journal.
+func (m *Metrics) Conflict(kind string) { m.conflicts.WithLabelValues(kind).Inc() }
+
+// Settlement counts an operator settlement.
+func (m *Metrics) Settlement(outcome string) { m.settlements.WithLabelValues(outcome).Inc() }
 
 // Handler serves the registry in the Prometheus text format.
 func (m *Metrics) Handler() http.Handler {

@@ -17,6 +17,9 @@ const (
 	// ReasonUnnamedAnswer: a status query answered approved without naming
 	// the transaction, and what it said did not match the operation.
 	ReasonUnnamedAnswer = "answer_not_about_this_operation"
+	// ReasonRecordsUnreachable: iyzico answered "not found", but a query of a
+	// transaction it approved on the same terminal did not find that either.
+	ReasonRecordsUnreachable = "records_unreachable"
 )
 
 // effects returns what op's new state does to other operations, to be

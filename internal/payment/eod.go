@@ -28,6 +28,20 @@ type EndOfDayResult struct {
 	Boundary    string
 	// Replayed: the answer of an earlier request with the same key.
 	Replayed bool
+	// Unknown are the batch's operations whose outcome is not settled (an
+	// end of day run with AllowUnknown); UnknownCould is what they would add
+	// to the journal's totals were they all approved. When the totals differ
+	// by no more than that, Explained says the unknowns may be why.
+	Unknown      []BatchLine
+	UnknownCould Totals
+	Explained    bool
+}
+
+// EndOfDayOptions are the choices of one end-of-day request.
+type EndOfDayOptions struct {
+	// AllowUnknown runs end of day although operations of the terminal are
+	// unknown; the report lists them and what they could change.
+	AllowUnknown bool
 }
 
 // Totals is a net amount and a transaction count.
@@ -52,7 +66,7 @@ type BatchLine struct {
 // day, and compares iyzico's totals with the journal. It holds the terminal
 // exclusively; a terminal whose unknowns cannot be resolved is refused, since
 // the comparison could not be trusted.
-func (s *Service) EndOfDay(ctx context.Context, c Caller, terminal string) (*EndOfDayResult, error) {
+func (s *Service) EndOfDay(ctx context.Context, c Caller, terminal string, o EndOfDayOptions) (*EndOfDayResult, error) {
 	ve := &ValidationError{}
 	terminal = s.terminalFor(terminal, ve)
 	if err := ve.orNil(); err != nil {
@@ -83,10 +97,14 @@ func (s *Service) EndOfDay(ctx context.Context, c Caller, terminal string) (*End
 		// Running end of day twice is harmless, so it needs no key from the ECR.
 		op.IdempotencyKey = "eod-" + op.ID
 	}
-	if left := s.ReconcileTerminal(ctx, terminal); left > 0 {
-		return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: terminal, RetryAfter: 30 * time.Second}
+	if left := s.ReconcileTerminal(ctx, terminal); left > 0 && !o.AllowUnknown {
+		s.mu.Lock()
+		ids := s.lanes[terminal].unknownIDs()
+		s.mu.Unlock()
+		return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: terminal, RetryAfter: 30 * time.Second, Unknown: ids}
 	}
-	res, err := s.submit(ctx, submission{op: op, wait: c.Wait})
+
+	res, err := s.submit(ctx, submission{op: op, wait: c.Wait, allowUnknown: o.AllowUnknown})
 	if err != nil {
 		return nil, err
 	}
@@ -140,6 +158,7 @@ func (s *Service) compare(ctx context.Context, op *Operation) (*EndOfDayResult, 
 	}
 	res.Lines, res.Journal = batchTotals(ops, cur)
 	res.Match = res.Journal == res.Upstream
+	defer res.explain(cur)
 	var provisional *Operation
 	for _, o := range ops {
 		if o.Kind == KindEndOfDay && o.BatchMaybeClosed && o.State.Final() {
@@ -167,6 +186,41 @@ func (s *Service) compare(ctx context.Context, op *Operation) (*EndOfDayResult, 
 		res.Boundary = "the batch spans an end of day whose answer was lost (" + provisional.ID + "): iyzico's totals match neither the span before it nor after it"
 	}
 	return res, nil
+}
+
+// explain lists the batch's unknown operations and what they could add were
+// they approved, and says whether that would close the gap.
+func (res *EndOfDayResult) explain(cur Currency) {
+	var could int64
+	n := 0
+	res.Unknown = nil
+	for _, l := range res.Lines {
+		if l.State != StateUnknown {
+			continue
+		}
+		res.Unknown = append(res.Unknown, l)
+		if l.Kind == KindRefund {
+			could -= l.Amount.Minor()
+		} else if l.Kind == KindSale || l.Kind == KindPostAuth || l.Kind == KindSplitPayment {
+			could += l.Amount.Minor()
+		} else {
+			continue
+		}
+		n++
+	}
+	res.UnknownCould = Totals{Amount: NewMoney(could, cur), Count: n}
+	if !res.Match && len(res.Unknown) > 0 {
+		diff := res.Upstream.Amount.Minor() - res.Journal.Amount.Minor()
+		dn := res.Upstream.Count - res.Journal.Count
+		res.Explained = dn >= 0 && dn <= n && (diff == 0 || (diff > 0) == (could > 0)) && abs(diff) <= abs(could)
+	}
+}
+
+func abs(v int64) int64 {
+	if v < 0 {
+		return -v
+	}
+	return v
 }
 
 // batchTotals sums what each operation adds to the card batch.

@@ -34,7 +34,7 @@ func TestEndOfDayComparesTotals(t *testing.T) {
 	eodReport = &payment.EndOfDayReport{BatchNo: "0001", Totals: []payment.AcquirerTotal{
 		{AcquirerID: "46", Amount: payment.NewMoney(9000, payment.TRY), Count: 3, ResponseCode: "00"}}}
 	h.clock.Advance(time.Minute)
-	res, err := h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "lane-1")
+	res, err := h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "lane-1", payment.EndOfDayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestEndOfDayComparesTotals(t *testing.T) {
 	s6, _ := h.svc.Pay(ctx, caller("f"), payment.SaleRequest{Amount: "6.00", Reference: "f"})
 	eodReport = &payment.EndOfDayReport{BatchNo: "0002"}
 	h.clock.Advance(time.Minute)
-	res, err = h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "")
+	res, err = h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "", payment.EndOfDayOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,11 +90,11 @@ func TestEndOfDayResolvesUnknownsFirst(t *testing.T) {
 	}
 	// Unresolvable: refused, the comparison could not be trusted.
 	h.gw.setQuery(func(*payment.Operation) payment.Outcome { return payment.Outcome{Class: payment.Unknown} })
-	if _, err := h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "lane-1"); !errors.Is(err, payment.ErrTerminalBlocked) {
+	if _, err := h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "lane-1", payment.EndOfDayOptions{}); !errors.Is(err, payment.ErrTerminalBlocked) {
 		t.Fatalf("end of day with an unknown: %v", err)
 	}
 	h.gw.setQuery(func(*payment.Operation) payment.Outcome { return approved() })
-	res, err := h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "lane-1")
+	res, err := h.svc.EndOfDay(ctx, payment.Caller{Client: "ecr"}, "lane-1", payment.EndOfDayOptions{})
 	if err != nil || !res.Match {
 		t.Fatalf("end of day after resolving: %+v %v", res, err)
 	}

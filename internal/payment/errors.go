@@ -100,6 +100,8 @@ type BusyError struct {
 	Err        error // ErrTerminalBusy or ErrTerminalBlocked
 	Terminal   string
 	RetryAfter time.Duration
+	// Unknown names the operations that block the terminal (ErrTerminalBlocked).
+	Unknown []string
 }
 
 func (e *BusyError) Error() string { return fmt.Sprintf("terminal %s: %v", e.Terminal, e.Err) }

@@ -18,7 +18,8 @@ func newFlight(op *Operation) *flight {
 	return &flight{id: op.ID, fingerprint: op.Fingerprint, done: make(chan struct{})}
 }
 
-// finish publishes the outcome (nil: the caller reads the journal instead).
+// finish publishes the outcome. nil ends the flight without one, as a
+// crashed process would: waiters read whatever the journal holds.
 func (f *flight) finish(op *Operation) {
 	f.once.Do(func() {
 		f.mu.Lock()
@@ -27,10 +28,6 @@ func (f *flight) finish(op *Operation) {
 		close(f.done)
 	})
 }
-
-// crash ends the flight without an outcome, as a crashed process would:
-// waiters read whatever the journal holds.
-func (f *flight) crash() { f.finish(nil) }
 
 func (f *flight) result() *Operation {
 	f.mu.Lock()

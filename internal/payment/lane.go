@@ -1,6 +1,9 @@
 package payment
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // lane is one terminal: at most one money operation at a time, and blocked
 // while any of its operations is unknown. Guarded by Service.mu.
@@ -18,6 +21,9 @@ type lane struct {
 	// whose answer was lost (or that a stop cut short): iyzico may have
 	// closed the batch there. Zero when there is none.
 	maybeClosed time.Time
+	// control is the latest operation of this terminal that iyzico approved:
+	// a "not found" is believed only when a query of it still finds it.
+	control *Operation
 	// recent holds the error codes of the latest outcomes, newest last, for
 	// health: a run of 380103 means the terminal is unreachable, not slow.
 	recent []laneError
@@ -57,16 +63,27 @@ func (l *lane) noteEndOfDay(op *Operation) {
 }
 
 // acquire takes the terminal for op, or says why not and when to ask again.
-func (l *lane) acquire(op *Operation, cardTimeout time.Duration, now time.Time) error {
+// allowUnknown lets an end of day in although unknowns block the terminal.
+func (l *lane) acquire(op *Operation, cardTimeout time.Duration, now time.Time, allowUnknown bool) error {
 	if l.busy != "" {
 		return &BusyError{Err: ErrTerminalBusy, Terminal: l.id, RetryAfter: retryAfter(cardTimeout)}
 	}
-	if len(l.blocked) > 0 {
-		return &BusyError{Err: ErrTerminalBlocked, Terminal: l.id, RetryAfter: 5 * time.Second}
+	if len(l.blocked) > 0 && !(op.Kind == KindEndOfDay && allowUnknown) {
+		return &BusyError{Err: ErrTerminalBlocked, Terminal: l.id, RetryAfter: 5 * time.Second, Unknown: l.unknownIDs()}
 	}
 	l.busy = op.ID
 	l.busyAt = now
 	return nil
+}
+
+// unknownIDs lists the operations that block the terminal, sorted.
+func (l *lane) unknownIDs() []string {
+	ids := make([]string, 0, len(l.blocked))
+	for id := range l.blocked {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // release frees the terminal if op holds it.

@@ -28,7 +28,7 @@ func openSeamed(h *harness, mode payment.Mode, failWrite func(what string) error
 		h.t.Fatal(err)
 	}
 	svc, err := payment.New(payment.Options{Mode: mode, Terminals: []payment.TerminalConfig{{ID: "lane-1", DeviceUniqueID: "DEV0"}},
-		Journal: st, Gateway: h.gw, Clock: h.clock, Logger: zerolog.Nop(), Location: time.UTC})
+		Journal: st, Gateway: h.gw, Clock: h.clock, Logger: zerolog.Nop(), Location: time.UTC, Monotonic: h.clock.Mono})
 	if err != nil {
 		h.t.Fatal(err)
 	}

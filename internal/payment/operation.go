@@ -78,6 +78,7 @@ const (
 	ResolvedByQuery  Resolution = "query"     // a status query after unknown
 	ResolvedNotFound Resolution = "not_found" // iyzico had no record after the grace period
 	ResolvedNotSent  Resolution = "not_sent"  // refused before the device could act
+	ResolvedOperator Resolution = "operator"  // settled by an operator, with evidence, when iyzico would not
 )
 
 // Card is everything bridged may keep of a card: BIN, last four and type.
@@ -184,6 +185,11 @@ type Operation struct {
 	// queried_timeout), or how an undecided answer was judged; for the ECR
 	// and the operator.
 	Reason string
+	// Settlement is the operator's settlement of an unknown that iyzico would
+	// not settle; Conflict a later answer of iyzico's that contradicts it.
+	Settlement *Settlement
+	Conflict   *Conflict
+
 	// KeyReleased: the idempotency key was given back in the commit that made
 	// the operation final, because nothing moved and the ECR must be able to
 	// send the same request again (the terminal was busy).
@@ -207,6 +213,45 @@ type Operation struct {
 	NextQueryAt time.Time
 }
 
+// Settlement is an operator's settlement of an unknown, journaled as
+// evidence: who, when, what they saw, and the paymentId they read on the
+// slip for an approval.
+type Settlement struct {
+	By        string
+	At        time.Time
+	Evidence  string
+	PaymentID string
+	// WatchUntil: bridged keeps asking iyzico about the operation until then
+	// (the end of the business day); zero once the watch is over.
+	WatchUntil time.Time
+	// Confirmed: iyzico later gave the same answer.
+	Confirmed bool
+}
+
+// Conflict is an answer of iyzico's that contradicts an operator's
+// settlement. bridged never changes the money state on it: an operator
+// looks, acts, and acknowledges it.
+type Conflict struct {
+	At                time.Time
+	Settled           State  // what the operator said
+	Upstream          State  // what iyzico says
+	UpstreamPaymentID string // the paymentId iyzico gives, if any
+	AcknowledgedBy    string
+	AcknowledgedAt    time.Time
+	AcknowledgedNote  string
+}
+
+// Open reports whether the conflict still waits for an operator.
+func (c *Conflict) Open() bool { return c != nil && c.AcknowledgedAt.IsZero() }
+
+// Attention reports whether the operation needs bridged's or an operator's
+// attention beyond the reconciler's queue: a settlement still watched, or a
+// conflict not acknowledged. The journal indexes these so that a start finds
+// them without reading the history.
+func (op *Operation) Attention() bool {
+	return (op.Settlement != nil && !op.Settlement.WatchUntil.IsZero()) || op.Conflict.Open()
+}
+
 // Clone returns a deep copy, so a stored record is never shared with a caller.
 func (op *Operation) Clone() *Operation {
 	if op == nil {
@@ -227,6 +272,14 @@ func (op *Operation) Clone() *Operation {
 	if op.Buyer != nil {
 		b := *op.Buyer
 		c.Buyer = &b
+	}
+	if op.Settlement != nil {
+		st := *op.Settlement
+		c.Settlement = &st
+	}
+	if op.Conflict != nil {
+		cf := *op.Conflict
+		c.Conflict = &cf
 	}
 	if op.Report != nil {
 		r := *op.Report

@@ -41,6 +41,10 @@ type Journal interface {
 	List(ctx context.Context, f Filter) ([]*Operation, string, error)
 	// Open returns every operation that is not final (accepted, sending, unknown).
 	Open(ctx context.Context) ([]*Operation, error)
+	// Attention returns every operation that needs attention beyond the
+	// reconciler's queue (Operation.Attention): settlements still watched,
+	// conflicts not acknowledged.
+	Attention(ctx context.Context) ([]*Operation, error)
 	// Events returns up to limit journal entries after seq afterSeq, oldest
 	// first: the feed of server-sent events (afterSeq is the Last-Event-ID).
 	Events(ctx context.Context, afterSeq uint64, limit int) ([]Event, error)

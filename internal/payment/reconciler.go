@@ -50,8 +50,26 @@ func (s *Service) Recover(ctx context.Context) error {
 			ln.blocked[op.ID] = true
 		}
 		s.pending[op.ID] = op.Clone()
+		// The grace counts from this start on the monotonic clock: a restart
+		// (and a clock set forward meanwhile) can only lengthen it.
+		s.graceFrom[op.ID] = s.opt.Monotonic()
 		s.mu.Unlock()
 	}
+	attention, err := s.j.Attention(ctx)
+	if err != nil {
+		return fmt.Errorf("recover: operations needing attention: %w", err)
+	}
+	s.mu.Lock()
+	for _, op := range attention {
+		if op.Settlement != nil && !op.Settlement.WatchUntil.IsZero() {
+			op.NextQueryAt = now
+			s.watched[op.ID] = op
+		}
+		if op.Conflict.Open() {
+			s.conflicts[op.ID] = op
+		}
+	}
+	s.mu.Unlock()
 	for _, t := range s.opt.Terminals {
 		eods, _, err := s.j.List(ctx, Filter{Terminal: t.ID, Kinds: []Kind{KindEndOfDay}, Status: "approved", Limit: 1})
 		if err != nil {
@@ -67,12 +85,20 @@ func (s *Service) Recover(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("recover: ends of day since the last: %w", err)
 		}
+		ctrl, _, err := s.j.List(ctx, Filter{Terminal: t.ID, Status: "approved", Limit: 1, Kinds: []Kind{
+			KindSale, KindPreAuth, KindPostAuth, KindVoid, KindRefund, KindSplitPayment, KindSplitComplete}})
+		if err != nil {
+			return fmt.Errorf("recover: the last approval: %w", err)
+		}
 		s.mu.Lock()
 		for _, e := range append(eods, lost...) {
 			s.lanes[t.ID].noteEndOfDay(e)
 			if e.CreatedAt.After(s.lastCreated) {
 				s.lastCreated = e.CreatedAt
 			}
+		}
+		if len(ctrl) > 0 && ctrl[0].Resolution != ResolvedOperator {
+			s.lanes[t.ID].control = ctrl[0]
 		}
 		s.mu.Unlock()
 	}
@@ -89,6 +115,9 @@ func (s *Service) Run(ctx context.Context) error {
 	defer prune.Stop()
 	for {
 		next := s.ReconcileDue(ctx)
+		if w := s.watch(ctx); !w.IsZero() && (next.IsZero() || w.Before(next)) {
+			next = w
+		}
 		var timer *time.Timer
 		var due <-chan time.Time
 		if !next.IsZero() {
@@ -275,12 +304,18 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 	case Approved, Declined:
 		s.apply(op, out, ResolvedByQuery)
 	case NotFound:
-		if now.Sub(op.SentAt) >= s.opt.NotFoundGrace {
+		switch {
+		case s.unknownFor(op) < s.opt.NotFoundGrace:
+			op.NextQueryAt = now.Add(s.backoff(op.Queries))
+		case !s.recordsReachable(ctx, op):
+			// iyzico does not find a transaction it knows either: its records
+			// are not reachable, and "not found" proves nothing.
+			op.Reason = ReasonRecordsUnreachable
+			op.NextQueryAt = now.Add(s.backoff(op.Queries))
+		default:
 			op.State, op.Resolution, op.SafeToRetry = StateDeclined, ResolvedNotFound, true
 			op.Error = &UpstreamError{Code: "not_found", Message: "iyzico has no record of this operation: it was never processed"}
 			op.Reason = ""
-		} else {
-			op.NextQueryAt = now.Add(s.backoff(op.Queries))
 		}
 	default:
 		op.NextQueryAt = now.Add(s.backoff(op.Queries))
@@ -309,6 +344,31 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 	}
 	s.mu.Unlock()
 	return op.Clone(), nil
+}
+
+// recordsReachable runs the control query before a "not found" is believed:
+// it asks iyzico for the latest transaction of the same terminal that iyzico
+// approved. Only when iyzico finds that one is its "not found" of op evidence;
+// when it does not find it either (or cannot answer), its records are not
+// reachable. A terminal with no approval yet has no control: the grace
+// period alone decides.
+func (s *Service) recordsReachable(ctx context.Context, op *Operation) bool {
+	s.mu.Lock()
+	var ctrl *Operation
+	if ln := s.lanes[op.Terminal]; ln != nil && ln.control != nil && ln.control.ID != op.ID {
+		ctrl = ln.control.Clone()
+	}
+	s.mu.Unlock()
+	if ctrl == nil {
+		return true
+	}
+	out := s.gw.Query(ctx, ctrl)
+	if out.Class == Approved {
+		return true
+	}
+	s.log.Warn().Str("op_id", op.ID).Str("control_op_id", ctrl.ID).Str("control_class", out.Class.String()).
+		Msg("iyzico does not find a transaction it approved either: its records are not reachable; the operation stays unknown")
+	return false
 }
 
 // answerIsAbout reports whether a query's definite answer may be believed

@@ -58,8 +58,14 @@ type Options struct {
 	// OnQuery, when set, is told the result of every reconciler query.
 	OnQuery func(result string)
 	// OnConflict, when set, is told of every answer that contradicts the
-	// journal (kind: payment_id, ...), for the metrics and the status page.
+	// journal (kind: payment_id, settlement), for the metrics.
 	OnConflict func(kind string)
+	// OnSettle, when set, is told of every operator settlement (its outcome).
+	OnSettle func(outcome string)
+	// Monotonic is a clock that never jumps (elapsed time since an arbitrary
+	// origin), for the grace periods: a wall-clock jump must not shorten
+	// them. Default: time since the service was built, on Go's monotonic clock.
+	Monotonic func() time.Duration
 }
 
 // Service is the durable payment core: journal -> forward -> record.
@@ -85,6 +91,13 @@ type Service struct {
 	// resolving holds the status query in progress per operation: one
 	// resolution of an operation at a time (reconciler, resolve, end of day).
 	resolving map[string]*resolution
+	// watched are operator settlements still compared with iyzico's answers
+	// (until the end of their business day); conflicts the open conflicts.
+	watched   map[string]*Operation
+	conflicts map[string]*Operation
+	// graceFrom is, per unknown operation, the monotonic time from which
+	// this process counts its grace (its send, or the start that found it).
+	graceFrom map[string]time.Duration
 	// lastCreated keeps creation times strictly increasing.
 	lastCreated time.Time
 
@@ -125,6 +138,10 @@ func New(o Options) (*Service, error) {
 	if o.BackoffMax == 0 {
 		o.BackoffMax = time.Minute
 	}
+	if o.Monotonic == nil {
+		origin := time.Now()
+		o.Monotonic = func() time.Duration { return time.Since(origin) }
+	}
 	s := &Service{
 		opt:       o,
 		log:       o.Logger.With().Str("component", "payment").Logger(),
@@ -136,6 +153,9 @@ func New(o Options) (*Service, error) {
 		byID:      map[string]*flight{},
 		pending:   map[string]*Operation{},
 		resolving: map[string]*resolution{},
+		watched:   map[string]*Operation{},
+		conflicts: map[string]*Operation{},
+		graceFrom: map[string]time.Duration{},
 		wake:      make(chan struct{}, 1),
 		changed:   make(chan struct{}),
 	}
@@ -189,6 +209,8 @@ type submission struct {
 	// journal commit: the place for rules that depend on other operations
 	// (refundable amount, voidability).
 	check func(s *Service) error
+	// allowUnknown: an end of day that runs although unknowns block its terminal.
+	allowUnknown bool
 }
 
 // Result is an operation as the caller sees it after waiting.
@@ -235,7 +257,7 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 		s.mu.Unlock()
 		return nil, ErrUnknownTerminal
 	}
-	if err := ln.acquire(op, s.opt.CardTimeout, s.clock.Now()); err != nil {
+	if err := ln.acquire(op, s.opt.CardTimeout, s.clock.Now(), sub.allowUnknown); err != nil {
 		s.mu.Unlock()
 		return nil, err
 	}
@@ -379,17 +401,22 @@ func (s *Service) createdNow() time.Time {
 // execute sends a journaled operation and records its outcome. It runs on
 // the service's base context, not the request's.
 func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
-	defer func() {
+	// The flight leaves the table before it is finished: a retry that comes
+	// after its outcome reads the journal (a replay, or, when the key was
+	// given back, a new operation), never a finished flight.
+	land := func(res *Operation) {
 		s.mu.Lock()
 		delete(s.flights, flightKey)
 		delete(s.byID, op.ID)
 		s.mu.Unlock()
-	}()
+		fl.finish(res)
+	}
 	if err := s.fp.hit(FailAfterIntentCommit); err != nil {
-		fl.crash()
+		land(nil)
 		return
 	}
 	op.SentAt = s.clock.Now()
+	sentMono := s.opt.Monotonic()
 	var out Outcome
 	if op.Kind == KindEndOfDay {
 		out = s.runEndOfDay(s.base, op)
@@ -397,10 +424,15 @@ func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
 		out = s.gw.Execute(s.base, op)
 	}
 	if err := s.fp.hit(FailAfterUpstreamAnswer); err != nil {
-		fl.crash()
+		land(nil)
 		return
 	}
 	s.apply(op, out, ResolvedDirect)
+	if op.State == StateUnknown {
+		s.mu.Lock()
+		s.graceFrom[op.ID] = sentMono
+		s.mu.Unlock()
+	}
 	if op.State == StateDeclined && out.Busy {
 		// The device was busy: nothing moved. The ECR is told terminal_busy
 		// and sends the same request again, with the same key.
@@ -408,7 +440,7 @@ func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
 	}
 	stored, recErr := s.commit(op)
 	if err := s.fp.hit(FailAfterOutcomeCommit); err != nil {
-		fl.crash()
+		land(nil)
 		return
 	}
 	if recErr == nil || stored.State == StateUnknown {
@@ -423,7 +455,7 @@ func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
 		}
 		s.mu.Unlock()
 	}
-	fl.finish(stored.Clone())
+	land(stored.Clone())
 }
 
 // apply turns an upstream outcome into the operation's next state.
@@ -576,6 +608,10 @@ func (s *Service) settleLaneLocked(op *Operation) {
 	if op.Kind == KindEndOfDay {
 		ln.noteEndOfDay(op)
 	}
+	if op.State == StateApproved && op.Resolution != ResolvedOperator && op.Kind != KindEndOfDay && op.Kind != KindSplitStart {
+		// A transaction iyzico knows: the control of a later "not found".
+		ln.control = op.Clone()
+	}
 	if op.State == StateUnknown {
 		ln.blocked[op.ID] = true
 		s.pending[op.ID] = op.Clone()
@@ -583,6 +619,7 @@ func (s *Service) settleLaneLocked(op *Operation) {
 	} else {
 		delete(ln.blocked, op.ID)
 		delete(s.pending, op.ID)
+		delete(s.graceFrom, op.ID)
 	}
 }
 

@@ -17,16 +17,31 @@ import (
 
 // fakeClock is a settable clock.
 type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	mono time.Duration
 }
 
 func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+
+// Advance moves time on: the wall clock and the monotonic clock.
 func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mono += d
+	c.mu.Unlock()
+}
+
+// Jump sets the wall clock forward (or back) without any time passing, as an
+// NTP correction of a PC with a bad real-time clock does.
+func (c *fakeClock) Jump(d time.Duration) {
 	c.mu.Lock()
 	c.now = c.now.Add(d)
 	c.mu.Unlock()
 }
+
+// Mono is the monotonic clock: time passed, whatever the wall clock says.
+func (c *fakeClock) Mono() time.Duration { c.mu.Lock(); defer c.mu.Unlock(); return c.mono }
 
 // fakeGateway answers from scripts and counts every call by reference.
 type fakeGateway struct {
@@ -159,7 +174,7 @@ func (h *harness) open(mode payment.Mode, terminals []string) {
 		tcs = append(tcs, payment.TerminalConfig{ID: id, DeviceUniqueID: fmt.Sprintf("DEV%d", i)})
 	}
 	svc, err := payment.New(payment.Options{Mode: mode, Terminals: tcs, Journal: st, Gateway: h.gw, Clock: h.clock,
-		Logger: zerolog.Nop(), Location: time.UTC, MaxAmount: payment.NewMoney(10_000_000, payment.TRY)})
+		Logger: zerolog.Nop(), Location: time.UTC, MaxAmount: payment.NewMoney(10_000_000, payment.TRY), Monotonic: h.clock.Mono})
 	if err != nil {
 		h.t.Fatal(err)
 	}

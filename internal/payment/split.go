@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/idempotency"
 )
 
 // A VUK 507 split sale settles one fiscal sale with several payments:
@@ -41,6 +43,11 @@ type SplitPaymentRequest struct {
 
 // AddSplitPayment charges one part of a split sale.
 func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentRequest) (*Result, error) {
+	fp := idempotency.NewFingerprint().Add("kind", string(KindSplitPayment)).Add("split", r.SplitID).
+		Add("amount", minorText(r.Amount)).AddInt("installment", int64(r.Installment)).Add("reference", r.Reference).Sum()
+	if res, err := s.replay(ctx, c, r.Reference, fp); res != nil || err != nil {
+		return res, err
+	}
 	start, err := s.openSplit(ctx, r.SplitID)
 	if err != nil {
 		return nil, err
@@ -64,7 +71,7 @@ func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentR
 	}
 	op.ParentID, op.SaleNumber = start.ID, start.SaleNumber
 	op.Amount, op.Installment = amount, inst
-	op.Fingerprint = fingerprint(op)
+	op.Fingerprint = fp
 	return s.submit(ctx, submission{op: op, wait: c.Wait, check: func(s *Service) error {
 		remaining, err := s.splitRemaining(ctx, start)
 		if err != nil {
@@ -85,6 +92,10 @@ func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, referenc
 	if err := ve.orNil(); err != nil {
 		return nil, err
 	}
+	fp := idempotency.NewFingerprint().Add("kind", string(KindSplitComplete)).Add("split", splitID).Add("reference", reference).Sum()
+	if res, err := s.replay(ctx, c, reference, fp); res != nil || err != nil {
+		return res, err
+	}
 	start, err := s.openSplit(ctx, splitID)
 	if err != nil {
 		return nil, err
@@ -97,7 +108,7 @@ func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, referenc
 	op.Amount, op.Installment = start.Amount, start.Installment
 	op.PaymentType, op.DocumentType, op.Buyer = start.PaymentType, start.DocumentType, start.Buyer
 	op.Lines = append([]SaleLine(nil), start.Lines...)
-	op.Fingerprint = fingerprint(op)
+	op.Fingerprint = fp
 	return s.submit(ctx, submission{op: op, wait: c.Wait, check: func(s *Service) error {
 		remaining, err := s.splitRemaining(ctx, start)
 		if err != nil {

@@ -120,6 +120,21 @@ func (o *object) str(name string, dst *string) {
 	}
 }
 
+func (o *object) boolean(name string, dst *bool) {
+	v, ok := o.raw(name)
+	if !ok {
+		return
+	}
+	switch string(bytes.TrimSpace(v)) {
+	case "true":
+		*dst = true
+	case "false":
+		*dst = false
+	default:
+		o.add(o.field(name), "must be true or false")
+	}
+}
+
 func (o *object) integer(name string, dst *int) {
 	v, ok := o.raw(name)
 	if !ok {

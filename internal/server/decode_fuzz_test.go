@@ -90,8 +90,16 @@ func (r *recorder) CompleteSplit(_ context.Context, c payment.Caller, id, ref st
 	r.splitID, r.ref = id, ref
 	return r.money("complete split", c)
 }
-func (r *recorder) EndOfDay(_ context.Context, c payment.Caller, terminal string) (*payment.EndOfDayResult, error) {
+func (r *recorder) EndOfDay(_ context.Context, c payment.Caller, terminal string, _ payment.EndOfDayOptions) (*payment.EndOfDayResult, error) {
 	r.called, r.caller, r.ref = "end of day", c, terminal
+	return nil, payment.ErrNotFound
+}
+func (r *recorder) Settle(_ context.Context, req payment.SettleRequest) (*payment.Operation, error) {
+	r.called, r.ref = "settle", req.ID
+	return nil, payment.ErrNotFound
+}
+func (r *recorder) AcknowledgeConflict(_ context.Context, req payment.AcknowledgeRequest) (*payment.Operation, error) {
+	r.called, r.ref = "acknowledge conflict", req.ID
 	return nil, payment.ErrNotFound
 }
 func (r *recorder) List(_ context.Context, f payment.Filter) ([]*payment.Operation, string, error) {

@@ -8,6 +8,13 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
+// blockedProblem is terminal_blocked with the operations that block.
+type blockedProblem struct {
+	problem
+	Terminal string   `json:"terminal"`
+	Unknown  []string `json:"unknown"`
+}
+
 // problemWithErrors is a problem document that lists invalid fields.
 type problemWithErrors struct {
 	problem
@@ -43,8 +50,19 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		w.Header().Set("Retry-After", strconv.Itoa(secs))
 		if errors.Is(err, payment.ErrTerminalBlocked) {
-			writeProblem(w, r, http.StatusConflict, "terminal_blocked", "Terminal blocked by an unknown outcome",
-				"terminal "+be.Terminal+" has an operation whose outcome iyzico has not confirmed yet; bridged is asking iyzico and the terminal takes new sales once it is settled (see GET /v1/terminals/"+be.Terminal+")")
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.Header().Set("Cache-Control", "no-store")
+			w.WriteHeader(http.StatusConflict)
+			writeBody(w, blockedProblem{
+				problem: problem{Type: problemType("terminal_blocked"), Title: "Terminal blocked by an unknown outcome", Status: http.StatusConflict,
+					Detail: "terminal " + be.Terminal + " has " + strconv.Itoa(len(be.Unknown)) + " operation(s) whose outcome iyzico has not confirmed (listed in unknown); " +
+						"bridged keeps asking iyzico and the terminal takes new operations once they are settled. If iyzico cannot settle one (its reason says so), " +
+						"check the terminal's slip or transaction list and settle it: bridged tx settle ID --outcome approved|declined --evidence TEXT --by NAME " +
+						"(POST /v1/payments/{id}/settle with an operate key)",
+					Code: "terminal_blocked", RequestID: requestIDOf(r)},
+				Terminal: be.Terminal,
+				Unknown:  append([]string{}, be.Unknown...),
+			})
 			return
 		}
 		writeProblem(w, r, http.StatusConflict, "terminal_busy", "Terminal busy",
@@ -81,6 +99,9 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "1")
 		writeProblem(w, r, http.StatusServiceUnavailable, "cancelled", "Request cancelled",
 			"the request ended before bridged journaled it; nothing was sent; send it again with the same key")
+	case errors.Is(err, payment.ErrNotSettleable):
+		// The refusal's reason is built by payment from states and durations only.
+		writeProblem(w, r, http.StatusConflict, "not_settleable", "Cannot be settled by an operator", err.Error())
 	case errors.Is(err, payment.ErrSplitClosed):
 		writeProblem(w, r, http.StatusConflict, "split_sale_closed", "Split sale not open", err.Error())
 	case errors.Is(err, payment.ErrNotCapturable):

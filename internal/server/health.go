@@ -82,7 +82,15 @@ type readiness struct {
 	Store     part           `json:"store"`
 	Token     tokenPart      `json:"token"`
 	Upstream  upstreamPart   `json:"upstream"`
+	Conflicts conflictsPart  `json:"conflicts"`
 	Terminals []terminalPart `json:"terminals"`
+}
+
+// conflictsPart lists the operator settlements that iyzico contradicts:
+// degraded (payments go on) until an operator acknowledges each.
+type conflictsPart struct {
+	part
+	Operations []string `json:"operations"`
 }
 
 // handleReadyz reports each part bridged depends on, with a verdict a store's
@@ -137,6 +145,14 @@ func (s *server) readiness(ctx context.Context) readiness {
 		}
 	}
 
+	rd.Conflicts = conflictsPart{part: part{Status: "ok"}, Operations: []string{}}
+	if cs := s.svc.Conflicts(); len(cs) > 0 {
+		for _, op := range cs {
+			rd.Conflicts.Operations = append(rd.Conflicts.Operations, op.ID)
+		}
+		rd.Conflicts.part = part{Status: "degraded", Detail: fmt.Sprintf("%d operator settlement(s) contradicted by iyzico's later answer: "+
+			"the money state is left as settled; check each (bridged tx show ID), act, then acknowledge it (bridged tx acknowledge ID)", len(cs))}
+	}
 	for _, t := range s.svc.Terminals() {
 		rd.Terminals = append(rd.Terminals, s.terminalReadiness(ctx, t, now))
 	}
@@ -144,6 +160,9 @@ func (s *server) readiness(ctx context.Context) readiness {
 		if p == "fail" {
 			rd.Status = "fail"
 		}
+	}
+	if rd.Status == "ok" && rd.Conflicts.Status != "ok" {
+		rd.Status = "degraded"
 	}
 	if rd.Status == "ok" {
 		for _, t := range rd.Terminals {

@@ -22,7 +22,8 @@ func (stubService) Mode() payment.Mode { return payment.VUK509 }
 func (stubService) Terminals() []payment.TerminalState {
 	return []payment.TerminalState{{ID: "lane-1", DeviceUniqueID: "PAV860047264", State: "idle"}}
 }
-func (stubService) Health() error { return nil }
+func (stubService) Health() error                   { return nil }
+func (stubService) Conflicts() []*payment.Operation { return nil }
 
 func newTestHandler(logs *strings.Builder) http.Handler {
 	return New(Options{

@@ -28,7 +28,10 @@ type pageStub struct {
 	recent    []*payment.Operation
 	listErr   error
 	eods      map[string]*payment.EndOfDayResult
+	conflicts []*payment.Operation
 }
+
+func (p *pageStub) Conflicts() []*payment.Operation { return p.conflicts }
 
 func (p *pageStub) Mode() payment.Mode                 { return p.mode }
 func (p *pageStub) Health() error                      { return p.health }

@@ -30,7 +30,10 @@ type Service interface {
 	AddSplitPayment(ctx context.Context, c payment.Caller, r payment.SplitPaymentRequest) (*payment.Result, error)
 	CompleteSplit(ctx context.Context, c payment.Caller, splitID, reference string) (*payment.Result, error)
 	CancelSplit(ctx context.Context, c payment.Caller, splitID, reference string) (*payment.SplitCancelResult, error)
-	EndOfDay(ctx context.Context, c payment.Caller, terminal string) (*payment.EndOfDayResult, error)
+	EndOfDay(ctx context.Context, c payment.Caller, terminal string, o payment.EndOfDayOptions) (*payment.EndOfDayResult, error)
+	Settle(ctx context.Context, r payment.SettleRequest) (*payment.Operation, error)
+	AcknowledgeConflict(ctx context.Context, r payment.AcknowledgeRequest) (*payment.Operation, error)
+	Conflicts() []*payment.Operation
 	EndOfDays(ctx context.Context, terminal string, limit int) ([]*payment.EndOfDayResult, error)
 	EndOfDayByID(ctx context.Context, id string) (*payment.EndOfDayResult, error)
 	LastEndOfDay(ctx context.Context, terminal string) (*payment.EndOfDayResult, error)
@@ -313,6 +316,56 @@ func (s *server) adjust(fn func(context.Context, payment.Caller, payment.AdjustR
 
 func (s *server) handleResolve(w http.ResponseWriter, r *http.Request) {
 	op, err := s.svc.Resolve(r.Context(), chi.URLParam(r, "id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, viewOf(op))
+}
+
+// handleSettle settles an unknown on an operator's evidence (operate scope).
+func (s *server) handleSettle(w http.ResponseWriter, r *http.Request) {
+	o, err := readObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req := payment.SettleRequest{ID: chi.URLParam(r, "id")}
+	o.str("outcome", &req.Outcome)
+	o.str("evidence", &req.Evidence)
+	o.str("by", &req.By)
+	o.str("payment_id", &req.PaymentID)
+	o.done()
+	if err := o.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	op, err := s.svc.Settle(r.Context(), req)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.log.Warn().Str("op_id", op.ID).Str("client", clientName(r)).Str("by", req.By).Str("outcome", req.Outcome).
+		Str("request_id", requestIDOf(r)).Msg("operator settlement")
+	writeJSON(w, http.StatusOK, viewOf(op))
+}
+
+// handleAcknowledgeConflict closes a conflict (operate scope).
+func (s *server) handleAcknowledgeConflict(w http.ResponseWriter, r *http.Request) {
+	o, err := readObject(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	req := payment.AcknowledgeRequest{ID: chi.URLParam(r, "id")}
+	o.str("by", &req.By)
+	o.str("note", &req.Note)
+	o.done()
+	if err := o.err(); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	op, err := s.svc.AcknowledgeConflict(r.Context(), req)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -33,6 +33,8 @@ func (s *server) routes() http.Handler {
 		r.Post("/payments/{id}/refund", s.adjust(s.svc.Refund, true))
 		r.Post("/payments/{id}/cancel", s.adjust(s.svc.Cancel, false))
 		r.Post("/payments/{id}/resolve", s.handleResolve)
+		r.Post("/payments/{id}/settle", s.handleSettle)
+		r.Post("/payments/{id}/acknowledge-conflict", s.handleAcknowledgeConflict)
 
 		r.Post("/split-sales", s.modeOnly(payment.VUK507, s.handleStartSplit))
 		r.Post("/split-sales/{id}/payments", s.modeOnly(payment.VUK507, s.handleAddSplitPayment))

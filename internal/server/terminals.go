@@ -37,6 +37,8 @@ func (s *server) handleEndOfDay(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	var opts payment.EndOfDayOptions
+	o.boolean("allow_unknown", &opts.AllowUnknown)
 	o.done()
 	if err := o.err(); err != nil {
 		s.writeError(w, r, err)
@@ -47,7 +49,7 @@ func (s *server) handleEndOfDay(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, payment.ErrUnknownTerminal)
 		return
 	}
-	res, err := s.svc.EndOfDay(r.Context(), s.caller(r), id)
+	res, err := s.svc.EndOfDay(r.Context(), s.caller(r), id, opts)
 	if err != nil {
 		s.writeError(w, r, err)
 		return

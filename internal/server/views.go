@@ -44,8 +44,31 @@ type paymentView struct {
 	Closed bool `json:"closed,omitempty"`
 	// BatchMaybeClosed: an end of day whose answer was lost; iyzico may
 	// have closed the batch.
-	BatchMaybeClosed bool              `json:"batch_maybe_closed,omitempty"`
-	Links            map[string]string `json:"links"`
+	BatchMaybeClosed bool `json:"batch_maybe_closed,omitempty"`
+	// Settlement: settled by an operator (resolution operator); Conflict: a
+	// later answer of iyzico's contradicts it.
+	Settlement *settlementView   `json:"settlement,omitempty"`
+	Conflict   *conflictView     `json:"conflict,omitempty"`
+	Links      map[string]string `json:"links"`
+}
+
+type settlementView struct {
+	By         string     `json:"by"`
+	At         time.Time  `json:"at"`
+	Evidence   string     `json:"evidence"`
+	PaymentID  string     `json:"payment_id,omitempty"`
+	WatchUntil *time.Time `json:"watched_until,omitempty"`
+	Confirmed  bool       `json:"confirmed_by_iyzico"`
+}
+
+type conflictView struct {
+	At                time.Time  `json:"at"`
+	Settled           string     `json:"settled"`
+	Upstream          string     `json:"iyzico"`
+	UpstreamPaymentID string     `json:"iyzico_payment_id,omitempty"`
+	AcknowledgedBy    string     `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt    *time.Time `json:"acknowledged_at,omitempty"`
+	AcknowledgedNote  string     `json:"acknowledged_note,omitempty"`
 }
 
 type errorView struct {
@@ -92,8 +115,21 @@ func viewOf(op *payment.Operation) paymentView {
 		}
 		v.Items = append(v.Items, it)
 	}
+	if st := op.Settlement; st != nil {
+		v.Settlement = &settlementView{By: st.By, At: st.At.UTC(), Evidence: st.Evidence, PaymentID: st.PaymentID,
+			WatchUntil: timePtr(st.WatchUntil), Confirmed: st.Confirmed}
+	}
+	if c := op.Conflict; c != nil {
+		v.Conflict = &conflictView{At: c.At.UTC(), Settled: c.Settled.Status(), Upstream: c.Upstream.Status(),
+			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedAt: timePtr(c.AcknowledgedAt),
+			AcknowledgedNote: c.AcknowledgedNote}
+		if c.Open() {
+			v.Links["acknowledge_conflict"] = "/v1/payments/" + op.ID + "/acknowledge-conflict"
+		}
+	}
 	if op.State == payment.StateUnknown {
 		v.Links["resolve"] = "/v1/payments/" + op.ID + "/resolve"
+		v.Links["settle"] = "/v1/payments/" + op.ID + "/settle"
 	}
 	if op.Kind == payment.KindSplitStart {
 		v.Links["payments"] = "/v1/split-sales/" + op.ID + "/payments"
@@ -175,6 +211,12 @@ type endOfDayView struct {
 	// were lost; Boundary says what this report makes of them.
 	Unconfirmed []string `json:"unconfirmed_ends_of_day,omitempty"`
 	Boundary    string   `json:"boundary,omitempty"`
+	// Unknown lists the batch's operations whose outcome is not settled (an
+	// end of day with allow_unknown); UnknownCould is what they would add
+	// were they approved, and Explained whether that would close the gap.
+	Unknown      []batchLineView `json:"unknown,omitempty"`
+	UnknownCould *totalsView     `json:"unknown_could_add,omitempty"`
+	Explained    bool            `json:"difference_within_unknown,omitempty"`
 }
 
 func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
@@ -198,11 +240,22 @@ func endOfDayViewOf(r *payment.EndOfDayResult) endOfDayView {
 		}
 	}
 	for _, l := range r.Lines {
-		v.Lines = append(v.Lines, batchLineView{ID: l.OpID, Type: string(l.Kind), Status: l.State.Status(),
-			Amount: l.Amount.Decimal(), Counted: l.Counted, Signed: payment.NewMoney(l.Signed, l.Amount.Currency()).Decimal(),
-			Note: l.Note, PaymentID: l.PaymentID})
+		v.Lines = append(v.Lines, batchLineViewOf(l))
+	}
+	for _, l := range r.Unknown {
+		v.Unknown = append(v.Unknown, batchLineViewOf(l))
+	}
+	if len(r.Unknown) > 0 {
+		v.UnknownCould = &totalsView{Amount: r.UnknownCould.Amount.Decimal(), Count: r.UnknownCould.Count}
+		v.Explained = r.Explained
 	}
 	return v
+}
+
+func batchLineViewOf(l payment.BatchLine) batchLineView {
+	return batchLineView{ID: l.OpID, Type: string(l.Kind), Status: l.State.Status(),
+		Amount: l.Amount.Decimal(), Counted: l.Counted, Signed: payment.NewMoney(l.Signed, l.Amount.Currency()).Decimal(),
+		Note: l.Note, PaymentID: l.PaymentID}
 }
 
 // splitCancelView is a cancelled split sale: each part and its void.

@@ -64,6 +64,25 @@ type upstreamErrorV1 struct {
 	Message string `json:"message,omitempty"`
 }
 
+type settlementV1 struct {
+	By         string `json:"by"`
+	At         string `json:"at"`
+	Evidence   string `json:"evidence"`
+	PaymentID  string `json:"payment_id,omitempty"`
+	WatchUntil string `json:"watch_until,omitempty"`
+	Confirmed  bool   `json:"confirmed,omitempty"`
+}
+
+type conflictV1 struct {
+	At                string `json:"at"`
+	Settled           string `json:"settled"`
+	Upstream          string `json:"upstream"`
+	UpstreamPaymentID string `json:"upstream_payment_id,omitempty"`
+	AcknowledgedBy    string `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt    string `json:"acknowledged_at,omitempty"`
+	AcknowledgedNote  string `json:"acknowledged_note,omitempty"`
+}
+
 type eodReportV1 struct {
 	BatchNo       string            `json:"batch_no,omitempty"`
 	ResultMessage string            `json:"result_message,omitempty"`
@@ -126,6 +145,9 @@ type opV1 struct {
 	Closed        bool   `json:"closed,omitempty"`
 	Reason        string `json:"reason,omitempty"`
 	KeyReleased   bool   `json:"key_released,omitempty"`
+
+	Settlement *settlementV1 `json:"settlement,omitempty"`
+	Conflict   *conflictV1   `json:"conflict,omitempty"`
 
 	CreatedAt   string `json:"created_at,omitempty"`
 	UpdatedAt   string `json:"updated_at,omitempty"`
@@ -253,6 +275,15 @@ func encodeOp(op *payment.Operation) ([]byte, error) {
 	if e := op.Error; e != nil {
 		r.Error = &upstreamErrorV1{Code: e.Code, Group: e.Group, Message: e.Message}
 	}
+	if st := op.Settlement; st != nil {
+		r.Settlement = &settlementV1{By: st.By, At: encodeTime(st.At), Evidence: st.Evidence, PaymentID: st.PaymentID,
+			WatchUntil: encodeTime(st.WatchUntil), Confirmed: st.Confirmed}
+	}
+	if c := op.Conflict; c != nil {
+		r.Conflict = &conflictV1{At: encodeTime(c.At), Settled: string(c.Settled), Upstream: string(c.Upstream),
+			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy,
+			AcknowledgedAt: encodeTime(c.AcknowledgedAt), AcknowledgedNote: c.AcknowledgedNote}
+	}
 	js, err := json.Marshal(&r)
 	if err != nil {
 		return nil, fmt.Errorf("encode operation %s: %w", op.ID, err)
@@ -370,6 +401,25 @@ func decodeOp(b []byte) (*payment.Operation, error) {
 	}
 	if e := r.Error; e != nil {
 		op.Error = &payment.UpstreamError{Code: e.Code, Group: e.Group, Message: e.Message}
+	}
+	if st := r.Settlement; st != nil {
+		op.Settlement = &payment.Settlement{By: st.By, Evidence: st.Evidence, PaymentID: st.PaymentID, Confirmed: st.Confirmed}
+		if op.Settlement.At, err = decodeTime("settlement.at", st.At); err != nil {
+			return nil, err
+		}
+		if op.Settlement.WatchUntil, err = decodeTime("settlement.watch_until", st.WatchUntil); err != nil {
+			return nil, err
+		}
+	}
+	if c := r.Conflict; c != nil {
+		op.Conflict = &payment.Conflict{Settled: payment.State(c.Settled), Upstream: payment.State(c.Upstream),
+			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedNote: c.AcknowledgedNote}
+		if op.Conflict.At, err = decodeTime("conflict.at", c.At); err != nil {
+			return nil, err
+		}
+		if op.Conflict.AcknowledgedAt, err = decodeTime("conflict.acknowledged_at", c.AcknowledgedAt); err != nil {
+			return nil, err
+		}
 	}
 	return op, nil
 }

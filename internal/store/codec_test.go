@@ -36,6 +36,10 @@ func fullOp() *payment.Operation {
 		Error:  &payment.UpstreamError{Code: "10051", Group: "NOT_SUFFICIENT_FUNDS", Message: "Yetersiz bakiye"},
 		Voided: true, RefundedMinor: 250, CapturedBy: "op_post", CapturedMinor: 900, Closed: true,
 		Reason: "queried_timeout", KeyReleased: true, BatchMaybeClosed: true,
+		Settlement: &payment.Settlement{By: "ayse", At: t0.Add(time.Hour), Evidence: "slip 123 approved", PaymentID: "pay-9",
+			WatchUntil: t0.Add(12 * time.Hour), Confirmed: true},
+		Conflict: &payment.Conflict{At: t0.Add(2 * time.Hour), Settled: payment.StateDeclined, Upstream: payment.StateApproved,
+			UpstreamPaymentID: "pay-9", AcknowledgedBy: "mehmet", AcknowledgedAt: t0.Add(3 * time.Hour), AcknowledgedNote: "refunded"},
 		CreatedAt: t0, UpdatedAt: t0.Add(time.Second), SentAt: t0.Add(time.Millisecond), BusinessDay: "20261122",
 		Report: &payment.EndOfDayReport{BatchNo: "007", ResultMessage: "Gün sonu başarılı", Totals: []payment.AcquirerTotal{{
 			AcquirerID: "62", AcquirerName: "Garanti", TerminalID: "T1", BatchNo: "007",
@@ -83,7 +87,14 @@ func TestFullOpSetsEveryField(t *testing.T) {
 // utc is what the codec promises to give back: every time in UTC.
 func utc(op *payment.Operation) *payment.Operation {
 	c := op.Clone()
-	for _, t := range []*time.Time{&c.CreatedAt, &c.UpdatedAt, &c.SentAt, &c.NextQueryAt, &c.BatchSince} {
+	times := []*time.Time{&c.CreatedAt, &c.UpdatedAt, &c.SentAt, &c.NextQueryAt, &c.BatchSince}
+	if c.Settlement != nil {
+		times = append(times, &c.Settlement.At, &c.Settlement.WatchUntil)
+	}
+	if c.Conflict != nil {
+		times = append(times, &c.Conflict.At, &c.Conflict.AcknowledgedAt)
+	}
+	for _, t := range times {
 		if !t.IsZero() {
 			*t = t.UTC()
 		}

@@ -109,6 +109,37 @@ func putIndexes(tx *bolt.Tx, op *payment.Operation) error {
 	return syncOpen(tx, op)
 }
 
+// syncAttention keeps idx_attention equal to the set of operations that
+// need attention (payment.Operation.Attention).
+func syncAttention(tx *bolt.Tx, op *payment.Operation) error {
+	b := tx.Bucket(bucketAttention)
+	if op.Attention() {
+		return b.Put([]byte(op.ID), nil)
+	}
+	return b.Delete([]byte(op.ID))
+}
+
+// Attention returns every operation that needs attention beyond the
+// reconciler's queue (payment.Operation.Attention), oldest first.
+func (s *Store) Attention(ctx context.Context) ([]*payment.Operation, error) {
+	var out []*payment.Operation
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketAttention).ForEach(func(k, _ []byte) error {
+			op, err := getOp(tx, string(k))
+			if err != nil {
+				return err
+			}
+			out = append(out, op)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	sortOldestFirst(out)
+	return out, nil
+}
+
 // syncOpen keeps idx_open equal to the set of operations that are not final.
 func syncOpen(tx *bolt.Tx, op *payment.Operation) error {
 	b := tx.Bucket(bucketOpen)
@@ -241,6 +272,9 @@ func (s *Store) recordTx(tx *bolt.Tx, prev, next *payment.Operation) ([]byte, er
 		return nil, err
 	}
 	if err := syncOpen(tx, next); err != nil {
+		return nil, err
+	}
+	if err := syncAttention(tx, next); err != nil {
 		return nil, err
 	}
 	return data, appendEntry(tx, s.now(), next.ID, next.State, data)

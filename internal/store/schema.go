@@ -48,12 +48,16 @@ var (
 	// idx_payment_id: iyzico paymentId \0 op id -> empty, for every approved
 	// operation that owns a paymentId (payment.Kind.OwnsPaymentID). Since v2.
 	bucketPaymentID = []byte("idx_payment_id")
+	// idx_attention: op id -> empty, for every operation that needs
+	// attention beyond the reconciler's queue (payment.Operation.Attention:
+	// a settlement still watched, a conflict not acknowledged). Since v2.
+	bucketAttention = []byte("idx_attention")
 )
 
 // allBuckets is every bucket of the current schema, checked on open.
 var allBuckets = [][]byte{
 	bucketMeta, bucketOps, bucketJournal, bucketIdem, bucketRef, bucketTerminalDay,
-	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports, bucketPaymentID,
+	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports, bucketPaymentID, bucketAttention,
 }
 
 // Keys in the meta bucket.
@@ -84,10 +88,13 @@ var migrations = []migration{
 		}
 		return nil
 	}},
-	1: {name: "index paymentId", apply: func(tx *bolt.Tx) error {
+	1: {name: "index paymentId; attention index", apply: func(tx *bolt.Tx) error {
 		idx, err := tx.CreateBucketIfNotExists(bucketPaymentID)
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", bucketPaymentID, err)
+		}
+		if _, err := tx.CreateBucketIfNotExists(bucketAttention); err != nil {
+			return fmt.Errorf("create bucket %s: %w", bucketAttention, err)
 		}
 		return tx.Bucket(bucketOps).ForEach(func(k, v []byte) error {
 			op, err := decodeOp(v)

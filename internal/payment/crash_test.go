@@ -55,7 +55,7 @@ func start(t *testing.T, dir, url string, clock *fakeClock) *node {
 	svc, err := payment.New(payment.Options{Mode: payment.VUK509, Journal: st, Clock: clock, Logger: zerolog.Nop(),
 		Terminals:   []payment.TerminalConfig{{ID: "lane-1", DeviceUniqueID: crashDevice}},
 		Gateway:     upstream.NewGateway(client, payment.VUK509, upstream.SaleApp{}),
-		CardTimeout: 10 * time.Second, NotFoundGrace: time.Minute, Location: time.UTC})
+		CardTimeout: 10 * time.Second, NotFoundGrace: time.Minute, Location: time.UTC, Monotonic: clock.Mono})
 	if err != nil {
 		t.Fatal(err)
 	}

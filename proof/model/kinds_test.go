@@ -2,9 +2,9 @@ package model
 
 import (
 	"encoding/json"
-	"net/http"
 	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 	"time"
 

@@ -47,17 +47,17 @@ type run struct {
 	devices []string
 	dir     string
 
-	mu     sync.Mutex
-	made   map[string]*made    // payments and split sales, by the Name of the step that made them
+	mu   sync.Mutex
+	made map[string]*made // payments and split sales, by the Name of the step that made them
 	// reportedParts are split parts a split cancel answered it could not
 	// void (their money goes back outside bridged), by reference, with the note.
 	reportedParts map[string]string
-	calls  []*callRec          // every money call, in the order they began
-	byName map[string]*callRec // the first call of each money step
-	seen   map[string][]string // op id -> every final status an answer showed
-	eods   []eodSeen
-	async  sync.WaitGroup
-	tally  tally
+	calls         []*callRec          // every money call, in the order they began
+	byName        map[string]*callRec // the first call of each money step
+	seen          map[string][]string // op id -> every final status an answer showed
+	eods          []eodSeen
+	async         sync.WaitGroup
+	tally         tally
 
 	fcMu             sync.Mutex // held by a fail-closed check
 	fpSeen           map[int]int

@@ -274,3 +274,72 @@ func TestEveryLaneKeepsGoingAfterManyHangUps(t *testing.T) {
 		t.Fatalf("hang-ups made the service unhealthy: %v", err)
 	}
 }
+
+// TestGraceHoldsAcrossClockJumpsAndRestarts: "not found" is believed only
+// after the grace period has really passed, measured on a monotonic clock:
+// an NTP correction that sets the wall clock forward an hour, or a restart,
+// never shortens it.
+func TestGraceHoldsAcrossClockJumpsAndRestarts(t *testing.T) {
+	h := newHarness(t, payment.VUK509)
+	ctx := context.Background()
+	h.gw.set(func(*payment.Operation) payment.Outcome { return payment.Outcome{Class: payment.Unknown} })
+	res, err := h.svc.Pay(ctx, caller("k"), sale("10.00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	state := func() payment.State {
+		op, _ := h.svc.Get(ctx, res.Op.ID)
+		return op.State
+	}
+	h.clock.Jump(time.Hour) // the wall clock is set forward; no time passed
+	h.svc.ReconcileDue(ctx)
+	if s := state(); s != payment.StateUnknown {
+		t.Fatalf("a clock jump of an hour shortened the grace: %s", s)
+	}
+	h.clock.Advance(4 * time.Minute)
+	h.restart(payment.VUK509)
+	h.clock.Advance(2 * time.Minute) // 6 minutes since the send, 2 since the start
+	h.svc.ReconcileDue(ctx)
+	if s := state(); s != payment.StateUnknown {
+		t.Fatalf("a restart shortened the grace: %s", s)
+	}
+	h.clock.Advance(4 * time.Minute)
+	h.svc.ReconcileDue(ctx)
+	if s := state(); s != payment.StateDeclined {
+		t.Fatalf("past the grace on every clock: %s", s)
+	}
+}
+
+// TestNotFoundNeedsAControl: a "not found" is believed only when iyzico
+// still finds a transaction of the same terminal that it approved.
+func TestNotFoundNeedsAControl(t *testing.T) {
+	h := newHarness(t, payment.VUK509)
+	ctx := context.Background()
+	known, err := h.svc.Pay(ctx, caller("known"), sale("5.00"))
+	if err != nil || known.Op.State != payment.StateApproved {
+		t.Fatalf("%+v %v", known, err)
+	}
+	h.gw.set(func(*payment.Operation) payment.Outcome { return payment.Outcome{Class: payment.Unknown} })
+	res, err := h.svc.Pay(ctx, caller("lost"), sale("10.00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	controlFound := false
+	h.gw.setQuery(func(op *payment.Operation) payment.Outcome {
+		if op.ID == known.Op.ID && controlFound {
+			return approved()
+		}
+		return payment.Outcome{Class: payment.NotFound}
+	})
+	h.clock.Advance(time.Hour)
+	h.svc.ReconcileDue(ctx)
+	if op, _ := h.svc.Get(ctx, res.Op.ID); op.State != payment.StateUnknown {
+		t.Fatalf("not found believed though iyzico did not find a known sale either: %s", op.State)
+	}
+	controlFound = true
+	h.clock.Advance(time.Hour)
+	op, _ := h.svc.Resolve(ctx, res.Op.ID)
+	if op.State != payment.StateDeclined || op.Resolution != payment.ResolvedNotFound {
+		t.Fatalf("with the control found: %s %s", op.State, op.Resolution)
+	}
+}

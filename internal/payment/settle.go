@@ -23,6 +23,9 @@ type SettleRequest struct {
 	Evidence  string // what the operator saw: the slip, the device's transaction list, a ticket number
 	By        string // who
 	PaymentID string // with approved: the paymentId on the slip, when known
+	// PaymentDate (YYYYMMDD), with approved: the posting date on the slip;
+	// default the operation's business day. A void or refund names it.
+	PaymentDate string
 }
 
 // ErrNotSettleable is a settlement refused: the operation is not unknown,
@@ -72,6 +75,11 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 		ve.add("by", "is required: who settles it")
 	}
 	checkText(ve, "payment_id", r.PaymentID, 64)
+	if r.PaymentDate != "" {
+		if _, err := time.Parse("20060102", r.PaymentDate); err != nil || outcome != StateApproved {
+			ve.add("payment_date", "must be the slip's date as YYYYMMDD, with an approved outcome")
+		}
+	}
 	if err := ve.orNil(); err != nil {
 		return nil, err
 	}
@@ -102,6 +110,12 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 		settled.Error = nil
 		if r.PaymentID != "" {
 			settled.PaymentID = r.PaymentID
+		}
+		switch {
+		case r.PaymentDate != "":
+			settled.PaymentDate = r.PaymentDate
+		case settled.PaymentDate == "":
+			settled.PaymentDate = settled.BusinessDay
 		}
 	} else {
 		settled.Error = &UpstreamError{Code: "settled_by_operator", Message: "settled declined by an operator: " + r.Evidence}

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
 )
 
 // eventPage bounds one read of the journal feed.
@@ -54,7 +56,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		for _, ev := range evs {
 			data, _ := json.Marshal(map[string]any{"seq": ev.Seq, "at": ev.At.UTC(), "state": ev.State, "payment": viewOf(ev.Op)})
 			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(string(ev.Op.Kind), ev.Op.State.Status()), data); err != nil {
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(ev.Op), data); err != nil {
 				return
 			}
 			after = ev.Seq
@@ -77,11 +79,22 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// eventType names an event after what changed: payment.approved, refund.unknown, ...
-func eventType(kind, status string) string {
-	switch kind {
-	case "sale", "pre_auth", "post_auth":
+// eventType names an event after what changed: payment.approved,
+// refund.unknown, payment.settled (an operator's settlement),
+// payment.conflict (iyzico contradicts it), ...
+func eventType(op *payment.Operation) string {
+	kind := string(op.Kind)
+	switch op.Kind {
+	case payment.KindSale, payment.KindPreAuth, payment.KindPostAuth:
 		kind = "payment"
 	}
-	return kind + "." + status
+	switch {
+	case op.Conflict.Open():
+		return kind + ".conflict"
+	case op.Conflict != nil:
+		return kind + ".conflict_acknowledged"
+	case op.Resolution == payment.ResolvedOperator:
+		return kind + ".settled"
+	}
+	return kind + "." + op.State.Status()
 }

@@ -335,6 +335,7 @@ func (s *server) handleSettle(w http.ResponseWriter, r *http.Request) {
 	o.str("evidence", &req.Evidence)
 	o.str("by", &req.By)
 	o.str("payment_id", &req.PaymentID)
+	o.str("payment_date", &req.PaymentDate)
 	o.done()
 	if err := o.err(); err != nil {
 		s.writeError(w, r, err)

@@ -20,6 +20,8 @@ import (
 //	.58  DEVICE_ERROR 380205 (response not built)      nothing charged
 //	.59  errorCode "99", no errorGroup                 nothing charged
 //	.60  TIMEOUT_ERROR 380103, but the device approved CHARGED (a query shows the approval)
+//	.61  TIMEOUT_ERROR 380103, the device approved      CHARGED, and a query shows
+//	     380103 too (iyzico's record stays the timeout) until RevealRecords
 //	else approved with the default credit card
 //
 // Sales, post-auths, partial add-payments and refunds are scripted by their own
@@ -65,6 +67,9 @@ type cardOutcome struct {
 	// late: the device approved (the operation is charged and recorded as
 	// approved), but iyzico had stopped waiting and answered 380103.
 	late bool
+	// hidden: late, and iyzico never learns of the approval: its record of
+	// the operation stays the 380103 it answered until RevealRecords.
+	hidden bool
 }
 
 func (s *Sim) script(a amount) cardOutcome {
@@ -91,6 +96,8 @@ func (s *Sim) script(a amount) cardOutcome {
 		out.err, out.card = errUnclassified(), nil
 	case 60:
 		out.late = true
+	case 61:
+		out.late, out.hidden = true, true
 	}
 	return out
 }
@@ -98,7 +105,8 @@ func (s *Sim) script(a amount) cardOutcome {
 // answerLocked is the answer to an approved card operation: rep, or, when the
 // device approved after iyzico stopped waiting (.60), 380103 TIMEOUT_ERROR.
 // The operation is recorded as approved either way, so a query shows it.
-func (s *Sim) answerLocked(c *call, out cardOutcome, rep reply) reply {
+func (s *Sim) answerLocked(c *call, op *operation, out cardOutcome, rep reply) reply {
+	op.hidden = out.hidden
 	if out.late {
 		return s.fail(c, errTimeout())
 	}
@@ -119,4 +127,25 @@ func (s *Sim) cardWait(c *call, d *device, amt string, wait time.Duration) bool 
 		s.cfg.OnCardWait(c.work, CardEvent{Op: c.op, Device: d.id, TransactionReferenceID: c.ref, Amount: amt})
 	}
 	return sleep(c.work, wait)
+}
+
+// recordLocked is what a status query shows of op: a charge that iyzico
+// never learned of (.61) shows as the device timeout it answered, until
+// RevealRecords.
+func (s *Sim) recordLocked(op *operation) *operation {
+	if !op.hidden || s.revealed {
+		return op
+	}
+	r := *op
+	r.err = errTimeout()
+	return &r
+}
+
+// RevealRecords makes iyzico's records of the .61 charges show the approval
+// from now on, as iyzico would once it learns what the device did: a later
+// answer that may contradict an operator's settlement.
+func (s *Sim) RevealRecords() {
+	s.mu.Lock()
+	s.revealed = true
+	s.mu.Unlock()
 }

@@ -43,6 +43,10 @@ func (s *Sim) controlRoutes(mux *http.ServeMux) {
 		s.RevokeSessions()
 		w.WriteHeader(http.StatusNoContent)
 	})
+	mux.HandleFunc("POST /_sim/records/reveal", func(w http.ResponseWriter, r *http.Request) {
+		s.RevealRecords()
+		w.WriteHeader(http.StatusNoContent)
+	})
 	mux.HandleFunc("POST /_sim/devices/{id}/end-of-day", func(w http.ResponseWriter, r *http.Request) {
 		if !s.CloseBatchOnDevice(r.PathValue("id")) {
 			http.Error(w, "no such device", http.StatusNotFound)

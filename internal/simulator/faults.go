@@ -45,6 +45,11 @@ const (
 	// FaultRevokeSessions revokes every session just before the call is
 	// authenticated (so the call itself gets 380204).
 	FaultRevokeSessions FaultKind = "revoke_sessions"
+	// FaultQueryNotFound answers a status query 380108 "Payment not found
+	// with id: <the reference asked for>", whatever iyzico holds: iyzico's
+	// records out of reach (a replica behind, a lookup by another key). Only
+	// status queries take it.
+	FaultQueryNotFound FaultKind = "query_not_found"
 )
 
 // Fault is one injected misbehaviour. It matches calls by Op and Device ("" =
@@ -76,7 +81,7 @@ func (f Fault) Validate() error {
 		if f.Status != 0 && (f.Status < 200 || f.Status > 499) {
 			errs = append(errs, errors.New("status: must be 200-499 (or 0 for 200) for a commit_then_session_terminated fault"))
 		}
-	case FaultResetBeforeProcessing, FaultCommitThenDrop, FaultDeviceBusy, FaultExpireTokens, FaultRevokeSessions:
+	case FaultResetBeforeProcessing, FaultCommitThenDrop, FaultDeviceBusy, FaultExpireTokens, FaultRevokeSessions, FaultQueryNotFound:
 	default:
 		errs = append(errs, fmt.Errorf("kind: unknown fault kind %q", f.Kind))
 	}

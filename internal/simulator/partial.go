@@ -110,7 +110,7 @@ func (s *Sim) gmuPartialAdd(c *call, b body) reply {
 		} else {
 			s.obs.charge(sp.saleNumber)
 		}
-		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render507Locked(c, op))))
+		return s.finishLocked(c, op, s.answerLocked(c, op, out, ok(s.render507Locked(c, op))))
 	})
 }
 

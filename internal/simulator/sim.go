@@ -33,6 +33,7 @@ type Sim struct {
 	splits   map[string]*split   // open and completed partial-payment sales, by saleNumber
 	seq      int64               // source of paymentIds, auth codes, host references
 	lineSeq  int64               // source of VUK 507 sale line ids
+	revealed bool                // RevealRecords: .61 charges show as approved
 }
 
 // New builds a simulator. It panics when cfg does not pass Config.Validate,

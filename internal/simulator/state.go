@@ -79,6 +79,7 @@ type operation struct {
 	vat         amount   // VUK 507 refund
 	invoiceNo   string   // VUK 507 refund
 	reply       reply    // the answer given, replayed under DuplicateReplay
+	hidden      bool     // .61: charged, but its record shows the 380103 answered (recordLocked)
 }
 
 // hostAuth is the bank's approval data of one operation.

@@ -231,7 +231,7 @@ func (s *Sim) gmuPayment(c *call, b body) reply {
 		p.cash, p.lines, p.saleNumber, p.saleUID = req.cash, req.lines, p.id, newUUID()
 		op.payment = p
 		s.obs.charge(req.ref)
-		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render507Locked(c, op))))
+		return s.finishLocked(c, op, s.answerLocked(c, op, out, ok(s.render507Locked(c, op))))
 	})
 }
 
@@ -242,10 +242,15 @@ func (s *Sim) gmuQuery(c *call, b body) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f, ok := s.faults.take(FaultQueryNotFound, c.op, c.device); ok {
+		c.faults = append(c.faults, string(f.Kind))
+		return s.fail(c, errReferenceNotFound(ref))
+	}
 	op, e := s.findOpLocked(fam507, paymentID, b.str("deviceUniqueId"), ref, c.user)
 	if e != nil {
 		return s.fail(c, e)
 	}
+	op = s.recordLocked(op)
 	q := gmuQuery{gmuPayment: s.render507Locked(c, op)}
 	if p := op.payment; p != nil && op.err == nil {
 		q.CancelHostReference, q.RefundHostReference = nonEmpty(p.cancelRef), nonEmpty(p.refundRef)
@@ -390,7 +395,7 @@ func (s *Sim) gmuRefund(c *call, b body) reply {
 			r.AcquirerName, r.AcquirerID = p.acq.name, p.acq.id
 		}
 		s.obs.refund(ref)
-		return s.finishLocked(c, op, s.answerLocked(c, out, ok(r)))
+		return s.finishLocked(c, op, s.answerLocked(c, op, out, ok(r)))
 	})
 }
 

@@ -115,7 +115,7 @@ func (s *Sim) payment509(c *call, b body) reply {
 		if kind != kindPreAuth {
 			s.obs.charge(ref)
 		}
-		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render509Locked(c, op))))
+		return s.finishLocked(c, op, s.answerLocked(c, op, out, ok(s.render509Locked(c, op))))
 	})
 }
 
@@ -163,11 +163,15 @@ func (s *Sim) query509(c *call, b body) reply {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if f, ok := s.faults.take(FaultQueryNotFound, c.op, c.device); ok {
+		c.faults = append(c.faults, string(f.Kind))
+		return s.fail(c, errReferenceNotFound(ref))
+	}
 	op, e := s.findOpLocked(fam509, paymentID, b.str("deviceUniqueId"), ref, c.user)
 	if e != nil {
 		return s.fail(c, e)
 	}
-	return ok(s.render509Locked(c, op))
+	return ok(s.render509Locked(c, s.recordLocked(op)))
 }
 
 func (s *Sim) void509(c *call, b body) reply {
@@ -230,7 +234,7 @@ func (s *Sim) refund509(c *call, b body) reply {
 		p.refunded += price
 		p.refundRef = op.auth.hostRef
 		s.obs.refund(ref)
-		return s.finishLocked(c, op, s.answerLocked(c, out, ok(s.render509Locked(c, op))))
+		return s.finishLocked(c, op, s.answerLocked(c, op, out, ok(s.render509Locked(c, op))))
 	})
 }
 

@@ -1,0 +1,230 @@
+package main
+
+// End-to-end tests of issue 15 (settle): an unknown that iyzico never
+// settles no longer closes the till.
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/simulator"
+)
+
+// quickSettle: the grace before an operator may settle is a millisecond,
+// and the reconciler's backoff short, so that a test need not wait minutes.
+func quickSettle(o *payment.Options) {
+	o.NotFoundGrace = time.Millisecond
+	o.BackoffMin, o.BackoffMax = 20*time.Millisecond, 100*time.Millisecond
+}
+
+func saleBody(mode config.Mode, amount, ref string) string {
+	if mode == config.ModeVUK507 {
+		return `{"amount":"` + amount + `","reference":"` + ref + `","document_type":"1","items":[{"name":"Tea","quantity":1,"unit_price":"` +
+			amount + `","total":"` + amount + `","tax_group_code":"1"}]}`
+	}
+	return `{"amount":"` + amount + `","reference":"` + ref + `"}`
+}
+
+// TestE2EOperatorSettlesWhatIyzicoNeverWill: for each scripted outcome
+// whose status query never settles (.52 device timeout, .57 empty device
+// answer, .58 unreadable device answer, .59 a code nobody documents), in
+// both modes: the lane is blocked and says how to get out; an operator
+// settles it declined on the slip's evidence; the lane takes the next sale.
+func TestE2EOperatorSettlesWhatIyzicoNeverWill(t *testing.T) {
+	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
+		for _, cents := range []string{"52", "57", "58", "59"} {
+			t.Run(fmt.Sprintf("%s/.%s", mode, cents), func(t *testing.T) {
+				e := startE2E(t, e2eOpts{mode: mode, seams: seams{payment: quickSettle}})
+				stuck := e.pay("stuck", saleBody(mode, "10."+cents, "STUCK"))
+				expect(t, stuck, 202, "status", "unknown")
+				id := stuck.str("id")
+				resolved := e.call("POST", "/v1/payments/"+id+"/resolve", "")
+				expect(t, resolved, 200, "status", "unknown")
+				if resolved.str("reason") == "" {
+					t.Fatalf("an unknown that iyzico will not settle says nothing of why: %s", resolved.raw)
+				}
+				blocked := e.pay("next", saleBody(mode, "5.00", "NEXT"))
+				expect(t, blocked, 409, "code", "terminal_blocked")
+				if !strings.Contains(blocked.str("unknown"), id) || !strings.Contains(blocked.str("detail"), "tx settle") {
+					t.Fatalf("the 409 does not name the operation or say how to settle it: %s", blocked.raw)
+				}
+				settled := e.call("POST", "/v1/payments/"+id+"/settle",
+					`{"outcome":"declined","evidence":"terminal slip: transaction cancelled","by":"ayse"}`)
+				expect(t, settled, 200, "status", "declined", "resolution", "operator", "safe_to_retry", "true",
+					"settlement.by", "ayse", "settlement.evidence", "terminal slip: transaction cancelled")
+				expect(t, e.pay("next", saleBody(mode, "5.00", "NEXT")), 201, "status", "approved")
+				if n := e.sim.Charges(stuck.str("transaction_reference_id")); n != 0 {
+					t.Fatalf("%d charges for the settled sale", n)
+				}
+			})
+		}
+	}
+}
+
+// TestE2EOperatorSettlesApprovedThenRefunds: iyzico charged (the device
+// approved after iyzico stopped waiting) but its record stays the timeout
+// (.61). The operator reads the slip, settles it approved with its
+// paymentId, and a refund of it then works.
+func TestE2EOperatorSettlesApprovedThenRefunds(t *testing.T) {
+	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
+		t.Run(string(mode), func(t *testing.T) {
+			e := startE2E(t, e2eOpts{mode: mode, seams: seams{payment: quickSettle}})
+			stuck := e.pay("stuck", saleBody(mode, "20.61", "STUCK"))
+			expect(t, stuck, 202, "status", "unknown")
+			expect(t, e.call("POST", "/v1/payments/"+stuck.str("id")+"/resolve", ""), 200, "status", "unknown", "reason", "queried_timeout")
+			slip, ok := e.sim.Payment("", stuck.str("transaction_reference_id"))
+			if !ok || slip.PaymentID == "" {
+				t.Fatalf("the simulator has no charge for the .61 sale: %+v", slip)
+			}
+			settled := e.call("POST", "/v1/payments/"+stuck.str("id")+"/settle",
+				`{"outcome":"approved","evidence":"slip shows approved, auth `+slip.AuthCode+`","by":"ayse","payment_id":"`+slip.PaymentID+`"}`)
+			expect(t, settled, 200, "status", "approved", "resolution", "operator", "payment_id", slip.PaymentID)
+			expect(t, e.call("POST", "/v1/terminals/lane-1/end-of-day", ""), 201, "status", "approved")
+			// (A refund is scripted by its own amount: 20.00 is approved.)
+			body := `{"amount":"20.00"}`
+			if mode == config.ModeVUK507 {
+				body = `{"lines":[{"line_id":"1","amount":"20.00"}]}`
+			}
+			refund := e.call("POST", "/v1/payments/"+stuck.str("id")+"/refund", body, "Idempotency-Key: r1")
+			expect(t, refund, 201, "status", "approved", "amount", "20.00")
+			if n := e.sim.Refunds(refund.str("transaction_reference_id")); n != 1 {
+				t.Fatalf("%d refunds at iyzico", n)
+			}
+		})
+	}
+}
+
+// TestE2ESettlementRefusedWhileIyzicoCanAnswer: a settlement is refused
+// while the operation is young, and when iyzico answers the status query
+// that comes first (that answer is recorded instead).
+func TestE2ESettlementRefusedWhileIyzicoCanAnswer(t *testing.T) {
+	e := startE2E(t, e2eOpts{})
+	stuck := e.pay("young", `{"amount":"10.52","reference":"Y"}`)
+	expect(t, stuck, 202, "status", "unknown")
+	young := e.call("POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ayse"}`)
+	expect(t, young, 409, "code", "not_settleable")
+	if !strings.Contains(young.str("detail"), "may still answer") {
+		t.Fatalf("the refusal does not say why: %s", young.raw)
+	}
+
+	q := startE2E(t, e2eOpts{seams: seams{payment: quickSettle}})
+	q.sim.Inject(simulator.Fault{Op: simulator.OpQuery, Kind: simulator.FaultHTTPStatus, Status: 503, Probability: 1})
+	late := q.pay("late", `{"amount":"10.60","reference":"L"}`) // charged; the answer a timeout
+	expect(t, late, 202, "status", "unknown")
+	q.sim.ClearFaults()
+	refused := q.call("POST", "/v1/payments/"+late.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ayse"}`)
+	expect(t, refused, 409, "code", "not_settleable")
+	if !strings.Contains(refused.str("detail"), "iyzico answered approved") {
+		t.Fatalf("the refusal does not say that iyzico answered: %s", refused.raw)
+	}
+	expect(t, q.call("GET", "/v1/payments/"+late.str("id"), ""), 200, "status", "approved", "resolution", "query")
+}
+
+// TestE2EConflictRaisedInFivePlaces: an operator settles a .61 sale declined
+// (wrongly: the device approved); iyzico later learns of the approval. The
+// money state stays as settled, and the conflict shows in the operation,
+// /readyz, the metrics, the event stream and the log; an acknowledgment
+// closes it.
+func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
+	e := startE2E(t, e2eOpts{seams: seams{payment: quickSettle}})
+	stuck := e.pay("stuck", `{"amount":"30.61","reference":"S"}`)
+	expect(t, stuck, 202, "status", "unknown")
+	id := stuck.str("id")
+	expect(t, e.call("POST", "/v1/payments/"+id+"/settle", `{"outcome":"declined","evidence":"no slip printed","by":"ayse"}`), 200, "status", "declined")
+
+	// Wait on the event stream for the conflict, as an ECR or a monitor would.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	e.sim.RevealRecords() // iyzico learns what the device did
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	seen := false
+	for !seen && sc.Scan() {
+		seen = sc.Text() == "event: payment.conflict"
+	}
+	if !seen {
+		t.Fatalf("no payment.conflict event: %v", sc.Err())
+	}
+
+	op := e.call("GET", "/v1/payments/"+id, "")
+	expect(t, op, 200, "status", "declined", "conflict.settled", "declined", "conflict.iyzico", "approved")
+	rd := e.readyz()
+	if rd.str("status") != "degraded" || rd.str("conflicts", "status") != "degraded" || !strings.Contains(rd.str("conflicts", "operations"), id) {
+		t.Fatalf("/readyz does not show the conflict: %s", rd.raw)
+	}
+	metrics := e.call("GET", "/metrics", "")
+	for _, want := range []string{`bridged_conflicts_total{kind="settlement"} 1`, "bridged_conflicts_open 1", `bridged_operator_settlements_total{outcome="declined"} 1`} {
+		if !strings.Contains(metrics.raw, want) {
+			t.Fatalf("metrics lack %q", want)
+		}
+	}
+	if !strings.Contains(e.logs.String(), "CONFLICT") || !strings.Contains(e.logs.String(), id) {
+		t.Fatal("no error log line names the conflict")
+	}
+
+	ack := e.call("POST", "/v1/payments/"+id+"/acknowledge-conflict", `{"by":"mehmet","note":"customer refunded at the counter"}`)
+	expect(t, ack, 200, "conflict.acknowledged_by", "mehmet")
+	if rd := e.readyz(); rd.str("conflicts", "status") != "ok" {
+		t.Fatalf("/readyz after the acknowledgment: %s", rd.raw)
+	}
+}
+
+// TestE2EEndOfDayWithOpenUnknowns: a lane blocked by an unknown runs end of
+// day when asked to, and its report lists the unknown with what it could
+// add; without the flag the 409 names it.
+func TestE2EEndOfDayWithOpenUnknowns(t *testing.T) {
+	e := startE2E(t, e2eOpts{})
+	expect(t, e.pay("ok", `{"amount":"40.00","reference":"OK"}`), 201, "status", "approved")
+	stuck := e.pay("stuck", `{"amount":"12.52","reference":"S"}`)
+	expect(t, stuck, 202, "status", "unknown")
+	refused := e.call("POST", "/v1/terminals/lane-1/end-of-day", "")
+	expect(t, refused, 409, "code", "terminal_blocked")
+	if !strings.Contains(refused.str("unknown"), stuck.str("id")) {
+		t.Fatalf("the 409 does not name the unknown: %s", refused.raw)
+	}
+	rep := e.call("POST", "/v1/terminals/lane-1/end-of-day", `{"allow_unknown":true}`)
+	expect(t, rep, 201, "status", "approved", "match", "true", "unknown_could_add.amount", "12.52", "unknown_could_add.count", "1")
+	if !strings.Contains(rep.str("unknown"), stuck.str("id")) {
+		t.Fatalf("the report does not list the unknown: %s", rep.raw)
+	}
+}
+
+// TestE2EControlQueryBeforeNotFound: iyzico answers "not found" to every
+// query (its records out of reach): no sale becomes declined, because a
+// query of a sale iyzico approved earlier does not find that one either.
+func TestE2EControlQueryBeforeNotFound(t *testing.T) {
+	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
+		t.Run(string(mode), func(t *testing.T) {
+			e := startE2E(t, e2eOpts{mode: mode, seams: seams{payment: quickSettle}})
+			expect(t, e.pay("known", saleBody(mode, "15.00", "K")), 201, "status", "approved")
+			e.sim.Inject(simulator.Fault{Kind: simulator.FaultQueryNotFound, Probability: 1})
+			opOf := simulator.OpPayment
+			if mode == config.ModeVUK507 {
+				opOf = simulator.OpGmuPayment
+			}
+			e.sim.Inject(simulator.Fault{Op: opOf, Kind: simulator.FaultCommitThenDrop})
+			lost := e.pay("lost", saleBody(mode, "25.00", "L")) // charged, answer lost
+			expect(t, lost, 202, "status", "unknown")
+			for range 3 {
+				r := e.call("POST", "/v1/payments/"+lost.str("id")+"/resolve", "")
+				expect(t, r, 200, "status", "unknown", "reason", "records_unreachable")
+			}
+			e.sim.ClearFaults()
+			expect(t, e.call("POST", "/v1/payments/"+lost.str("id")+"/resolve", ""), 200, "status", "approved")
+		})
+	}
+}

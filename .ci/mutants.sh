@@ -15,7 +15,8 @@ scratch=$(mktemp -d)
 cleanup() { git -C "$root" worktree remove --force "$scratch/tree" >/dev/null 2>&1 || true; rm -rf "$scratch"; }
 trap cleanup EXIT
 
-declare -A pkg=([crash]=./proof/crash/ [chaos]=./proof/chaos/ [probe]=./proof/probe/)
+declare -A pkg=([crash]=./proof/crash/ [chaos]=./proof/chaos/ [probe]=./proof/probe/ [model]=./proof/model/
+  [payment]=./internal/payment/ [cmd]=./cmd/bridged/)
 caught=0 total=0
 for patch in proof/mutants/*.patch; do
   name=$(basename "$patch" .patch)

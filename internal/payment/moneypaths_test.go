@@ -343,3 +343,34 @@ func TestNotFoundNeedsAControl(t *testing.T) {
 		t.Fatalf("with the control found: %s %s", op.State, op.Resolution)
 	}
 }
+
+// TestUnnamedQueryAnswerMustMatchTheOperation: a status query's "approved"
+// that does not repeat the queried reference is believed only when what it
+// says matches the operation (its amount; its device when it names one).
+func TestUnnamedQueryAnswerMustMatchTheOperation(t *testing.T) {
+	h := newHarness(t, payment.VUK509)
+	ctx := context.Background()
+	h.gw.set(func(*payment.Operation) payment.Outcome { return payment.Outcome{Class: payment.Unknown} })
+	res, err := h.svc.Pay(ctx, caller("k"), sale("20.00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := payment.NewMoney(9900, payment.TRY)
+	h.gw.setQuery(func(*payment.Operation) payment.Outcome {
+		out := unnamedAnswer(approved())
+		out.Amount = &other // about another transaction
+		return out
+	})
+	if op, _ := h.svc.Resolve(ctx, res.Op.ID); op.State != payment.StateUnknown || op.Reason != payment.ReasonUnnamedAnswer {
+		t.Fatalf("an answer naming no reference, for 99.00, settled a sale of 20.00: %s %s", op.State, op.Reason)
+	}
+	same := payment.NewMoney(2000, payment.TRY)
+	h.gw.setQuery(func(*payment.Operation) payment.Outcome {
+		out := unnamedAnswer(approved())
+		out.Amount = &same
+		return out
+	})
+	if op, _ := h.svc.Resolve(ctx, res.Op.ID); op.State != payment.StateApproved {
+		t.Fatalf("an answer naming no reference but matching the sale: %s", op.State)
+	}
+}

@@ -101,8 +101,9 @@ type Daemon struct {
 	waitErr error
 
 	mu         sync.Mutex
-	failpoints []string // "boundary fault" lines the process printed as they fired
-	lines      []string // the last log lines, for failure messages
+	failpoints []string      // "boundary fault" lines the process printed as they fired
+	fpChanged  chan struct{} // closed and replaced at every failpoint line
+	lines      []string      // the last log lines, for failure messages
 }
 
 // Start runs bin with the config file and the extra environment, logs into
@@ -204,9 +205,43 @@ func (d *Daemon) keep(line []byte) {
 	defer d.mu.Unlock()
 	if fp, ok := bytes.CutPrefix(line, []byte("failpoint: ")); ok {
 		d.failpoints = append(d.failpoints, string(fp))
+		if d.fpChanged != nil {
+			close(d.fpChanged)
+		}
+		d.fpChanged = make(chan struct{})
 	}
 	if d.lines = append(d.lines, string(line)); len(d.lines) > 24 {
 		d.lines = append(d.lines[:0], d.lines[12:]...)
+	}
+}
+
+// WaitFailpoint waits until a failpoint line the process printed contains
+// want (it is read from the log by another goroutine than the answer that
+// follows it), the process exits, or limit passes; it reports whether the
+// line came.
+func (d *Daemon) WaitFailpoint(want string, limit time.Duration) bool {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		d.mu.Lock()
+		for _, l := range d.failpoints {
+			if strings.Contains(l, want) {
+				d.mu.Unlock()
+				return true
+			}
+		}
+		if d.fpChanged == nil {
+			d.fpChanged = make(chan struct{})
+		}
+		changed := d.fpChanged
+		d.mu.Unlock()
+		select {
+		case <-changed:
+		case <-d.exited:
+			return false
+		case <-timer.C:
+			return false
+		}
 	}
 }
 

@@ -137,25 +137,26 @@ func (h History) JSON() string {
 // ---------------------------------------------------------------------------
 // Amounts.
 
-// unsettleableCents are the simulator's scripted outcomes that no status
-// query can settle today (docs/simulator.md §10): .52 a device timeout that
-// charged nothing (380103), .57 an empty device answer (380203), .58 an
-// answer that could not be built (380205), .59 a code nobody documents. An
-// operation with such an amount stays unknown for ever, and its lane
-// blocked: the model keeps them out of every amount it sends, sales, refunds
-// and split parts alike, until operator settlement (POST
-// /v1/payments/{id}/settle) exists; its generator then brings them back.
-var unsettleableCents = []int64{52, 57, 58, 59}
+// operatorCents are the simulator's scripted outcomes that no status query
+// settles (docs/simulator.md §10): .52 a device timeout that charged nothing
+// (380103), .57 an empty device answer (380203), .58 an answer that could not
+// be built (380205), .59 a code nobody documents, and .61 a device timeout
+// after which the device approved while iyzico's record stays the timeout.
+// Such an operation stays unknown, its lane blocked, until an operator
+// settles it with the slip's evidence (the settle step, and the final phase).
+var operatorCents = []int64{52, 57, 58, 59, 61}
 
 // scriptCents are the kuruş a sale (or a split sale, or a pre-auth) may end
 // in: mostly approvals, and the scripted outcomes that settle: .51 bank
 // decline, .53 device application not started (unknown, then declined by a
 // query), .54 payment service refusal, .55 approved after a card wait past
 // the card timeout, .56 debit card, .60 a device timeout after which the
-// device approved. Partial refunds and non-final split parts are whole
-// lira, or a declining script (.51, .53, .54), so that any remainder ends
-// in the sale's own kuruş and never in an unsettleable one.
-var scriptCents = []int64{0, 0, 0, 0, 10, 25, 50, 75, 90, 51, 53, 54, 55, 56, 60}
+// device approved; and, rarely, one that only an operator settles
+// (operatorCents). Partial refunds and non-final split parts are whole lira,
+// or a declining script (.51, .53, .54), so that any remainder ends in the
+// sale's own kuruş.
+var scriptCents = []int64{0, 0, 0, 0, 0, 0, 0, 0, 10, 25, 50, 75, 90, 51, 51, 53, 54, 55, 56, 60, 60,
+	operatorCents[0], operatorCents[1], operatorCents[2], operatorCents[3], operatorCents[4]}
 
 var decliningCents = []int64{51, 53, 54}
 
@@ -170,8 +171,6 @@ func minorOf(s string) int64 {
 	f, _ := strconv.ParseInt(frac, 10, 64)
 	return w*100 + f
 }
-
-func settleable(minor int64) bool { return !slices.Contains(unsettleableCents, minor%100) }
 
 // ---------------------------------------------------------------------------
 // The generator.

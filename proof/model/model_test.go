@@ -96,11 +96,11 @@ func (s *summary) line(what string) string {
 	}
 	return fmt.Sprintf("model (%s): %d histories (%d vuk509, %d vuk507) in %s: %d steps (%d skipped: nothing to act on), "+
 		"%d ECR calls, %d requests, %d daemon lives, %d charges, %d refunds at iyzico; faults applied: %s; "+
-		"%d fail-closed checks (%d skipped: the life died first); %d parts of cancelled split sales left charged, each reported by bridged (batch closed); "+
+		"%d fail-closed checks (%d skipped: the life died first); %d parts of cancelled split sales left charged, each reported by bridged (batch closed); %d operator settlements asked, %d taken; "+
 		"%s; %d runs not completed; failing seeds: %s",
 		what, s.histories, s.modes["vuk509"], s.modes["vuk507"], time.Since(s.start).Round(time.Second), s.t.steps, s.t.skipped,
 		s.t.ops, s.t.requests, s.t.lives, s.t.charges, s.t.refunds, s.t.faultList(),
-		s.t.failClosedChecks, s.t.failClosedSkipped, s.t.abandonedSplits, strings.Join(s.t.c.list(), ", "), s.setupErrors, failed)
+		s.t.failClosedChecks, s.t.failClosedSkipped, s.t.abandonedSplits, s.t.settlements, s.t.settled, strings.Join(s.t.c.list(), ", "), s.setupErrors, failed)
 }
 
 // report fails t with a history's violations and how to replay it.

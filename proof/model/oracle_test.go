@@ -111,6 +111,8 @@ type tally struct {
 	failClosedChecks  int
 	failClosedSkipped int
 	abandonedSplits   int // parts of split sales never completed left charged after their cancel, each as bridged reported (a closed batch)
+	settlements       int // operator settlements asked for
+	settled           int // ... and taken
 	charges, refunds  int
 	notes             []string
 }
@@ -130,6 +132,8 @@ func (t *tally) add(o tally) {
 	t.failClosedChecks += o.failClosedChecks
 	t.failClosedSkipped += o.failClosedSkipped
 	t.abandonedSplits += o.abandonedSplits
+	t.settlements += o.settlements
+	t.settled += o.settled
 	t.charges += o.charges
 	t.refunds += o.refunds
 }

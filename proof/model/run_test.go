@@ -77,6 +77,7 @@ type made struct {
 // callRec is one money call (or end of day) as the ECR made it: the same
 // request with the same key until a final answer.
 type callRec struct {
+	named         chan struct{} // closed once an answer names the operation
 	step          Step
 	kind          string // the kind of operation asked for: sale, refund, ...
 	method, path  string
@@ -117,6 +118,17 @@ func (a answer) retryable() bool {
 		return true
 	}
 	return false
+}
+
+// countNamed counts the answers that name an operation.
+func countNamed(as []answer) int {
+	n := 0
+	for _, a := range as {
+		if a.ID != "" && a.Status != "" {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *callRec) last() *answer {
@@ -216,18 +228,9 @@ func (r *run) doWithin(method, path, key string, body any, wait int, timeout tim
 
 // wroteFailed says whether a life announced a failed journal write. The
 // announcement is a log line, read by another goroutine than the answer
-// that follows it: it is waited for up to a second.
+// that follows it: it is waited for, up to a second.
 func wroteFailed(d *harness.Daemon) bool {
-	for deadline := time.Now().Add(time.Second); ; time.Sleep(20 * time.Millisecond) {
-		for _, l := range d.Failpoints() {
-			if strings.Contains(l, "applied: journal write") {
-				return true
-			}
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-	}
+	return d.WaitFailpoint("applied: journal write", time.Second)
 }
 
 // observe notes a final status an answer showed for an operation.
@@ -253,7 +256,7 @@ func (r *run) notef(format string, args ...any) {
 
 // newCall registers a money call of step st.
 func (r *run) newCall(st Step, kind, method, path, key string, body map[string]any) *callRec {
-	c := &callRec{step: st, kind: kind, method: method, path: path, key: key, body: body}
+	c := &callRec{step: st, kind: kind, method: method, path: path, key: key, body: body, named: make(chan struct{})}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, c)
@@ -286,11 +289,29 @@ func (r *run) send(c *callRec, budget time.Duration) {
 		r.mu.Lock()
 		c.answers = append(c.answers, a)
 		c.exceeds = exceeds
+		if a.ID != "" && a.Status != "" && countNamed(c.answers) == 1 {
+			close(c.named) // the first answer that names the operation
+		}
 		r.mu.Unlock()
 		if !a.retryable() {
 			return
 		}
+		if a.Code == "terminal_blocked" {
+			// The cashier calls the operator: an unknown that only the slip
+			// settles (operatorCents) is settled; bridged refuses the
+			// others (too young, or iyzico answers first).
+			var blocked struct {
+				Unknown []string `json:"unknown"`
+			}
+			if json.Unmarshal(a.Raw, &blocked) == nil {
+				for _, id := range blocked.Unknown {
+					r.settle(id)
+				}
+			}
+		}
 		if a.HTTP != http.StatusAccepted && time.Since(began) < 150*time.Millisecond {
+			// The ECR's own pause between two tries (it honours Retry-After
+			// loosely): the pace of the workload, not a wait for readiness.
 			time.Sleep(150 * time.Millisecond)
 		}
 	}
@@ -508,7 +529,8 @@ func runHistory(t *testing.T, bin string, h History) (res result) {
 			r.async.Add(1)
 			go func() { defer r.async.Done(); k.run(r, st) }()
 			// An async step gets a head start, so that what follows meets it
-			// in flight rather than before it.
+			// in flight rather than before it: the shape of the workload (an
+			// overlap the history asks for), not a wait for readiness.
 			time.Sleep(20 * time.Millisecond)
 			continue
 		}
@@ -574,12 +596,27 @@ func (r *run) finalPhase() {
 		go func() { defer wg.Done(); r.do("POST", "/v1/payments/"+id+"/resolve", "", nil, 0) }()
 	}
 	wg.Wait()
+	// What no status query settles (operatorCents), an operator settles with
+	// the slip's evidence; the rest settles by itself (reconciler, grace).
 	deadline := time.Now().Add(finalBudget)
 	for time.Now().Before(deadline) {
-		if len(r.listIDs("unknown"))+len(r.listIDs("pending")) == 0 {
+		unknown := r.listIDs("unknown")
+		if len(unknown)+len(r.listIDs("pending")) == 0 {
 			break
 		}
-		time.Sleep(200 * time.Millisecond)
+		for _, id := range unknown {
+			if id != "?" {
+				r.settle(id)
+			}
+		}
+		// Wait until the first of them is final (a long poll: bridged answers
+		// as soon as it settles), then look again.
+		for _, id := range append(unknown, r.listIDs("pending")...) {
+			if id != "?" {
+				r.do("GET", "/v1/payments/"+id, "", nil, 2)
+				break
+			}
+		}
 	}
 
 	for i := range r.h.Terminals {

@@ -102,6 +102,25 @@ func (w *world) current() (*harness.Daemon, int) {
 	}
 }
 
+// next waits until a life after life runs, or limit passes.
+func (w *world) next(life int, limit time.Duration) {
+	timer := time.NewTimer(limit)
+	defer timer.Stop()
+	for {
+		w.mu.Lock()
+		cur, changed := w.life, w.changed
+		w.mu.Unlock()
+		if cur > life {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timer.C:
+			return
+		}
+	}
+}
+
 // kill is kill -9 of the current life, if it is still life; the supervisor
 // starts the next one.
 func (w *world) kill(life int) bool {

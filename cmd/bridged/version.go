@@ -42,5 +42,8 @@ func currentBuild() buildInfo {
 func printVersion(w io.Writer) error {
 	b := currentBuild()
 	_, err := fmt.Fprintf(w, "bridged %s\ncommit: %s\ngo: %s\nplatform: %s\nsigned: %s\n", b.Version, b.Commit, b.GoVersion, b.Platform, b.Signed)
+	if err == nil && wineSessionBuild {
+		_, err = fmt.Fprintln(w, "build: winesession (a Wine CI test build, never a release)")
+	}
 	return err
 }

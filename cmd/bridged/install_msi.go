@@ -29,8 +29,8 @@ const exampleConfigName = "bridged.example.yaml"
 // code does them.
 type installOptions struct {
 	// registered: the service exists already (the MSI made it); install sets
-	// what the MSI cannot (data-dir ACL, recovery actions, event source)
-	// instead of registering it again.
+	// what the MSI cannot (data-dir ACL, recovery actions) instead of
+	// registering it again.
 	registered bool
 	// configFrom is copied to -c FILE when FILE does not exist yet: a
 	// prepared config, or by default the example beside the program. An
@@ -44,6 +44,11 @@ func (o *installOptions) define(fs *flag.FlagSet) {
 	fs.BoolVar(&o.registered, "registered", false, "the service is registered already (by the MSI): set its recovery actions and the data-dir ACL only")
 	fs.StringVar(&o.configFrom, "config-from", "", "create -c FILE from this config when FILE does not exist (default with --registered: "+exampleConfigName+" beside bridged)")
 	fs.StringVar(&o.listen, "listen", "", "the listen address of a config created by --config-from")
+}
+
+// trim drops the blanks an msiexec property line may leave around a value.
+func (o *installOptions) trim() {
+	o.configFrom, o.listen = strings.TrimSpace(o.configFrom), strings.TrimSpace(o.listen)
 }
 
 // createConfig writes path from the options' source when path does not
@@ -119,8 +124,8 @@ func setListen(yaml, addr string) string {
 }
 
 // registeredService is the service Windows Installer registered: its
-// Install sets, on the existing service, what kardianos/service's Install
-// sets after creating one (recovery actions, event log source).
+// Install sets, on the existing service, the recovery actions
+// kardianos/service's Install sets after creating one.
 type registeredService struct {
 	service.Service
 	cfg *service.Config

@@ -5,17 +5,16 @@ package main
 import (
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kardianos/service"
-	"golang.org/x/sys/windows/svc/eventlog"
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
 // configureRegistered sets on the registered service the recovery actions of
-// serviceConfig (what kardianos/service's Install sets on a service it
-// creates) and registers the Event Log source, keeping one that exists.
+// serviceConfig, which kardianos/service's Install sets on a service it
+// creates. (The MSI registers the Event Log source itself, as registry values
+// it removes again at uninstall.)
 func configureRegistered(cfg *service.Config) error {
 	actions, reset, err := recoveryActions(cfg.Option)
 	if err != nil {
@@ -33,10 +32,6 @@ func configureRegistered(cfg *service.Config) error {
 	defer s.Close()
 	if err := s.SetRecoveryActions(actions, reset); err != nil {
 		return fmt.Errorf("recovery actions: %w", err)
-	}
-	err = eventlog.InstallAsEventCreate(cfg.Name, eventlog.Error|eventlog.Warning|eventlog.Info)
-	if err != nil && !strings.Contains(err.Error(), "exists") {
-		return fmt.Errorf("event log source: %w", err)
 	}
 	return nil
 }

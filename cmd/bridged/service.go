@@ -244,6 +244,7 @@ func (a *app) cmdService(verb string, args []string) error {
 	}
 	var cfg *config.Config
 	if verb == "install" {
+		opts.trim()
 		src, err := opts.createConfig(path, os.Executable)
 		if err != nil {
 			return fmt.Errorf("config %s: %w", path, err)

@@ -14,6 +14,9 @@ func TestInstallCreatesTheConfigFromTheExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(example), exampleAPIKey) {
+		t.Fatalf("the example config no longer holds the placeholder key %q: update exampleAPIKey", exampleAPIKey)
+	}
 	dir := t.TempDir()
 	exe := filepath.Join(dir, "Program Files", "bridged", "bridged.exe")
 	if err := os.MkdirAll(filepath.Dir(exe), 0o755); err != nil {

@@ -453,8 +453,8 @@ const (
 // protected DACL (nothing inherited from %ProgramData%, where Users may read)
 // granting full control to SYSTEM, Administrators and, when the service runs
 // as another account, that account; to no one else. OICI makes every file
-// and directory created below inherit it. packaging/windows/install.ps1
-// applies the same grants with icacls.
+// and directory created below inherit it. The MSI sets it through
+// `bridged install --registered` (packaging/windows/bridged.wxs).
 func dataDirSDDL(serviceAccountSID string) string {
 	sddl := "D:PAI(A;OICI;FA;;;" + sidLocalSystem + ")(A;OICI;FA;;;" + sidAdministrators + ")"
 	if serviceAccountSID != "" && serviceAccountSID != sidLocalSystem {

@@ -129,10 +129,14 @@ step "buildah bud of the Dockerfile (chroot isolation, no pull)"
 VERSION=$(git describe --tags --match 'v[0-9]*' --dirty 2>/dev/null || echo v0.0.0-dev)
 COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)
 tb=$(date +%s)
-# The host's CA bundle for `go mod download` (this network's TLS goes
-# through a local CA), mounted for the build only; the Dockerfile is as is.
+# Mounted for the build only, the Dockerfile is as is: the host's CA bundle
+# for `go mod download` (this network's TLS goes through a local CA), and
+# this machine's Go module and build caches (the same Go version, checked
+# above), so that the build stage does not compile everything again. The
+# output does not depend on them: the binary is compared with make build.
 buildah bud --pull=never --isolation chroot --format docker --layers=false \
 	-v /etc/ssl/certs/ca-certificates.crt:/etc/ssl/certs/ca-certificates.crt:ro \
+	-v "$(go env GOMODCACHE):/go/pkg/mod" -v "$(go env GOCACHE):/root/.cache/go-build" \
 	--build-arg VERSION="$VERSION" --build-arg COMMIT="$COMMIT" -t "$IMG" -f Dockerfile . >"$W/bud.log" 2>&1 ||
 	{
 		tail -n 30 "$W/bud.log"

@@ -29,14 +29,18 @@ ARG COMMIT=unknown
 RUN GOOS=$TARGETOS GOARCH=$TARGETARCH make build OUT=/out/bridged VERSION=$VERSION COMMIT=$COMMIT \
  && CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH go build -trimpath -buildvcs=false -ldflags '-s -w -buildid=' \
       -o /out/bridged-healthcheck ./packaging/docker/healthcheck \
- && mkdir -p /out/data && chmod 0700 /out/data
+ && mkdir -p /out/var-lib/bridged && chmod 0700 /out/var-lib/bridged
 
 # Static binaries need no libc: distroless "static" brings CA certificates
 # (for iyzico's HTTPS), tzdata and the unprivileged user 65532, and no shell.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/bridged /usr/local/bin/bridged
 COPY --from=build /out/bridged-healthcheck /usr/local/bin/bridged-healthcheck
-COPY --from=build --chown=65532:65532 /out/data /var/lib/bridged
+# The journal's directory, 0700 and the runtime user's. It is copied as an
+# entry of /out/var-lib/ so that its own mode comes along: copying a
+# directory's contents (COPY /out/data /var/lib/bridged) creates the target
+# 0755, and a new volume takes that mode (.ci/container.sh checks both).
+COPY --from=build --chown=65532:65532 /out/var-lib/ /var/lib/
 USER 65532:65532
 VOLUME ["/var/lib/bridged"]
 EXPOSE 8470

@@ -5,10 +5,12 @@
 #   0. the maintainer scripts and this one pass shellcheck;
 #   1. `make release`: static binaries for linux/amd64, linux/arm64 and
 #      windows/amd64 (-trimpath, stamped by -ldflags), the .deb and .rpm for
-#      both Linux architectures, the Windows zip, SHA256SUMS;
+#      both Linux architectures, the Windows MSI and zip, SHA256SUMS;
 #   2. reproducibility: the same commit built again from a copy of the tree at
-#      another path gives byte-identical artifacts, and linux/amd64 built with
-#      an empty Go build cache gives the same binary;
+#      another path gives byte-identical artifacts (the MSI: identical tables
+#      and files; wixl stamps its summary with the time and a random package
+#      code), and linux/amd64 built with an empty Go build cache gives the
+#      same binary;
 #   3. the systemd unit as the .deb installs it: systemd-analyze verify (any
 #      warning fails) and security (exposure at most 2.0), and its
 #      SystemCallFilter allows every system call `bridged demo` makes;
@@ -19,9 +21,9 @@
 #   5. the .rpm: contents, modes, %config, scripts, and a file-level install
 #      and erase in a throwaway root;
 #   6. Windows: go vet (with the tests) for windows, the zip's contents, its config
-#      passes check-config, the PowerShell scripts parse (tree-sitter grammar)
-#      and keep their rules;
-#   7. the Dockerfile lints (no Docker engine here) and keeps its promises.
+#      passes check-config (.ci/windows.sh runs all of it under Wine);
+#   7. the Dockerfile lints and keeps its promises (.ci/container.sh builds
+#      and runs it).
 # Environment: BRIDGED_CI_TOOLS (tool cache, default ~/.cache/bridged-ci),
 # BRIDGED_REPRO_COLD=0 skips the empty-cache build (the slowest step).
 set -euo pipefail
@@ -57,10 +59,12 @@ command -v curl >/dev/null || missing+=(curl)
 command -v shellcheck >/dev/null || missing+=(shellcheck)
 command -v useradd >/dev/null || missing+=(passwd)
 command -v node >/dev/null || missing+=(nodejs npm)
+command -v wixl >/dev/null || missing+=(wixl)
+command -v msibuild >/dev/null && command -v msiinfo >/dev/null || missing+=(msitools)
 if [ ${#missing[@]} -gt 0 ]; then
 	echo "apt-get install ${missing[*]}"
 	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
 fi
 NFPM="$TOOLS/bin/nfpm"
 if ! go version -m "$NFPM" 2>/dev/null | grep -Eq "^\s+mod\s+github.com/goreleaser/nfpm/v2\s+$NFPM_VERSION\s"; then
@@ -74,7 +78,6 @@ if ! cmp -s packaging/lint/package-lock.json "$LINT/package-lock.json" || [ ! -d
 	cp packaging/lint/package.json packaging/lint/package-lock.json "$LINT/"
 	(cd "$LINT" && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error >/dev/null)
 fi
-cp packaging/lint/pslint.mjs "$LINT/"
 
 step "shell scripts (shellcheck)"
 shellcheck -s sh packaging/scripts/postinstall.sh packaging/scripts/preremove.sh packaging/scripts/postremove.sh
@@ -94,14 +97,15 @@ DIST="$WORK/dist"
 mk release DIST="$DIST" >/dev/null
 ls -l "$DIST"
 for f in "bridged_${PKG_VERSION}_linux_amd64" "bridged_${PKG_VERSION}_linux_arm64" \
-	"bridged_${PKG_VERSION}_windows_amd64.exe" "bridged_${PKG_VERSION}_windows_amd64.zip" SHA256SUMS; do
+	"bridged_${PKG_VERSION}_windows_amd64.exe" "bridged_${PKG_VERSION}_windows_amd64.zip" \
+	"bridged_${PKG_VERSION}_windows_amd64.msi" SHA256SUMS; do
 	[ -s "$DIST/$f" ] || fail "make release did not produce $f"
 	ok
 done
 DEB=$(ls "$DIST"/bridged_*_amd64.deb)
 ls "$DIST"/bridged_*_arm64.deb "$DIST"/bridged-*.x86_64.rpm "$DIST"/bridged-*.aarch64.rpm >/dev/null
 (cd "$DIST" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match"
-[ "$(wc -l <"$DIST/SHA256SUMS")" -eq 8 ] || fail "SHA256SUMS should list 8 artifacts"
+[ "$(wc -l <"$DIST/SHA256SUMS")" -eq 9 ] || fail "SHA256SUMS should list 9 artifacts"
 ok
 # Every binary: static, trimmed (which also keeps -ldflags out of the build
 # info), for its platform, stamped with the version and commit.
@@ -125,9 +129,21 @@ COPY="$WORK/elsewhere/bridged-src"
 mkdir -p "$COPY"
 tar --exclude=./.git --exclude=./dist --exclude=node_modules -cf - . | tar -xf - -C "$COPY"
 (cd "$COPY" && mk release DIST="$WORK/dist2" >/dev/null)
-if ! diff "$DIST/SHA256SUMS" "$WORK/dist2/SHA256SUMS"; then
+if ! diff <(grep -v '\.msi$' "$DIST/SHA256SUMS") <(grep -v '\.msi$' "$WORK/dist2/SHA256SUMS"); then
 	fail "the second build differs"
 fi
+ok
+# The MSI: every table and every file the same; only the summary (build
+# time, package code) differs.
+msidump_all() {
+	rm -rf "$2" && mkdir -p "$2/tables" "$2/files"
+	for t in $(msiinfo tables "$1" | grep -vx _SummaryInformation | LC_ALL=C sort); do msiinfo export "$1" "$t" >"$2/tables/$t.idt"; done
+	msiextract -C "$2/files" "$1" >/dev/null
+}
+msidump_all "$DIST/bridged_${PKG_VERSION}_windows_amd64.msi" "$WORK/msi1"
+msidump_all "$WORK/dist2/bridged_${PKG_VERSION}_windows_amd64.msi" "$WORK/msi2"
+diff -r "$WORK/msi1" "$WORK/msi2" || fail "the second MSI differs in its tables or files"
+[ "$(find "$WORK/msi1/tables" -name '*.idt' | wc -l)" -ge 20 ] || fail "too few MSI tables: $(ls "$WORK/msi1/tables")"
 ok
 if [ "${BRIDGED_REPRO_COLD:-1}" != 0 ]; then
 	step "reproducible: linux/amd64 with an empty Go build cache"
@@ -333,7 +349,7 @@ step "Windows"
 GOOS=windows GOARCH=amd64 go vet ./cmd/bridged ./packaging/...
 ok
 unzip -Z1 "$DIST/bridged_${PKG_VERSION}_windows_amd64.zip" >"$WORK/zip-list"
-printf '%s\n' bridged/bridged.exe bridged/bridged.yaml bridged/install.md bridged/install.ps1 bridged/uninstall.ps1 |
+printf '%s\n' bridged/bridged.exe bridged/bridged.yaml bridged/install.md |
 	diff - "$WORK/zip-list" || fail "the Windows zip's contents"
 unzip -q "$DIST/bridged_${PKG_VERSION}_windows_amd64.zip" -d "$WORK/win"
 cmp "$WORK/win/bridged/bridged.exe" "$DIST/bridged_${PKG_VERSION}_windows_amd64.exe"
@@ -342,10 +358,15 @@ grep -qx "data_dir: 'C:\\\\ProgramData\\\\bridged'" "$WORK/win/bridged/bridged.y
 grep -qx "  file: 'C:\\\\ProgramData\\\\bridged\\\\logs\\\\bridged.log'" "$WORK/win/bridged/bridged.yaml" || fail "Windows config log.file"
 "$DIST/bridged_${PKG_VERSION}_linux_amd64" check-config -c "$WORK/win/bridged/bridged.yaml" | head -n 1
 ok
-node "$LINT/pslint.mjs" packaging/windows/install.ps1 packaging/windows/uninstall.ps1
+MSI=$DIST/bridged_${PKG_VERSION}_windows_amd64.msi
+msiextract -C "$WORK/msi" "$MSI" >/dev/null
+cmp "$(find "$WORK/msi" -name bridged.exe)" "$DIST/bridged_${PKG_VERSION}_windows_amd64.exe" || fail "the MSI's bridged.exe is not the release exe"
+cmp "$(find "$WORK/msi" -name bridged.example.yaml)" "$WORK/win/bridged/bridged.yaml" || fail "the MSI's example config is not the zip's"
+msiinfo export "$MSI" Property | grep -qP "^ProductVersion\t$(grep -oE '^[0-9]+\.[0-9]+\.[0-9]+' <<<"$PKG_VERSION" || echo 0.0.0)\r?$" ||
+	fail "MSI ProductVersion"
 ok
 
-step "Dockerfile (linted: no Docker engine on this machine)"
+step "Dockerfile (linted; .ci/container.sh builds and runs it)"
 "$LINT/node_modules/.bin/dockerfile-utils" lint Dockerfile || fail "dockerfile-utils lint"
 [ "$(grep -c '^FROM ' Dockerfile)" -ge 2 ] || fail "Dockerfile is not multi-stage"
 grep -q '^USER 65532:65532$' Dockerfile || fail "Dockerfile does not run as the non-root user"

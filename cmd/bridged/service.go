@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -233,13 +234,25 @@ func (p *program) Stop(s service.Service) error {
 // cmdService runs install, uninstall, start, stop, restart and status.
 func (a *app) cmdService(verb string, args []string) error {
 	var path string
-	if _, err := a.flags(verb, args, configFlag(&path)); err != nil {
+	var opts installOptions
+	define := configFlag(&path)
+	if verb == "install" {
+		define = func(fs *flag.FlagSet) { configFlag(&path)(fs); opts.define(fs) }
+	}
+	if _, err := a.flags(verb, args, define); err != nil {
 		return err
 	}
 	var cfg *config.Config
 	if verb == "install" {
+		opts.trim()
+		src, err := opts.createConfig(path, os.Executable)
+		if err != nil {
+			return fmt.Errorf("config %s: %w", path, err)
+		}
+		if src != "" {
+			fmt.Fprintf(a.stdout, "bridged service: created %s from %s\n", path, src)
+		}
 		// Never install a service that would fail at its first start.
-		var err error
 		if cfg, err = a.loadConfig(path); err != nil {
 			return err
 		}
@@ -255,6 +268,9 @@ func (a *app) cmdService(verb string, args []string) error {
 	}
 	switch verb {
 	case "install":
+		if opts.registered {
+			svc = registeredService{svc, serviceConfig(path)}
+		}
 		err = osHost(a.stdout, a.stderr).install(svc, cfg, path)
 	case "uninstall":
 		// The data directory (the journal) and the config stay: an
@@ -437,8 +453,8 @@ const (
 // protected DACL (nothing inherited from %ProgramData%, where Users may read)
 // granting full control to SYSTEM, Administrators and, when the service runs
 // as another account, that account; to no one else. OICI makes every file
-// and directory created below inherit it. packaging/windows/install.ps1
-// applies the same grants with icacls.
+// and directory created below inherit it. The MSI sets it through
+// `bridged install --registered` (packaging/windows/bridged.wxs).
 func dataDirSDDL(serviceAccountSID string) string {
 	sddl := "D:PAI(A;OICI;FA;;;" + sidLocalSystem + ")(A;OICI;FA;;;" + sidAdministrators + ")"
 	if serviceAccountSID != "" && serviceAccountSID != sidLocalSystem {

@@ -329,6 +329,14 @@ func (s *Service) known(ctx context.Context, client, key, fp string, wait time.D
 		if idempotency.Decide(true, existing.Fingerprint, fp, false) == idempotency.Conflict {
 			return nil, true, ErrIdempotencyKeyReused
 		}
+		if !existing.State.Final() && wait > 0 {
+			// The same request again while its operation is unknown: it waits
+			// like the first one did (a long poll), rather than answering at
+			// once an ECR that would ask again at once.
+			if op, err := s.Wait(ctx, existing.ID, wait); err == nil {
+				existing = op
+			}
+		}
 		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, true, nil
 	case !errors.Is(err, ErrNotFound):
 		s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -693,6 +694,9 @@ func (r *run) settle(id string) bool {
 		body = map[string]any{"outcome": "approved", "evidence": "the terminal's slip: approved", "by": "model", "payment_id": lo.PaymentID}
 	}
 	a := r.do("POST", "/v1/payments/"+id+"/settle", "", body, 0)
+	if os.Getenv("PROOF_MODEL_TRACE") == "1" {
+		r.t.Logf("settle %s: %d %s", id, a.HTTP, a.Raw)
+	}
 	r.mu.Lock()
 	r.tally.settlements++
 	if a.HTTP == http.StatusOK {

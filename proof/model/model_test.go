@@ -19,6 +19,7 @@
 //	PROOF_MODEL_SEED=123 PROOF_MODEL_MINIMIZE=1 go test -run TestModel/replay -v -timeout 60m ./proof/model/
 //	PROOF_MODEL_HISTORY=testdata/x.json go test -run TestModel/replay -v ./proof/model/
 //	PROOF_MODEL_KNOWN_BUGS=1 go test -run TestModel/regress ./proof/model/  # known-bug seeds fail instead of skip
+//	PROOF_MODEL_TRACE=1 (steps and their times, settlements) or 2 (every answer the ECR got): with replay, -v
 package model
 
 import (

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -293,8 +294,16 @@ func (r *run) send(c *callRec, budget time.Duration) {
 			close(c.named) // the first answer that names the operation
 		}
 		r.mu.Unlock()
+		if os.Getenv("PROOF_MODEL_TRACE") == "2" {
+			r.t.Logf("%s %s %s: %d %s %s %v", c.step.Name, c.method, c.path, a.HTTP, a.Status, a.Code, a.Err)
+		}
 		if !a.retryable() {
 			return
+		}
+		if a.Status == "unknown" && a.ID != "" {
+			// The cashier calls the operator when the answer stays unknown:
+			// bridged refuses while iyzico may still answer.
+			r.settle(a.ID)
 		}
 		if a.Code == "terminal_blocked" {
 			// The cashier calls the operator: an unknown that only the slip
@@ -324,7 +333,7 @@ func (r *run) money(c *callRec) {
 		r.send(c, callBudget)
 		return
 	}
-	twin := &callRec{step: c.step, kind: c.kind, method: c.method, path: c.path, key: c.key, body: c.body, exceedsBefore: c.exceedsBefore}
+	twin := &callRec{step: c.step, kind: c.kind, method: c.method, path: c.path, key: c.key, body: c.body, exceedsBefore: c.exceedsBefore, named: make(chan struct{})}
 	r.mu.Lock()
 	r.calls = append(r.calls, twin)
 	r.tally.ops++
@@ -516,7 +525,11 @@ func runHistory(t *testing.T, bin string, h History) (res result) {
 	watched := make(chan struct{})
 	go func() { defer close(watched); r.watch(stop) }()
 
-	for _, st := range h.Steps {
+	began := time.Now()
+	for i, st := range h.Steps {
+		if os.Getenv("PROOF_MODEL_TRACE") == "1" {
+			t.Logf("%6.2fs step %d %s", time.Since(began).Seconds(), i, st.Op)
+		}
 		k := kindNamed(st.Op)
 		if k == nil {
 			res.err = fmt.Errorf("unknown step %q", st.Op)
@@ -537,6 +550,10 @@ func runHistory(t *testing.T, bin string, h History) (res result) {
 		k.run(r, st)
 	}
 	r.async.Wait()
+	if os.Getenv("PROOF_MODEL_TRACE") == "1" {
+		t.Logf("%6.2fs steps done; final phase", time.Since(began).Seconds())
+		defer func() { t.Logf("%6.2fs final phase done", time.Since(began).Seconds()) }()
+	}
 	r.finalPhase()
 	close(stop)
 	<-watched

@@ -216,7 +216,11 @@ func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
 			}
 			return err
 		}
-		return printRecord(a.stdout, t)
+		if err := printRecord(a.stdout, t); err != nil {
+			return err
+		}
+		fmt.Fprintln(a.stdout, resolveVerdict(t))
+		return nil
 	}
 	src, err := a.openSource(ctx, cfg)
 	if err != nil {
@@ -241,6 +245,25 @@ func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
 		return err
 	}
 	return printRecord(a.stdout, t)
+}
+
+// resolveVerdict says what a status query learned and, for an operation
+// still unknown, why and what the operator can do.
+func resolveVerdict(t txRecord) string {
+	id, status, reason := t.s("id"), t.s("status"), t.s("reason")
+	switch {
+	case status != "unknown":
+		return fmt.Sprintf("iyzico settled it: %s (%s).", status, t.s("resolution"))
+	case reason == "queried_timeout" || reason == "queried_device_error":
+		return fmt.Sprintf("Still unknown (%s): iyzico's own record of it is the device's failure, and asking again will not change it.\n"+
+			"Check the terminal's slip or its transaction list, then settle it with that evidence:\n"+
+			"  bridged tx settle %s --outcome approved|declined --evidence \"what the slip says\" --by \"your name\" [--payment-id ID]", reason, id)
+	case reason == "records_unreachable":
+		return "Still unknown (records_unreachable): iyzico does not find a transaction it approved before either; bridged keeps asking."
+	case reason != "":
+		return fmt.Sprintf("Still unknown (%s): bridged keeps asking iyzico. If it stays so, check the terminal and settle it: bridged tx settle %s ...", reason, id)
+	}
+	return "Still unknown: bridged keeps asking iyzico."
 }
 
 func printRecord(w io.Writer, t txRecord) error {

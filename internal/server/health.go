@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
@@ -195,7 +196,13 @@ func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState,
 	if !t.BusySince.IsZero() {
 		tp.BusyForSeconds = int64(now.Sub(t.BusySince).Seconds())
 	}
+	stuck := s.stuckUnknowns(ctx, t.Unknown)
 	switch {
+	case t.State == "blocked" && len(stuck) > 0:
+		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome; iyzico's own record of %s is the device's failure "+
+			"and asking again will not settle it: check the terminal's slip or transaction list and settle it with that evidence "+
+			"(bridged tx settle ID --outcome approved|declined --evidence TEXT --by NAME); end of day can run meanwhile with allow_unknown",
+			len(t.Unknown), strings.Join(stuck, ", "))}
 	case t.State == "blocked" && t.ConsecutiveTimeouts > 0:
 		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline; bridged keeps asking iyzico", len(t.Unknown), t.ConsecutiveTimeouts)}
 	case t.State == "blocked":
@@ -217,6 +224,23 @@ func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState,
 		tp.LastEndOfDay = &eodPart{ID: eod.Op.ID, At: eod.Op.CreatedAt.UTC(), Status: eod.Op.State.Status(), Match: eod.Match}
 	}
 	return tp
+}
+
+// stuckUnknowns lists the unknown operations that iyzico will not settle by
+// itself (its record of them is the device's failure): an operator must.
+func (s *server) stuckUnknowns(ctx context.Context, ids []string) []string {
+	var out []string
+	for _, id := range ids {
+		op, err := s.svc.Get(ctx, id)
+		if err != nil {
+			continue
+		}
+		if op.Reason == "queried_timeout" || op.Reason == "queried_device_error" {
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func timePtr(t time.Time) *time.Time {

@@ -43,6 +43,12 @@ type Answer struct {
 	Err         error
 }
 
+// Refused reports whether the answer is a refusal that asking again will
+// not change (a 4xx other than a busy or blocked terminal).
+func (a Answer) Refused() bool {
+	return a.Err == nil && a.HTTP >= 400 && a.HTTP < 500 && a.Code != "terminal_busy" && a.Code != "terminal_blocked"
+}
+
 // Final reports whether the answer is a final payment status.
 func (a Answer) Final() bool { return a.Status == "approved" || a.Status == "declined" }
 
@@ -138,7 +144,7 @@ func (e *ECR) UntilFinal(path, key string, body map[string]any, wait int, budget
 		began := time.Now()
 		a := e.Do("POST", path, key, body, wait)
 		out = append(out, a)
-		if a.Final() {
+		if a.Final() || a.Refused() {
 			return out
 		}
 		pause := time.Duration(0)

@@ -16,7 +16,7 @@ cleanup() { git -C "$root" worktree remove --force "$scratch/tree" >/dev/null 2>
 trap cleanup EXIT
 
 declare -A pkg=([crash]=./proof/crash/ [chaos]=./proof/chaos/ [probe]=./proof/probe/ [model]=./proof/model/
-  [payment]=./internal/payment/ [cmd]=./cmd/bridged/)
+  [payment]=./internal/payment/ [store]=./internal/store/ [cmd]=./cmd/bridged/)
 caught=0 total=0
 for patch in proof/mutants/*.patch; do
   name=$(basename "$patch" .patch)

@@ -55,28 +55,59 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	return runDaemon(ctx, cfg, a.stderr, func(addr string) {
 		fmt.Fprintf(a.stdout, `bridged demo is running (mode %s) against the iyzico simulator at %s.
   data dir: %s (removed on exit)
-  API key:  %s
+  status page: http://%s/ (log in with the key below)
+
+In another terminal, set the API key (it has every scope: payments, read, operate):
+
+  export BRIDGED_KEY=%s
+  (PowerShell: $env:BRIDGED_KEY = '%s'; Windows cmd: set BRIDGED_KEY=%s)
+
+then paste these lines, one after the other.
 
 Take a card payment of 149.90 TRY (the simulated customer taps the card after a second):
   %s
 
-Then look at it, the terminals, or the event stream:
-  curl -s -H "Authorization: Bearer %s" http://%s/v1/payments
-  curl -s -H "Authorization: Bearer %s" http://%s/v1/terminals
-  curl -sN -H "Authorization: Bearer %s" http://%s/v1/events
+Look it up by your reference:
+  %s
+
+Void it (the first line finds its id):
+  %s
+  %s
+
+Watch every change as it happens (Ctrl-C ends it):
+  %s
 
 Amounts ending in .51 are declined by the bank, .52 time out on the device. Press Ctrl-C to stop.
-`, cfg.Mode, simURL, dir, key, demoSaleCurl(cfg.Mode, key, addr), key, addr, key, addr, key, addr)
+`, cfg.Mode, simURL, dir, addr, key, key, key,
+			demoSaleCurl(cfg.Mode, addr), demoLookupCurl(addr), demoFindID(addr), demoVoidCurl(addr), demoEventsCurl(addr))
 	})
 }
 
-// demoSaleCurl is a first sale the newcomer can paste, for either mode.
-func demoSaleCurl(mode config.Mode, key, addr string) string {
+// The demo's pasteable lines: POSIX shell (Linux, macOS, Git Bash) with the
+// key in $BRIDGED_KEY, as docs/api.md writes them.
+
+func demoSaleCurl(mode config.Mode, addr string) string {
 	body := `{"amount":"149.90","reference":"ECR-000001"}`
 	if mode == config.ModeVUK507 {
 		body = `{"amount":"149.90","reference":"ECR-000001","document_type":"1","items":[{"name":"Coffee","quantity":1,"unit_price":"149.90","total":"149.90","tax_group_code":"1"}]}`
 	}
-	return fmt.Sprintf(`curl -s -X POST http://%s/v1/payments -H "Authorization: Bearer %s" -H "Idempotency-Key: ECR-000001" -H "Content-Type: application/json" -d '%s'`, addr, key, body)
+	return fmt.Sprintf(`curl -s -X POST http://%s/v1/payments -H "Authorization: Bearer $BRIDGED_KEY" -H "Idempotency-Key: ECR-000001" -H "Content-Type: application/json" -d '%s'`, addr, body)
+}
+
+func demoLookupCurl(addr string) string {
+	return fmt.Sprintf(`curl -s "http://%s/v1/payments?reference=ECR-000001" -H "Authorization: Bearer $BRIDGED_KEY"`, addr)
+}
+
+func demoFindID(addr string) string {
+	return fmt.Sprintf(`ID=$(curl -s "http://%s/v1/payments?reference=ECR-000001&type=sale" -H "Authorization: Bearer $BRIDGED_KEY" | grep -o '"id":"op_[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)`, addr)
+}
+
+func demoVoidCurl(addr string) string {
+	return fmt.Sprintf(`curl -s -X POST "http://%s/v1/payments/$ID/void" -H "Authorization: Bearer $BRIDGED_KEY" -H "Idempotency-Key: ECR-000001-V" -H "Content-Type: application/json" -d '{"reason":"demo"}'`, addr)
+}
+
+func demoEventsCurl(addr string) string {
+	return fmt.Sprintf(`curl -sN http://%s/v1/events -H "Authorization: Bearer $BRIDGED_KEY"`, addr)
 }
 
 // demoDevice is the simulator's device, iyzico's own example id.
@@ -87,7 +118,7 @@ func demoConfig(dir, listen string, mode config.Mode, key, upstreamURL string) *
 	cfg.Listen = listen
 	cfg.DataDir = dir
 	cfg.Mode = mode
-	cfg.API.Keys = []config.APIKey{{Name: "demo", Key: config.NewSecret(key)}}
+	cfg.API.Keys = []config.APIKey{{Name: "demo", Key: config.NewSecret(key), Scopes: config.Scopes}}
 	cfg.Upstream.BaseURL = upstreamURL
 	cfg.Upstream.ClientID = "sim-client"
 	cfg.Upstream.ClientSecret = config.NewSecret("sim-secret")

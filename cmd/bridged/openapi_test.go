@@ -72,13 +72,13 @@ const (
 	docRefuses
 )
 
-// newContract reads the document from the daemon (no API key needed) and
-// builds a strict validator from it.
+// newContract reads the document from the daemon (a key with the read
+// scope) and builds a strict validator from it.
 func newContract(t *testing.T, e *e2e) *apiContract {
 	t.Helper()
-	r := e.call("GET", "/openapi.yaml", "", "Authorization: ")
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/yaml" {
-		t.Fatalf("GET /openapi.yaml: %d %q", r.status, r.header.Get("Content-Type"))
+	r := e.call("GET", "/openapi.yaml", "", "Authorization: Bearer "+e.ops)
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/yaml" || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET /openapi.yaml: %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Cache-Control"))
 	}
 	if r.raw != string(server.OpenAPI()) {
 		t.Fatal("GET /openapi.yaml is not the embedded document")
@@ -103,7 +103,7 @@ func newContract(t *testing.T, e *e2e) *apiContract {
 	}
 	c := &apiContract{t: t, e: e, v: v, ops: documentedOperations(&model.Model)}
 	c.event, c.problem = component(t, &model.Model, "Event"), component(t, &model.Model, "Problem")
-	c.check(docAccepts, "GET", "/openapi.yaml", "", []string{"Authorization: "}, r)
+	c.check(docAccepts, "GET", "/openapi.yaml", "", []string{"Authorization: Bearer " + e.ops}, r)
 	return c
 }
 
@@ -331,17 +331,40 @@ func (c *apiContract) refuse(path string, tests []badRequestCase) {
 	}
 }
 
-// operations are the unauthenticated endpoints, and the answers every route shares.
+// operations are the operations' endpoints, the scopes, and the answers
+// every route shares.
 func (c *apiContract) operations() {
 	c.t.Helper()
-	expect(c.t, c.call(docAccepts, "GET", "/", "", "Authorization: "), 200)
+	ops := "Authorization: Bearer " + c.e.ops
+	login := c.call(docAccepts, "GET", "/", "", "Authorization: ")
+	if login.status != 401 || !strings.Contains(login.raw, `action="/login"`) {
+		c.t.Errorf("GET / without a key: %d %s", login.status, login.raw)
+	}
+	expect(c.t, c.call(docAccepts, "GET", "/", "", ops), 200)
+	expect(c.t, c.call(docAccepts, "GET", "/", ""), 403, "code", "forbidden_scope")
+	form := []string{"Authorization: ", "Content-Type: application/x-www-form-urlencoded", "Origin: " + c.e.base}
+	in := c.call(docAccepts, "POST", "/login", "key="+c.e.ops, form...)
+	if in.status != 303 || !strings.Contains(in.header.Get("Set-Cookie"), "HttpOnly") {
+		c.t.Errorf("POST /login: %d %v", in.status, in.header)
+	}
+	if r := c.call(docAccepts, "POST", "/login", "key="+c.e.key, form...); r.status != 403 {
+		c.t.Errorf("POST /login with the ECR's key: %d", r.status)
+	}
+	expect(c.t, c.call(docAccepts, "POST", "/logout", "", "Authorization: ", "Origin: "+c.e.base,
+		"Cookie: "+strings.Split(in.header.Get("Set-Cookie"), ";")[0]), 303)
 	expect(c.t, c.call(docAccepts, "GET", "/healthz", "", "Authorization: "), 200, "status", "ok")
 	// Right after start the first iyzico login may still be running: 503 then.
-	if r := c.call(docAccepts, "GET", "/readyz", "", "Authorization: ", "X-Request-Id: contract-1"); r.status != 200 && r.status != 503 ||
-		r.header.Get("X-Request-Id") != "contract-1" {
-		c.t.Errorf("GET /readyz: %d %v %s", r.status, r.header, r.raw)
+	for _, auth := range []string{"Authorization: ", ops} {
+		if r := c.call(docAccepts, "GET", "/readyz", "", auth, "X-Request-Id: contract-1"); r.status != 200 && r.status != 503 ||
+			r.header.Get("X-Request-Id") != "contract-1" {
+			c.t.Errorf("GET /readyz: %d %v %s", r.status, r.header, r.raw)
+		}
 	}
-	expect(c.t, c.call(docAccepts, "GET", "/metrics", "", "Authorization: "), 200)
+	expect(c.t, c.call(docAccepts, "GET", "/metrics", "", ops), 200)
+	expect(c.t, c.call(docRefuses, "GET", "/metrics", "", "Authorization: "), 401, "code", "unauthorized")
+	expect(c.t, c.call(docAccepts, "GET", "/metrics", ""), 403, "code", "forbidden_scope")
+	expect(c.t, c.call(docAccepts, "GET", "/openapi.yaml", ""), 403, "code", "forbidden_scope")
+	expect(c.t, c.call(docAccepts, "POST", "/v1/payments", `{"amount":"1.00"}`, ops, "Idempotency-Key: scope"), 403, "code", "forbidden_scope")
 	expect(c.t, c.call(docAccepts, "GET", "/healthz", "", "Authorization: ", "Origin: http://evil.example"), 403, "code", "forbidden_origin")
 	expect(c.t, c.call(docRefuses, "GET", "/v1/terminals", "", "Authorization: "), 401, "code", "unauthorized")
 	expect(c.t, c.call(docAccepts, "GET", "/v1/terminals", "", "Authorization: Bearer "+strings.Repeat("w", 40)), 401, "code", "unauthorized")
@@ -374,6 +397,7 @@ func testContract509(t *testing.T) {
 	var release sync.Once
 	var broken atomic.Bool
 	e := startE2E(t, e2eOpts{
+		signed: true, // this mode's requests are signed; vuk507's carry the key
 		sim: simulator.Config{OnCardWait: func(ctx context.Context, ev simulator.CardEvent) {
 			if ev.Amount == "77.00" { // the customer takes their time: the terminal stays busy
 				select {

@@ -70,6 +70,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func (a *app) main(ctx context.Context, args []string) error {
+	err := a.dispatch(ctx, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // a verb's --help: its usage is printed
+	}
+	return err
+}
+
+func (a *app) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)
 		return usageError{"no command given"}
@@ -110,6 +118,9 @@ func (a *app) flags(name string, args []string, define func(*flag.FlagSet)) (*fl
 		define(fs)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err // the usage went to stderr; asking for it is no mistake
+		}
 		return nil, usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
@@ -153,6 +164,10 @@ func (a *app) cmdCheckConfig(args []string) error {
 	if err != nil {
 		return fmt.Errorf("render config: %w", err)
 	}
+	// Who may read the file matters where it runs; say it here, refuse at run.
+	for _, p := range config.CheckAccess(path, cfg.DataDir) {
+		fmt.Fprintf(a.stderr, "bridged: warning: %s (bridged run refuses to start so)\n", p)
+	}
 	fmt.Fprintf(a.stdout, "# %s is valid: mode %s, %d terminal(s), listening on %s\n%s",
 		path, cfg.Mode, len(cfg.Terminals), cfg.Listen, out)
 	return nil
@@ -166,6 +181,16 @@ func (a *app) cmdRun(ctx context.Context, args []string) error {
 	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
+	}
+	// The config holds every credential and the data dir every payment:
+	// no other user of this machine may read or change them.
+	if probs := config.CheckAccess(path, cfg.DataDir); len(probs) > 0 {
+		if !cfg.AllowOpenPermissions {
+			return fmt.Errorf("refusing to start: %w", &probs)
+		}
+		for _, p := range probs {
+			fmt.Fprintf(a.stderr, "bridged: warning (allow_open_permissions is set): %s\n", p)
+		}
 	}
 	// Under systemd (Type=notify) readiness is sent once the journal is
 	// recovered and the listener accepts; elsewhere the notifier is nil.

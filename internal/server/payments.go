@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bridgedpos/bridged/internal/idempotency"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -45,7 +46,24 @@ const maxWait = 10 * time.Minute
 // caller builds the idempotency scope and wait of a money call.
 func (s *server) caller(r *http.Request) payment.Caller {
 	wait, _ := s.preferWait(r)
-	return payment.Caller{Client: clientName(r), IdempotencyKey: idempotencyKey(r), Wait: wait}
+	name := ""
+	if p := principalOf(r); p != nil {
+		name = p.name
+	}
+	return payment.Caller{Client: name, IdempotencyKey: idempotencyKey(r), Wait: wait}
+}
+
+// referenceOrKey is a money call's reference: the body's, or else its
+// Idempotency-Key header, so that every operation (a void keyed by header
+// only among them) shows one and can be found by it.
+func referenceOrKey(r *http.Request, ref string) string {
+	if ref != "" {
+		return ref
+	}
+	if k := idempotencyKey(r); idempotency.CheckKey(k) == nil {
+		return k
+	}
+	return ""
 }
 
 // idempotencyKey reads the header, which the IETF draft makes a structured
@@ -159,6 +177,7 @@ func (s *server) saleRequest(w http.ResponseWriter, r *http.Request) (payment.Sa
 		return payment.SaleRequest{}, err
 	}
 	req := saleFields(o)
+	req.Reference = referenceOrKey(r, req.Reference)
 	derr := o.err()
 	if derr == nil {
 		return req, nil
@@ -271,6 +290,7 @@ func (s *server) adjustFields(w http.ResponseWriter, r *http.Request, allowAmoun
 		return req, err
 	}
 	o.str("reference", &req.Reference)
+	req.Reference = referenceOrKey(r, req.Reference)
 	o.str("reason", &req.Reason)
 	if allowAmount {
 		o.amount("amount", &req.Amount)
@@ -335,6 +355,7 @@ func (s *server) handleAddSplitPayment(w http.ResponseWriter, r *http.Request) {
 	o.amount("amount", &req.Amount)
 	o.integer("installment", &req.Installment)
 	o.str("reference", &req.Reference)
+	req.Reference = referenceOrKey(r, req.Reference)
 	o.done()
 	if err := o.err(); err != nil {
 		s.writeError(w, r, err)
@@ -356,6 +377,7 @@ func (s *server) handleCompleteSplit(w http.ResponseWriter, r *http.Request) {
 	}
 	var reference string
 	o.str("reference", &reference)
+	reference = referenceOrKey(r, reference)
 	o.done()
 	if err := o.err(); err != nil {
 		s.writeError(w, r, err)

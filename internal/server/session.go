@@ -199,11 +199,13 @@ func (s *server) writeLogin(w http.ResponseWriter, r *http.Request, status int, 
 	_ = loginTemplate.Execute(w, map[string]any{"Error": msg, "Hours": int(sessionMax / time.Hour), "IdleMinutes": int(sessionIdle / time.Minute)})
 }
 
-// setPageSecurityHeaders: no framing, no sniffing, no referrer, no script,
-// forms only to this origin.
+// setPageSecurityHeaders: no framing, no sniffing, no script, forms only to
+// this origin, no referrer to any other site. (same-origin, not no-referrer:
+// under no-referrer browsers post the page's own forms with Origin: null,
+// which the origin guard must refuse.)
 func setPageSecurityHeaders(h http.Header) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Referrer-Policy", "same-origin")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 }

@@ -573,3 +573,46 @@ func waitForLog(t *testing.T, b *safeBuffer, prefix string) string {
 	rest := text[strings.Index(text, prefix)+len(prefix):]
 	return rest[:strings.IndexByte(rest, '"')]
 }
+
+// TestDemoTriesYourConfig: demo -c runs a config against the simulator (its
+// keys, terminals and mode; iyzico's credentials may still be placeholders),
+// and refuses what the demo does not replace, such as a placeholder key.
+func TestDemoTriesYourConfig(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "configs", "bridged.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "demo", "-c", writeConfig(t, string(example)), "--listen", "127.0.0.1:0"); err == nil ||
+		!strings.Contains(err.Error(), "api.keys[0].key: is still the example's placeholder") || strings.Contains(err.Error(), "upstream.") {
+		t.Fatalf("demo -c with the example's placeholder key: %v", err)
+	}
+	key := strings.Repeat("e", 40)
+	body := strings.Replace(string(example), "change-me-to-a-random-key-of-32-chars-or-more", key, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out safeBuffer
+	a := testApp(noEnv, &out, io.Discard)
+	done := make(chan error, 1)
+	go func() { done <- a.main(ctx, []string{"demo", "-c", writeConfig(t, body), "--listen", "127.0.0.1:0"}) }()
+	text := waitFor(t, &out, "Press Ctrl-C")
+	if strings.Contains(text, key) || !strings.Contains(text, "export BRIDGED_KEY=<that key>") {
+		t.Errorf("demo -c printed the config's key, or no export line:\n%s", text)
+	}
+	addr := regexp.MustCompile(`status page: http://(\S+)/`).FindStringSubmatch(text)[1]
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/payments", strings.NewReader(`{"amount":"149.90","reference":"TRY-1","terminal":"lane-1"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || !strings.Contains(string(raw), `"status":"approved"`) {
+		t.Fatalf("a sale with the config's key against the simulator: %d %s", resp.StatusCode, raw)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo -c: %v", err)
+	}
+}

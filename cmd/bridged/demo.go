@@ -68,12 +68,13 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	simURL := "http://" + simLn.Addr().String()
 
 	var cfg *config.Config
-	keyLine := "  export BRIDGED_KEY=" + key + "\n  (PowerShell: $env:BRIDGED_KEY = '" + key + "'; Windows cmd: set BRIDGED_KEY=" + key + ")"
+	keyLine := "  export BRIDGED_KEY=" + key + " BRIDGED_KEY_NAME=demo\n  (PowerShell: $env:BRIDGED_KEY = '" + key +
+		"'; $env:BRIDGED_KEY_NAME = 'demo'. Windows cmd: set BRIDGED_KEY=" + key + ")"
 	keyIntro := "In another terminal, set the API key (it has every scope: payments, read, operate):"
 	if own != nil {
 		cfg = demoWithConfig(own, dir, listen, simURL)
 		keyIntro = "In another terminal, set the API key of your ECR (the key of api.keys with the payments scope in " + path + "):"
-		keyLine = "  export BRIDGED_KEY=<that key>"
+		keyLine = "  export BRIDGED_KEY=<that key> BRIDGED_KEY_NAME=<its name>"
 	} else {
 		if listen == "" {
 			listen = "127.0.0.1:8470"

@@ -595,7 +595,7 @@ func TestDemoTriesYourConfig(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.main(ctx, []string{"demo", "-c", writeConfig(t, body), "--listen", "127.0.0.1:0"}) }()
 	text := waitFor(t, &out, "Press Ctrl-C")
-	if strings.Contains(text, key) || !strings.Contains(text, "export BRIDGED_KEY=<that key>") {
+	if strings.Contains(text, key) || !strings.Contains(text, "export BRIDGED_KEY=<that key> BRIDGED_KEY_NAME=<its name>") {
 		t.Errorf("demo -c printed the config's key, or no export line:\n%s", text)
 	}
 	addr := regexp.MustCompile(`status page: http://(\S+)/`).FindStringSubmatch(text)[1]

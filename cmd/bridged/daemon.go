@@ -176,7 +176,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	if sm.handler != nil {
 		handler = sm.handler(handler)
 	}
-	srv := server.NewHTTP(handler, server.ConnLimits{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections}, log)
+	srv := server.NewHTTP(handler, connLimits(cfg, mainLog), log)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return client.Run(gctx) })
@@ -211,6 +211,19 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	err = g.Wait()
 	mainLog.Info().Msg("stopped")
 	return err
+}
+
+// connLimits are the API's connection limits, kept below the process's limit
+// of open files with room for the journal, iyzico and the log.
+func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
+	lim := server.ConnLimits{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections}
+	if n := fdLimit(); n > 0 && lim.Max > n-128 {
+		lim.Max = max(16, n-128)
+		lim.Reserved = min(lim.Reserved, lim.Max/2)
+		log.Warn().Int("max_connections", cfg.API.MaxConnections).Int("open_files_limit", n).Int("used", lim.Max).
+			Msg("api.max_connections is above what this process may open: raise the limit (LimitNOFILE, ulimit -n) or lower it")
+	}
+	return lim
 }
 
 func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics, adjust func(*payment.Options)) (*payment.Service, error) {

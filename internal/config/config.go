@@ -149,8 +149,8 @@ func Defaults() Config {
 		Mode:    ModeVUK509,
 		API: API{
 			DefaultWait:         185 * time.Second,
-			MaxConnections:      256,
-			ReservedConnections: 32,
+			MaxConnections:      1024,
+			ReservedConnections: 64,
 		},
 		Upstream: Upstream{
 			BaseURL:      "https://api.iyzipay.com",

@@ -16,8 +16,8 @@ import (
 // connections (any local program may open them) never stops a sale.
 type ConnLimits struct {
 	// Max is the most connections open at once. At Max, the oldest idle
-	// connection goes to make room; with none idle, a new connection is
-	// closed at once.
+	// connection goes to make room; with none that can go, a new connection
+	// is closed at once.
 	Max int
 	// Reserved of Max are kept for connections that present a key: keyless
 	// connections are held below Max-Reserved by closing the oldest idle
@@ -30,7 +30,7 @@ type ConnLimits struct {
 }
 
 // DefaultConnLimits are the limits of a zero ConnLimits' fields.
-var DefaultConnLimits = ConnLimits{Max: 256, Reserved: 32, KeylessIdle: 5 * time.Second}
+var DefaultConnLimits = ConnLimits{Max: 1024, Reserved: 64, KeylessIdle: 5 * time.Second}
 
 // HTTP is the API's HTTP server with its connection limits.
 type HTTP struct {
@@ -89,9 +89,16 @@ func (h *HTTP) Stats() ConnStats {
 	return ConnStats{Open: t.open, Keyless: t.keyless, Evicted: t.evicted, Refused: t.refused}
 }
 
+// freshGrace is how long a new connection may take to send its request
+// before it can be closed to make room for others: a client connects and
+// writes at once, a flood's silent connection does not.
+const freshGrace = time.Second
+
 // connTracker knows every open connection, whether it has presented a key,
-// and which can be closed to make room: the keyless ones idle or still
-// reading their request line (oldest first), then the keyed ones idle.
+// and which can be closed to make room: first the keyless ones idle between
+// requests, then keyless ones that have not sent a request within
+// freshGrace, oldest first; at the hard cap, keyed ones idle only when no
+// keyless one is open. When none can go, a new connection is closed at once.
 type connTracker struct {
 	lim ConnLimits
 	log zerolog.Logger
@@ -99,13 +106,15 @@ type connTracker struct {
 	mu        sync.Mutex
 	open      int
 	keyless   int
-	spare     list.List // *trackedConn, keyless and not serving a request: oldest first
+	idle      list.List // *trackedConn, keyless, idle after a request: oldest first
+	fresh     list.List // *trackedConn, keyless, not yet in a handler: by accept time
 	idleKeyed list.List // *trackedConn, keyed and idle: oldest first
 	evicted   int
 	refused   int
-	crowded   bool      // keyless connections reached their limit since the last quiet moment
-	lastNote  time.Time // last log line about the limit
-	lastFree  time.Time // last return of memory to the system
+	crowded   bool        // keyless connections reached their limit since the last quiet moment
+	lastNote  time.Time   // last log line about the limit
+	lastFree  time.Time   // last return of memory to the system
+	freeTimer *time.Timer // the next one, when due
 }
 
 type trackedConn struct {
@@ -113,14 +122,15 @@ type trackedConn struct {
 	t *connTracker
 
 	// guarded by t.mu
-	keyed   bool
-	serving bool // a request is in a handler
-	reserve bool // let in on the reserve: keyed requests only
-	state   http.ConnState
-	elem    *list.Element
-	list    *list.List
-	closed  bool
-	removed bool
+	accepted time.Time
+	keyed    bool
+	serving  bool // a request is in a handler
+	reserve  bool // let in on the reserve: keyed requests only
+	state    http.ConnState
+	elem     *list.Element
+	list     *list.List
+	closed   bool
+	removed  bool
 }
 
 type limitedListener struct {
@@ -143,23 +153,41 @@ func (l *limitedListener) Accept() (net.Conn, error) {
 // admit makes room for c and returns it tracked, or closes it when even the
 // reserve is full of connections serving requests.
 func (t *connTracker) admit(c net.Conn) *trackedConn {
-	tc := &trackedConn{Conn: c, t: t, state: http.StateNew}
+	now := time.Now()
+	tc := &trackedConn{Conn: c, t: t, state: http.StateNew, accepted: now}
 	var victims []*trackedConn
+	soft := t.lim.Max - t.lim.Reserved
 	t.mu.Lock()
-	for t.keyless >= t.lim.Max-t.lim.Reserved && t.spare.Len() > 0 {
-		victims = append(victims, t.evictLocked(&t.spare))
+	for t.keyless >= soft && t.idle.Len() > 0 {
+		victims = append(victims, t.evictLocked(&t.idle))
 	}
-	if t.open >= t.lim.Max && t.idleKeyed.Len() > 0 {
-		victims = append(victims, t.evictLocked(&t.idleKeyed))
+	for t.keyless >= soft && t.fresh.Len() > 0 && now.Sub(t.fresh.Front().Value.(*trackedConn).accepted) > freshGrace {
+		victims = append(victims, t.evictLocked(&t.fresh))
+	}
+	if t.open >= t.lim.Max {
+		// Full: a keyless connection silent past its grace makes room, or,
+		// when keyed clients hold every one, their oldest idle one. Never a
+		// keyless one just accepted: it is as likely the
+		// ECR's as the flood's, and closing it after the ECR wrote its sale
+		// would leave the ECR unsure; refusing the newcomer at once is clear
+		// (the ECR sends the same request again).
+		switch {
+		case t.fresh.Len() > 0 && now.Sub(t.fresh.Front().Value.(*trackedConn).accepted) > freshGrace:
+			victims = append(victims, t.evictLocked(&t.fresh))
+		case t.keyless == 0 && t.idleKeyed.Len() > 0:
+			// Only keyed clients hold the connections: the oldest idle goes.
+			// While keyless ones hold any, a keyed one is never closed for them.
+			victims = append(victims, t.evictLocked(&t.idleKeyed))
+		}
 	}
 	full := t.open >= t.lim.Max
 	if full {
 		t.refused++
 	} else {
-		tc.reserve = t.keyless >= t.lim.Max-t.lim.Reserved
+		tc.reserve = t.keyless >= soft
 		t.open++
 		t.keyless++
-		t.pushLocked(tc, &t.spare)
+		t.pushLocked(tc, &t.fresh)
 	}
 	if t.keyless >= t.lim.Max-t.lim.Reserved {
 		t.crowded = true
@@ -223,7 +251,7 @@ func (t *connTracker) connState(nc net.Conn, st http.ConnState) {
 		if c.keyed {
 			t.pushLocked(c, &t.idleKeyed)
 		} else {
-			t.pushLocked(c, &t.spare)
+			t.pushLocked(c, &t.idle)
 		}
 	case http.StateActive:
 		// A keyless connection reading its next request can still go; a
@@ -250,11 +278,23 @@ func (t *connTracker) removeLocked(c *trackedConn) {
 	// system rather than waiting for the runtime to do it by and by.
 	if t.crowded && t.keyless < (t.lim.Max-t.lim.Reserved)/4 {
 		t.crowded = false
-		if time.Since(t.lastFree) > 30*time.Second {
-			t.lastFree = time.Now()
-			go debug.FreeOSMemory()
-		}
+		t.scheduleFreeLocked()
 	}
+}
+
+// scheduleFreeLocked returns free memory to the system a little after the
+// flood's connections have gone, and at most every 10 s.
+func (t *connTracker) scheduleFreeLocked() {
+	if t.freeTimer != nil {
+		return
+	}
+	wait := max(2*time.Second, 10*time.Second-time.Since(t.lastFree))
+	t.freeTimer = time.AfterFunc(wait, func() {
+		debug.FreeOSMemory()
+		t.mu.Lock()
+		t.lastFree, t.freeTimer = time.Now(), nil
+		t.mu.Unlock()
+	})
 }
 
 // track marks each connection as serving while a handler runs: it cannot be

@@ -336,22 +336,27 @@ func (c *apiContract) refuse(path string, tests []badRequestCase) {
 func (c *apiContract) operations() {
 	c.t.Helper()
 	ops := "Authorization: Bearer " + c.e.ops
-	login := c.call(docAccepts, "GET", "/", "", "Authorization: ")
+	login := c.call(docAccepts, "GET", "/", "", "Authorization: ", "Accept: text/html")
 	if login.status != 401 || !strings.Contains(login.raw, `action="/login"`) {
-		c.t.Errorf("GET / without a key: %d %s", login.status, login.raw)
+		c.t.Errorf("GET / without a key, from a browser: %d %s", login.status, login.raw)
 	}
+	expect(c.t, c.call(docAccepts, "GET", "/", "", "Authorization: "), 401, "code", "unauthorized")
 	expect(c.t, c.call(docAccepts, "GET", "/", "", ops), 200)
 	expect(c.t, c.call(docAccepts, "GET", "/", ""), 403, "code", "forbidden_scope")
 	form := []string{"Authorization: ", "Content-Type: application/x-www-form-urlencoded", "Origin: " + c.e.base}
-	in := c.call(docAccepts, "POST", "/login", "key="+c.e.ops, form...)
+	in := c.call(docAccepts, "POST", "/login", "key="+c.e.ops, append(form, "Accept: text/html")...)
 	if in.status != 303 || !strings.Contains(in.header.Get("Set-Cookie"), "HttpOnly") {
 		c.t.Errorf("POST /login: %d %v", in.status, in.header)
 	}
-	if r := c.call(docAccepts, "POST", "/login", "key="+c.e.key, form...); r.status != 403 {
+	expect(c.t, c.call(docAccepts, "POST", "/login", "key="+c.e.ops, form...), 204)
+	if r := c.call(docAccepts, "POST", "/login", "key="+c.e.key, append(form, "Accept: text/html")...); r.status != 403 {
 		c.t.Errorf("POST /login with the ECR's key: %d", r.status)
 	}
-	expect(c.t, c.call(docAccepts, "POST", "/logout", "", "Authorization: ", "Origin: "+c.e.base,
+	expect(c.t, c.call(docAccepts, "POST", "/login", "key="+c.e.key, form...), 403, "code", "forbidden_scope")
+	expect(c.t, c.call(docAccepts, "POST", "/login", "key=nope", form...), 401, "code", "unauthorized")
+	expect(c.t, c.call(docAccepts, "POST", "/logout", "", "Authorization: ", "Origin: "+c.e.base, "Accept: text/html",
 		"Cookie: "+strings.Split(in.header.Get("Set-Cookie"), ";")[0]), 303)
+	expect(c.t, c.call(docAccepts, "POST", "/logout", "", "Authorization: ", "Origin: "+c.e.base), 204)
 	expect(c.t, c.call(docAccepts, "GET", "/healthz", "", "Authorization: "), 200, "status", "ok")
 	// Right after start the first iyzico login may still be running: 503 then.
 	for _, auth := range []string{"Authorization: ", ops} {

@@ -16,7 +16,7 @@ import (
 const usage = `bridged connects cash-register software to card terminals through the iyzico Terminal API.
 
 Usage:
-  bridged demo [--listen ADDR] [--mode vuk509|vuk507]   run against a built-in simulator
+  bridged demo [--listen ADDR] [--mode vuk509|vuk507] [-c FILE]   run against a built-in simulator (-c: your config)
   bridged run -c FILE                                  run in the foreground (what the service runs)
   bridged check-config -c FILE                         validate a config and print it with secrets masked
   bridged version                                      print version, commit and Go version
@@ -26,11 +26,12 @@ Usage:
   bridged tx list [--status unknown] [--since 24h]     transactions (from the daemon, or the journal when stopped)
   bridged tx show ID|REFERENCE                         one transaction
   bridged tx resolve ID                                ask iyzico now for an unknown outcome
-  bridged export --from DAY --to DAY [--format csv|jsonl] [-o FILE]   the journal, for accounting
+  bridged export --from DAY --to DAY [--format csv|jsonl] [-o NEW-FILE]   the journal, for accounting
   bridged doctor [-c FILE]                             check config, data dir, journal, network, login
 
 Operator verbs read the config at -c FILE (default /etc/bridged/bridged.yaml; on Windows
-%ProgramData%\bridged\bridged.yaml) to find the daemon and an API key.
+%ProgramData%\bridged\bridged.yaml) to find the daemon and an API key; they sign every request
+with the key and refuse any answer the daemon did not sign.
 `
 
 // usageError is a mistake on the command line: exit code 2.

@@ -118,10 +118,14 @@ func TestScopes(t *testing.T) {
 			t.Errorf("%s %s: Cache-Control %q", tt.method, tt.path, cc)
 		}
 	}
-	// Without a key the status page is a login form that shows nothing of bridged.
-	login := do(h, "GET", "/", "")
+	// Without a key the status page is a login form for a browser, and a
+	// problem document for any other client; neither shows anything of bridged.
+	login := do(h, "GET", "/", "", "Accept: text/html,application/xhtml+xml")
 	if login.Code != 401 || !strings.Contains(login.Body.String(), `action="/login"`) || strings.Contains(login.Body.String(), "lane-1") {
-		t.Fatalf("keyless status page: %d %s", login.Code, login.Body)
+		t.Fatalf("keyless status page in a browser: %d %s", login.Code, login.Body)
+	}
+	if rec := do(h, "GET", "/", ""); rec.Code != 401 || problemCode(t, rec) != "unauthorized" || rec.Header().Get("WWW-Authenticate") == "" {
+		t.Fatalf("keyless status page for a program: %d %s", rec.Code, rec.Body)
 	}
 }
 
@@ -345,7 +349,8 @@ func TestStatusPageLogin(t *testing.T) {
 	h := scopedHandler(io.Discard, nil)
 	post := func(key string, headers ...string) *httptest.ResponseRecorder {
 		return do(h, "POST", "/login", url.Values{"key": {key}}.Encode(),
-			append([]string{"Content-Type: application/x-www-form-urlencoded", "Origin: http://127.0.0.1:8470", "Sec-Fetch-Site: same-origin"}, headers...)...)
+			append([]string{"Content-Type: application/x-www-form-urlencoded", "Origin: http://127.0.0.1:8470", "Sec-Fetch-Site: same-origin",
+				"Accept: text/html,application/xhtml+xml"}, headers...)...)
 	}
 	if rec := post(testKey); rec.Code != 403 || rec.Header().Get("Set-Cookie") != "" || !strings.Contains(rec.Body.String(), "needs the read or operate scope") {
 		t.Fatalf("login with the ECR's key: %d %v %s", rec.Code, rec.Header(), rec.Body)
@@ -367,6 +372,14 @@ func TestStatusPageLogin(t *testing.T) {
 		t.Fatal("the key in the cookie")
 	}
 	session := strings.Split(cookie, ";")[0]
+	// A program posting the form gets 204 and the cookie, no redirect.
+	if rec := do(h, "POST", "/login", "key="+opsKey, "Content-Type: application/x-www-form-urlencoded"); rec.Code != 204 ||
+		!strings.Contains(rec.Header().Get("Set-Cookie"), "HttpOnly") {
+		t.Fatalf("login by a program: %d %v", rec.Code, rec.Header())
+	}
+	if rec := do(h, "POST", "/login", "key="+testKey, "Content-Type: application/x-www-form-urlencoded"); rec.Code != 403 || problemCode(t, rec) != "forbidden_scope" {
+		t.Fatalf("login by a program with the ECR's key: %d %s", rec.Code, rec.Body)
+	}
 	page := do(h, "GET", "/", "", "Cookie: "+session)
 	if page.Code != 200 || !strings.Contains(page.Body.String(), `id="overall"`) || !strings.Contains(page.Body.String(), `action="/logout"`) {
 		t.Fatalf("page with the session: %d %s", page.Code, page.Body)
@@ -385,11 +398,11 @@ func TestStatusPageLogin(t *testing.T) {
 		t.Fatalf("cross-site login: %d %s", rec.Code, rec.Body)
 	}
 	// Log out: the session is gone.
-	out := do(h, "POST", "/logout", "", "Cookie: "+session, "Origin: http://127.0.0.1:8470")
+	out := do(h, "POST", "/logout", "", "Cookie: "+session, "Origin: http://127.0.0.1:8470", "Accept: text/html")
 	if out.Code != 303 || !strings.Contains(out.Header().Get("Set-Cookie"), "Max-Age=0") {
 		t.Fatalf("logout: %d %v", out.Code, out.Header())
 	}
-	if page := do(h, "GET", "/", "", "Cookie: "+session); page.Code != 401 || strings.Contains(page.Body.String(), `id="overall"`) {
+	if page := do(h, "GET", "/", "", "Cookie: "+session, "Accept: text/html"); page.Code != 401 || strings.Contains(page.Body.String(), `id="overall"`) {
 		t.Fatalf("page after logout: %d", page.Code)
 	}
 }

@@ -155,8 +155,24 @@ func (s *server) handleLogin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", MaxAge: int(sessionMax / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	s.log.Info().Str("key_name", p.name).Str("remote", remoteIP(r.RemoteAddr)).Msg("status page login")
+	toPage(w, r)
+}
+
+// toPage ends a login or logout: a browser goes to the page (303), any
+// other client gets 204.
+func toPage(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
+	if !acceptsHTML(r) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
 	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// acceptsHTML: a browser (its Accept names text/html). Other clients get
+// problem documents, like everywhere else in the API.
+func acceptsHTML(r *http.Request) bool {
+	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
 // loginFailed counts a failed login like any failed key check; false when
@@ -182,12 +198,31 @@ func (s *server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		s.sessions.remove(c.Value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, "/", http.StatusSeeOther)
+	toPage(w, r)
 }
 
-// writeLogin answers the login form; it shows nothing of bridged's state.
+// writeLogin answers the login form to a browser, a problem document to
+// any other client; neither shows anything of bridged's state.
 func (s *server) writeLogin(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if !acceptsHTML(r) {
+		code, detail := "unauthorized", "the status page needs a key with the read or operate scope (Authorization), or a browser's login"
+		switch status {
+		case http.StatusBadRequest:
+			code = "invalid_request"
+		case http.StatusForbidden:
+			code = "forbidden_scope"
+		case http.StatusTooManyRequests:
+			code = "too_many_failures"
+		}
+		if msg != "" {
+			detail = msg
+		}
+		if status == http.StatusUnauthorized {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="bridged"`)
+		}
+		writeProblem(w, r, status, code, http.StatusText(status), detail)
+		return
+	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")

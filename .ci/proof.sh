@@ -21,7 +21,7 @@ run env PROOF_CRASH_SEEDS="${PROOF_CRASH_SEEDS:-50}" \
   go test -count=1 -timeout 45m -parallel "${PROOF_PARALLEL:-8}" -run '^TestCrashMatrix$' ./proof/crash/
 run env PROOF_SOAK="${PROOF_SOAK:-20s}" go test -count=1 -timeout 30m -run '^TestSoak$' ./proof/crash/
 run env PROOF_CHAOS_SALES="${PROOF_CHAOS_SALES:-40}" go test -count=1 -timeout 20m -run '^TestChaosDay$' ./proof/chaos/
-run go test -count=1 -run '^TestProbes$' ./proof/probe/
+run go test -count=1 -run '^(TestProbes|TestSocketActivation)$' ./proof/probe/
 run env PROOF_FLOOD_CONNS="${PROOF_FLOOD_CONNS:-20000}" PROOF_FLOOD_SECONDS="${PROOF_FLOOD_SECONDS:-12}" \
   go test -count=1 -run '^TestFlood$' ./proof/probe/
 fuzz=$(bash .ci/fuzz.sh seeds | tail -n 1)

@@ -468,6 +468,10 @@ func TestConnectionLimits(t *testing.T) {
 	if st := srv.Stats(); st.Evicted < 60-lim.Max {
 		t.Fatalf("stats %+v: the oldest keyless connections were not closed", st)
 	}
+	// One goes for each newcomer, not every idle one at once.
+	if st := srv.Stats(); st.Evicted > 60-(lim.Max-lim.Reserved) {
+		t.Fatalf("stats %+v: more keyless connections closed than the newcomers needed", st)
+	}
 	// A new connection with a key is served during the flood.
 	fresh, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -487,5 +491,66 @@ func TestConnectionLimits(t *testing.T) {
 	}
 	if code, err := get(keyed, "/v1/terminals", "Bearer "+testKey); err != nil || code != 200 {
 		t.Fatalf("the keyed connection after the keyless ones went: %d %v", code, err)
+	}
+}
+
+// TestOneNewcomerClosesOneIdleConnection: at the keyless limit, a new
+// connection closes the oldest idle keyless one, and only that one.
+func TestOneNewcomerClosesOneIdleConnection(t *testing.T) {
+	lim := ConnLimits{Max: 16, Reserved: 4, KeylessIdle: time.Minute}
+	srv := NewHTTP(scopedHandler(io.Discard, nil), lim, zerolog.Nop())
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	healthz := func(c net.Conn) {
+		t.Helper()
+		if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	for i := 0; i < lim.Max-lim.Reserved; i++ {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+		healthz(c)
+	}
+	// Wait until net/http reports every one idle (readiness, with a hang guard).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		srv.conns.mu.Lock()
+		idle := srv.conns.idle.Len()
+		srv.conns.mu.Unlock()
+		if idle == lim.Max-lim.Reserved {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections idle", idle, lim.Max-lim.Reserved)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns = append(conns, c)
+	healthz(c)
+	if st := srv.Stats(); st.Evicted != 1 || st.Open != lim.Max-lim.Reserved {
+		t.Fatalf("after one newcomer: %+v, want one closed and %d open", st, lim.Max-lim.Reserved)
 	}
 }

@@ -214,10 +214,12 @@ func (t *connTracker) admit(c net.Conn) *trackedConn {
 	return tc
 }
 
+// evictLocked takes the oldest connection of l to be closed; it stops
+// counting at once (net/http reports it closed only later).
 func (t *connTracker) evictLocked(l *list.List) *trackedConn {
 	c := l.Front().Value.(*trackedConn)
-	t.unlistLocked(c)
 	c.closed = true
+	t.forgetLocked(c)
 	t.evicted++
 	return c
 }
@@ -264,15 +266,23 @@ func (t *connTracker) connState(nc net.Conn, st http.ConnState) {
 	}
 }
 
-func (t *connTracker) removeLocked(c *trackedConn) {
+// forgetLocked stops counting c.
+func (t *connTracker) forgetLocked(c *trackedConn) bool {
 	if c.removed {
-		return
+		return false
 	}
 	c.removed = true
 	t.unlistLocked(c)
 	t.open--
 	if !c.keyed {
 		t.keyless--
+	}
+	return true
+}
+
+func (t *connTracker) removeLocked(c *trackedConn) {
+	if !t.forgetLocked(c) {
+		return
 	}
 	// After a flood, give the memory its connections held back to the
 	// system rather than waiting for the runtime to do it by and by.

@@ -158,10 +158,11 @@ func (t *connTracker) admit(c net.Conn) *trackedConn {
 	var victims []*trackedConn
 	soft := t.lim.Max - t.lim.Reserved
 	t.mu.Lock()
-	for t.keyless >= soft && t.idle.Len() > 0 {
+	// One newcomer makes room for itself: it closes one connection at most.
+	switch {
+	case t.keyless >= soft && t.idle.Len() > 0:
 		victims = append(victims, t.evictLocked(&t.idle))
-	}
-	for t.keyless >= soft && t.fresh.Len() > 0 && now.Sub(t.fresh.Front().Value.(*trackedConn).accepted) > freshGrace {
+	case t.keyless >= soft && t.fresh.Len() > 0 && now.Sub(t.fresh.Front().Value.(*trackedConn).accepted) > freshGrace:
 		victims = append(victims, t.evictLocked(&t.fresh))
 	}
 	if t.open >= t.lim.Max {

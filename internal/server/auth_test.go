@@ -131,7 +131,6 @@ func TestScopes(t *testing.T) {
 
 // TestRequireOperate: the helper the coming operator routes use.
 func TestRequireOperate(t *testing.T) {
-	s := New(Options{Logger: zerolog.Nop(), Keys: []Key{keyECR, keyOps}, Service: scopeStub{}}).(chi.Router)
 	srv := &server{keys: []Key{keyECR, keyOps}, log: zerolog.Nop(), failures: &failureLimiter{burst: 1, every: time.Second},
 		nonces: &nonceCache{}, clock: time.Now}
 	r := chi.NewRouter()
@@ -139,7 +138,6 @@ func TestRequireOperate(t *testing.T) {
 	r.With(srv.require(ScopeOperate)).Post("/v1/payments/{id}/settle", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, 200, map[string]string{"settled_by": principalOf(r).name})
 	})
-	_ = s
 	if rec := do(r, "POST", "/v1/payments/op_1/settle", "", "Authorization: Bearer "+testKey); rec.Code != 403 ||
 		problemCode(t, rec) != "forbidden_scope" || !strings.Contains(rec.Body.String(), "scope operate; key ecr has payments") {
 		t.Fatalf("the ECR's key on an operator route: %d %s", rec.Code, rec.Body)

@@ -11,9 +11,10 @@
 #      and files; wixl stamps its summary with the time and a random package
 #      code), and linux/amd64 built with an empty Go build cache gives the
 #      same binary;
-#   3. the systemd unit as the .deb installs it: systemd-analyze verify (any
-#      warning fails) and security (exposure at most 2.0), and its
-#      SystemCallFilter allows every system call `bridged demo` makes;
+#   3. the systemd units as the .deb installs them: systemd-analyze verify of
+#      bridged.socket and bridged.service (any warning fails) and security
+#      (exposure at most 2.0), and the service's SystemCallFilter allows every
+#      system call `bridged demo` makes;
 #   4. the .deb: contents, modes, owners, conffiles, scripts; then installed
 #      into a throwaway root (dpkg --root): install, upgrade (journal and the
 #      edited config kept), remove (journal and config kept), purge (journal
@@ -164,13 +165,14 @@ cat "$WORK/deb-contents"
 for want in \
 	"-rwxr-xr-x root/root /usr/bin/bridged" \
 	"-rw-r--r-- root/root /usr/lib/systemd/system/bridged.service" \
+	"-rw-r--r-- root/root /usr/lib/systemd/system/bridged.socket" \
 	"drwxr-xr-x root/root /etc/bridged/" \
 	"-rw-r----- root/root /etc/bridged/bridged.yaml" \
 	"-rw-r--r-- root/root /usr/share/doc/bridged/install.md"; do
 	grep -qxF -- "$want" "$WORK/deb-contents" || fail "deb lacks: $want"
 	ok
 done
-[ "$(grep -c -v '^d' "$WORK/deb-contents")" -eq 4 ] || fail "deb holds unexpected files"
+[ "$(grep -c -v '^d' "$WORK/deb-contents")" -eq 5 ] || fail "deb holds unexpected files"
 dpkg-deb -f "$DEB" Package Version Architecture >"$WORK/deb-fields"
 cat "$WORK/deb-fields"
 grep -qx "Architecture: amd64" "$WORK/deb-fields" || fail "deb arch"
@@ -183,6 +185,7 @@ ok
 # The packaged files are the repository's.
 dpkg-deb -x "$DEB" "$WORK/x"
 cmp "$WORK/x/usr/lib/systemd/system/bridged.service" packaging/systemd/bridged.service
+cmp "$WORK/x/usr/lib/systemd/system/bridged.socket" packaging/systemd/bridged.socket
 cmp "$WORK/x/etc/bridged/bridged.yaml" configs/bridged.example.yaml
 cmp "$WORK/x/usr/bin/bridged" "$DIST/bridged_${PKG_VERSION}_linux_amd64"
 ok
@@ -199,7 +202,7 @@ chmod 0640 "$R/etc/shadow" "$R/etc/gshadow"
 cp /etc/login.defs "$R/etc/"
 # The targets the unit refers to, for systemd-analyze --root.
 cp -a /usr/lib/systemd/system "$R/usr/lib/systemd/"
-rm -f "$R/usr/lib/systemd/system/bridged.service"
+rm -f "$R/usr/lib/systemd/system/bridged.service" "$R/usr/lib/systemd/system/bridged.socket"
 # The maintainer scripts act on $DPKG_ROOT; they run on this host.
 dpkg_r() { dpkg --root="$R" --force-script-chrootless --log=/dev/null "$@"; }
 status() { dpkg-query --admindir="$R/var/lib/dpkg" -W -f='${db:Status-Status} ${Version}' bridged 2>/dev/null || echo unknown; }
@@ -214,18 +217,32 @@ gid=$(awk -F: '$1 == "bridged" { print $3 }' "$R/etc/group")
 grep -q "^bridged:x:$uid:$gid:bridged payment bridge:/var/lib/bridged:/usr/sbin/nologin$" "$R/etc/passwd" || fail "bridged user entry: $(grep ^bridged: "$R/etc/passwd")"
 expect_mode "$R/usr/bin/bridged" 755 0:0
 expect_mode "$R/usr/lib/systemd/system/bridged.service" 644 0:0
+expect_mode "$R/usr/lib/systemd/system/bridged.socket" 644 0:0
 expect_mode "$R/etc/bridged" 755 0:0
 expect_mode "$R/etc/bridged/bridged.yaml" 640 "0:$gid"
 expect_mode "$R/var/lib/bridged" 700 "$uid:$gid"
 expect_mode "$R/usr/share/doc/bridged/install.md" 644 0:0
 [ "$(readlink "$R/etc/systemd/system/multi-user.target.wants/bridged.service")" = /usr/lib/systemd/system/bridged.service ] ||
 	fail "not enabled"
+[ "$(readlink "$R/etc/systemd/system/sockets.target.wants/bridged.socket")" = /usr/lib/systemd/system/bridged.socket ] ||
+	fail "socket not enabled"
 ok
-"$R/usr/bin/bridged" check-config -c "$R/etc/bridged/bridged.yaml" >/dev/null || fail "installed config does not check"
+# The template is refused until it is filled in, naming each placeholder.
+if "$R/usr/bin/bridged" check-config -c "$R/etc/bridged/bridged.yaml" >"$WORK/check.out" 2>&1; then
+	fail "the installed template passes check-config with its placeholders"
+fi
+for want in "api.keys[0].key: is still" "upstream.client_id: is still" "upstream.client_secret: is still" \
+	"upstream.username: is still" "upstream.password: is still"; do
+	grep -qF "$want" "$WORK/check.out" || { cat "$WORK/check.out"; fail "check-config does not say: $want"; }
+done
+sed -e 's/change-me-to-a-random-key-of-32-chars-or-more/0123456789abcdef0123456789abcdef/' -e 's/"your-[a-z-]*"/"filled-in"/' \
+	"$R/etc/bridged/bridged.yaml" >"$WORK/filled.yaml"
+chmod 0600 "$WORK/filled.yaml"
+"$R/usr/bin/bridged" check-config -c "$WORK/filled.yaml" >/dev/null || fail "the installed template, filled in, does not check"
 ok
 
-echo "systemd-analyze verify / security on the installed unit"
-out=$(cd / && systemd-analyze verify --root="$R" bridged.service 2>&1) || fail "systemd-analyze verify: $out"
+echo "systemd-analyze verify / security on the installed units"
+out=$(cd / && systemd-analyze verify --root="$R" bridged.socket bridged.service 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
 ok
 (cd / && systemd-analyze security --offline=yes --root="$R" --threshold=20 bridged.service) >"$WORK/security" 2>&1 ||
@@ -255,7 +272,8 @@ ok
 # Remove: program and unit go; config and journal stay.
 dpkg_r -r bridged >/dev/null 2>&1 || fail "dpkg -r"
 [ "$(status)" = "config-files 99.0.0-1" ] || fail "status after remove: $(status)"
-for gone in /usr/bin/bridged /usr/lib/systemd/system/bridged.service /etc/systemd/system/multi-user.target.wants/bridged.service; do
+for gone in /usr/bin/bridged /usr/lib/systemd/system/bridged.service /usr/lib/systemd/system/bridged.socket \
+	/etc/systemd/system/multi-user.target.wants/bridged.service /etc/systemd/system/sockets.target.wants/bridged.socket; do
 	[ ! -e "$R$gone" ] && [ ! -L "$R$gone" ] || fail "remove left $gone"
 done
 [ -f "$R/etc/bridged/bridged.yaml" ] || fail "remove deleted the config"
@@ -287,6 +305,7 @@ rpm -qlvp "$RPM" | awk '{print $1, $3, $4, $9}' | LC_ALL=C sort >"$WORK/rpm-cont
 for want in \
 	"-rwxr-xr-x root root /usr/bin/bridged" \
 	"-rw-r--r-- root root /usr/lib/systemd/system/bridged.service" \
+	"-rw-r--r-- root root /usr/lib/systemd/system/bridged.socket" \
 	"drwxr-xr-x root root /etc/bridged" \
 	"-rw-r----- root root /etc/bridged/bridged.yaml" \
 	"-rw-r--r-- root root /usr/share/doc/bridged/install.md"; do
@@ -326,7 +345,7 @@ for _ in $(seq 1 300); do
 	kill -0 "$demo" 2>/dev/null || break
 	sleep 0.1
 done
-key=$(grep -o -E 'Bearer [0-9a-f]{64}' "$WORK/demo.out" | head -n 1 | cut -d' ' -f2) || true
+key=$(grep -o -E 'BRIDGED_KEY=[0-9a-f]{64}' "$WORK/demo.out" | head -n 1 | cut -d= -f2) || true
 base=$(grep -o -E '"listen":"[^"]+"' "$WORK/demo.out" | head -n 1 | sed -E 's/"listen":"(.*)"/http:\/\/\1/') || true
 [ -n "$key" ] && [ -n "$base" ] || { cat "$WORK/demo.out"; fail "demo did not start"; }
 curl -fsS "$base/healthz" >/dev/null
@@ -356,7 +375,11 @@ cmp "$WORK/win/bridged/bridged.exe" "$DIST/bridged_${PKG_VERSION}_windows_amd64.
 [ "$(head -c 2 "$WORK/win/bridged/bridged.exe")" = MZ ] || fail "bridged.exe is not a Windows program"
 grep -qx "data_dir: 'C:\\\\ProgramData\\\\bridged'" "$WORK/win/bridged/bridged.yaml" || fail "Windows config data_dir"
 grep -qx "  file: 'C:\\\\ProgramData\\\\bridged\\\\logs\\\\bridged.log'" "$WORK/win/bridged/bridged.yaml" || fail "Windows config log.file"
-"$DIST/bridged_${PKG_VERSION}_linux_amd64" check-config -c "$WORK/win/bridged/bridged.yaml" | head -n 1
+# The Windows template is refused until filled in, like the Linux one.
+if "$DIST/bridged_${PKG_VERSION}_linux_amd64" check-config -c "$WORK/win/bridged/bridged.yaml" >"$WORK/wincheck.out" 2>&1; then
+	fail "the Windows template passes check-config with its placeholders"
+fi
+grep -q "api.keys\[0\].key: is still the example's placeholder" "$WORK/wincheck.out" || { cat "$WORK/wincheck.out"; fail "Windows template: placeholder not named"; }
 ok
 MSI=$DIST/bridged_${PKG_VERSION}_windows_amd64.msi
 msiextract -C "$WORK/msi" "$MSI" >/dev/null

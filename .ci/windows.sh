@@ -234,10 +234,11 @@ tables "$MSI" ServiceInstall >"$W/msi-svc"
 # control 1 (normal), LocalSystem, the config path, the exe's component.
 check "MSI ServiceInstall: own process, automatic, LocalSystem, run -c the ProgramData config" \
 	grep -qP '^BridgedService\tbridged\tbridged payment bridge\t16\t2\t1\t\t\tLocalSystem\t\trun -c "\[CommonAppDataFolder\]bridged\\bridged.yaml"\tBridgedExe\t' "$W/msi-svc"
-# 163 = start at install (1) + stop at install (2) and uninstall (32) +
-# delete at uninstall (128); wait 1.
-check "MSI ServiceControl: start on install, stop on both, remove on uninstall, wait" \
-	grep -qP '^BridgedControl\tbridged\t163\t\t1\tBridgedExe$' <(tables "$MSI" ServiceControl)
+# 162 = stop at install (2) and uninstall (32) + delete at uninstall (128);
+# wait 1. No start at install (1): the custom action starts the service once
+# its config is complete.
+check "MSI ServiceControl: stop on both, remove on uninstall, wait; no start" \
+	grep -qP '^BridgedControl\tbridged\t162\t\t1\tBridgedExe$' <(tables "$MSI" ServiceControl)
 check "MSI custom action: bridged.exe install --registered, deferred, as SYSTEM" \
 	grep -qP '^ConfigureService\t3090\tBridgedExeFile\tinstall --registered -c "\[CommonAppDataFolder\]bridged\\bridged.yaml" --config-from "\[CONFIG\]" --listen "\[LISTEN\]"' <(tables "$MSI" CustomAction)
 tables "$MSI" InstallExecuteSequence | sort -t$'\t' -k3n >"$W/msi-seq"
@@ -439,7 +440,15 @@ port=$(freeport)
 check "msiexec /i 0.0.2 /qn LISTEN=... (no CONFIG)" $wine msiexec /i "$(winpath "$msi2")" /qn LISTEN="127.0.0.1:$port"
 check "config made from the example: random API key, LISTEN" bash -c "grep -qE '^      key: \"[0-9a-f]{64}\"$' '$C/ProgramData/bridged/bridged.yaml' &&
 	! grep -q change-me '$C/ProgramData/bridged/bridged.yaml' && grep -qx 'listen: \"127.0.0.1:$port\"' '$C/ProgramData/bridged/bridged.yaml'"
-check "the service runs with it (upstream credentials still to fill in)" healthy "127.0.0.1:$port"
+check "installed, not started: the iyzico credentials are still the example's" test "$(service_state)" = STOPPED
+msicfg="$C/ProgramData/bridged/bridged.yaml"
+out=$($wine "$C/Program Files/bridged/bridged.exe" start -c "$(winpath "$msicfg")" 2>&1 || true)
+check "bridged.exe start -c refuses, naming the placeholders" grep -q "upstream.client_id: is still the example's placeholder" <<<"$out"
+check "still stopped" test "$(service_state)" = STOPPED
+sed -i -e "s|base_url: .*|base_url: http://127.0.0.1:$simport|" -e 's|your-client-id|sim-client|' -e 's|your-client-secret|sim-secret|' \
+	-e 's|your-merchant-user|sim-user|' -e 's|your-merchant-password|sim-password|' "$msicfg"
+check "credentials filled in: bridged.exe start -c" $wine "$C/Program Files/bridged/bridged.exe" start -c "$(winpath "$msicfg")"
+check "the service runs with them" healthy "127.0.0.1:$port"
 check "msiexec /x /qn" $wine msiexec /x "$(winpath "$msi2")" /qn
 check "service removed, journal kept" bash -c "[ \"\$(ls '$C/Program Files/bridged' 2>/dev/null)\" = '' ] && test -s '$C/ProgramData/bridged/bridged.db'"
 check "service gone" test "$(service_state)" = none

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/bridgedpos/bridged/proof/harness"
 )
 
 // commitStats is bridged's own count of its durable commits and their time
@@ -24,6 +26,7 @@ func scrapeCommits(ctx context.Context, addr string) (commitStats, error) {
 	if err != nil {
 		return commitStats{}, err
 	}
+	req.Header.Set("Authorization", "Bearer "+harness.OpsKey) // /metrics needs the read scope
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return commitStats{}, err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,33 +13,47 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apiauth"
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/safetext"
 )
 
 // apiClient is the operator verbs' door to a running daemon: the same local
-// API the ECR uses, with a key from the config.
+// API the ECR uses, with the keys of the config. Every request is signed
+// (internal/apiauth), so the key never travels, and every answer must carry
+// a valid Bridged-Signature: a program squatting on the port while bridged is
+// down learns no key and cannot pass a made-up answer off as bridged's.
 type apiClient struct {
 	base string
-	key  string
+	keys []config.APIKey // the env key first, then the config's order
 	http *http.Client
+	now  func() time.Time
 }
 
 func newAPIClient(cfg *config.Config) *apiClient {
 	host, port, _ := net.SplitHostPort(cfg.Listen)
-	if host == "" || host == "0.0.0.0" || host == "::" {
+	if host == "" || host == "0.0.0.0" || host == "::" || strings.EqualFold(host, "localhost") {
 		host = "127.0.0.1"
 	}
-	key := ""
+	var keys []config.APIKey
 	for _, k := range cfg.API.Keys {
-		if key == "" || k.Name == config.EnvAPIKeyName {
-			key = k.Key.Reveal()
+		if k.Name == config.EnvAPIKeyName {
+			keys = append([]config.APIKey{k}, keys...)
+		} else {
+			keys = append(keys, k)
 		}
 	}
-	return &apiClient{base: "http://" + net.JoinHostPort(host, port), key: key, http: &http.Client{Timeout: 30 * time.Second}}
+	return &apiClient{base: "http://" + net.JoinHostPort(host, port), keys: keys, now: time.Now,
+		http: &http.Client{Timeout: 30 * time.Second,
+			// bridged never redirects; a redirect would come from someone else.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 // errNotRunning means nothing answers on the configured listen address.
 var errNotRunning = errors.New("bridged is not running (nothing answers on its listen address)")
+
+// errUntrusted is an answer that bridged did not sign for this request.
+var errUntrusted = errors.New("the answer is not bridged's")
 
 // apiError is a problem document from the daemon.
 type apiError struct {
@@ -54,16 +69,62 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("HTTP %d %s", e.Status, e.Code)
 }
 
-// do sends a request and decodes a JSON answer into out (when not nil).
-// Any status but 2xx is an *apiError.
+// keyFor picks the key for a request: the one with the most fitting scope
+// (read or operate to read, operate for operator actions, payments for money),
+// or the first key when none fits (the daemon then says which scope is needed).
+func (c *apiClient) keyFor(method, path string) (config.APIKey, error) {
+	if len(c.keys) == 0 {
+		return config.APIKey{}, errors.New("the config has no API key to sign with")
+	}
+	var prefer []string
+	switch {
+	case method == http.MethodGet:
+		prefer = []string{config.ScopeRead, config.ScopeOperate, config.ScopePayments}
+	case strings.HasSuffix(path, "/settle"):
+		prefer = []string{config.ScopeOperate}
+	case strings.HasSuffix(path, "/resolve") || strings.HasSuffix(path, "/end-of-day"):
+		prefer = []string{config.ScopeOperate, config.ScopePayments}
+	default:
+		prefer = []string{config.ScopePayments}
+	}
+	for _, scope := range prefer {
+		for _, k := range c.keys {
+			if k.HasScope(scope) {
+				return k, nil
+			}
+		}
+	}
+	return c.keys[0], nil
+}
+
+// do sends a request without a body; see send.
 func (c *apiClient) do(ctx context.Context, method, path string, out any) (int, error) {
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	return c.send(ctx, method, path, nil, out)
+}
+
+// send makes one signed request, with body as its JSON body when not nil,
+// checks the answer's signature, and decodes a JSON answer into out (when
+// not nil). Any status but 2xx is an *apiError (a 503 of /readyz is an
+// answer). An answer without a valid signature is errUntrusted, whatever it
+// says.
+func (c *apiClient) send(ctx context.Context, method, path string, body []byte, out any) (int, error) {
+	key, err := c.keyFor(method, path)
 	if err != nil {
 		return 0, err
 	}
-	if strings.HasPrefix(path, "/v1/") {
-		req.Header.Set("Authorization", "Bearer "+c.key)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return 0, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	params := apiauth.Sign(key.Name, []byte(key.Key.Reveal()), c.now(), method, req.URL.RequestURI(), body)
+	req.Header.Set("Authorization", params.Header())
 	resp, err := c.http.Do(req)
 	if err != nil {
 		var opErr *net.OpError
@@ -73,17 +134,34 @@ func (c *apiClient) do(ctx context.Context, method, path string, out any) (int, 
 		return 0, fmt.Errorf("ask bridged at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
 		return resp.StatusCode, err
 	}
+	got := resp.Header.Get(apiauth.ResponseHeader)
+	if got == "" || !apiauth.Equal(got, apiauth.ResponseSignature([]byte(key.Key.Reveal()), resp.StatusCode, raw, params.Signature)) {
+		if got == "" && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusTooManyRequests) {
+			// bridged signs no answer to a request it could not
+			// authenticate: say what it said, marked as unsigned.
+			var p struct{ Code, Detail string }
+			_ = json.Unmarshal(raw, &p)
+			return resp.StatusCode, fmt.Errorf("the request was refused with an unsigned answer (HTTP %d %s: %s): check that key %s of the config is the daemon's",
+				resp.StatusCode, safetext.Escape(p.Code), safetext.Escape(p.Detail), key.Name)
+		}
+		what := "is not signed"
+		if got != "" {
+			what = "carries a signature that does not match"
+		}
+		return resp.StatusCode, fmt.Errorf("%w: the answer from %s %s (HTTP %d); another program may hold bridged's port: "+
+			"see who listens there (ss -ltnp on Linux, Get-NetTCPConnection -State Listen on Windows)", errUntrusted, c.base, what, resp.StatusCode)
+	}
 	if resp.StatusCode/100 != 2 && !(path == "/readyz" && resp.StatusCode == http.StatusServiceUnavailable) {
 		var p struct{ Code, Detail string }
-		_ = json.Unmarshal(body, &p)
-		return resp.StatusCode, &apiError{Status: resp.StatusCode, Code: p.Code, Detail: p.Detail}
+		_ = json.Unmarshal(raw, &p)
+		return resp.StatusCode, &apiError{Status: resp.StatusCode, Code: safetext.Escape(p.Code), Detail: safetext.Escape(p.Detail)}
 	}
 	if out != nil {
-		dec := json.NewDecoder(strings.NewReader(string(body)))
+		dec := json.NewDecoder(bytes.NewReader(raw))
 		dec.UseNumber()
 		if err := dec.Decode(out); err != nil {
 			return resp.StatusCode, fmt.Errorf("read bridged's answer: %w", err)
@@ -112,6 +190,9 @@ func (t txRecord) s(k string) string {
 	}
 	return fmt.Sprint(t[k])
 }
+
+// text is s made safe to print on a terminal.
+func (t txRecord) text(k string) string { return safetext.Escape(t.s(k)) }
 
 // listQuery is a payments filter for the API.
 type listQuery struct {

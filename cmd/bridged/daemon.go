@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"time"
@@ -171,24 +170,26 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		Metrics: m,
 		Version: b.Version,
 	})
-	ln, err := net.Listen("tcp", cfg.Listen)
+	lns, err := openListeners(cfg.Listen, getenvOS, mainLog)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+		return err
 	}
 	if sm.handler != nil {
 		handler = sm.handler(handler)
 	}
-	srv := server.HTTPServer(handler)
+	srv := server.NewHTTP(handler, connLimits(cfg, mainLog), log)
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return client.Run(gctx) })
 	g.Go(func() error { return svc.Run(gctx) })
-	g.Go(func() error {
-		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-			return fmt.Errorf("http server: %w", err)
-		}
-		return nil
-	})
+	for _, ln := range lns {
+		g.Go(func() error {
+			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("http server: %w", err)
+			}
+			return nil
+		})
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		sctx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
@@ -200,13 +201,30 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		svc.Close()
 		return nil
 	})
-	mainLog.Info().Str("listen", ln.Addr().String()).Msg("ready")
+	addrs := make([]string, len(lns))
+	for i, ln := range lns {
+		addrs[i] = ln.Addr().String()
+	}
+	mainLog.Info().Str("listen", addrs[0]).Strs("addresses", addrs).Msg("ready")
 	if onReady != nil {
-		onReady(ln.Addr().String())
+		onReady(addrs[0])
 	}
 	err = g.Wait()
 	mainLog.Info().Msg("stopped")
 	return err
+}
+
+// connLimits are the API's connection limits, kept below the process's limit
+// of open files with room for the journal, iyzico and the log.
+func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
+	lim := server.ConnLimits{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections}
+	if n := fdLimit(); n > 0 && lim.Max > n-128 {
+		lim.Max = max(16, n-128)
+		lim.Reserved = min(lim.Reserved, lim.Max/2)
+		log.Warn().Int("max_connections", cfg.API.MaxConnections).Int("open_files_limit", n).Int("used", lim.Max).
+			Msg("api.max_connections is above what this process may open: raise the limit (LimitNOFILE, ulimit -n) or lower it")
+	}
+	return lim
 }
 
 func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics, adjust func(*payment.Options)) (*payment.Service, error) {
@@ -246,6 +264,13 @@ func serverKeys(keys []config.APIKey) []server.Key {
 	out := make([]server.Key, len(keys))
 	for i, k := range keys {
 		out[i] = server.Key{Name: k.Name, Key: []byte(k.Key.Reveal())}
+		for _, s := range k.EffectiveScopes() {
+			out[i].Scopes = append(out[i].Scopes, server.Scope(s))
+		}
 	}
 	return out
 }
+
+// getenvOS reads the process environment: socket activation is a fact of
+// this process, whatever environment the verbs were given.
+func getenvOS(k string) string { return os.Getenv(k) }

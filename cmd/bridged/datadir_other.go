@@ -14,3 +14,8 @@ func protectDataDir(dir string) error {
 	}
 	return os.Chmod(dir, 0o700)
 }
+
+// protectConfigFile makes the config readable by its owner only. It is
+// called for the Windows service manager alone (see host.install); on
+// systemd the config is root's with the service's group (shareConfig).
+func protectConfigFile(path string) error { return os.Chmod(path, 0o600) }

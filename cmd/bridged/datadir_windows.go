@@ -33,3 +33,21 @@ func protectDataDir(dir string) error {
 	}
 	return nil
 }
+
+// protectConfigFile sets the config's protected DACL: SYSTEM and
+// Administrators only, nothing inherited (the config holds every credential).
+func protectConfigFile(path string) error {
+	sd, err := windows.SecurityDescriptorFromString("D:P(A;;FA;;;" + sidLocalSystem + ")(A;;FA;;;" + sidAdministrators + ")")
+	if err != nil {
+		return fmt.Errorf("security descriptor: %w", err)
+	}
+	dacl, _, err := sd.DACL()
+	if err != nil {
+		return fmt.Errorf("security descriptor: %w", err)
+	}
+	if err := windows.SetNamedSecurityInfo(path, windows.SE_FILE_OBJECT,
+		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil); err != nil {
+		return fmt.Errorf("set ACL: %w", err)
+	}
+	return nil
+}

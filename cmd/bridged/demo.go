@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"flag"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/config"
@@ -16,13 +18,17 @@ import (
 )
 
 // cmdDemo runs the whole daemon against a built-in simulator with a temporary
-// data dir and a fresh API key: the newcomer's first command. The simulator is
-// reachable only through this verb and cmd/iyzico-sim, never from `run`.
+// data dir and a fresh API key: the newcomer's first command. With -c FILE it
+// tries that config instead: its mode, terminals, API keys and limits, with a
+// temporary data dir and the simulator in iyzico's place (its credentials are
+// never used). The simulator is reachable only through this verb and
+// cmd/iyzico-sim, never from `run`.
 func (a *app) cmdDemo(ctx context.Context, args []string) error {
-	var listen, mode string
+	var listen, mode, path string
 	if _, err := a.flags("demo", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&listen, "listen", "127.0.0.1:8470", "address for the ECR API")
-		fs.StringVar(&mode, "mode", string(config.ModeVUK509), "vuk509 or vuk507")
+		fs.StringVar(&listen, "listen", "", "address for the ECR API (default 127.0.0.1:8470, or the config's listen with -c)")
+		fs.StringVar(&mode, "mode", string(config.ModeVUK509), "vuk509 or vuk507 (without -c)")
+		fs.StringVar(&path, "c", "", "try this config against the simulator (its data dir and iyzico credentials are not used)")
 	}); err != nil {
 		return err
 	}
@@ -32,13 +38,26 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	}
 	defer os.RemoveAll(dir)
 
+	var own *config.Config
+	if path != "" {
+		if own, err = a.demoOwnConfig(path); err != nil {
+			return err
+		}
+	}
 	key, err := newAPIKey()
 	if err != nil {
 		return err
 	}
+	devices := []string{demoDevice}
+	if own != nil {
+		devices = nil
+		for _, t := range own.Terminals {
+			devices = append(devices, t.DeviceUniqueID)
+		}
+	}
 	// The simulator listens on its own loopback port and plays iyzico; a
 	// one-second card wait stands for the customer tapping the card.
-	sim := simulator.New(simulator.Config{Devices: []string{demoDevice}, CardWait: time.Second})
+	sim := simulator.New(simulator.Config{Devices: devices, CardWait: time.Second})
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return fmt.Errorf("demo simulator: %w", err)
@@ -48,35 +67,126 @@ func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	defer simSrv.Close()
 	simURL := "http://" + simLn.Addr().String()
 
-	cfg := demoConfig(dir, listen, config.Mode(mode), key, simURL)
+	var cfg *config.Config
+	keyLine := "  export BRIDGED_KEY=" + key + " BRIDGED_KEY_NAME=demo\n  (PowerShell: $env:BRIDGED_KEY = '" + key +
+		"'; $env:BRIDGED_KEY_NAME = 'demo'. Windows cmd: set BRIDGED_KEY=" + key + ")"
+	keyIntro := "In another terminal, set the API key (it has every scope: payments, read, operate):"
+	if own != nil {
+		cfg = demoWithConfig(own, dir, listen, simURL)
+		keyIntro = "In another terminal, set the API key of your ECR (the key of api.keys with the payments scope in " + path + "):"
+		keyLine = "  export BRIDGED_KEY=<that key> BRIDGED_KEY_NAME=<its name>"
+	} else {
+		if listen == "" {
+			listen = "127.0.0.1:8470"
+		}
+		cfg = demoConfig(dir, listen, config.Mode(mode), key, simURL)
+	}
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("demo: %w", err)
+	}
+	terminal := ""
+	if len(cfg.Terminals) > 1 {
+		terminal = cfg.Terminals[0].ID
 	}
 	return runDaemon(ctx, cfg, a.stderr, func(addr string) {
 		fmt.Fprintf(a.stdout, `bridged demo is running (mode %s) against the iyzico simulator at %s.
   data dir: %s (removed on exit)
-  API key:  %s
+  status page: http://%s/ (log in with a key that has the read or operate scope)
+
+%s
+
+%s
+
+then paste these lines, one after the other.
 
 Take a card payment of 149.90 TRY (the simulated customer taps the card after a second):
   %s
 
-Then look at it, the terminals, or the event stream:
-  curl -s -H "Authorization: Bearer %s" http://%s/v1/payments
-  curl -s -H "Authorization: Bearer %s" http://%s/v1/terminals
-  curl -sN -H "Authorization: Bearer %s" http://%s/v1/events
+Look it up by your reference:
+  %s
+
+Void it (the first line finds its id):
+  %s
+  %s
+
+Watch every change as it happens (Ctrl-C ends it):
+  %s
 
 Amounts ending in .51 are declined by the bank, .52 time out on the device. Press Ctrl-C to stop.
-`, cfg.Mode, simURL, dir, key, demoSaleCurl(cfg.Mode, key, addr), key, addr, key, addr, key, addr)
+`, cfg.Mode, simURL, dir, addr, keyIntro, keyLine,
+			demoSaleCurl(cfg.Mode, addr, terminal), demoLookupCurl(addr), demoFindID(addr), demoVoidCurl(addr), demoEventsCurl(addr))
 	})
 }
 
-// demoSaleCurl is a first sale the newcomer can paste, for either mode.
-func demoSaleCurl(mode config.Mode, key, addr string) string {
-	body := `{"amount":"149.90","reference":"ECR-000001"}`
-	if mode == config.ModeVUK507 {
-		body = `{"amount":"149.90","reference":"ECR-000001","document_type":"1","items":[{"name":"Coffee","quantity":1,"unit_price":"149.90","total":"149.90","tax_group_code":"1"}]}`
+// demoOwnConfig loads a config for demo -c: every problem counts but those
+// of what the demo replaces (the data dir, iyzico's address and credentials).
+func (a *app) demoOwnConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path, a.getenv)
+	if err != nil {
+		return nil, err
 	}
-	return fmt.Sprintf(`curl -s -X POST http://%s/v1/payments -H "Authorization: Bearer %s" -H "Idempotency-Key: ECR-000001" -H "Content-Type: application/json" -d '%s'`, addr, key, body)
+	var ps *config.Problems
+	if errors.As(cfg.Validate(), &ps) {
+		var kept config.Problems
+		for _, p := range *ps {
+			if !strings.HasPrefix(p.Path, "upstream.") && p.Path != "data_dir" {
+				kept = append(kept, p)
+			}
+		}
+		if len(kept) > 0 {
+			return nil, fmt.Errorf("config %s: %w", path, &kept)
+		}
+	}
+	return cfg, nil
+}
+
+// demoWithConfig is own with the demo's data dir and the simulator for iyzico.
+func demoWithConfig(own *config.Config, dir, listen, simURL string) *config.Config {
+	cfg := *own
+	cfg.DataDir = dir
+	if listen != "" {
+		cfg.Listen = listen
+	}
+	cfg.Upstream.BaseURL = simURL
+	cfg.Upstream.ClientID, cfg.Upstream.Username = "sim-client", "sim-user"
+	cfg.Upstream.ClientSecret, cfg.Upstream.Password = config.NewSecret("sim-secret"), config.NewSecret("sim-password")
+	cfg.Upstream.Locale = ""
+	if cfg.Mode == config.ModeVUK507 && cfg.SaleApp.Name == "" {
+		cfg.SaleApp = config.SaleApp{Name: "bridged-demo", Version: "1.0.0"}
+	}
+	cfg.Log.File = "" // the demo logs to the terminal
+	return &cfg
+}
+
+// The demo's pasteable lines: POSIX shell (Linux, macOS, Git Bash) with the
+// key in $BRIDGED_KEY, as docs/api.md writes them.
+
+func demoSaleCurl(mode config.Mode, addr, terminal string) string {
+	lane := ""
+	if terminal != "" {
+		lane = `,"terminal":"` + terminal + `"`
+	}
+	body := `{"amount":"149.90","reference":"ECR-000001"` + lane + `}`
+	if mode == config.ModeVUK507 {
+		body = `{"amount":"149.90","reference":"ECR-000001"` + lane + `,"document_type":"1","items":[{"name":"Coffee","quantity":1,"unit_price":"149.90","total":"149.90","tax_group_code":"1"}]}`
+	}
+	return fmt.Sprintf(`curl -s -X POST http://%s/v1/payments -H "Authorization: Bearer $BRIDGED_KEY" -H "Idempotency-Key: ECR-000001" -H "Content-Type: application/json" -d '%s'`, addr, body)
+}
+
+func demoLookupCurl(addr string) string {
+	return fmt.Sprintf(`curl -s "http://%s/v1/payments?reference=ECR-000001" -H "Authorization: Bearer $BRIDGED_KEY"`, addr)
+}
+
+func demoFindID(addr string) string {
+	return fmt.Sprintf(`ID=$(curl -s "http://%s/v1/payments?reference=ECR-000001&type=sale" -H "Authorization: Bearer $BRIDGED_KEY" | grep -o '"id":"op_[0-9a-f]*"' | head -n 1 | cut -d'"' -f4)`, addr)
+}
+
+func demoVoidCurl(addr string) string {
+	return fmt.Sprintf(`curl -s -X POST "http://%s/v1/payments/$ID/void" -H "Authorization: Bearer $BRIDGED_KEY" -H "Idempotency-Key: ECR-000001-V" -H "Content-Type: application/json" -d '{"reason":"demo"}'`, addr)
+}
+
+func demoEventsCurl(addr string) string {
+	return fmt.Sprintf(`curl -sN http://%s/v1/events -H "Authorization: Bearer $BRIDGED_KEY"`, addr)
 }
 
 // demoDevice is the simulator's device, iyzico's own example id.
@@ -87,7 +197,7 @@ func demoConfig(dir, listen string, mode config.Mode, key, upstreamURL string) *
 	cfg.Listen = listen
 	cfg.DataDir = dir
 	cfg.Mode = mode
-	cfg.API.Keys = []config.APIKey{{Name: "demo", Key: config.NewSecret(key)}}
+	cfg.API.Keys = []config.APIKey{{Name: "demo", Key: config.NewSecret(key), Scopes: config.Scopes}}
 	cfg.Upstream.BaseURL = upstreamURL
 	cfg.Upstream.ClientID = "sim-client"
 	cfg.Upstream.ClientSecret = config.NewSecret("sim-secret")

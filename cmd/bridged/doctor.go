@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"runtime"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -56,6 +55,7 @@ func (a *app) cmdDoctor(ctx context.Context, args []string) error {
 	d.checkConfig()
 	if d.cfg != nil {
 		d.checkDaemon(ctx)
+		d.checkAccess()
 		d.checkDataDir()
 		d.checkStore(ctx)
 		host := d.checkNetwork(ctx)
@@ -81,12 +81,37 @@ func (d *doctor) report(w io.Writer) error {
 			warns++
 		}
 	}
-	if fails > 0 {
+	down := d.cfg != nil && !d.running
+	switch {
+	case down && fails == 1:
+		fmt.Fprintf(w, "verdict: bridged is NOT RUNNING: no payment can be taken (otherwise no problem, %d warning(s))\n", warns)
+		return errors.New("bridged is not running")
+	case down:
+		fmt.Fprintf(w, "verdict: bridged is NOT RUNNING, and %d more problem(s), %d warning(s)\n", fails-1, warns)
+		return fmt.Errorf("bridged is not running; doctor found %d more problem(s)", fails-1)
+	case fails > 0:
 		fmt.Fprintf(w, "verdict: %d problem(s), %d warning(s)\n", fails, warns)
 		return fmt.Errorf("doctor found %d problem(s)", fails)
 	}
-	fmt.Fprintf(w, "verdict: healthy (%d warning(s))\n", warns)
+	fmt.Fprintf(w, "verdict: healthy, running (%d warning(s))\n", warns)
 	return nil
+}
+
+// checkAccess: no other user may read or change the config or the data dir
+// (`bridged run` refuses to start otherwise).
+func (d *doctor) checkAccess() {
+	probs := config.CheckAccess(d.path, d.cfg.DataDir)
+	if len(probs) == 0 {
+		d.add("permissions", "OK", "only bridged's own account (and administrators) can read the config and the data dir", "")
+		return
+	}
+	status := "FAIL"
+	if d.cfg.AllowOpenPermissions {
+		status = "WARN"
+	}
+	for _, p := range probs {
+		d.add("permissions", status, p.String(), "bridged run refuses to start so unless allow_open_permissions: true")
+	}
 }
 
 func (d *doctor) checkConfig() {
@@ -110,7 +135,10 @@ func (d *doctor) checkDaemon(ctx context.Context) {
 	_, err := c.do(ctx, http.MethodGet, "/readyz", &rd)
 	switch {
 	case errors.Is(err, errNotRunning):
-		d.add("daemon", "WARN", "not running on "+d.cfg.Listen, "start it: bridged start (or systemctl start bridged)")
+		d.add("daemon", "FAIL", "not running: nothing answers on "+d.cfg.Listen, "start it: bridged start (or systemctl start bridged); its log says why it stopped")
+	case errors.Is(err, errUntrusted):
+		d.add("daemon", "FAIL", "something answers on "+d.cfg.Listen+" but not as bridged (its answer is not signed with the config's key): "+err.Error(),
+			"find the program that holds the port (ss -ltnp on Linux, Get-NetTCPConnection -State Listen on Windows) and stop it")
 	case err != nil:
 		d.add("daemon", "FAIL", "something answers on "+d.cfg.Listen+" but not as bridged: "+err.Error(), "check that no other program uses that port")
 	default:
@@ -136,9 +164,6 @@ func (d *doctor) checkDataDir() {
 	case !fi.IsDir():
 		d.add("data dir", "FAIL", dir+" is not a directory", "point data_dir at a directory (the journal lives there)")
 		return
-	}
-	if runtime.GOOS != "windows" && fi.Mode().Perm()&0o077 != 0 {
-		d.add("data dir permissions", "WARN", fmt.Sprintf("%s is %s: other users can read the journal", dir, fi.Mode().Perm()), "chmod 700 "+dir)
 	}
 	if d.running {
 		d.add("data dir", "OK", dir+" (in use by the running daemon)", "")
@@ -303,7 +328,9 @@ func (a *app) cmdStatus(ctx context.Context, args []string) error {
 	}
 	if svc, err := a.newService(newProgram(nil, a.exit, a.stderr), serviceConfig("")); err == nil {
 		st, serr := svc.Status()
-		fmt.Fprintf(a.stdout, "service: %s\n", statusText(st, serr))
+		fmt.Fprintf(a.stdout, "service: %s\n", statusText(svc.Platform(), st, serr))
+	} else {
+		fmt.Fprintf(a.stdout, "service: unknown: no service manager bridged knows runs here (%v); bridged can still run in the foreground\n", err)
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {

@@ -16,22 +16,28 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apiauth"
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/simulator"
 	"github.com/bridgedpos/bridged/internal/simulator/simtest"
 )
 
 type e2e struct {
-	t    *testing.T
-	base string
-	key  string
-	sim  *simulator.Sim
-	logs *safeBuffer
-	cfg  *config.Config
-	stop func()
+	t      *testing.T
+	base   string
+	key    string // the ECR's key: scope payments
+	ops    string // an operator's key: scopes read and operate
+	sim    *simulator.Sim
+	signed bool
+	logs   *safeBuffer
+	cfg    *config.Config
+	stop   func()
 }
 
 type e2eOpts struct {
+	// signed: every request with the ECR's key is signed (apiauth) instead
+	// of carrying the key, and every answer's signature is checked.
+	signed    bool
 	mode      config.Mode
 	sim       simulator.Config
 	terminals int
@@ -53,8 +59,10 @@ func startE2E(t *testing.T, o e2eOpts) *e2e {
 	}
 	o.sim.Devices = devices
 	sim, srv := simtest.Start(t, o.sim)
-	key := strings.Repeat("k", 40)
-	cfg := demoConfig(t.TempDir(), "127.0.0.1:0", o.mode, key, srv.URL)
+	key, ops := strings.Repeat("k", 40), strings.Repeat("o", 40)
+	cfg := demoConfig(privateDir(t), "127.0.0.1:0", o.mode, key, srv.URL)
+	cfg.API.Keys = []config.APIKey{{Name: "ecr", Key: config.NewSecret(key)},
+		{Name: "ops", Key: config.NewSecret(ops), Scopes: []string{config.ScopeRead, config.ScopeOperate}}}
 	cfg.Terminals = nil
 	for i, d := range devices {
 		cfg.Terminals = append(cfg.Terminals, config.Terminal{ID: fmt.Sprintf("lane-%d", i+1), DeviceUniqueID: d})
@@ -76,7 +84,7 @@ func startE2E(t *testing.T, o e2eOpts) *e2e {
 		t.Fatalf("daemon did not start: %v", err)
 	}
 	cfg.Listen = addr
-	e := &e2e{t: t, base: "http://" + addr, key: key, sim: sim, logs: logs, cfg: cfg}
+	e := &e2e{t: t, base: "http://" + addr, key: key, ops: ops, sim: sim, signed: o.signed, logs: logs, cfg: cfg}
 	var once sync.Once
 	e.stop = func() {
 		once.Do(func() {
@@ -140,19 +148,32 @@ func (e *e2e) request(method, path, body string, headers ...string) *http.Reques
 			req.Header.Set(k, v)
 		}
 	}
+	if e.signed && req.Header.Get("Authorization") == "Bearer "+e.key {
+		p := apiauth.Sign("ecr", []byte(e.key), time.Now(), method, req.URL.RequestURI(), []byte(body))
+		req.Header.Set("Authorization", p.Header())
+	}
 	return req
 }
+
+// noRedirect shows a redirect as the answer it is (the status page's login).
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 // call sends a request; headers are "Name: value" strings.
 func (e *e2e) call(method, path, body string, headers ...string) reply {
 	e.t.Helper()
 	req := e.request(method, path, body, headers...)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := noRedirect.Do(req)
 	if err != nil {
 		e.t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if p, err := apiauth.Parse(req.Header.Get("Authorization")); err == nil && resp.StatusCode != 401 && resp.StatusCode != 413 && resp.StatusCode != 429 {
+		// A signed request: the answer must be bridged's, for this request.
+		if got := resp.Header.Get(apiauth.ResponseHeader); !apiauth.Equal(got, apiauth.ResponseSignature([]byte(e.key), resp.StatusCode, raw, p.Signature)) {
+			e.t.Errorf("%s %s -> %d: Bridged-Signature %q does not sign the answer", method, path, resp.StatusCode, got)
+		}
+	}
 	r := reply{status: resp.StatusCode, header: resp.Header, raw: string(raw)}
 	dec := json.NewDecoder(strings.NewReader(string(raw)))
 	dec.UseNumber()

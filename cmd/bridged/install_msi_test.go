@@ -1,12 +1,17 @@
 package main
 
 import (
+	"context"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/kardianos/service"
 )
 
 func TestInstallCreatesTheConfigFromTheExample(t *testing.T) {
@@ -54,9 +59,19 @@ func TestInstallCreatesTheConfigFromTheExample(t *testing.T) {
 	if want != have {
 		t.Error("the created config differs from the example in more than the key and listen")
 	}
+	// It loads for an install, with the iyzico credentials (and only them)
+	// still to fill in: the service is installed, not started.
 	a := testApp(noEnv, nil, nil)
-	if _, err := a.loadConfig(path); err != nil {
-		t.Errorf("the created config does not load: %v", err)
+	if _, pending, err := a.loadInstallConfig(path); err != nil {
+		t.Errorf("the created config does not load for an install: %v", err)
+	} else {
+		var paths []string
+		for _, p := range pending {
+			paths = append(paths, p.Path)
+		}
+		if got := strings.Join(paths, ","); got != "upstream.client_id,upstream.client_secret,upstream.username,upstream.password" {
+			t.Errorf("left to fill in: %s", got)
+		}
 	}
 
 	// An existing config (an upgrade, an admin's edit) is never touched.
@@ -117,5 +132,50 @@ func TestSetListen(t *testing.T) {
 		if got := setListen(tt.in, "127.0.0.1:9"); got != tt.want {
 			t.Errorf("setListen(%q) = %q, want %q", tt.in, got, tt.want)
 		}
+	}
+}
+
+// TestInstallStartsOnlyACompleteConfig: an install registers a service whose
+// config holds only the example's placeholders, and leaves it stopped; start
+// -c refuses it, naming them; any other problem fails the install.
+func TestInstallStartsOnlyACompleteConfig(t *testing.T) {
+	dir := privateDir(t)
+	draft := strings.Replace(validConfig(filepath.Join(dir, "data")), "client_id: cid", `client_id: "your-client-id"`, 1)
+	if draft == validConfig(filepath.Join(dir, "data")) {
+		t.Fatal("validConfig no longer has client_id: cid")
+	}
+	path := writeConfig(t, draft)
+	a := testApp(noEnv, io.Discard, io.Discard)
+	cfg, pending, err := a.loadInstallConfig(path)
+	if err != nil || cfg == nil || len(pending) != 1 || pending[0].Path != "upstream.client_id" {
+		t.Fatalf("a draft config: %v, pending %v", err, pending)
+	}
+	bad := writeConfig(t, strings.Replace(draft, "mode: vuk509", "mode: x", 1))
+	if _, _, err := a.loadInstallConfig(bad); err == nil || !strings.Contains(err.Error(), "mode") {
+		t.Fatalf("a placeholder and a real problem: %v", err)
+	}
+
+	fake := &fakeService{}
+	a.newService = func(service.Interface, *service.Config) (service.Service, error) { return fake, nil }
+	err = a.main(context.Background(), []string{"start", "-c", path})
+	if err == nil || !strings.Contains(err.Error(), "upstream.client_id: is still the example's placeholder") {
+		t.Fatalf("start -c a draft: %v", err)
+	}
+	if len(fake.calls) != 0 {
+		t.Errorf("service manager called: %v", fake.calls)
+	}
+}
+
+func TestStartAndWait(t *testing.T) {
+	running := &fakeService{status: service.StatusRunning}
+	if err := startAndWait(running, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(running.calls, ","); got != "Start,Status" {
+		t.Errorf("calls %s", got)
+	}
+	stopped := &fakeService{status: service.StatusStopped}
+	if err := startAndWait(stopped, 0); err == nil || !strings.Contains(err.Error(), "not running") {
+		t.Fatalf("a service that stays stopped: %v", err)
 	}
 }

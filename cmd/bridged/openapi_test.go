@@ -1,3 +1,5 @@
+//go:build contract
+
 package main
 
 // Contract tests of the API document internal/server/openapi.yaml against the
@@ -8,8 +10,14 @@ package main
 // mode: a status, header, content type or field that the document does not
 // declare, or one of another shape, fails the test. Requests are checked too:
 // the document must accept what the server takes and refuse what the server
-// refuses for its shape. Another test matches the document's paths with the
-// chi routes.
+// refuses for its shape. openapi_routes_test.go matches the document's paths
+// with the chi routes in every run.
+//
+// The validator and its dependencies take most of the CPU a cold
+// `go test ./...` spends compiling (about three quarters on a fresh
+// cache), so these tests build with the tag contract, which .ci/run sets:
+//
+//	go test -tags contract -run TestOpenAPIContract ./cmd/bridged/
 
 import (
 	"bufio"
@@ -27,7 +35,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/pb33f/libopenapi"
 	validator "github.com/pb33f/libopenapi-validator"
 	vconfig "github.com/pb33f/libopenapi-validator/config"
@@ -38,7 +45,6 @@ import (
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 
 	"github.com/bridgedpos/bridged/internal/config"
-	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/simulator"
 )
@@ -72,13 +78,13 @@ const (
 	docRefuses
 )
 
-// newContract reads the document from the daemon (no API key needed) and
-// builds a strict validator from it.
+// newContract reads the document from the daemon (a key with the read
+// scope) and builds a strict validator from it.
 func newContract(t *testing.T, e *e2e) *apiContract {
 	t.Helper()
-	r := e.call("GET", "/openapi.yaml", "", "Authorization: ")
-	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/yaml" {
-		t.Fatalf("GET /openapi.yaml: %d %q", r.status, r.header.Get("Content-Type"))
+	r := e.call("GET", "/openapi.yaml", "", "Authorization: Bearer "+e.ops)
+	if r.status != http.StatusOK || r.header.Get("Content-Type") != "application/yaml" || r.header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET /openapi.yaml: %d %q %q", r.status, r.header.Get("Content-Type"), r.header.Get("Cache-Control"))
 	}
 	if r.raw != string(server.OpenAPI()) {
 		t.Fatal("GET /openapi.yaml is not the embedded document")
@@ -103,7 +109,7 @@ func newContract(t *testing.T, e *e2e) *apiContract {
 	}
 	c := &apiContract{t: t, e: e, v: v, ops: documentedOperations(&model.Model)}
 	c.event, c.problem = component(t, &model.Model, "Event"), component(t, &model.Model, "Problem")
-	c.check(docAccepts, "GET", "/openapi.yaml", "", []string{"Authorization: "}, r)
+	c.check(docAccepts, "GET", "/openapi.yaml", "", []string{"Authorization: Bearer " + e.ops}, r)
 	return c
 }
 
@@ -331,17 +337,45 @@ func (c *apiContract) refuse(path string, tests []badRequestCase) {
 	}
 }
 
-// operations are the unauthenticated endpoints, and the answers every route shares.
+// operations are the operations' endpoints, the scopes, and the answers
+// every route shares.
 func (c *apiContract) operations() {
 	c.t.Helper()
-	expect(c.t, c.call(docAccepts, "GET", "/", "", "Authorization: "), 200)
+	ops := "Authorization: Bearer " + c.e.ops
+	login := c.call(docAccepts, "GET", "/", "", "Authorization: ", "Accept: text/html")
+	if login.status != 401 || !strings.Contains(login.raw, `action="/login"`) {
+		c.t.Errorf("GET / without a key, from a browser: %d %s", login.status, login.raw)
+	}
+	expect(c.t, c.call(docAccepts, "GET", "/", "", "Authorization: "), 401, "code", "unauthorized")
+	expect(c.t, c.call(docAccepts, "GET", "/", "", ops), 200)
+	expect(c.t, c.call(docAccepts, "GET", "/", ""), 403, "code", "forbidden_scope")
+	form := []string{"Authorization: ", "Content-Type: application/x-www-form-urlencoded", "Origin: " + c.e.base}
+	in := c.call(docAccepts, "POST", "/login", "key="+c.e.ops, append(form, "Accept: text/html")...)
+	if in.status != 303 || !strings.Contains(in.header.Get("Set-Cookie"), "HttpOnly") {
+		c.t.Errorf("POST /login: %d %v", in.status, in.header)
+	}
+	expect(c.t, c.call(docAccepts, "POST", "/login", "key="+c.e.ops, form...), 204)
+	if r := c.call(docAccepts, "POST", "/login", "key="+c.e.key, append(form, "Accept: text/html")...); r.status != 403 {
+		c.t.Errorf("POST /login with the ECR's key: %d", r.status)
+	}
+	expect(c.t, c.call(docAccepts, "POST", "/login", "key="+c.e.key, form...), 403, "code", "forbidden_scope")
+	expect(c.t, c.call(docAccepts, "POST", "/login", "key=nope", form...), 401, "code", "unauthorized")
+	expect(c.t, c.call(docAccepts, "POST", "/logout", "", "Authorization: ", "Origin: "+c.e.base, "Accept: text/html",
+		"Cookie: "+strings.Split(in.header.Get("Set-Cookie"), ";")[0]), 303)
+	expect(c.t, c.call(docAccepts, "POST", "/logout", "", "Authorization: ", "Origin: "+c.e.base), 204)
 	expect(c.t, c.call(docAccepts, "GET", "/healthz", "", "Authorization: "), 200, "status", "ok")
 	// Right after start the first iyzico login may still be running: 503 then.
-	if r := c.call(docAccepts, "GET", "/readyz", "", "Authorization: ", "X-Request-Id: contract-1"); r.status != 200 && r.status != 503 ||
-		r.header.Get("X-Request-Id") != "contract-1" {
-		c.t.Errorf("GET /readyz: %d %v %s", r.status, r.header, r.raw)
+	for _, auth := range []string{"Authorization: ", ops} {
+		if r := c.call(docAccepts, "GET", "/readyz", "", auth, "X-Request-Id: contract-1"); r.status != 200 && r.status != 503 ||
+			r.header.Get("X-Request-Id") != "contract-1" {
+			c.t.Errorf("GET /readyz: %d %v %s", r.status, r.header, r.raw)
+		}
 	}
-	expect(c.t, c.call(docAccepts, "GET", "/metrics", "", "Authorization: "), 200)
+	expect(c.t, c.call(docAccepts, "GET", "/metrics", "", ops), 200)
+	expect(c.t, c.call(docRefuses, "GET", "/metrics", "", "Authorization: "), 401, "code", "unauthorized")
+	expect(c.t, c.call(docAccepts, "GET", "/metrics", ""), 403, "code", "forbidden_scope")
+	expect(c.t, c.call(docAccepts, "GET", "/openapi.yaml", ""), 403, "code", "forbidden_scope")
+	expect(c.t, c.call(docAccepts, "POST", "/v1/payments", `{"amount":"1.00"}`, ops, "Idempotency-Key: scope"), 403, "code", "forbidden_scope")
 	expect(c.t, c.call(docAccepts, "GET", "/healthz", "", "Authorization: ", "Origin: http://evil.example"), 403, "code", "forbidden_origin")
 	expect(c.t, c.call(docRefuses, "GET", "/v1/terminals", "", "Authorization: "), 401, "code", "unauthorized")
 	expect(c.t, c.call(docAccepts, "GET", "/v1/terminals", "", "Authorization: Bearer "+strings.Repeat("w", 40)), 401, "code", "unauthorized")
@@ -374,6 +408,7 @@ func testContract509(t *testing.T) {
 	var release sync.Once
 	var broken atomic.Bool
 	e := startE2E(t, e2eOpts{
+		signed: true, // this mode's requests are signed; vuk507's carry the key
 		sim: simulator.Config{OnCardWait: func(ctx context.Context, ev simulator.CardEvent) {
 			if ev.Amount == "77.00" { // the customer takes their time: the terminal stays busy
 				select {
@@ -634,69 +669,3 @@ func testContract507(t *testing.T) {
 
 	c.everyOperationAnswered()
 }
-
-// TestOpenAPIDocumentsEveryRoute: every chi route is in the document, and
-// every documented path and method is a chi route.
-func TestOpenAPIDocumentsEveryRoute(t *testing.T) {
-	h := server.New(server.Options{Service: routesOnly{}, Metrics: routesOnlyMetrics{}})
-	routes, ok := h.(chi.Routes)
-	if !ok {
-		t.Fatalf("server.New returned %T, not a chi router", h)
-	}
-	inRouter := map[string]bool{}
-	err := chi.Walk(routes, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
-		if len(route) > 1 {
-			route = strings.TrimSuffix(route, "/")
-		}
-		inRouter[method+" "+route] = true
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, err := libopenapi.NewDocument(server.OpenAPI())
-	if err != nil {
-		t.Fatal(err)
-	}
-	model, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	inDoc := map[string]bool{}
-	for _, op := range documentedOperations(&model.Model) {
-		inDoc[op.method+" "+op.path] = true
-	}
-	for r := range inRouter {
-		if !inDoc[r] {
-			t.Errorf("route %s is not in internal/server/openapi.yaml", r)
-		}
-	}
-	for d := range inDoc {
-		if !inRouter[d] {
-			t.Errorf("internal/server/openapi.yaml documents %s, which is no route", d)
-		}
-	}
-	if len(inRouter) < 20 {
-		t.Errorf("only %d routes walked: %v", len(inRouter), inRouter)
-	}
-}
-
-// routesOnly is a Service good enough to build the routes, never to serve.
-type routesOnly struct{ server.Service }
-
-func (routesOnly) Void(context.Context, payment.Caller, payment.AdjustRequest) (*payment.Result, error) {
-	return nil, errors.ErrUnsupported
-}
-
-func (routesOnly) Refund(context.Context, payment.Caller, payment.AdjustRequest) (*payment.Result, error) {
-	return nil, errors.ErrUnsupported
-}
-
-func (routesOnly) Cancel(context.Context, payment.Caller, payment.AdjustRequest) (*payment.Result, error) {
-	return nil, errors.ErrUnsupported
-}
-
-type routesOnlyMetrics struct{}
-
-func (routesOnlyMetrics) Handler() http.Handler                          { return http.NotFoundHandler() }
-func (routesOnlyMetrics) HTTPRequest(string, string, int, time.Duration) {}

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/safetext"
 	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/store"
 )
@@ -171,8 +172,8 @@ func (a *app) cmdTxList(ctx context.Context, args []string) error {
 	n := 0
 	err = src.list(ctx, q, limit, func(t txRecord) error {
 		n++
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", shortTime(t.s("created_at")), t.s("id"), t.s("terminal"),
-			t.s("type"), t.s("amount"), t.s("currency"), t.s("status"), t.s("reference"), maskedCard(t))
+		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", shortTime(t.s("created_at")), t.text("id"), t.text("terminal"),
+			t.text("type"), t.text("amount"), t.text("currency"), t.text("status"), t.text("reference"), safetext.Escape(maskedCard(t)))
 		return err
 	})
 	if err != nil {
@@ -275,7 +276,7 @@ func printRecord(w io.Writer, t txRecord) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, k := range keys {
 		if v := t.s(k); v != "" && v != "null" {
-			fmt.Fprintf(tw, "%s:\t%s\n", k, v)
+			fmt.Fprintf(tw, "%s:\t%s\n", safetext.Escape(k), safetext.Escape(v))
 		}
 	}
 	fmt.Fprintln(tw)
@@ -310,6 +311,10 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 			return usageError{"export --to: " + err.Error()}
 		}
 	}
+	if !q.From.Before(q.To) {
+		return usageError{fmt.Sprintf("export: --from (%s) is not before --to (%s): nothing can be in between",
+			q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
+	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {
 		return err
@@ -322,7 +327,13 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 
 	w := a.stdout
 	if out != "" {
-		f, err := os.OpenFile(out, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+		// A new file, readable by its owner only: never one that exists, which
+		// another user may have planted (with its own mode and owner) to read
+		// the export, and never through a symbolic link.
+		f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("export: %s exists: bridged writes an export only to a new file; choose another name or remove it", out)
+		}
 		if err != nil {
 			return fmt.Errorf("export: %w", err)
 		}
@@ -354,6 +365,9 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 				default:
 					row[i] = t.s(c)
 				}
+				// Every cell is safe to open in a spreadsheet: no formula, no
+				// control or direction character (internal/safetext).
+				row[i] = safetext.CSVCell(row[i])
 			}
 			return cw.Write(row)
 		})

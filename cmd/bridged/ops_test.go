@@ -16,9 +16,10 @@ import (
 	"github.com/bridgedpos/bridged/internal/simulator"
 )
 
+// readyz is the whole readiness report, as a key sees it.
 func (e *e2e) readyz() reply {
 	e.t.Helper()
-	return e.call("GET", "/readyz", "", "Authorization: ")
+	return e.call("GET", "/readyz", "", "Authorization: Bearer "+e.ops)
 }
 
 func TestReadyzHealthy(t *testing.T) {
@@ -32,6 +33,14 @@ func TestReadyzHealthy(t *testing.T) {
 	}
 	if strings.Contains(r.raw, "sim-secret") || strings.Contains(r.raw, "sim-password") || strings.Contains(r.raw, e.key) {
 		t.Fatal("a secret in /readyz")
+	}
+	// Without a key: the verdicts only.
+	keyless := e.call("GET", "/readyz", "", "Authorization: ")
+	expect(t, keyless, 200, "status", "ok", "token.status", "ok")
+	for _, hidden := range []string{"expiry", "PAV", "DEV001", "last_answer", "state"} {
+		if strings.Contains(keyless.raw, hidden) {
+			t.Errorf("keyless /readyz shows %q: %s", hidden, keyless.raw)
+		}
 	}
 }
 
@@ -119,7 +128,7 @@ func TestReadyzTerminalBlockedAndUnreachable(t *testing.T) {
 func TestMetricsParseAndMove(t *testing.T) {
 	e := startE2E(t, e2eOpts{})
 	scrape := func() map[string]*dtoFamily {
-		r := e.call("GET", "/metrics", "", "Authorization: ")
+		r := e.call("GET", "/metrics", "", "Authorization: Bearer "+e.ops)
 		if r.status != 200 {
 			t.Fatalf("/metrics: %d", r.status)
 		}
@@ -130,6 +139,9 @@ func TestMetricsParseAndMove(t *testing.T) {
 		}
 		return fams
 	}
+	// Not without a key, nor with the ECR's (payments only).
+	expect(t, e.call("GET", "/metrics", "", "Authorization: "), 401, "code", "unauthorized")
+	expect(t, e.call("GET", "/metrics", ""), 403, "code", "forbidden_scope")
 	before := scrape()
 	expect(t, e.pay("m1", `{"amount":"12.00","reference":"M1"}`), 201, "status", "approved")
 	after := scrape()

@@ -19,16 +19,19 @@ import (
 // configFile writes cfg as the YAML an operator would have, secrets included.
 func configFile(t *testing.T, cfg *config.Config) string {
 	t.Helper()
-	var terms strings.Builder
+	var terms, keys strings.Builder
 	for _, tm := range cfg.Terminals {
 		fmt.Fprintf(&terms, "  - {id: %q, device_unique_id: %q}\n", tm.ID, tm.DeviceUniqueID)
+	}
+	for _, k := range cfg.API.Keys {
+		fmt.Fprintf(&keys, "    - {name: %q, key: %q, scopes: [%s]}\n", k.Name, k.Key.Reveal(), strings.Join(k.EffectiveScopes(), ", "))
 	}
 	body := fmt.Sprintf(`listen: %q
 data_dir: %q
 mode: %s
 api:
-  keys: [{name: ops, key: %q}]
-upstream:
+  keys:
+%supstream:
   base_url: %q
   client_id: %q
   client_secret: %q
@@ -37,7 +40,7 @@ upstream:
 terminals:
 %ssale_app: {name: x, version: "1"}
 log: {format: json}
-`, cfg.Listen, cfg.DataDir, cfg.Mode, cfg.API.Keys[0].Key.Reveal(), cfg.Upstream.BaseURL, cfg.Upstream.ClientID,
+`, cfg.Listen, cfg.DataDir, cfg.Mode, keys.String(), cfg.Upstream.BaseURL, cfg.Upstream.ClientID,
 		cfg.Upstream.ClientSecret.Reveal(), cfg.Upstream.Username, cfg.Upstream.Password.Reveal(), terms.String())
 	return writeConfig(t, body)
 }
@@ -58,7 +61,7 @@ func TestDoctorDiagnoses(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%v\n%s", err, out)
 		}
-		for _, want := range []string{"[OK  ] config", "[OK  ] daemon: running", "[OK  ] login", "verdict: healthy"} {
+		for _, want := range []string{"[OK  ] config", "[OK  ] daemon: running", "[OK  ] permissions", "[OK  ] login", "verdict: healthy, running"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("missing %q in\n%s", want, out)
 			}
@@ -66,11 +69,12 @@ func TestDoctorDiagnoses(t *testing.T) {
 	})
 	t.Run("healthy, daemon stopped", func(t *testing.T) {
 		cfg := *e.cfg
-		cfg.DataDir = t.TempDir()
+		cfg.DataDir = privateDir(t)
 		cfg.Listen = deadAddr(t)
 		out, err := runCLI(t, "doctor", "-c", configFile(t, &cfg))
-		if err != nil || !strings.Contains(out, "[OK  ] login: logged in") || !strings.Contains(out, "[WARN] daemon: not running") {
-			t.Fatalf("%v\n%s", err, out)
+		if err == nil || !strings.Contains(out, "[OK  ] login: logged in") || !strings.Contains(out, "[FAIL] daemon: not running") ||
+			!strings.Contains(out, "verdict: bridged is NOT RUNNING: no payment can be taken (otherwise no problem") {
+			t.Fatalf("doctor with the daemon down: %v\n%s", err, out)
 		}
 	})
 
@@ -81,6 +85,26 @@ func TestDoctorDiagnoses(t *testing.T) {
 		{"invalid config", "[FAIL] config:", func(c *config.Config) string {
 			return writeConfig(t, strings.Replace(readFile(t, configFile(t, c)), "mode: vuk509", "mode: vuk59", 1))
 		}},
+		{"world-readable config", "[FAIL] permissions: config ", func(c *config.Config) string {
+			c.DataDir, c.Listen = privateDir(t), deadAddr(t)
+			path := configFile(t, c)
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}},
+		{"open data dir", "[FAIL] permissions: data_dir: ", func(c *config.Config) string {
+			c.DataDir, c.Listen = t.TempDir(), deadAddr(t)
+			if err := os.Chmod(c.DataDir, 0o777); err != nil {
+				t.Fatal(err)
+			}
+			return configFile(t, c)
+		}},
+		{"placeholder key", "[FAIL] config: ", func(c *config.Config) string {
+			c.DataDir, c.Listen = privateDir(t), deadAddr(t)
+			c.API.Keys = []config.APIKey{{Name: "ecr", Key: config.NewSecret("change-me-to-a-random-key-of-32-chars-or-more")}}
+			return configFile(t, c)
+		}},
 		{"data dir is a file", "[FAIL] data dir: ", func(c *config.Config) string {
 			f := filepath.Join(t.TempDir(), "not-a-dir")
 			os.WriteFile(f, nil, 0o600)
@@ -88,11 +112,11 @@ func TestDoctorDiagnoses(t *testing.T) {
 			return configFile(t, c)
 		}},
 		{"iyzico unreachable", "[FAIL] upstream reachable: cannot connect", func(c *config.Config) string {
-			c.DataDir, c.Listen, c.Upstream.BaseURL = t.TempDir(), deadAddr(t), "http://"+deadAddr(t)
+			c.DataDir, c.Listen, c.Upstream.BaseURL = privateDir(t), deadAddr(t), "http://"+deadAddr(t)
 			return configFile(t, c)
 		}},
 		{"wrong password", "[FAIL] login:", func(c *config.Config) string {
-			c.DataDir, c.Listen = t.TempDir(), deadAddr(t)
+			c.DataDir, c.Listen = privateDir(t), deadAddr(t)
 			c.Upstream.Password = config.NewSecret("not-the-password")
 			return configFile(t, c)
 		}},

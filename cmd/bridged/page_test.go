@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -123,6 +124,8 @@ func TestStatusPageChromium(t *testing.T) {
 	ok := e.pay("ok", `{"amount":"149.90","reference":"ECR-OK","terminal":"lane-1"}`)
 	expect(t, ok, 201, "status", "approved")
 	expect(t, e.pay("dec", `{"amount":"10.51","reference":"<script>alert(1)</script>","terminal":"lane-1"}`), 201, "status", "declined")
+	// A reference with a right-to-left override reads as written, escaped.
+	expect(t, e.pay("bidi", `{"amount":"12.00","reference":"ECR\u202e1-TPIECER","terminal":"lane-1"}`), 201, "status", "approved")
 	// lane-2: a sale and an end of day whose totals match.
 	expect(t, e.pay("l2", `{"amount":"80.00","reference":"ECR-L2","terminal":"lane-2"}`), 201, "status", "approved")
 	expect(t, e.call("POST", "/v1/terminals/lane-2/end-of-day", ``), 201, "status", "approved", "match", "true")
@@ -132,13 +135,30 @@ func TestStatusPageChromium(t *testing.T) {
 	lost := e.pay("lost", `{"amount":"40.00","reference":"ECR-LOST","terminal":"lane-1"}`)
 	expect(t, lost, 202, "status", "unknown")
 
-	// The page needs no API key.
-	page := e.call("GET", "/", "", "Authorization: ")
-	if page.status != 200 || !strings.HasPrefix(page.header.Get("Content-Type"), "text/html") {
-		t.Fatalf("GET /: %d %s", page.status, page.header.Get("Content-Type"))
+	// Without a key, the browser gets the login form and nothing else.
+	login := render(t, bin, e.base+"/", "login.png", 1280, 900)
+	if !strings.Contains(login, `action="/login"`) || strings.Contains(login, "ECR-OK") || strings.Contains(login, "lane-1") {
+		t.Fatalf("the page without a key is not the bare login form:\n%s", login)
 	}
 
-	dom := render(t, bin, e.base+"/", "status.png", 1280, 900)
+	// In one browser: log in with the operator's key through the form.
+	b := startBrowser(t, bin)
+	b.viewport(1280, 900)
+	b.navigate(e.base + "/")
+	b.eval(`document.getElementById("key").value = ` + jsString(e.ops) + `; document.forms[0].submit(); true`)
+	b.waitLoad()
+	dom := b.eval("document.documentElement.outerHTML")
+	b.screenshot("status.png", 1280, 900)
+
+	// The session lives in a cookie the page's scripts cannot read, sent to
+	// this site only; the key is stored nowhere.
+	if c := b.eval("document.cookie"); c != "" {
+		t.Errorf("a cookie readable by scripts: %q", c)
+	}
+	cookie := b.cookie(e.base, "bridged_session")
+	if cookie == nil || cookie["httpOnly"] != true || cookie["sameSite"] != "Strict" || strings.Contains(fmt.Sprint(cookie), e.ops) {
+		t.Errorf("the session cookie: %v", cookie)
+	}
 
 	find := func(what, pattern string) string {
 		t.Helper()
@@ -154,6 +174,7 @@ func TestStatusPageChromium(t *testing.T) {
 	if strings.Contains(overall, `"fail"`) && !regexp.MustCompile(`data-part="iyzico connection" data-status="fail"`).MatchString(dom) {
 		t.Errorf("the service fails, but not for iyzico's connection: %s", overall)
 	}
+	find("logged in as", `id="user">key ops<`)
 	find("lane-1 blocked", `data-terminal="lane-1" data-state="blocked" data-status="degraded"`)
 	find("lane-2 idle", `data-terminal="lane-2" data-state="idle" data-status="ok"`)
 	find("lane-2 end of day", `(?s)data-eod="lane-2".*?80\.00 TRY \(1\).*?✓ match`)
@@ -162,10 +183,14 @@ func TestStatusPageChromium(t *testing.T) {
 		t.Errorf("the unknown sale is not among the open transactions: %s", open)
 	}
 	recent := find("recent transactions", `(?s)id="recent".*?id="eod"`)
-	for _, want := range []string{`data-op="` + ok.str("id") + `" data-status="approved"`, `data-status="declined"`, "149.90", "10.51", "552879******0008", "10051"} {
+	for _, want := range []string{`data-op="` + ok.str("id") + `" data-status="approved"`, `data-status="declined"`, "149.90", "10.51", "552879******0008", "10051",
+		"ECR&lt;U+202E&gt;1-TPIECER"} {
 		if !strings.Contains(recent, want) {
 			t.Errorf("recent transactions: %q missing", want)
 		}
+	}
+	if strings.Contains(dom, "\u202e") {
+		t.Error("a raw right-to-left override on the page")
 	}
 	if !strings.Contains(recent, "&lt;script&gt;alert(1)&lt;/script&gt;") {
 		t.Error("the hostile reference is not shown as text")
@@ -173,13 +198,23 @@ func TestStatusPageChromium(t *testing.T) {
 	if strings.Contains(strings.ToLower(dom), "<script") {
 		t.Error("a script element in the DOM")
 	}
-	for _, secret := range []string{e.key, "sim-secret", "sim-password", "5528790000000008"} {
+	for _, secret := range []string{e.key, e.ops, "sim-secret", "sim-password", "5528790000000008"} {
 		if strings.Contains(dom, secret) {
 			t.Errorf("%q in the status page", secret)
 		}
 	}
-	// A phone-sized window: the same content, stacked.
-	if narrow := render(t, bin, e.base+"/", "status-narrow.png", 390, 1200); !strings.Contains(narrow, lost.str("id")) {
+	// A phone-sized window: the same content, stacked, in the same session.
+	b.viewport(390, 1200)
+	b.navigate(e.base + "/")
+	if narrow := b.eval("document.documentElement.outerHTML"); !strings.Contains(narrow, lost.str("id")) {
 		t.Error("the narrow render lacks the unknown sale")
+	}
+	b.screenshot("status-narrow.png", 390, 1200)
+
+	// Log out: the form again, and the old session opens nothing.
+	b.eval(`document.querySelector("form.logout").submit(); true`)
+	b.waitLoad()
+	if after := b.eval("document.documentElement.outerHTML"); !strings.Contains(after, `action="/login"`) || strings.Contains(after, "ECR-OK") {
+		t.Errorf("after logging out:\n%s", after)
 	}
 }

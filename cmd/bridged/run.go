@@ -16,7 +16,7 @@ import (
 const usage = `bridged connects cash-register software to card terminals through the iyzico Terminal API.
 
 Usage:
-  bridged demo [--listen ADDR] [--mode vuk509|vuk507]   run against a built-in simulator
+  bridged demo [--listen ADDR] [--mode vuk509|vuk507] [-c FILE]   run against a built-in simulator (-c: your config)
   bridged run -c FILE                                  run in the foreground (what the service runs)
   bridged check-config -c FILE                         validate a config and print it with secrets masked
   bridged version                                      print version, commit and Go version
@@ -26,11 +26,12 @@ Usage:
   bridged tx list [--status unknown] [--since 24h]     transactions (from the daemon, or the journal when stopped)
   bridged tx show ID|REFERENCE                         one transaction
   bridged tx resolve ID                                ask iyzico now for an unknown outcome
-  bridged export --from DAY --to DAY [--format csv|jsonl] [-o FILE]   the journal, for accounting
+  bridged export --from DAY --to DAY [--format csv|jsonl] [-o NEW-FILE]   the journal, for accounting
   bridged doctor [-c FILE]                             check config, data dir, journal, network, login
 
 Operator verbs read the config at -c FILE (default /etc/bridged/bridged.yaml; on Windows
-%ProgramData%\bridged\bridged.yaml) to find the daemon and an API key.
+%ProgramData%\bridged\bridged.yaml) to find the daemon and an API key; they sign every request
+with the key and refuse any answer the daemon did not sign.
 `
 
 // usageError is a mistake on the command line: exit code 2.
@@ -70,6 +71,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 }
 
 func (a *app) main(ctx context.Context, args []string) error {
+	err := a.dispatch(ctx, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // a verb's --help: its usage is printed
+	}
+	return err
+}
+
+func (a *app) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)
 		return usageError{"no command given"}
@@ -110,6 +119,9 @@ func (a *app) flags(name string, args []string, define func(*flag.FlagSet)) (*fl
 		define(fs)
 	}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, err // the usage went to stderr; asking for it is no mistake
+		}
 		return nil, usageError{err.Error()}
 	}
 	if fs.NArg() > 0 {
@@ -153,6 +165,10 @@ func (a *app) cmdCheckConfig(args []string) error {
 	if err != nil {
 		return fmt.Errorf("render config: %w", err)
 	}
+	// Who may read the file matters where it runs; say it here, refuse at run.
+	for _, p := range config.CheckAccess(path, cfg.DataDir) {
+		fmt.Fprintf(a.stderr, "bridged: warning: %s (bridged run refuses to start so)\n", p)
+	}
 	fmt.Fprintf(a.stdout, "# %s is valid: mode %s, %d terminal(s), listening on %s\n%s",
 		path, cfg.Mode, len(cfg.Terminals), cfg.Listen, out)
 	return nil
@@ -166,6 +182,16 @@ func (a *app) cmdRun(ctx context.Context, args []string) error {
 	cfg, err := a.loadConfig(path)
 	if err != nil {
 		return err
+	}
+	// The config holds every credential and the data dir every payment:
+	// no other user of this machine may read or change them.
+	if probs := config.CheckAccess(path, cfg.DataDir); len(probs) > 0 {
+		if !cfg.AllowOpenPermissions {
+			return fmt.Errorf("refusing to start: %w", &probs)
+		}
+		for _, p := range probs {
+			fmt.Fprintf(a.stderr, "bridged: warning (allow_open_permissions is set): %s\n", p)
+		}
 	}
 	// Under systemd (Type=notify) readiness is sent once the journal is
 	// recovered and the listener accepts; elsewhere the notifier is nil.

@@ -55,6 +55,17 @@ log: {format: json}
 
 func noEnv(string) string { return "" }
 
+// privateDir is a temporary directory only its owner may open, as a data dir
+// must be (t.TempDir's own are 0755 under a usual umask).
+func privateDir(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "data")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func TestVersion(t *testing.T) {
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"version"}, noEnv, &out, io.Discard); err != nil {
@@ -76,19 +87,114 @@ func TestUnknownVerbIsUsageError(t *testing.T) {
 	}
 }
 
-func TestCheckConfigExample(t *testing.T) {
-	var out bytes.Buffer
-	err := run(context.Background(), []string{"check-config", "-c", filepath.Join("..", "..", "configs", "bridged.example.yaml")}, noEnv, &out, io.Discard)
+// TestPlaceholdersAreRefused: the example config as shipped is refused by
+// check-config, doctor and run alike, each naming every value still to fill
+// in; filled in, check-config takes it.
+func TestPlaceholdersAreRefused(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "configs", "bridged.example.yaml"))
 	if err != nil {
-		t.Fatalf("check-config on the example: %v", err)
+		t.Fatal(err)
+	}
+	body := strings.Replace(string(example), "data_dir: /var/lib/bridged", "data_dir: "+privateDir(t), 1)
+	path := writeConfig(t, body)
+	named := []string{"api.keys[0].key: is still the example's placeholder", "openssl rand -hex 32",
+		"upstream.client_id: is still", "upstream.client_secret: is still", "upstream.username: is still", "upstream.password: is still"}
+	for _, verb := range []string{"check-config", "doctor", "run"} {
+		t.Run(verb, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			a := testApp(noEnv, &out, &errOut)
+			err := a.main(context.Background(), []string{verb, "-c", path})
+			if err == nil || exitCode(err) == 0 {
+				t.Fatalf("%s passed the example's placeholders:\n%s", verb, out.String())
+			}
+			all := err.Error() + out.String() + errOut.String()
+			for _, want := range named {
+				if !strings.Contains(all, want) {
+					t.Errorf("%s does not say %q:\n%s", verb, want, all)
+				}
+			}
+		})
+	}
+	filled := strings.NewReplacer("change-me-to-a-random-key-of-32-chars-or-more", strings.Repeat("0123456789abcdef", 4),
+		"your-client-id", "cid", "your-client-secret", "secret", "your-merchant-user", "user", "your-merchant-password", "pw").Replace(body)
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"check-config", "-c", writeConfig(t, filled)}, noEnv, &out, io.Discard); err != nil {
+		t.Fatalf("check-config on the example, filled in: %v", err)
 	}
 	if !strings.Contains(out.String(), "is valid") {
 		t.Errorf("unexpected output:\n%s", out.String())
 	}
 }
 
+// TestRunRefusesOpenPermissions: a config every user can read, or a data
+// dir others can open, stops `run` before anything starts, unless
+// allow_open_permissions is set.
+func TestRunRefusesOpenPermissions(t *testing.T) {
+	if isWindows() {
+		t.Skip("Unix modes; Windows ACLs are checked by access_windows.go")
+	}
+	tests := []struct {
+		name       string
+		file, data os.FileMode
+		want       string
+	}{
+		{"world-readable config", 0o644, 0o700, "every user of this machine can read"},
+		{"open data dir", 0o600, 0o777, "other users can read or change the journal"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := privateDir(t)
+			path := writeConfig(t, validConfig(data))
+			if err := os.Chmod(path, tt.file); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(data, tt.data); err != nil {
+				t.Fatal(err)
+			}
+			var logs safeBuffer
+			a := testApp(noEnv, io.Discard, &logs)
+			err := a.main(context.Background(), []string{"run", "-c", path})
+			if err == nil || !strings.Contains(err.Error(), "refusing to start") || !strings.Contains(err.Error(), tt.want) ||
+				!strings.Contains(err.Error(), "allow_open_permissions") {
+				t.Fatalf("run: %v", err)
+			}
+			if strings.Contains(logs.String(), `"listen"`) {
+				t.Fatal("the daemon started")
+			}
+			// The documented opt-out: it starts, and says what it let pass.
+			if err := os.WriteFile(path, []byte(validConfig(data)+"allow_open_permissions: true\n"), tt.file); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() { done <- a.main(ctx, []string{"run", "-c", path}) }()
+			waitForLog(t, &logs, `"listen":"`)
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatalf("run with the opt-out: %v", err)
+			}
+			if !strings.Contains(logs.String(), "warning (allow_open_permissions is set)") {
+				t.Errorf("the opt-out passed silently:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestDemoHelpExitsZero(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"demo", "--help"}, noEnv, &out, &errOut); err != nil {
+		t.Fatalf("demo --help: %v", err)
+	}
+	if !strings.Contains(out.String()+errOut.String(), "-listen") {
+		t.Errorf("demo --help printed no usage:\n%s%s", out.String(), errOut.String())
+	}
+	if err := run(context.Background(), []string{"demo", "--bogus"}, noEnv, io.Discard, io.Discard); exitCode(err) != 2 {
+		t.Errorf("demo --bogus: %v", err)
+	}
+}
+
 func TestCheckConfigReportsEveryMistake(t *testing.T) {
-	body := validConfig(t.TempDir())
+	body := validConfig(privateDir(t))
 	body = strings.Replace(body, "listen: 127.0.0.1:0", "listen: 0.0.0.0:8470", 1)
 	body = strings.Replace(body, "mode: vuk509", "mode: vuk510", 1)
 	body = strings.Replace(body, "terminals: [{id: lane-1, device_unique_id: PAV860047264}]",
@@ -117,14 +223,14 @@ func TestSecretsNeverReachOutput(t *testing.T) {
 		}
 		return ""
 	}
-	path := writeConfig(t, validConfig(t.TempDir()))
+	path := writeConfig(t, validConfig(privateDir(t)))
 	var out, errOut bytes.Buffer
 	if err := run(context.Background(), []string{"check-config", "-c", path}, getenv, &out, &errOut); err != nil {
 		t.Fatal(err)
 	}
 
 	// A bad config must not echo the secret in its problems either.
-	bad := strings.Replace(validConfig(t.TempDir()), "mode: vuk509", "mode: nope", 1)
+	bad := strings.Replace(validConfig(privateDir(t)), "mode: vuk509", "mode: nope", 1)
 	_ = run(context.Background(), []string{"check-config", "-c", writeConfig(t, bad)}, getenv, &out, &errOut)
 
 	// The daemon's own log, from start to stop, with a request that fails auth.
@@ -158,7 +264,13 @@ func TestSecretsNeverReachOutput(t *testing.T) {
 	}
 }
 
-func TestDemoPrintsWorkingCurlAndStopsOnCancel(t *testing.T) {
+// TestDemoPrintsWorkingLines pastes what demo prints into a shell, as a
+// newcomer would: the export line, then the sale, the lookup, the void and
+// the event stream, each of which must work.
+func TestDemoPrintsWorkingLines(t *testing.T) {
+	if _, err := exec.LookPath("curl"); err != nil {
+		t.Skip("curl is not installed")
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var out safeBuffer
 	a := testApp(noEnv, &out, io.Discard)
@@ -166,9 +278,41 @@ func TestDemoPrintsWorkingCurlAndStopsOnCancel(t *testing.T) {
 	go func() { done <- a.main(ctx, []string{"demo", "--listen", "127.0.0.1:0"}) }()
 
 	text := waitFor(t, &out, "Press Ctrl-C")
-	body := runCurl(t, text)
-	if !strings.Contains(body, `"status":"approved"`) || !strings.Contains(body, `"amount":"149.90"`) {
-		t.Fatalf("the printed sale did not complete: %s", body)
+	var lines []string
+	for _, l := range strings.Split(text, "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "export BRIDGED_KEY=") || strings.HasPrefix(l, "curl ") || strings.HasPrefix(l, "ID=$(") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 6 || !strings.HasPrefix(lines[0], "export BRIDGED_KEY=") {
+		t.Fatalf("demo printed %d pasteable lines, want export, sale, lookup, find id, void, events:\n%s", len(lines), text)
+	}
+	// Each line as pasted, in one shell; the event stream is cut after a while.
+	script := lines[0] + "\necho '== sale'\n" + lines[1] + "\necho\necho '== lookup'\n" + lines[2] + "\necho\n" + lines[3] +
+		"\necho '== void'\n" + lines[4] + "\necho\necho '== events'\n" + strings.Replace(lines[5], "curl -sN", "curl -sN --max-time 2", 1) + " || true\n"
+	got, err := exec.Command("bash", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, script, got)
+	}
+	section := func(name string) string {
+		rest := string(got)[strings.Index(string(got), "== "+name)+len(name)+3:]
+		if i := strings.Index(rest, "== "); i >= 0 {
+			rest = rest[:i]
+		}
+		return rest
+	}
+	for _, c := range []struct{ name, want string }{
+		{"sale", `"status":"approved"`},
+		{"lookup", `"reference":"ECR-000001"`},
+		{"void", `"type":"void"`},
+		{"void", `"status":"approved"`},
+		{"events", "event: payment.approved"},
+		{"events", "event: void.approved"},
+	} {
+		if !strings.Contains(section(c.name), c.want) {
+			t.Errorf("%s: %q not in %s", c.name, c.want, section(c.name))
+		}
 	}
 	dir := regexp.MustCompile(`data dir: (\S+)`).FindStringSubmatch(text)[1]
 
@@ -187,7 +331,7 @@ func TestDemoPrintsWorkingCurlAndStopsOnCancel(t *testing.T) {
 }
 
 func TestServiceVerbsUseTheServiceManager(t *testing.T) {
-	path := writeConfig(t, validConfig(t.TempDir()))
+	path := writeConfig(t, validConfig(privateDir(t)))
 	tests := []struct {
 		verb string
 		want string
@@ -230,7 +374,7 @@ func TestInstallRefusesABadConfig(t *testing.T) {
 	fake := &fakeService{}
 	a := testApp(noEnv, io.Discard, io.Discard)
 	a.newService = func(service.Interface, *service.Config) (service.Service, error) { return fake, nil }
-	bad := writeConfig(t, strings.Replace(validConfig(t.TempDir()), "mode: vuk509", "mode: x", 1))
+	bad := writeConfig(t, strings.Replace(validConfig(privateDir(t)), "mode: vuk509", "mode: x", 1))
 	if err := a.main(context.Background(), []string{"install", "-c", bad}); err == nil {
 		t.Fatal("installed a service with a bad config")
 	}
@@ -255,7 +399,7 @@ func TestStatusWithoutDaemon(t *testing.T) {
 			a.newService = func(service.Interface, *service.Config) (service.Service, error) {
 				return &fakeService{status: tt.status, statusErr: tt.err}, nil
 			}
-			err := a.main(context.Background(), []string{"status", "-c", writeConfig(t, validConfig(t.TempDir()))})
+			err := a.main(context.Background(), []string{"status", "-c", writeConfig(t, validConfig(privateDir(t)))})
 			if err == nil || !strings.Contains(err.Error(), "not running") {
 				t.Fatalf("status without a daemon: %v", err)
 			}
@@ -305,7 +449,7 @@ func TestProgramExitsWhenDaemonFails(t *testing.T) {
 }
 
 func TestRunNonInteractiveHandsOverToServiceManager(t *testing.T) {
-	path := writeConfig(t, validConfig(t.TempDir()))
+	path := writeConfig(t, validConfig(privateDir(t)))
 	fake := &fakeService{}
 	a := testApp(noEnv, io.Discard, io.Discard)
 	a.interactive = func() bool { return false }
@@ -432,28 +576,45 @@ func waitForLog(t *testing.T, b *safeBuffer, prefix string) string {
 	return rest[:strings.IndexByte(rest, '"')]
 }
 
-// runCurl runs the demo's printed sale line with curl itself, as a newcomer
-// would paste it.
-func runCurl(t *testing.T, text string) string {
-	t.Helper()
-	line := ""
-	for _, l := range strings.Split(text, "\n") {
-		if strings.Contains(l, "curl -s -X POST") {
-			line = strings.TrimSpace(l)
-		}
-	}
-	if line == "" {
-		t.Fatalf("no sale curl line in:\n%s", text)
-	}
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
-	}
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Skip("no sh: the printed curl line is for a POSIX shell (Windows has curl.exe but no sh)")
-	}
-	out, err := exec.Command("sh", "-c", line).CombinedOutput()
+// TestDemoTriesYourConfig: demo -c runs a config against the simulator (its
+// keys, terminals and mode; iyzico's credentials may still be placeholders),
+// and refuses what the demo does not replace, such as a placeholder key.
+func TestDemoTriesYourConfig(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "configs", "bridged.example.yaml"))
 	if err != nil {
-		t.Fatalf("%s: %v\n%s", line, err, out)
+		t.Fatal(err)
 	}
-	return string(out)
+	if _, err := runCLI(t, "demo", "-c", writeConfig(t, string(example)), "--listen", "127.0.0.1:0"); err == nil ||
+		!strings.Contains(err.Error(), "api.keys[0].key: is still the example's placeholder") || strings.Contains(err.Error(), "upstream.") {
+		t.Fatalf("demo -c with the example's placeholder key: %v", err)
+	}
+	key := strings.Repeat("e", 40)
+	body := strings.Replace(string(example), "change-me-to-a-random-key-of-32-chars-or-more", key, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out safeBuffer
+	a := testApp(noEnv, &out, io.Discard)
+	done := make(chan error, 1)
+	go func() { done <- a.main(ctx, []string{"demo", "-c", writeConfig(t, body), "--listen", "127.0.0.1:0"}) }()
+	text := waitFor(t, &out, "Press Ctrl-C")
+	if strings.Contains(text, key) || !strings.Contains(text, "export BRIDGED_KEY=<that key> BRIDGED_KEY_NAME=<its name>") {
+		t.Errorf("demo -c printed the config's key, or no export line:\n%s", text)
+	}
+	addr := regexp.MustCompile(`status page: http://(\S+)/`).FindStringSubmatch(text)[1]
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v1/payments", strings.NewReader(`{"amount":"149.90","reference":"TRY-1","terminal":"lane-1"}`))
+	req.Header.Set("Authorization", "Bearer "+key)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || !strings.Contains(string(raw), `"status":"approved"`) {
+		t.Fatalf("a sale with the config's key against the simulator: %d %s", resp.StatusCode, raw)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("demo -c: %v", err)
+	}
 }

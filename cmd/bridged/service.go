@@ -49,8 +49,12 @@ const systemdUnit = `# bridged as a systemd service: the same unit comes with th
 [Unit]
 Description=bridged payment bridge (cash register to iyzico card terminals)
 Documentation=file:/usr/share/doc/bridged/install.md
-After=network-online.target
+After=network-online.target bridged.socket
 Wants=network-online.target
+# The API's sockets (127.0.0.1 and ::1 on its port) come from bridged.socket,
+# which holds them while bridged restarts or is upgraded: no other program
+# can take the port the ECR calls.
+Requires=bridged.socket
 # Restart forever: RestartSec keeps the rate far below any start limit.
 StartLimitIntervalSec=0
 
@@ -111,6 +115,36 @@ SystemCallErrorNumber=EPERM
 [Install]
 WantedBy=multi-user.target
 `
+
+// systemdSocketTemplate is bridged.socket, with %[1]s the port: the same
+// unit comes with the .deb/.rpm (packaging/systemd/bridged.socket, port 8470)
+// and from `bridged install` (the port of the config's listen).
+// TestSystemdSocketMatchesPackagedSocket keeps the two in sync.
+const systemdSocketTemplate = `# bridged's API sockets: systemd holds 127.0.0.1:%[1]s and [::1]:%[1]s for bridged.service
+# (socket activation), also while bridged restarts or is upgraded, so that no
+# other program can take the port the ECR calls. The same unit comes with the
+# .deb/.rpm (/usr/lib/systemd/system/bridged.socket) and from ` + "`bridged install`" + `
+# (/etc/systemd/system/bridged.socket). Another port: ` + "`systemctl edit bridged.socket`" + `
+# with ListenStream= (empty, to drop these) and the new addresses, and the
+# same port in listen of /etc/bridged/bridged.yaml. Without IPv6 on the host,
+# list only the 127.0.0.1 address.
+[Unit]
+Description=bridged API sockets (127.0.0.1:%[1]s and [::1]:%[1]s)
+Documentation=file:/usr/share/doc/bridged/install.md
+
+[Socket]
+ListenStream=127.0.0.1:%[1]s
+ListenStream=[::1]:%[1]s
+BindIPv6Only=ipv6-only
+NoDelay=true
+Service=bridged.service
+
+[Install]
+WantedBy=sockets.target
+`
+
+// systemdSocket is bridged.socket for port.
+func systemdSocket(port string) string { return fmt.Sprintf(systemdSocketTemplate, port) }
 
 // serviceConfig describes the service to systemd or the Windows SCM. The
 // recovery options make the manager restart bridged after a crash; journaled
@@ -243,6 +277,7 @@ func (a *app) cmdService(verb string, args []string) error {
 		return err
 	}
 	var cfg *config.Config
+	var pending config.Problems
 	if verb == "install" {
 		opts.trim()
 		src, err := opts.createConfig(path, os.Executable)
@@ -252,8 +287,11 @@ func (a *app) cmdService(verb string, args []string) error {
 		if src != "" {
 			fmt.Fprintf(a.stdout, "bridged service: created %s from %s\n", path, src)
 		}
-		// Never install a service that would fail at its first start.
-		if cfg, err = a.loadConfig(path); err != nil {
+		// Never install a service that would fail at its first start, save
+		// for one thing: the example's placeholders (iyzico's credentials),
+		// which only the store can fill in. Then the service is installed
+		// and not started, and the output says what is left to do.
+		if cfg, pending, err = a.loadInstallConfig(path); err != nil {
 			return err
 		}
 		abs, err := filepath.Abs(path)
@@ -275,16 +313,24 @@ func (a *app) cmdService(verb string, args []string) error {
 	case "uninstall":
 		// The data directory (the journal) and the config stay: an
 		// uninstall or an upgrade must never lose a payment record.
-		err = svc.Uninstall()
-	case "start":
-		err = svc.Start()
+		err = osHost(a.stdout, a.stderr).uninstall(svc)
+	case "start", "restart":
+		// A config that cannot run is said here, not in a service log.
+		if path != "" {
+			if _, err := a.loadConfig(path); err != nil {
+				return err
+			}
+		}
+		if verb == "start" {
+			err = svc.Start()
+		} else {
+			err = svc.Restart()
+		}
 	case "stop":
 		err = svc.Stop()
-	case "restart":
-		err = svc.Restart()
 	case "status":
 		st, serr := svc.Status()
-		fmt.Fprintf(a.stdout, "bridged service: %s\n", statusText(st, serr))
+		fmt.Fprintf(a.stdout, "bridged service: %s\n", statusText(svc.Platform(), st, serr))
 		if serr != nil && !errors.Is(serr, service.ErrNotInstalled) {
 			return fmt.Errorf("service status: %w", serr)
 		}
@@ -294,13 +340,88 @@ func (a *app) cmdService(verb string, args []string) error {
 		return fmt.Errorf("service %s: %w", verb, err)
 	}
 	fmt.Fprintf(a.stdout, "bridged service: %s done\n", verb)
+	if verb != "install" {
+		return nil
+	}
+	if len(pending) > 0 {
+		fmt.Fprintf(a.stdout, "bridged service: not started: %s still holds the example's placeholders:\n", path)
+		for _, p := range pending {
+			fmt.Fprintf(a.stdout, "  %s\n", p)
+		}
+		fmt.Fprintf(a.stdout, "Fill them in, check with: bridged check-config -c %q\nthen start the service: bridged start\n", path)
+		return nil
+	}
+	if opts.registered {
+		// The package's install starts the service once it is configured
+		// (packaging/windows/bridged.wxs), and fails if it does not run.
+		if err := startAndWait(svc, serviceStartTimeout); err != nil {
+			return fmt.Errorf("service start: %w", err)
+		}
+		fmt.Fprintln(a.stdout, "bridged service: running")
+	}
 	return nil
+}
+
+// serviceStartTimeout is how long an install waits for the service it
+// started to report running: what Windows Installer's ServiceControl
+// Wait="yes" allows (30 s), doubled for a slow disk's journal recovery.
+const serviceStartTimeout = 60 * time.Second
+
+// startAndWait starts svc and waits until the service manager reports it
+// running. A service that stops instead (a port held by another program, a
+// data dir it may not write) is an error naming where to look.
+func startAndWait(svc service.Service, timeout time.Duration) error {
+	if err := svc.Start(); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(timeout)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := svc.Status()
+		if err == nil && st == service.StatusRunning {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			if err != nil {
+				return fmt.Errorf("not running after %s: %w", timeout, err)
+			}
+			return fmt.Errorf("not running after %s (see the log file and the Event Log, source bridged)", timeout)
+		}
+		<-tick.C
+	}
+}
+
+// loadInstallConfig loads the config an install registers the service with.
+// A config whose only problems are the example's placeholders is returned
+// with them in pending; any other problem is an error.
+func (a *app) loadInstallConfig(path string) (cfg *config.Config, pending config.Problems, err error) {
+	if path == "" {
+		return nil, nil, usageError{"-c FILE is required"}
+	}
+	cfg, err = config.Load(path, a.getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	verr := cfg.Validate()
+	var ps *config.Problems
+	switch {
+	case verr == nil:
+		return cfg, nil, nil
+	case errors.As(verr, &ps) && ps.OnlyPlaceholders():
+		return cfg, *ps, nil
+	default:
+		return nil, nil, fmt.Errorf("config %s: %w", path, verr)
+	}
 }
 
 // host is what install changes on the machine besides registering the
 // service, as functions so that tests can replace every one of them.
 type host struct {
 	stdout, stderr io.Writer
+	// root is prepended to every system path install and uninstall write
+	// themselves ("" on a real machine; a temporary directory in tests).
+	root string
 	// protectDataDir creates the data directory and limits it to SYSTEM and
 	// Administrators (Windows; elsewhere it creates it with mode 0700).
 	protectDataDir func(dir string) error
@@ -312,6 +433,10 @@ type host struct {
 	run         func(name string, args ...string) error
 	// shareConfig gives the service account's group read access to the config.
 	shareConfig func(path string, gid int) error
+	// protectConfig limits the config to SYSTEM and Administrators (Windows).
+	protectConfig func(path string) error
+	// prepareDataDir creates the systemd data dir owned by the service account, mode 0700.
+	prepareDataDir func(dir string) error
 }
 
 func osHost(stdout, stderr io.Writer) host {
@@ -319,7 +444,26 @@ func osHost(stdout, stderr io.Writer) host {
 		stdout:         stdout,
 		stderr:         stderr,
 		protectDataDir: protectDataDir,
-		executable:     os.Executable,
+		protectConfig:  protectConfigFile,
+		prepareDataDir: func(dir string) error {
+			if _, err := os.Stat(dir); err == nil {
+				return nil // an existing data dir, with its journal, is never touched
+			}
+			u, err := user.Lookup(serviceUser)
+			if err != nil {
+				return err
+			}
+			uid, _ := strconv.Atoi(u.Uid)
+			gid, _ := strconv.Atoi(u.Gid)
+			if err := os.MkdirAll(dir, 0o700); err != nil {
+				return err
+			}
+			if err := os.Chown(dir, uid, gid); err != nil {
+				return err
+			}
+			return os.Chmod(dir, 0o700)
+		},
+		executable: os.Executable,
 		exists: func(path string) bool {
 			_, err := os.Stat(path)
 			return err == nil
@@ -351,6 +495,13 @@ func osHost(stdout, stderr io.Writer) host {
 // install prepares the machine for the platform's service manager, then
 // registers the service. Each step is safe to repeat.
 func (h host) install(svc service.Service, cfg *config.Config, configPath string) error {
+	if linuxWithoutSystemd(svc.Platform()) {
+		// kardianos/service would write a SysV script and rc links that run
+		// bridged as root, unhardened, with none of the checks below.
+		return fmt.Errorf("cannot install: this Linux does not run systemd (the service manager found is %s); "+
+			"bridged installs as a systemd service only. Nothing was changed. On another init system, run "+
+			"`bridged run -c %s` as an unprivileged user from it (see docs/install.md, \"Without systemd\")", svc.Platform(), configPath)
+	}
 	switch svc.Platform() {
 	case windowsPlatform:
 		// Before the service exists, so it never runs with an open journal
@@ -359,6 +510,10 @@ func (h host) install(svc service.Service, cfg *config.Config, configPath string
 			return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
 		}
 		fmt.Fprintf(h.stdout, "bridged service: data dir %s limited to SYSTEM and Administrators\n", cfg.DataDir)
+		if err := h.protectConfig(configPath); err != nil {
+			return fmt.Errorf("config %s: %w", configPath, err)
+		}
+		fmt.Fprintf(h.stdout, "bridged service: config %s limited to SYSTEM and Administrators\n", configPath)
 		if cfg.Log.File == "" {
 			fmt.Fprintln(h.stderr, "bridged: warning: log.file is empty; a Windows service has no console, so set it (e.g. C:\\ProgramData\\bridged\\logs\\bridged.log)")
 		}
@@ -366,8 +521,62 @@ func (h host) install(svc service.Service, cfg *config.Config, configPath string
 		if err := h.prepareSystemd(cfg, configPath); err != nil {
 			return err
 		}
+		if err := svc.Install(); err != nil {
+			return err
+		}
+		// The socket unit is written first (the service requires it) and
+		// enabled after, so that it is up at boot before anything can call.
+		if err := h.run("systemctl", "enable", "bridged.socket"); err != nil {
+			return fmt.Errorf("enable bridged.socket: %w", err)
+		}
+		return nil
 	}
 	return svc.Install()
+}
+
+// The files install writes beside the service unit, and what an older
+// bridged install left on a Linux without systemd (kardianos/service's SysV
+// script and its rc links).
+const (
+	systemdSocketPath = "/etc/systemd/system/bridged.socket"
+	sysvScript        = "/etc/init.d/bridged"
+)
+
+// uninstall removes everything install wrote: the service registration, and
+// under systemd the socket unit; it also removes the rc links of a SysV
+// install, which kardianos/service leaves behind. The journal and the config
+// stay.
+func (h host) uninstall(svc service.Service) error {
+	var errs []error
+	if svc.Platform() == systemdPlatform {
+		if _, err := os.Stat(h.root + systemdSocketPath); err == nil {
+			if err := h.run("systemctl", "disable", "--now", "bridged.socket"); err != nil {
+				errs = append(errs, fmt.Errorf("disable bridged.socket: %w", err))
+			}
+			if err := os.Remove(h.root + systemdSocketPath); err != nil {
+				errs = append(errs, err)
+			} else {
+				fmt.Fprintf(h.stdout, "bridged service: removed %s\n", systemdSocketPath)
+			}
+		}
+	}
+	if err := svc.Uninstall(); err != nil {
+		errs = append(errs, err)
+	}
+	var links []string
+	if linuxWithoutSystemd(svc.Platform()) {
+		links, _ = filepath.Glob(h.root + "/etc/rc[0-6S].d/[SK][0-9][0-9]bridged")
+	}
+	for _, l := range links {
+		if target, err := os.Readlink(l); err == nil && (target == sysvScript || target == h.root+sysvScript) {
+			if err := os.Remove(l); err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			fmt.Fprintf(h.stdout, "bridged service: removed %s\n", strings.TrimPrefix(l, h.root))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // prepareSystemd checks that the hardened unit can run this binary with this
@@ -396,6 +605,14 @@ func (h host) prepareSystemd(cfg *config.Config, configPath string) error {
 	if err := h.shareConfig(configPath, gid); err != nil {
 		return fmt.Errorf("config %s: %w", configPath, err)
 	}
+	if err := h.prepareDataDir(cfg.DataDir); err != nil {
+		return fmt.Errorf("data dir %s: %w", cfg.DataDir, err)
+	}
+	_, port, _ := net.SplitHostPort(cfg.Listen)
+	if err := os.WriteFile(h.root+systemdSocketPath, []byte(systemdSocket(port)), 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", systemdSocketPath, err)
+	}
+	fmt.Fprintf(h.stdout, "bridged service: wrote %s (127.0.0.1:%s and [::1]:%s)\n", systemdSocketPath, port, port)
 	return nil
 }
 
@@ -427,6 +644,10 @@ func systemdInstallProblems(exe, configPath string, cfg *config.Config, exists f
 		probs = append(probs, fmt.Sprintf("log.file is %s: the service can write logs only under %s, "+
 			"or leave it empty for the journal (journalctl -u bridged)", cfg.Log.File, systemdLogsDir))
 	}
+	if host, port, _ := net.SplitHostPort(cfg.Listen); port == "0" || !isLocalhostName(host) {
+		probs = append(probs, fmt.Sprintf("listen is %s: bridged.socket holds 127.0.0.1 and [::1] on one fixed port; "+
+			"use listen: 127.0.0.1:<port>, or see docs/install.md to listen elsewhere", cfg.Listen))
+	}
 	for _, unit := range []string{"/usr/lib/systemd/system/bridged.service", "/lib/systemd/system/bridged.service"} {
 		if exists(unit) {
 			probs = append(probs, fmt.Sprintf("%s exists: bridged is installed from the package; "+
@@ -435,6 +656,21 @@ func systemdInstallProblems(exe, configPath string, cfg *config.Config, exists f
 		}
 	}
 	return probs
+}
+
+// linuxWithoutSystemd reports whether kardianos/service found a Linux
+// service manager other than systemd (SysV init, Upstart, OpenRC, ...).
+func linuxWithoutSystemd(platform string) bool {
+	return platform == "unix-systemv" || (strings.HasPrefix(platform, "linux-") && platform != systemdPlatform)
+}
+
+// isLocalhostName: the hosts whose addresses bridged.socket holds.
+func isLocalhostName(host string) bool {
+	switch strings.ToLower(strings.Trim(host, "[]")) {
+	case "localhost", "127.0.0.1", "::1":
+		return true
+	}
+	return false
 }
 
 // within reports whether path is dir or below it.
@@ -494,16 +730,21 @@ func sdNotify(socket, state string) error {
 	return err
 }
 
-func statusText(st service.Status, err error) string {
+// statusText is the service manager's answer in words; "unknown" always
+// says why.
+func statusText(platform string, st service.Status, err error) string {
 	switch {
 	case errors.Is(err, service.ErrNotInstalled):
-		return "not installed"
-	case err != nil:
-		return "unknown"
-	case st == service.StatusRunning:
+		return "not installed (register it with: bridged install -c FILE)"
+	case err == nil && st == service.StatusRunning:
 		return "running"
-	case st == service.StatusStopped:
+	case err == nil && st == service.StatusStopped:
 		return "stopped"
+	case linuxWithoutSystemd(platform):
+		return "unknown: this Linux does not run systemd (the service manager found is " + platform +
+			"); bridged installs as a systemd service only, so no service manager runs it here"
+	case err != nil:
+		return "unknown: the service manager (" + platform + ") did not say: " + err.Error()
 	}
-	return "unknown"
+	return "unknown: the service manager (" + platform + ") gave no state"
 }

@@ -60,7 +60,27 @@ func fakeHost(log *[]string) host {
 			*log = append(*log, "share "+path)
 			return nil
 		},
+		protectConfig: func(path string) error {
+			*log = append(*log, "protect config "+path)
+			return nil
+		},
+		prepareDataDir: func(dir string) error {
+			*log = append(*log, "data dir "+dir)
+			return nil
+		},
 	}
+}
+
+// fakeRoot is a machine's root for install and uninstall to write in.
+func fakeRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range []string{"etc/systemd/system", "etc/init.d"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return root
 }
 
 func TestServiceConfigRecoveryOptions(t *testing.T) {
@@ -157,7 +177,7 @@ func TestWindowsInstallOrder(t *testing.T) {
 	if err := h.install(platformService{&fakeService{}, windowsPlatform, &log}, cfg, `C:\ProgramData\bridged\bridged.yaml`); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{`protect C:\ProgramData\bridged`, "Install"}; !reflect.DeepEqual(log, want) {
+	if want := []string{`protect C:\ProgramData\bridged`, `protect config C:\ProgramData\bridged\bridged.yaml`, "Install"}; !reflect.DeepEqual(log, want) {
 		t.Errorf("steps %q, want %q", log, want)
 	}
 	if errOut.Len() != 0 {
@@ -269,7 +289,7 @@ func TestPackagedUnitTypeHasReadiness(t *testing.T) {
 		t.Skip("no unix datagram sockets")
 	}
 	sock, ready := listenNotify(t)
-	path := writeConfig(t, validConfig(t.TempDir()))
+	path := writeConfig(t, validConfig(privateDir(t)))
 	a := testApp(func(k string) string {
 		if k == "NOTIFY_SOCKET" {
 			return sock
@@ -330,9 +350,10 @@ func TestReadyNotifier(t *testing.T) {
 
 func TestSystemdInstallCreatesTheAccount(t *testing.T) {
 	skipUnlessLinux(t)
-	cfg := &config.Config{DataDir: "/var/lib/bridged"}
+	cfg := &config.Config{DataDir: "/var/lib/bridged", Listen: "127.0.0.1:8471"}
 	var log []string
 	h := fakeHost(&log)
+	h.root = fakeRoot(t)
 	missing := true
 	h.lookupGroup = func(name string) (int, error) {
 		log = append(log, "lookup "+name)
@@ -354,10 +375,17 @@ func TestSystemdInstallCreatesTheAccount(t *testing.T) {
 		"useradd " + strings.Join(useraddArgs(), " "),
 		"lookup bridged",
 		"share /etc/bridged/bridged.yaml",
+		"data dir /var/lib/bridged",
 		"Install",
+		"systemctl enable bridged.socket",
 	}
 	if !reflect.DeepEqual(log, want) {
 		t.Errorf("steps:\n got %q\nwant %q", log, want)
+	}
+	// The socket unit holds the config's port on both loopback addresses.
+	sock, err := os.ReadFile(filepath.Join(h.root, systemdSocketPath))
+	if err != nil || !strings.Contains(string(sock), "ListenStream=127.0.0.1:8471\n") || !strings.Contains(string(sock), "ListenStream=[::1]:8471\n") {
+		t.Fatalf("bridged.socket: %v\n%s", err, sock)
 	}
 
 	// An existing account is used as it is.
@@ -365,7 +393,7 @@ func TestSystemdInstallCreatesTheAccount(t *testing.T) {
 	if err := h.install(platformService{&fakeService{}, systemdPlatform, &log}, cfg, "/etc/bridged/bridged.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"lookup bridged", "share /etc/bridged/bridged.yaml", "Install"}; !reflect.DeepEqual(log, want) {
+	if want := []string{"lookup bridged", "share /etc/bridged/bridged.yaml", "data dir /var/lib/bridged", "Install", "systemctl enable bridged.socket"}; !reflect.DeepEqual(log, want) {
 		t.Errorf("steps %q, want %q", log, want)
 	}
 }
@@ -388,7 +416,7 @@ func TestPostinstallCreatesTheSameAccount(t *testing.T) {
 
 func TestSystemdInstallRefusesWhatTheUnitCannotRun(t *testing.T) {
 	skipUnlessLinux(t)
-	good := config.Config{DataDir: "/var/lib/bridged/"}
+	good := config.Config{DataDir: "/var/lib/bridged/", Listen: "127.0.0.1:8470"}
 	tests := []struct {
 		name     string
 		exe, cfg string
@@ -408,6 +436,8 @@ func TestSystemdInstallRefusesWhatTheUnitCannotRun(t *testing.T) {
 		{"log file elsewhere", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml",
 			func(c *config.Config) { c.Log.File = "/var/log/bridged.log" }, false, []string{"log.file is /var/log/bridged.log"}},
 		{"package installed", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml", nil, true, []string{"installed from the package"}},
+		{"listen off loopback", "/usr/local/bin/bridged", "/etc/bridged/bridged.yaml",
+			func(c *config.Config) { c.Listen = "0.0.0.0:8470" }, false, []string{"bridged.socket holds 127.0.0.1 and [::1]"}},
 		{"all at once", "/home/it/bridged", "/home/it/bridged.yaml",
 			func(c *config.Config) { c.DataDir = "/tmp/j" }, true, []string{"the binary", "the config", "data_dir", "package"}},
 	}
@@ -437,6 +467,122 @@ func TestSystemdInstallRefusesWhatTheUnitCannotRun(t *testing.T) {
 	err := h.install(platformService{&fakeService{}, systemdPlatform, &log}, &good, "/etc/bridged/bridged.yaml")
 	if err == nil || !strings.Contains(err.Error(), "ProtectHome") || len(log) != 0 {
 		t.Errorf("err %v, steps %q", err, log)
+	}
+}
+
+// TestSystemdSocketMatchesPackagedSocket keeps packaging/systemd/bridged.socket
+// equal to what `bridged install` writes for port 8470.
+func TestSystemdSocketMatchesPackagedSocket(t *testing.T) {
+	packaged := readRepoFile(t, "packaging", "systemd", "bridged.socket")
+	if got := systemdSocket("8470"); got != packaged {
+		t.Errorf("packaging/systemd/bridged.socket and systemdSocket(\"8470\") differ.\n%s", lineDiff(packaged, got))
+	}
+	unit := readRepoFile(t, "packaging", "systemd", "bridged.service")
+	for _, want := range []string{"Requires=bridged.socket", "After=network-online.target bridged.socket"} {
+		if !strings.Contains(unit, "\n"+want+"\n") {
+			t.Errorf("bridged.service lacks %s", want)
+		}
+	}
+}
+
+// TestInstallWithoutSystemd: on a Linux whose service manager is not systemd
+// (here a fake one that says SysV), install refuses with the reason and
+// changes nothing; uninstall removes the SysV script and every rc link an
+// older install left; status explains its "unknown".
+func TestInstallWithoutSystemd(t *testing.T) {
+	for _, platform := range []string{"unix-systemv", "linux-upstart", "linux-openrc"} {
+		t.Run(platform, func(t *testing.T) {
+			var log []string
+			h := fakeHost(&log)
+			h.root = fakeRoot(t)
+			cfg := &config.Config{DataDir: "/var/lib/bridged", Listen: "127.0.0.1:8470"}
+			err := h.install(platformService{&fakeService{}, platform, &log}, cfg, "/etc/bridged/bridged.yaml")
+			if err == nil || !strings.Contains(err.Error(), "does not run systemd") || !strings.Contains(err.Error(), platform) ||
+				!strings.Contains(err.Error(), "Nothing was changed") {
+				t.Fatalf("install: %v", err)
+			}
+			if len(log) != 0 {
+				t.Fatalf("install changed the machine: %q", log)
+			}
+			if entries, _ := os.ReadDir(filepath.Join(h.root, "etc", "systemd", "system")); len(entries) != 0 {
+				t.Fatalf("install wrote %v", entries)
+			}
+			if st := statusText(platform, service.StatusUnknown, errors.New("exit status 3")); !strings.Contains(st, "unknown: this Linux does not run systemd") {
+				t.Errorf("status: %q", st)
+			}
+		})
+	}
+
+	// What kardianos/service's SysV install (an older bridged) left behind:
+	// the script and seven rc links. Uninstall removes all of them, and only them.
+	var log []string
+	h := fakeHost(&log)
+	h.root = fakeRoot(t)
+	var out bytes.Buffer
+	h.stdout = &out
+	script := filepath.Join(h.root, sysvScript)
+	if err := os.WriteFile(script, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var links []string
+	for _, l := range []string{"rc2.d/S50bridged", "rc3.d/S50bridged", "rc4.d/S50bridged", "rc5.d/S50bridged",
+		"rc0.d/K02bridged", "rc1.d/K02bridged", "rc6.d/K02bridged"} {
+		p := filepath.Join(h.root, "etc", l)
+		_ = os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.Symlink(sysvScript, p); err != nil {
+			t.Fatal(err)
+		}
+		links = append(links, p)
+	}
+	other := filepath.Join(h.root, "etc", "rc2.d", "S20otherd")
+	if err := os.Symlink("/etc/init.d/otherd", other); err != nil {
+		t.Fatal(err)
+	}
+	sysv := &sysvFake{fakeService: &fakeService{}, script: script}
+	if err := h.uninstall(sysv); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range append(links, script) {
+		if _, err := os.Lstat(l); err == nil {
+			t.Errorf("uninstall left %s", strings.TrimPrefix(l, h.root))
+		}
+	}
+	if _, err := os.Lstat(other); err != nil {
+		t.Error("uninstall removed another service's link")
+	}
+	if n := strings.Count(out.String(), "removed /etc/rc"); n != 7 {
+		t.Errorf("uninstall reported %d links:\n%s", n, out.String())
+	}
+}
+
+// sysvFake is kardianos/service's SysV manager: Uninstall removes the script only.
+type sysvFake struct {
+	*fakeService
+	script string
+}
+
+func (s *sysvFake) Platform() string { return "unix-systemv" }
+func (s *sysvFake) Uninstall() error { return os.Remove(s.script) }
+
+// TestSystemdUninstallRemovesTheSocket: uninstall takes away what install
+// wrote beside the service unit.
+func TestSystemdUninstallRemovesTheSocket(t *testing.T) {
+	var log []string
+	h := fakeHost(&log)
+	h.root = fakeRoot(t)
+	sock := filepath.Join(h.root, systemdSocketPath)
+	if err := os.WriteFile(sock, []byte(systemdSocket("8470")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svc := platformService{&fakeService{}, systemdPlatform, &log}
+	if err := h.uninstall(svc); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(sock); err == nil {
+		t.Error("bridged.socket left behind")
+	}
+	if want := []string{"systemctl disable --now bridged.socket"}; !reflect.DeepEqual(log, want) || strings.Join(svc.calls, ",") != "Uninstall" {
+		t.Errorf("steps %q, calls %v", log, svc.calls)
 	}
 }
 

@@ -55,8 +55,9 @@ func TestE2EOperatorSettlesWhatIyzicoNeverWill(t *testing.T) {
 				if !strings.Contains(blocked.str("unknown"), id) || !strings.Contains(blocked.str("detail"), "tx settle") {
 					t.Fatalf("the 409 does not name the operation or say how to settle it: %s", blocked.raw)
 				}
-				settled := e.call("POST", "/v1/payments/"+id+"/settle",
-					`{"outcome":"declined","evidence":"terminal slip: transaction cancelled","by":"ayse"}`)
+				// The ECR's own key may not settle: that is the operator's word.
+				expect(t, e.call("POST", "/v1/payments/"+id+"/settle", `{"outcome":"declined","evidence":"slip","by":"ecr"}`), 403, "code", "forbidden_scope")
+				settled := e.operate("/v1/payments/"+id+"/settle", `{"outcome":"declined","evidence":"terminal slip: transaction cancelled","by":"ayse"}`)
 				expect(t, settled, 200, "status", "declined", "resolution", "operator", "safe_to_retry", "true",
 					"settlement.by", "ayse", "settlement.evidence", "terminal slip: transaction cancelled")
 				expect(t, e.pay("next", saleBody(mode, "5.00", "NEXT")), 201, "status", "approved")
@@ -83,8 +84,7 @@ func TestE2EOperatorSettlesApprovedThenRefunds(t *testing.T) {
 			if !ok || slip.PaymentID == "" {
 				t.Fatalf("the simulator has no charge for the .61 sale: %+v", slip)
 			}
-			settled := e.call("POST", "/v1/payments/"+stuck.str("id")+"/settle",
-				`{"outcome":"approved","evidence":"slip shows approved, auth `+slip.AuthCode+`","by":"ayse","payment_id":"`+slip.PaymentID+`"}`)
+			settled := e.operate("/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"approved","evidence":"slip shows approved, auth `+slip.AuthCode+`","by":"ayse","payment_id":"`+slip.PaymentID+`"}`)
 			expect(t, settled, 200, "status", "approved", "resolution", "operator", "payment_id", slip.PaymentID)
 			expect(t, e.call("POST", "/v1/terminals/lane-1/end-of-day", ""), 201, "status", "approved")
 			// (A refund is scripted by its own amount: 20.00 is approved.)
@@ -108,7 +108,7 @@ func TestE2ESettlementRefusedWhileIyzicoCanAnswer(t *testing.T) {
 	e := startE2E(t, e2eOpts{})
 	stuck := e.pay("young", `{"amount":"10.52","reference":"Y"}`)
 	expect(t, stuck, 202, "status", "unknown")
-	young := e.call("POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ayse"}`)
+	young := e.operate("/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ayse"}`)
 	expect(t, young, 409, "code", "not_settleable")
 	if !strings.Contains(young.str("detail"), "may still answer") {
 		t.Fatalf("the refusal does not say why: %s", young.raw)
@@ -119,7 +119,7 @@ func TestE2ESettlementRefusedWhileIyzicoCanAnswer(t *testing.T) {
 	late := q.pay("late", `{"amount":"10.60","reference":"L"}`) // charged; the answer a timeout
 	expect(t, late, 202, "status", "unknown")
 	q.sim.ClearFaults()
-	refused := q.call("POST", "/v1/payments/"+late.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ayse"}`)
+	refused := q.operate("/v1/payments/"+late.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ayse"}`)
 	expect(t, refused, 409, "code", "not_settleable")
 	if !strings.Contains(refused.str("detail"), "iyzico answered approved") {
 		t.Fatalf("the refusal does not say that iyzico answered: %s", refused.raw)
@@ -137,7 +137,7 @@ func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
 	stuck := e.pay("stuck", `{"amount":"30.61","reference":"S"}`)
 	expect(t, stuck, 202, "status", "unknown")
 	id := stuck.str("id")
-	expect(t, e.call("POST", "/v1/payments/"+id+"/settle", `{"outcome":"declined","evidence":"no slip printed","by":"ayse"}`), 200, "status", "declined")
+	expect(t, e.operate("/v1/payments/"+id+"/settle", `{"outcome":"declined","evidence":"no slip printed","by":"ayse"}`), 200, "status", "declined")
 
 	// Wait on the event stream for the conflict, as an ECR or a monitor would.
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -166,7 +166,7 @@ func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
 	if rd.str("status") != "degraded" || rd.str("conflicts", "status") != "degraded" || !strings.Contains(rd.str("conflicts", "operations"), id) {
 		t.Fatalf("/readyz does not show the conflict: %s", rd.raw)
 	}
-	metrics := e.call("GET", "/metrics", "")
+	metrics := e.call("GET", "/metrics", "", "Authorization: Bearer "+e.ops)
 	for _, want := range []string{`bridged_conflicts_total{kind="settlement"} 1`, "bridged_conflicts_open 1", `bridged_operator_settlements_total{outcome="declined"} 1`} {
 		if !strings.Contains(metrics.raw, want) {
 			t.Fatalf("metrics lack %q", want)
@@ -176,7 +176,8 @@ func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
 		t.Fatal("no error log line names the conflict")
 	}
 
-	ack := e.call("POST", "/v1/payments/"+id+"/acknowledge-conflict", `{"by":"mehmet","note":"customer refunded at the counter"}`)
+	expect(t, e.call("POST", "/v1/payments/"+id+"/acknowledge-conflict", `{"by":"ecr"}`), 403, "code", "forbidden_scope")
+	ack := e.operate("/v1/payments/"+id+"/acknowledge-conflict", `{"by":"mehmet","note":"customer refunded at the counter"}`)
 	expect(t, ack, 200, "conflict.acknowledged_by", "mehmet")
 	if rd := e.readyz(); rd.str("conflicts", "status") != "ok" {
 		t.Fatalf("/readyz after the acknowledgment: %s", rd.raw)
@@ -227,4 +228,11 @@ func TestE2EControlQueryBeforeNotFound(t *testing.T) {
 			expect(t, e.call("POST", "/v1/payments/"+lost.str("id")+"/resolve", ""), 200, "status", "approved")
 		})
 	}
+}
+
+// operate sends a request with the operator's key (scopes read, operate):
+// settling and acknowledging are the store's IT person's, never the ECR's.
+func (e *e2e) operate(path, body string) reply {
+	e.t.Helper()
+	return e.call("POST", path, body, "Authorization: Bearer "+e.ops)
 }

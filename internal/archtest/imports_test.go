@@ -38,8 +38,12 @@ var rules = map[string]rule{
 	"internal/simulator":   {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
-	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{bbolt}},
-	"internal/archtest":          {},
+	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext"}, forbidden: []string{bbolt}},
+	// apiauth is the signed-request scheme both ends use; safetext escapes
+	// outside text for terminals, CSV and the page. Neither imports bridged.
+	"internal/apiauth":  {forbidden: []string{bbolt, chi, http}},
+	"internal/safetext": {forbidden: []string{bbolt, chi, http}},
+	"internal/archtest": {},
 	// The proof suites' support: the harness runs the real binary and scans
 	// what it captured; nothing in the product imports either.
 	"proof/harness": {allowBridged: []string{"proof/scan", "internal/store"}},

@@ -19,15 +19,19 @@ type Config struct {
 	Listen string `yaml:"listen"`
 	// AllowNonLoopback is the explicit opt-in for a listen address other than
 	// loopback. The ECR normally runs on the same PC.
-	AllowNonLoopback bool       `yaml:"allow_non_loopback"`
-	DataDir          string     `yaml:"data_dir"`
-	Mode             Mode       `yaml:"mode"`
-	API              API        `yaml:"api"`
-	Upstream         Upstream   `yaml:"upstream"`
-	Terminals        []Terminal `yaml:"terminals"`
-	SaleApp          SaleApp    `yaml:"sale_app"`
-	Payments         Payments   `yaml:"payments"`
-	Log              Log        `yaml:"log"`
+	AllowNonLoopback bool `yaml:"allow_non_loopback"`
+	// AllowOpenPermissions is the explicit opt-out of the start-up check that
+	// no other user can read or write the config file or the data dir (a lab
+	// machine, a container whose volume the runtime owns).
+	AllowOpenPermissions bool       `yaml:"allow_open_permissions"`
+	DataDir              string     `yaml:"data_dir"`
+	Mode                 Mode       `yaml:"mode"`
+	API                  API        `yaml:"api"`
+	Upstream             Upstream   `yaml:"upstream"`
+	Terminals            []Terminal `yaml:"terminals"`
+	SaleApp              SaleApp    `yaml:"sale_app"`
+	Payments             Payments   `yaml:"payments"`
+	Log                  Log        `yaml:"log"`
 }
 
 // API configures the local REST API the ECR calls.
@@ -41,13 +45,54 @@ type API struct {
 	// AllowedOrigins are Origin header values accepted; by default none, so no
 	// browser page can drive a payment.
 	AllowedOrigins []string `yaml:"allowed_origins"`
+	// MaxConnections caps the open connections of the API; ReservedConnections
+	// of them are kept for clients that present a key, so that a flood of
+	// keyless connections never stops a sale.
+	MaxConnections      int `yaml:"max_connections"`
+	ReservedConnections int `yaml:"reserved_connections"`
 }
 
-// APIKey is one named Bearer key. The name is the idempotency scope and appears
-// in logs; the key never does.
+// The scopes of an API key: what its holder may call.
+const (
+	// ScopePayments: money calls (sales, voids, refunds, split sales, end of
+	// day, resolve) and the reads of /v1. The default of a key without scopes.
+	ScopePayments = "payments"
+	// ScopeRead: the status page, /metrics, /openapi.yaml, the detailed
+	// readiness and every read of /v1; nothing that changes anything.
+	ScopeRead = "read"
+	// ScopeOperate: the operator's actions (resolve, end of day, settling an
+	// unknown outcome) and every read.
+	ScopeOperate = "operate"
+)
+
+// Scopes are every scope, in the order the documentation lists them.
+var Scopes = []string{ScopePayments, ScopeRead, ScopeOperate}
+
+// APIKey is one named key. The name is the idempotency scope, appears in logs
+// and names the key in a signed request; the key never appears anywhere.
 type APIKey struct {
 	Name string `yaml:"name"`
 	Key  Secret `yaml:"key"`
+	// Scopes say what the key may call; none means [payments].
+	Scopes []string `yaml:"scopes"`
+}
+
+// EffectiveScopes are the key's scopes with the default applied.
+func (k APIKey) EffectiveScopes() []string {
+	if len(k.Scopes) == 0 {
+		return []string{ScopePayments}
+	}
+	return k.Scopes
+}
+
+// HasScope reports whether the key carries scope.
+func (k APIKey) HasScope(scope string) bool {
+	for _, s := range k.EffectiveScopes() {
+		if s == scope {
+			return true
+		}
+	}
+	return false
 }
 
 // Upstream configures the iyzico Terminal API connection.
@@ -103,7 +148,9 @@ func Defaults() Config {
 		DataDir: defaultDataDir(),
 		Mode:    ModeVUK509,
 		API: API{
-			DefaultWait: 185 * time.Second,
+			DefaultWait:         185 * time.Second,
+			MaxConnections:      1024,
+			ReservedConnections: 64,
 		},
 		Upstream: Upstream{
 			BaseURL:      "https://api.iyzipay.com",

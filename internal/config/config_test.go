@@ -28,13 +28,97 @@ upstream:
 terminals: [{id: lane-1, device_unique_id: PAV860047264}]
 `
 
-func TestExampleConfigIsValid(t *testing.T) {
-	cfg, err := Load(filepath.Join("..", "..", "configs", "bridged.example.yaml"), func(string) string { return "" })
+// TestExamplePlaceholdersAreRefused: the example config as shipped is refused,
+// naming each value still to fill in and what belongs there; filled in, it is
+// valid.
+func TestExamplePlaceholdersAreRefused(t *testing.T) {
+	path := filepath.Join("..", "..", "configs", "bridged.example.yaml")
+	cfg, err := Load(path, func(string) string { return "" })
 	if err != nil {
 		t.Fatalf("Load: %v", err)
 	}
+	var ps *Problems
+	if !errors.As(cfg.Validate(), &ps) {
+		t.Fatal("the example config with its placeholders passed validation")
+	}
+	want := map[string]string{
+		"api.keys[0].key":        "openssl rand -hex 32",
+		"upstream.client_id":     "client id iyzico issued",
+		"upstream.client_secret": "client secret iyzico issued",
+		"upstream.username":      "merchant user iyzico issued",
+		"upstream.password":      "password",
+	}
+	for _, p := range *ps {
+		if hint, ok := want[p.Path]; ok && strings.Contains(p.Message, "placeholder") && strings.Contains(p.Message, hint) {
+			delete(want, p.Path)
+			continue
+		}
+		t.Errorf("unexpected problem: %s", p)
+	}
+	for path := range want {
+		t.Errorf("no placeholder problem at %s in %v", path, ps)
+	}
+	if strings.Contains(ps.Error(), "your-client-secret") || strings.Contains(ps.Error(), "your-merchant-password") {
+		t.Error("a secret's value is shown, even a placeholder's")
+	}
+
+	cfg.API.Keys[0].Key = NewSecret(strings.Repeat("0123456789abcdef", 4))
+	cfg.Upstream.ClientID, cfg.Upstream.Username = "real-id", "real-user"
+	cfg.Upstream.ClientSecret, cfg.Upstream.Password = NewSecret("real-secret"), NewSecret("real-password")
 	if err := cfg.Validate(); err != nil {
-		t.Fatalf("Validate: %v", err)
+		t.Fatalf("the example, filled in: %v", err)
+	}
+	// A placeholder from the environment is refused the same way.
+	cfg.ApplyEnv(func(k string) string {
+		if k == EnvUpstreamPassword {
+			return "your-merchant-password"
+		}
+		return ""
+	})
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "upstream.password: is still the example's placeholder") {
+		t.Fatalf("placeholder from the environment: %v", err)
+	}
+}
+
+func TestKeyScopes(t *testing.T) {
+	cfg, err := Parse([]byte(strings.Replace(validYAML, `keys: [{name: ecr, key: "0123456789abcdef0123456789abcdef"}]`,
+		`keys: [{name: ecr, key: "0123456789abcdef0123456789abcdef"}, {name: ops, key: "`+strings.Repeat("o", 40)+`", scopes: [read, operate]}]`, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ecr, ops := cfg.API.Keys[0], cfg.API.Keys[1]
+	if !ecr.HasScope(ScopePayments) || ecr.HasScope(ScopeRead) || ecr.HasScope(ScopeOperate) {
+		t.Errorf("a key without scopes has %v, want [payments]", ecr.EffectiveScopes())
+	}
+	if ops.HasScope(ScopePayments) || !ops.HasScope(ScopeRead) || !ops.HasScope(ScopeOperate) {
+		t.Errorf("ops has %v", ops.EffectiveScopes())
+	}
+	for _, tt := range []struct {
+		scopes []string
+		path   string
+	}{
+		{[]string{"admin"}, "api.keys[1].scopes[0]"},
+		{[]string{"read", "read"}, "api.keys[1].scopes[1]"},
+	} {
+		cfg.API.Keys[1].Scopes = tt.scopes
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), tt.path+": ") {
+			t.Errorf("scopes %v: %v", tt.scopes, err)
+		}
+	}
+	cfg.API.Keys[1].Scopes = nil
+	cfg.API.Keys[1].Name = "ops key"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "api.keys[1].name: ") {
+		t.Errorf("a name with a space: %v", err)
+	}
+
+	env := map[string]string{EnvAPIKey: strings.Repeat("e", 40), EnvAPIKeyScopes: "read, operate"}
+	cfg.API.Keys = cfg.API.Keys[:1]
+	cfg.ApplyEnv(func(k string) string { return env[k] })
+	if k := cfg.API.Keys[1]; k.Name != EnvAPIKeyName || !k.HasScope(ScopeOperate) || k.HasScope(ScopePayments) {
+		t.Errorf("env key: %s %v", k.Name, k.EffectiveScopes())
 	}
 }
 
@@ -110,6 +194,10 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		{"bad max amount", func(c *Config) { c.Payments.MaxAmount = "1.001" }, "payments.max_amount"},
 		{"bad log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
 		{"bad locale", func(c *Config) { c.Upstream.Locale = "TR" }, "upstream.locale"},
+		{"placeholder key", func(c *Config) { c.API.Keys[0].Key = NewSecret("change-me-to-a-random-key-of-32-chars-or-more") }, "api.keys[0].key"},
+		{"placeholder client id", func(c *Config) { c.Upstream.ClientID = "your-client-id" }, "upstream.client_id"},
+		{"too few connections", func(c *Config) { c.API.MaxConnections = 4 }, "api.max_connections"},
+		{"reserve above half", func(c *Config) { c.API.ReservedConnections = c.API.MaxConnections }, "api.reserved_connections"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

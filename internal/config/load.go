@@ -15,6 +15,7 @@ import (
 // come from the environment instead of the file.
 const (
 	EnvAPIKey           = "BRIDGED_API_KEY"
+	EnvAPIKeyScopes     = "BRIDGED_API_KEY_SCOPES" // comma-separated scopes of that key; default payments
 	EnvUpstreamClientID = "BRIDGED_UPSTREAM_CLIENT_ID"
 	EnvUpstreamSecret   = "BRIDGED_UPSTREAM_CLIENT_SECRET"
 	EnvUpstreamUsername = "BRIDGED_UPSTREAM_USERNAME"
@@ -155,7 +156,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 		c.Upstream.BaseURL = v
 	}
 	if v := getenv(EnvAPIKey); v != "" {
-		c.API.Keys = append(c.API.Keys, APIKey{Name: EnvAPIKeyName, Key: NewSecret(v)})
+		k := APIKey{Name: EnvAPIKeyName, Key: NewSecret(v)}
+		for _, s := range strings.Split(getenv(EnvAPIKeyScopes), ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				k.Scopes = append(k.Scopes, s)
+			}
+		}
+		c.API.Keys = append(c.API.Keys, k)
 	}
 }
 

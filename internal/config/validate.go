@@ -18,6 +18,9 @@ import (
 type Problem struct {
 	Path    string
 	Message string
+	// Placeholder: the value is still the example config's placeholder, a
+	// value only its owner can put there (iyzico's credentials, the API key).
+	Placeholder bool
 }
 
 func (p Problem) String() string {
@@ -32,6 +35,22 @@ type Problems []Problem
 
 func (ps *Problems) add(path, msg string) { *ps = append(*ps, Problem{Path: path, Message: msg}) }
 
+func (ps *Problems) placeholder(path, msg string) {
+	*ps = append(*ps, Problem{Path: path, Message: msg, Placeholder: true})
+}
+
+// OnlyPlaceholders reports whether every problem is an example placeholder
+// still to fill in: a config made from the example and otherwise sound, as
+// an installer leaves it.
+func (ps Problems) OnlyPlaceholders() bool {
+	for _, p := range ps {
+		if !p.Placeholder {
+			return false
+		}
+	}
+	return len(ps) > 0
+}
+
 func (ps *Problems) Error() string {
 	lines := make([]string, len(*ps))
 	for i, p := range *ps {
@@ -44,6 +63,32 @@ func (ps *Problems) Error() string {
 const MinAPIKeyLen = 32
 
 var terminalIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// keyNamePattern: a key's name travels in a signed request's Authorization
+// header, so it is a plain token.
+var keyNamePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// The example config's placeholders (configs/bridged.example.yaml). A value
+// that is one of them was never filled in: the daemon, check-config and
+// doctor refuse it, saying what belongs there. packaging/windows/install.ps1
+// looks for the same values.
+const (
+	PlaceholderKeyPrefix = "change-me"
+	placeholderClientID  = "your-client-id"
+	placeholderSecret    = "your-client-secret"
+	placeholderUsername  = "your-merchant-user"
+	placeholderPassword  = "your-merchant-password"
+)
+
+// isPlaceholder reports whether v is one of the example's placeholders.
+func isPlaceholder(v string) bool {
+	v = strings.ToLower(strings.TrimSpace(v))
+	switch v {
+	case placeholderClientID, placeholderSecret, placeholderUsername, placeholderPassword:
+		return true
+	}
+	return strings.HasPrefix(v, PlaceholderKeyPrefix)
+}
 
 // Validate reports every problem at once, each with its key path. It returns
 // nil or a *Problems.
@@ -110,12 +155,17 @@ func (c *Config) validateAPI(ps *Problems) {
 		p := fmt.Sprintf("api.keys[%d]", i)
 		if k.Name == "" {
 			ps.add(p+".name", "must be set: it names the client in logs and scopes its idempotency keys")
+		} else if !keyNamePattern.MatchString(k.Name) {
+			ps.add(p+".name", fmt.Sprintf("%q must be 1-64 letters, digits, '.', '_' or '-' (it names the key in signed requests)", k.Name))
 		} else if j, dup := names[k.Name]; dup {
 			ps.add(p+".name", fmt.Sprintf("%q is also the name of api.keys[%d]", k.Name, j))
 		} else {
 			names[k.Name] = i
 		}
-		if k.Key.Len() < MinAPIKeyLen {
+		if isPlaceholder(k.Key.Reveal()) {
+			ps.placeholder(p+".key", "is still the example's placeholder: put a random key of at least 32 characters there "+
+				"(for example the output of: openssl rand -hex 32), and give the same key to the ECR")
+		} else if k.Key.Len() < MinAPIKeyLen {
 			ps.add(p+".key", fmt.Sprintf("is %d characters; at least %d are required", k.Key.Len(), MinAPIKeyLen))
 		} else if j, dup := keys[k.Key.Reveal()]; dup {
 			ps.add(p+".key", fmt.Sprintf("is the same key as api.keys[%d]", j))
@@ -123,12 +173,35 @@ func (c *Config) validateAPI(ps *Problems) {
 			keys[k.Key.Reveal()] = i
 		}
 	}
+	c.validateScopes(ps)
+	if c.API.MaxConnections < 16 || c.API.MaxConnections > 100000 {
+		ps.add("api.max_connections", fmt.Sprintf("%d is out of range: use 16 to 100000", c.API.MaxConnections))
+	} else if c.API.ReservedConnections < 1 || c.API.ReservedConnections > c.API.MaxConnections/2 {
+		ps.add("api.reserved_connections", fmt.Sprintf("%d is out of range: use 1 to half of api.max_connections (%d)",
+			c.API.ReservedConnections, c.API.MaxConnections/2))
+	}
 	if c.API.DefaultWait <= 0 || c.API.DefaultWait > 10*time.Minute {
 		ps.add("api.default_wait", fmt.Sprintf("%s is out of range: use a duration from 1s to 10m", c.API.DefaultWait))
 	}
 	for i, o := range c.API.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
 			ps.add(fmt.Sprintf("api.allowed_origins[%d]", i), fmt.Sprintf("%q is not an origin like http://host:port", o))
+		}
+	}
+}
+
+func (c *Config) validateScopes(ps *Problems) {
+	for i, k := range c.API.Keys {
+		seen := map[string]bool{}
+		for j, sc := range k.Scopes {
+			p := fmt.Sprintf("api.keys[%d].scopes[%d]", i, j)
+			switch {
+			case sc != ScopePayments && sc != ScopeRead && sc != ScopeOperate:
+				ps.add(p, fmt.Sprintf("%q is not a scope: use %s", sc, strings.Join(Scopes, ", ")))
+			case seen[sc]:
+				ps.add(p, fmt.Sprintf("%q is listed twice", sc))
+			}
+			seen[sc] = true
 		}
 	}
 }
@@ -143,17 +216,20 @@ func (c *Config) validateUpstream(ps *Problems) {
 	case u.Scheme != "https" && u.Scheme != "http":
 		ps.add("upstream.base_url", fmt.Sprintf("scheme %q is not https", u.Scheme))
 	}
-	if c.Upstream.ClientID == "" {
-		ps.add("upstream.client_id", "is required (or set "+EnvUpstreamClientID+")")
-	}
-	if c.Upstream.ClientSecret.IsZero() {
-		ps.add("upstream.client_secret", "is required (or set "+EnvUpstreamSecret+")")
-	}
-	if c.Upstream.Username == "" {
-		ps.add("upstream.username", "is required (or set "+EnvUpstreamUsername+")")
-	}
-	if c.Upstream.Password.IsZero() {
-		ps.add("upstream.password", "is required (or set "+EnvUpstreamPassword+")")
+	for _, cred := range []struct {
+		path, value, what, env string
+	}{
+		{"upstream.client_id", c.Upstream.ClientID, "the API client id iyzico issued", EnvUpstreamClientID},
+		{"upstream.client_secret", c.Upstream.ClientSecret.Reveal(), "the API client secret iyzico issued", EnvUpstreamSecret},
+		{"upstream.username", c.Upstream.Username, "the merchant user iyzico issued", EnvUpstreamUsername},
+		{"upstream.password", c.Upstream.Password.Reveal(), "that merchant user's password", EnvUpstreamPassword},
+	} {
+		switch {
+		case cred.value == "":
+			ps.add(cred.path, "is required (or set "+cred.env+")")
+		case isPlaceholder(cred.value):
+			ps.placeholder(cred.path, "is still the example's placeholder: put "+cred.what+" there (or set "+cred.env+")")
+		}
 	}
 	if c.Mode == ModeVUK509 {
 		switch c.Upstream.Locale {

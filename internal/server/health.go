@@ -98,13 +98,50 @@ type conflictsPart struct {
 // IT person can act on. 503 means no money operation can succeed now (store
 // failed closed, no valid token, iyzico unreachable); a degraded terminal
 // keeps 200 with status "degraded".
+//
+// Without a key it says only the verdict of each part and terminal, which is
+// what a monitor needs and nothing about payments (no operation ids, device
+// ids, token expiry or reasons); a request with any valid key gets the whole
+// report.
 func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	rd := s.readiness(r.Context())
 	code := http.StatusOK
 	if rd.Status == "fail" {
 		code = http.StatusServiceUnavailable
 	}
+	if principalOf(r) == nil {
+		writeJSON(w, code, summaryOf(rd))
+		return
+	}
 	writeJSON(w, code, rd)
+}
+
+// readinessSummary is /readyz for a client without a key.
+type readinessSummary struct {
+	Status    string            `json:"status"`
+	CheckedAt time.Time         `json:"checked_at"`
+	Store     statusOnly        `json:"store"`
+	Token     statusOnly        `json:"token"`
+	Upstream  statusOnly        `json:"upstream"`
+	Terminals []terminalSummary `json:"terminals"`
+}
+
+type statusOnly struct {
+	Status string `json:"status"`
+}
+
+type terminalSummary struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+}
+
+func summaryOf(rd readiness) readinessSummary {
+	sum := readinessSummary{Status: rd.Status, CheckedAt: rd.CheckedAt, Store: statusOnly{rd.Store.Status},
+		Token: statusOnly{rd.Token.Status}, Upstream: statusOnly{rd.Upstream.Status}, Terminals: []terminalSummary{}}
+	for _, t := range rd.Terminals {
+		sum.Terminals = append(sum.Terminals, terminalSummary{ID: t.ID, Status: t.Status})
+	}
+	return sum
 }
 
 func (s *server) readiness(ctx context.Context) readiness {

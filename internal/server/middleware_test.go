@@ -12,7 +12,10 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
-const testKey = "0123456789abcdef0123456789abcdef"
+const (
+	testKey = "0123456789abcdef0123456789abcdef"
+	opsKey  = "opsopsopsopsopsopsopsopsopsopsopsops"
+)
 
 // stubService answers the calls the middleware tests make; any other call
 // panics through the nil embedded interface.
@@ -27,8 +30,9 @@ func (stubService) Conflicts() []*payment.Operation { return nil }
 
 func newTestHandler(logs *strings.Builder) http.Handler {
 	return New(Options{
-		Logger:         zerolog.New(logs),
-		Keys:           []Key{{Name: "ecr", Key: []byte(testKey)}, {Name: "backoffice", Key: []byte(strings.Repeat("b", 32))}},
+		Logger: zerolog.New(logs),
+		Keys: []Key{{Name: "ecr", Key: []byte(testKey), Scopes: []Scope{ScopePayments}},
+			{Name: "backoffice", Key: []byte(strings.Repeat("b", 32)), Scopes: []Scope{ScopeRead}}},
 		AllowedHosts:   []string{"pos-pc.local"},
 		AllowedOrigins: []string{"http://127.0.0.1:9000"},
 		Service:        stubService{},

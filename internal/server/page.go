@@ -15,14 +15,17 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/safetext"
 )
 
 // The status page (GET /) is for the store's IT person who opens it when
 // something is wrong: one server-rendered HTML page, no script, no external
-// asset, refreshed by the browser every pageRefresh seconds. It is read-only
-// and needs no API key, so it answers loopback clients only (see
-// loopbackRemote); it shows what /readyz says plus the open and recent
-// operations, with cards masked to the first six and last four digits.
+// asset, refreshed by the browser every pageRefresh seconds. It is read-only,
+// answers loopback clients only (see loopbackRemote), and needs a key with
+// the read or operate scope: sent by the client, or once through the login
+// form for a session (session.go). It shows what /readyz says plus the open
+// and recent operations, with cards masked to the first six and last four
+// digits and every outside text escaped (internal/safetext).
 
 //go:embed page.html
 var pageHTML string
@@ -43,6 +46,8 @@ var pageKinds = []payment.Kind{payment.KindSale, payment.KindPreAuth, payment.Ki
 	payment.KindRefund, payment.KindSplitStart, payment.KindSplitPayment, payment.KindSplitComplete}
 
 type pageView struct {
+	User      string // the key's name
+	Session   bool   // logged in by the form: the page offers to log out
 	Overall   verdictView
 	Headline  string
 	Checked   timeView
@@ -138,8 +143,20 @@ func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 			"open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring")
 		return
 	}
+	p, viaSession := s.pagePrincipal(r)
+	if p == nil {
+		s.writeLogin(w, r, http.StatusUnauthorized, "")
+		return
+	}
+	if !p.has(ScopeRead, ScopeOperate) {
+		writeProblem(w, r, http.StatusForbidden, "forbidden_scope", "Scope read or operate required",
+			"the status page needs a key with the scope read or operate; key "+p.name+" has "+scopeList(p.scopes)+" (api.keys[].scopes)")
+		return
+	}
+	view := s.statusPage(r.Context(), time.Now())
+	view.User, view.Session = p.name, viaSession
 	var buf bytes.Buffer
-	if err := pageTemplate.Execute(&buf, s.statusPage(r.Context(), time.Now())); err != nil {
+	if err := pageTemplate.Execute(&buf, view); err != nil {
 		s.log.Error().Err(err).Msg("render status page")
 		writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to render the status page; see its log")
 		return
@@ -147,10 +164,7 @@ func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+	setPageSecurityHeaders(h)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
 }
@@ -190,7 +204,7 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 		store.Facts[0].Value = "refused (fail closed)"
 	}
 
-	token := partView{Name: "iyzico login", Verdict: verdictOf(rd.Token.Status), Detail: rd.Token.Detail}
+	token := partView{Name: "iyzico login", Verdict: verdictOf(rd.Token.Status), Detail: safetext.Escape(rd.Token.Detail)}
 	switch {
 	case s.token == nil:
 		token.Summary = "not reported"
@@ -207,7 +221,7 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 		}
 	}
 
-	up := partView{Name: "iyzico connection", Verdict: verdictOf(rd.Upstream.Status), Detail: rd.Upstream.Detail}
+	up := partView{Name: "iyzico connection", Verdict: verdictOf(rd.Upstream.Status), Detail: safetext.Escape(rd.Upstream.Detail)}
 	switch {
 	case s.upstream == nil:
 		up.Summary = "not reported"
@@ -222,7 +236,7 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 			f := timeOf(*rd.Upstream.LastFailure, now)
 			val := f.Text
 			if rd.Upstream.LastFailureReason != "" {
-				val += ": " + rd.Upstream.LastFailureReason
+				val += ": " + safetext.Escape(rd.Upstream.LastFailureReason)
 			}
 			up.Facts = append(up.Facts, fact{Label: "Last failure", Value: val, Title: f.Title})
 		}
@@ -360,8 +374,8 @@ func eodOf(r *payment.EndOfDayResult, now time.Time) pageEOD {
 	op := r.Op
 	e := pageEOD{Terminal: op.Terminal, At: timeOf(op.CreatedAt, now), Status: op.State.Status(), Class: txClass(op.State.Status())}
 	if r.Report != nil {
-		e.Batch = r.Report.BatchNo
-		e.Note = r.Report.ResultMessage
+		e.Batch = safetext.Escape(r.Report.BatchNo)
+		e.Note = safetext.Escape(r.Report.ResultMessage)
 	}
 	if op.Error != nil {
 		e.Note = errorText(op.Error)
@@ -383,10 +397,10 @@ func eodOf(r *payment.EndOfDayResult, now time.Time) pageEOD {
 func txOf(op *payment.Operation, now time.Time) pageTx {
 	tx := pageTx{ID: op.ID, At: timeOf(op.CreatedAt, now), Terminal: op.Terminal, Type: kindLabel(op.Kind),
 		Amount: op.Amount.Decimal(), Currency: string(op.Amount.Currency()), Status: op.State.Status(),
-		Reference: op.Reference, Card: maskedCard(op.Card)}
+		Reference: safetext.Escape(op.Reference), Card: maskedCard(op.Card)}
 	tx.StatusClass = txClass(tx.Status)
 	if op.Card != nil {
-		tx.CardType = cardTypeLabel(op.Card.Type)
+		tx.CardType = safetext.Escape(cardTypeLabel(CardType(op.Card.Type)))
 	}
 	var notes []string
 	switch op.State {
@@ -417,9 +431,9 @@ func txOf(op *payment.Operation, now time.Time) pageTx {
 
 func errorText(e *payment.UpstreamError) string {
 	if e.Message == "" {
-		return e.Code
+		return safetext.Escape(e.Code)
 	}
-	return e.Code + " " + e.Message
+	return safetext.Escape(e.Code + " " + e.Message)
 }
 
 // maskedCard shows at most the first six digits and the last four, whatever

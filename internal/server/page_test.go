@@ -102,9 +102,10 @@ func richStub() *pageStub {
 func getPage(t *testing.T, o Options, remote string) *httptest.ResponseRecorder {
 	t.Helper()
 	o.Logger = zerolog.Nop()
-	o.Keys = []Key{{Name: "ecr", Key: []byte(testKey)}}
+	o.Keys = []Key{{Name: "ecr", Key: []byte(testKey), Scopes: []Scope{ScopePayments}}, {Name: "ops", Key: []byte(opsKey), Scopes: []Scope{ScopeRead}}}
 	req := httptest.NewRequest("GET", "http://127.0.0.1:8470/", nil)
 	req.RemoteAddr = remote
+	req.Header.Set("Authorization", "Bearer "+opsKey)
 	rec := httptest.NewRecorder()
 	New(o).ServeHTTP(rec, req)
 	return rec

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bridgedpos/bridged/internal/idempotency"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -49,7 +50,24 @@ const maxWait = 10 * time.Minute
 // caller builds the idempotency scope and wait of a money call.
 func (s *server) caller(r *http.Request) payment.Caller {
 	wait, _ := s.preferWait(r)
-	return payment.Caller{Client: clientName(r), IdempotencyKey: idempotencyKey(r), Wait: wait}
+	name := ""
+	if p := principalOf(r); p != nil {
+		name = p.name
+	}
+	return payment.Caller{Client: name, IdempotencyKey: idempotencyKey(r), Wait: wait}
+}
+
+// referenceOrKey is a money call's reference: the body's, or else its
+// Idempotency-Key header, so that every operation (a void keyed by header
+// only among them) shows one and can be found by it.
+func referenceOrKey(r *http.Request, ref string) string {
+	if ref != "" {
+		return ref
+	}
+	if k := idempotencyKey(r); idempotency.CheckKey(k) == nil {
+		return k
+	}
+	return ""
 }
 
 // idempotencyKey reads the header, which the IETF draft makes a structured
@@ -171,6 +189,7 @@ func (s *server) saleRequest(w http.ResponseWriter, r *http.Request) (payment.Sa
 		return payment.SaleRequest{}, err
 	}
 	req := saleFields(o)
+	req.Reference = referenceOrKey(r, req.Reference)
 	derr := o.err()
 	if derr == nil {
 		return req, nil
@@ -283,6 +302,7 @@ func (s *server) adjustFields(w http.ResponseWriter, r *http.Request, allowAmoun
 		return req, err
 	}
 	o.str("reference", &req.Reference)
+	req.Reference = referenceOrKey(r, req.Reference)
 	o.str("reason", &req.Reason)
 	if allowAmount {
 		o.amount("amount", &req.Amount)
@@ -346,7 +366,7 @@ func (s *server) handleSettle(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	s.log.Warn().Str("op_id", op.ID).Str("client", clientName(r)).Str("by", req.By).Str("outcome", req.Outcome).
+	s.log.Warn().Str("op_id", op.ID).Str("client", s.caller(r).Client).Str("by", req.By).Str("outcome", req.Outcome).
 		Str("request_id", requestIDOf(r)).Msg("operator settlement")
 	writeJSON(w, http.StatusOK, viewOf(op))
 }
@@ -398,6 +418,7 @@ func (s *server) handleAddSplitPayment(w http.ResponseWriter, r *http.Request) {
 	o.amount("amount", &req.Amount)
 	o.integer("installment", &req.Installment)
 	o.str("reference", &req.Reference)
+	req.Reference = referenceOrKey(r, req.Reference)
 	o.done()
 	if err := o.err(); err != nil {
 		s.writeError(w, r, err)
@@ -419,6 +440,7 @@ func (s *server) handleCompleteSplit(w http.ResponseWriter, r *http.Request) {
 	}
 	var reference string
 	o.str("reference", &reference)
+	reference = referenceOrKey(r, reference)
 	o.done()
 	if err := o.err(); err != nil {
 		s.writeError(w, r, err)

@@ -8,46 +8,73 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
-// routes is the one place that shows every endpoint.
+// routes is the one place that shows every endpoint and who may call it.
+// identify authenticates a request that carries a key; require(scopes...)
+// states what a route needs (401 without a key, 403 forbidden_scope with a
+// key that lacks them). Only /healthz, /readyz (its summary), the status
+// page's login form and 404s answer without a key.
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
-	r.Use(s.requestID, s.measure, s.recoverer, s.guardHostOrigin)
+	r.Use(s.requestID, s.measure, s.recoverer, s.guardHostOrigin, s.identify)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
+
+	var (
+		// money calls: the ECR's key
+		pay = s.require(ScopePayments)
+		// reads of /v1: any key
+		read = s.require(ScopePayments, ScopeRead, ScopeOperate)
+		// what the ECR and an operator both do: resolve now, end of day
+		act = s.require(ScopePayments, ScopeOperate)
+		// operations' views: not the ECR's key
+		view = s.require(ScopeRead, ScopeOperate)
+		// an operator's word on money: settle an unknown, acknowledge a
+		// conflict (docs/operations.md); never the ECR's key
+		op = s.require(ScopeOperate)
+	)
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
 	r.Get("/", s.handleStatusPage)
-	r.Get("/openapi.yaml", s.handleOpenAPI)
+	r.Post("/login", s.handleLogin)
+	r.Post("/logout", s.handleLogout)
+	r.With(view).Get("/openapi.yaml", s.handleOpenAPI)
 	if s.metrics != nil {
-		r.Method(http.MethodGet, "/metrics", s.metrics.Handler())
+		r.With(view).Method(http.MethodGet, "/metrics", noStore(s.metrics.Handler()))
 	}
 
 	r.Route("/v1", func(r chi.Router) {
-		r.Use(s.authenticate)
+		r.With(pay).Post("/payments", s.handleCreatePayment)
+		r.With(read).Get("/payments", s.handleListPayments)
+		r.With(read).Get("/payments/{id}", s.handleGetPayment)
+		r.With(pay).Post("/payments/{id}/void", s.adjust(s.svc.Void, false))
+		r.With(pay).Post("/payments/{id}/refund", s.adjust(s.svc.Refund, true))
+		r.With(pay).Post("/payments/{id}/cancel", s.adjust(s.svc.Cancel, false))
+		r.With(act).Post("/payments/{id}/resolve", s.handleResolve)
 
-		r.Post("/payments", s.handleCreatePayment)
-		r.Get("/payments", s.handleListPayments)
-		r.Get("/payments/{id}", s.handleGetPayment)
-		r.Post("/payments/{id}/void", s.adjust(s.svc.Void, false))
-		r.Post("/payments/{id}/refund", s.adjust(s.svc.Refund, true))
-		r.Post("/payments/{id}/cancel", s.adjust(s.svc.Cancel, false))
-		r.Post("/payments/{id}/resolve", s.handleResolve)
-		r.Post("/payments/{id}/settle", s.handleSettle)
-		r.Post("/payments/{id}/acknowledge-conflict", s.handleAcknowledgeConflict)
+		r.With(op).Post("/payments/{id}/settle", s.handleSettle)
+		r.With(op).Post("/payments/{id}/acknowledge-conflict", s.handleAcknowledgeConflict)
 
-		r.Post("/split-sales", s.modeOnly(payment.VUK507, s.handleStartSplit))
-		r.Post("/split-sales/{id}/payments", s.modeOnly(payment.VUK507, s.handleAddSplitPayment))
-		r.Post("/split-sales/{id}/complete", s.modeOnly(payment.VUK507, s.handleCompleteSplit))
-		r.Post("/split-sales/{id}/cancel", s.modeOnly(payment.VUK507, s.handleCancelSplit))
+		r.With(pay).Post("/split-sales", s.modeOnly(payment.VUK507, s.handleStartSplit))
+		r.With(pay).Post("/split-sales/{id}/payments", s.modeOnly(payment.VUK507, s.handleAddSplitPayment))
+		r.With(pay).Post("/split-sales/{id}/complete", s.modeOnly(payment.VUK507, s.handleCompleteSplit))
+		r.With(pay).Post("/split-sales/{id}/cancel", s.modeOnly(payment.VUK507, s.handleCancelSplit))
 
-		r.Get("/terminals", s.handleTerminals)
-		r.Get("/terminals/{id}", s.handleTerminal)
-		r.Post("/terminals/{id}/end-of-day", s.handleEndOfDay)
-		r.Get("/terminals/{id}/end-of-day", s.handleEndOfDays)
-		r.Get("/end-of-day/{id}", s.handleEndOfDayByID)
+		r.With(read).Get("/terminals", s.handleTerminals)
+		r.With(read).Get("/terminals/{id}", s.handleTerminal)
+		r.With(act).Post("/terminals/{id}/end-of-day", s.handleEndOfDay)
+		r.With(read).Get("/terminals/{id}/end-of-day", s.handleEndOfDays)
+		r.With(read).Get("/end-of-day/{id}", s.handleEndOfDayByID)
 
-		r.Get("/events", s.handleEvents)
+		r.With(read).Get("/events", s.handleEvents)
 	})
 	return r
+}
+
+// noStore adds Cache-Control: no-store, which every answer carries.
+func noStore(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
 }

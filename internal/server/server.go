@@ -7,11 +7,13 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// Key is one named API key. The name scopes idempotency keys and appears in
-// logs; the key bytes are compared in constant time and never logged.
+// Key is one named API key. The name scopes idempotency keys, appears in logs
+// and names the key of a signed request; the key bytes are compared in
+// constant time and never logged. Scopes say what it may call.
 type Key struct {
-	Name string
-	Key  []byte
+	Name   string
+	Key    []byte
+	Scopes []Scope
 }
 
 // Options configures the HTTP surface.
@@ -32,6 +34,8 @@ type Options struct {
 	Metrics Metrics
 	// Version is shown on the status page; empty shows the Go build's own.
 	Version string
+	// Now is the clock of signed requests' timestamps and sessions; nil is time.Now.
+	Now func() time.Time
 }
 
 // Metrics is the part of the metrics registry the server uses.
@@ -42,9 +46,16 @@ type Metrics interface {
 
 // New returns the handler with every route and middleware in place.
 func New(o Options) http.Handler {
+	keys := make([]Key, len(o.Keys))
+	for i, k := range o.Keys {
+		keys[i] = k
+		if len(k.Scopes) == 0 { // as in the config: a key without scopes takes payments
+			keys[i].Scopes = []Scope{ScopePayments}
+		}
+	}
 	s := &server{
 		log:         o.Logger.With().Str("component", "server").Logger(),
-		keys:        o.Keys,
+		keys:        keys,
 		hosts:       hostSet(o.AllowedHosts),
 		origin:      stringSet(o.AllowedOrigins),
 		svc:         o.Service,
@@ -54,6 +65,13 @@ func New(o Options) http.Handler {
 		upstream:    o.Upstream,
 		metrics:     o.Metrics,
 		version:     o.Version,
+		clock:       o.Now,
+		failures:    &failureLimiter{burst: 20, every: time.Second},
+		nonces:      &nonceCache{},
+		sessions:    &sessionStore{},
+	}
+	if s.clock == nil {
+		s.clock = time.Now
 	}
 	return s.routes()
 }
@@ -70,18 +88,10 @@ type server struct {
 	upstream    func() UpstreamHealth
 	metrics     Metrics
 	version     string
+	clock       func() time.Time
+	failures    *failureLimiter
+	nonces      *nonceCache
+	sessions    *sessionStore
 }
 
-// HTTPServer wraps the handler with the timeouts every listener must have:
-// a slow or idle client cannot hold a connection or a goroutine forever.
-func HTTPServer(h http.Handler) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		ReadTimeout:       30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-		// No WriteTimeout: money calls and long polls block up to api.default_wait
-		// by design; each handler bounds its own wait.
-	}
-}
+func (s *server) now() time.Time { return s.clock() }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"strings"
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
@@ -71,6 +72,20 @@ type conflictView struct {
 	AcknowledgedNote  string     `json:"acknowledged_note,omitempty"`
 }
 
+// CardType is a card's type in one vocabulary in both modes: VUK 509 says
+// CREDIT_CARD, VUK 507 CREDIT; the API says CREDIT_CARD, DEBIT_CARD,
+// PREPAID_CARD, or iyzico's own word for any other.
+func CardType(t string) string {
+	switch u := strings.ToUpper(strings.TrimSpace(t)); u {
+	case "CREDIT", "DEBIT", "PREPAID":
+		return u + "_CARD"
+	case "":
+		return ""
+	default:
+		return u
+	}
+}
+
 type errorView struct {
 	Code    string `json:"code"`
 	Group   string `json:"group,omitempty"`
@@ -103,11 +118,22 @@ func viewOf(op *payment.Operation) paymentView {
 		Reason: op.Reason, CapturedBy: op.CapturedBy, Closed: op.Closed, BatchMaybeClosed: op.BatchMaybeClosed,
 		Links: map[string]string{"self": "/v1/payments/" + op.ID},
 	}
+	if op.Card != nil {
+		c := *op.Card
+		c.Type = CardType(c.Type)
+		v.Card = &c
+	}
 	if op.Error != nil {
 		v.Error = &errorView{Code: op.Error.Code, Group: op.Error.Group, Message: op.Error.Message}
 	}
 	for _, l := range op.Lines {
-		it := itemView{LineID: l.ID, Name: l.Name, Quantity: l.Quantity,
+		// A refund's line is the sale's line it returns: the line_id the
+		// refund named, also given as related_line_id.
+		id := l.ID
+		if id == "" {
+			id = l.RelatedLineID
+		}
+		it := itemView{LineID: id, Name: l.Name, Quantity: l.Quantity,
 			UnitPrice: l.UnitPrice.Decimal(), Total: l.Total.Decimal(), UnitCode: l.UnitCode,
 			TaxGroupCode: l.TaxGroupCode, RelatedLine: l.RelatedLineID, RefundedQuantity: l.RefundedQuantity}
 		if l.RefundedMinor != 0 {

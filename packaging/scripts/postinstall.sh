@@ -65,19 +65,21 @@ fi
 # systemd: enabled on first install (starts on boot); not started until the
 # config is filled in. An upgrade restarts it only if it was running, and
 # leaves the enablement as the administrator set it.
+# bridged.socket holds the API's port for the service (the service requires
+# it, so an upgrade from a version without it brings it up on the restart).
 if [ -n "$root" ]; then
 	if [ "$action" = install ]; then
-		systemctl --root="$root" enable bridged.service
+		systemctl --root="$root" enable bridged.socket bridged.service
 	fi
 elif [ -d /run/systemd/system ]; then
 	systemctl daemon-reload
 	if [ "$action" = install ]; then
-		systemctl enable bridged.service
+		systemctl enable bridged.socket bridged.service
 	else
 		systemctl try-restart bridged.service
 	fi
 elif command -v systemctl >/dev/null 2>&1 && [ "$action" = install ]; then
-	systemctl enable bridged.service || true # a chroot or container without systemd running
+	systemctl enable bridged.socket bridged.service || true # a chroot or container without systemd running
 fi
 
 if [ "$action" = install ]; then

@@ -13,11 +13,11 @@ remove | 0) ;;
 esac
 
 if [ -n "$root" ]; then
-	systemctl --root="$root" disable bridged.service
+	systemctl --root="$root" disable bridged.service bridged.socket
 elif [ -d /run/systemd/system ]; then
 	# bridged drains before it exits: whatever is in flight is journaled.
-	systemctl disable --now bridged.service
+	systemctl disable --now bridged.service bridged.socket
 elif command -v systemctl >/dev/null 2>&1; then
-	systemctl disable bridged.service || true
+	systemctl disable bridged.service bridged.socket || true
 fi
 exit 0

@@ -32,8 +32,13 @@ type Config struct {
 	Extra string
 }
 
-// DefaultKey is the API key of a Config that names none.
+// DefaultKey is the API key of a Config that names none: the ECR's, with
+// the payments scope.
 var DefaultKey = strings.Repeat("k", 40)
+
+// OpsKey is the operator's key of every config (name ops, scopes read and
+// operate): for /metrics, the detailed /readyz and the status page.
+var OpsKey = strings.Repeat("o", 40)
 
 // WriteConfig writes dir/bridged.yaml (data in dir/data) and returns its path.
 func WriteConfig(t testing.TB, dir string, c Config) string {
@@ -67,6 +72,9 @@ api:
   keys:
     - name: ecr
       key: %q
+    - name: ops
+      key: %q
+      scopes: [read, operate]
   default_wait: 2s
 upstream:
   base_url: %q
@@ -83,7 +91,7 @@ terminals:
 log:
   level: info
   format: json
-%s`, c.Listen, filepath.Join(dir, "data"), c.Mode, c.APIKey, c.UpstreamURL, terms.String(), c.Extra)
+%s`, c.Listen, filepath.Join(dir, "data"), c.Mode, c.APIKey, OpsKey, c.UpstreamURL, terms.String(), c.Extra)
 	path := filepath.Join(dir, "bridged.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o600); err != nil {
 		return "", err

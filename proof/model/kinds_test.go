@@ -416,8 +416,7 @@ func (r *run) runSale(st Step, typ string) {
 		}
 		body["payment_id"] = pre.paymentID
 	}
-	c := r.newCall(st, kind, "POST", "/v1/payments", key, body)
-	c.purchase = st.Name
+	c := r.newPurchaseCall(st.Name, st, kind, "POST", "/v1/payments", key, body)
 	r.money(c)
 	r.learn(st.Name, c, kind)
 	if a := c.final(); st.Again && a != nil && a.Status == "declined" && a.SafeToRetry {
@@ -425,8 +424,7 @@ func (r *run) runSale(st Step, typ string) {
 		key2 := key + "-again"
 		body2 := maps.Clone(body)
 		body2["reference"] = key2
-		c2 := r.newCall(st, kind, "POST", "/v1/payments", key2, body2)
-		c2.purchase = st.Name
+		c2 := r.newPurchaseCall(st.Name, st, kind, "POST", "/v1/payments", key2, body2)
 		r.send(c2, callBudget)
 		r.learn(st.Name, c2, kind)
 	}
@@ -547,8 +545,7 @@ func (r *run) runSplitAdd(st Step) {
 		amt = money(rest)
 	}
 	send := func(key string) *callRec {
-		c := r.newCall(st, "split_payment", "POST", "/v1/split-sales/"+s.id+"/payments", key, map[string]any{"amount": amt})
-		c.purchase = st.Name
+		c := r.newPurchaseCall(st.Name, st, "split_payment", "POST", "/v1/split-sales/"+s.id+"/payments", key, map[string]any{"amount": amt})
 		r.money(c)
 		if a := c.final(); a != nil && a.Status == "approved" {
 			r.mu.Lock()
@@ -693,7 +690,14 @@ func (r *run) settle(id string) bool {
 	if lo, ok := r.sim.Ledger().Op(op.TxRef); ok && lo.Approved {
 		body = map[string]any{"outcome": "approved", "evidence": "the terminal's slip: approved", "by": "model", "payment_id": lo.PaymentID}
 	}
-	a := r.do("POST", "/v1/payments/"+id+"/settle", "", body, 0)
+	// The ECR's key may not settle: that is the operator's word (scope operate).
+	if ecr := r.do("POST", "/v1/payments/"+id+"/settle", "", body, 0); ecr.Err == nil && ecr.HTTP != http.StatusForbidden {
+		r.mu.Lock()
+		r.tally.c.EcrSettled++
+		r.failf("settle %s with the ECR's key: HTTP %d %s, want 403", id, ecr.HTTP, ecr.Raw)
+		r.mu.Unlock()
+	}
+	a := r.doAsOperator("POST", "/v1/payments/"+id+"/settle", body)
 	if os.Getenv("PROOF_MODEL_TRACE") == "1" {
 		r.t.Logf("settle %s: %d %s", id, a.HTTP, a.Raw)
 	}
@@ -750,9 +754,8 @@ func (r *run) runRetrySame(st Step) {
 		r.skip()
 		return
 	}
-	c := r.newCall(Step{Op: st.Op, Lane: orig.step.Lane, Name: orig.step.Name, Target: orig.step.Target}, orig.kind,
+	c := r.newPurchaseCall(orig.purchase, Step{Op: st.Op, Lane: orig.step.Lane, Name: orig.step.Name, Target: orig.step.Target}, orig.kind,
 		orig.method, orig.path, orig.key, orig.body)
-	c.purchase = orig.purchase
 	r.send(c, callBudget)
 	if id == "" {
 		r.mu.Lock()
@@ -795,8 +798,7 @@ func (r *run) runRetryDiff(st Step) {
 	if amt, ok := body["amount"].(string); ok && orig.path == "/v1/payments" && r.h.Mode == "vuk509" {
 		body["amount"] = money(minorOf(amt) + 100)
 	}
-	c := r.newCall(Step{Op: st.Op, Lane: orig.step.Lane, Name: orig.step.Name + "-diff"}, orig.kind, orig.method, orig.path, orig.key, body)
-	c.purchase = orig.purchase
+	c := r.newPurchaseCall(orig.purchase, Step{Op: st.Op, Lane: orig.step.Lane, Name: orig.step.Name + "-diff"}, orig.kind, orig.method, orig.path, orig.key, body)
 	r.send(c, callBudget)
 	a := c.final()
 	if a == nil {

@@ -41,6 +41,7 @@ type counters struct {
 	// The API's own rules.
 	ReplayRefused        int // an identical retry not answered with its operation, replayed
 	KeyReuseAccepted     int // a different request with a used key not refused with 422
+	EcrSettled           int // a settlement taken from the ECR's key (scope payments), not refused with 403
 	JoinSplit            int // two concurrent identical calls made two operations
 	ExceedsNotRefused    int // a refund of more than is left (per iyzico's ledger) not refused locally
 	UpstreamRuleRefusals int // iyzico refused a card call for a rule bridged's journal knows (380112, 389902, 389904)

@@ -169,14 +169,24 @@ func (r *run) do(method, path, key string, body any, wait int) answer {
 	return r.doWithin(method, path, key, body, wait, time.Duration(wait+5)*time.Second)
 }
 
+// doAsOperator is do with the operator's key (scope operate): what the
+// store's IT person does from the CLI, such as settling an operation.
+func (r *run) doAsOperator(method, path string, body any) answer {
+	return r.doAs(harness.OpsKey, method, path, "", body, 0, 5*time.Second)
+}
+
 // doWithin is do with the ECR's own HTTP timeout: a short one is an ECR
 // that hangs up while bridged is still working on the call.
 func (r *run) doWithin(method, path, key string, body any, wait int, timeout time.Duration) answer {
+	return r.doAs(harness.DefaultKey, method, path, key, body, wait, timeout)
+}
+
+func (r *run) doAs(apiKey, method, path, key string, body any, wait int, timeout time.Duration) answer {
 	d, life := r.w.current()
 	if d == nil {
 		return answer{Answer: harness.Answer{Err: fmt.Errorf("the daemon did not come back")}, Life: life}
 	}
-	e := harness.NewECR(r.t, d.Addr, harness.DefaultKey, r.capture, timeout)
+	e := harness.NewECR(r.t, d.Addr, apiKey, r.capture, timeout)
 	a := answer{Answer: e.Do(method, path, key, body, wait), Life: life}
 	r.mu.Lock()
 	r.tally.requests++
@@ -257,7 +267,14 @@ func (r *run) notef(format string, args ...any) {
 
 // newCall registers a money call of step st.
 func (r *run) newCall(st Step, kind, method, path, key string, body map[string]any) *callRec {
-	c := &callRec{step: st, kind: kind, method: method, path: path, key: key, body: body, named: make(chan struct{})}
+	return r.newPurchaseCall("", st, kind, method, path, key, body)
+}
+
+// newPurchaseCall is newCall for an attempt that serves a sale step's
+// customer: the purchase is set before the call is published, because
+// async steps read it (under r.mu) as soon as it is.
+func (r *run) newPurchaseCall(purchase string, st Step, kind, method, path, key string, body map[string]any) *callRec {
+	c := &callRec{step: st, kind: kind, method: method, path: path, key: key, body: body, purchase: purchase, named: make(chan struct{})}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, c)
@@ -407,8 +424,7 @@ func (r *run) failClosedCheck(d *harness.Daemon, life int) {
 	r.mu.Unlock()
 	st := Step{Op: "probe", Name: name}
 	body := r.saleBody(Step{Amount: "3.00", Items: []Item{{Qty: 1, Unit: "3.00"}}}, r.key(name), 0, "")
-	c := r.newCall(st, "sale", "POST", "/v1/payments", r.key(name), body)
-	c.purchase = name
+	c := r.newPurchaseCall(name, st, "sale", "POST", "/v1/payments", r.key(name), body)
 	e := harness.NewECR(r.t, d.Addr, harness.DefaultKey, r.capture, 5*time.Second)
 	a := answer{Answer: e.Do("POST", "/v1/payments", c.key, body, 0), Life: life}
 	r.mu.Lock()

@@ -58,10 +58,14 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		{"start with an empty journal", b.startEmpty, true},
 		{"start with a big journal", b.startBig, true},
 		{"start with a journal without end of day", b.startNoEOD, true},
+		{"profile", b.profile, true},
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
 			break
+		}
+		if p.name == "profile" && b.opt.profile == "" {
+			continue
 		}
 		if p.needBin && b.bin == "" {
 			rep.problem(fmt.Errorf("%s: skipped, no binary", p.name))
@@ -260,6 +264,12 @@ func (b *bench) launch(name string, up *simServer) (*running, error) {
 // launchIn starts the binary under test with dir's config and dir/data; its
 // log goes to a file in the run's directory.
 func (b *bench) launchIn(dir string, up *simServer) (*running, error) {
+	return b.launchBin(b.bin, dir, up, nil)
+}
+
+// launchBin starts bin with dir's config and dir/data and the extra
+// environment env.
+func (b *bench) launchBin(bin, dir string, up *simServer, env []string) (*running, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -273,7 +283,7 @@ func (b *bench) launchIn(dir string, up *simServer) (*running, error) {
 	}
 	w := bufio.NewWriterSize(f, 256<<10)
 	start := time.Now()
-	d, err := harness.Launch(b.bin, cfg, nil, w)
+	d, err := harness.Launch(bin, cfg, env, w)
 	ready := time.Since(start)
 	if err != nil {
 		_ = f.Close()

@@ -51,6 +51,7 @@ type options struct {
 	cache       string        // where the big journal is kept between runs
 	out         string
 	keep        bool
+	profile     string // when set: profile bridged at each concurrency into this directory
 	command     string // as typed, for the report
 }
 
@@ -83,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.cache, "cache", o.cache, "directory that keeps the big journal between runs")
 	fs.StringVar(&o.out, "out", "", "also write the report: .json for JSON, else markdown (into an existing file's bench:begin/bench:end markers when it has them)")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run's directory (data dirs, daemon logs)")
+	fs.StringVar(&o.profile, "profile", "", "also profile bridged (CPU and allocations, go tool pprof) at each concurrency into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}

@@ -92,6 +92,7 @@ type report struct {
 	StartEmpty  *starts        `json:"start_empty,omitempty"`
 	Big         *bigFigures    `json:"start_big,omitempty"`
 	NoEOD       *bigFigures    `json:"start_no_eod,omitempty"`
+	Profiles    []profileRun   `json:"profiles,omitempty"`
 	Targets     []targetResult `json:"targets"`
 	Problems    []string       `json:"problems,omitempty"`
 }
@@ -403,6 +404,11 @@ func (r *report) markdown() string {
 	if bi := r.Binary; bi != nil {
 		p("| Binary size | %s (`go build`), %s (release: `-trimpath -ldflags \"%s\"`, the binary measured) |\n",
 			mib(bi.Plain), mib(bi.Release), releaseLDFlags)
+	}
+	for _, pr := range r.Profiles {
+		p("\n### Profile of bridged, %d terminal(s)\n\n", pr.Concurrency)
+		p("`go run ./bench -profile DIR` built bridged with the `pprof` tag and drove it like the bridged scenario (%s; %s sales, warm-up included). By own time (flat), then selected frames of a sale's path by cumulative time, then allocations by bytes:\n\n", pr.Total, count(pr.Sales))
+		p("```\n%s\n```\n\n```\n%s\n```\n\n```\n%s\n```\n", strings.Join(pr.CPU, "\n"), strings.Join(pr.Cum, "\n"), strings.Join(pr.Allocs, "\n"))
 	}
 	p("\n### Targets\n\n| Target | Goal | Measured | |\n|---|---|---|---|\n")
 	for _, t := range r.Targets {

@@ -35,6 +35,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 	if err != nil {
 		return err
 	}
+	defer startProfiling(os.Getenv, stderr)()
 	return runDaemonWith(ctx, cfg, stderr, onReady, sm)
 }
 

@@ -21,6 +21,9 @@ type lane struct {
 	// whose answer was lost (or that a stop cut short): iyzico may have
 	// closed the batch there. Zero when there is none.
 	maybeClosed time.Time
+	// keysBefore is the end of day before lastEOD: the idempotency keys of
+	// final operations created before it have served their time (pruneKeys).
+	keysBefore time.Time
 	// control is the latest operation of this terminal that iyzico approved:
 	// a "not found" is believed only when a query of it still finds it.
 	control *Operation
@@ -54,6 +57,9 @@ func (l *lane) noteEndOfDay(op *Operation) {
 	switch {
 	case op.State == StateApproved && op.CreatedAt.After(l.lastEOD):
 		l.lastEOD = op.CreatedAt
+		if op.BatchSince.After(l.keysBefore) {
+			l.keysBefore = op.BatchSince
+		}
 		if !l.maybeClosed.After(l.lastEOD) {
 			l.maybeClosed = time.Time{}
 		}

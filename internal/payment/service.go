@@ -363,6 +363,11 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 			// process cannot open the same journal.
 			return ErrIdempotencyKeyReused
 		}
+		if errors.Is(err, ErrNotFound) {
+			// The operation this one acts on left the journal since it was
+			// read (its day was archived): nothing was journaled or sent.
+			return err
+		}
 		if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			// The caller went away while its intent waited for a commit: the
 			// store never ran the write (commit.go), nothing was journaled or

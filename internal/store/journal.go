@@ -65,6 +65,16 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 		if ops.Get(id) != nil {
 			return reject(fmt.Errorf("store: %w: %s", ErrExists, op.ID))
 		}
+		if op.ParentID != "" {
+			// A child is journaled only while its parent is: an effect on
+			// a parent archived meanwhile could never be recorded.
+			if s.isFrozen(op.ParentID) {
+				return reject(frozenErr(op.ParentID))
+			}
+			if ops.Get([]byte(op.ParentID)) == nil {
+				return reject(fmt.Errorf("store: parent operation %s of %s: %w", op.ParentID, op.ID, payment.ErrNotFound))
+			}
+		}
 		// The entry's time is taken under the writer lock: entry times follow seq.
 		seq, err := appendEntry(tx, s.now(), op.ID, rec.State, record)
 		if err != nil {
@@ -91,12 +101,12 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 func putIndexes(tx *bolt.Tx, op *payment.Operation) error {
 	id := []byte(op.ID)
 	if op.IdempotencyKey != "" {
-		if err := tx.Bucket(bucketIdem).Put(idemKey(op.Client, op.IdempotencyKey), id); err != nil {
+		if err := bucket(tx, bucketIdem).Put(idemKey(op.Client, op.IdempotencyKey), id); err != nil {
 			return err
 		}
 	}
 	if op.Reference != "" {
-		if err := tx.Bucket(bucketRef).Put(refKey(op.Reference, op.ID), nil); err != nil {
+		if err := bucket(tx, bucketRef).Put(refKey(op.Reference, op.ID), nil); err != nil {
 			return err
 		}
 	}
@@ -307,7 +317,7 @@ func ownsPaymentID(op *payment.Operation) bool {
 // unrelated operation: the same iyzico payment approved for two operations
 // means one of the answers was about another transaction.
 func indexPaymentID(tx *bolt.Tx, prev, next *payment.Operation) error {
-	idx := tx.Bucket(bucketPaymentID)
+	idx := bucket(tx, bucketPaymentID)
 	if ownsPaymentID(prev) && (!ownsPaymentID(next) || prev.PaymentID != next.PaymentID) {
 		if err := idx.Delete(paymentIDKey(prev.PaymentID, prev.ID)); err != nil {
 			return err

@@ -24,6 +24,7 @@ func testToken() *oauth2.Token {
 func TestBeginGetByKey(t *testing.T) {
 	ctx := context.Background()
 	s := newTest(t)
+	mustBegin(t, s, sale("op-0")) // fullOp's parent
 	in := fullOp()
 	in.State = payment.StateSending
 	got, err := s.Begin(ctx, in)

@@ -79,6 +79,11 @@ type Store struct {
 	mu       sync.Mutex
 	writeErr error // the first write failure, sticky
 
+	// Operations of a day being archived (archive.go): Begin refuses a
+	// child of one.
+	fmu    sync.Mutex
+	frozen map[string]bool
+
 	// Group commit (commit.go).
 	gmu     sync.Mutex
 	leading bool     // a leader is committing: new writes queue
@@ -169,6 +174,11 @@ func Open(dir string, o Options) (*Store, error) {
 		err = s.migrate(from)
 	default:
 		err = db.View(checkSchema)
+	}
+	if err == nil {
+		// An archive whose removal a stop cut short is finished before
+		// anything else writes.
+		err = s.finishArchives(context.Background())
 	}
 	if err != nil {
 		_ = s.db.Close()

@@ -171,6 +171,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		},
 		Metrics: m,
 		Version: b.Version,
+		Journal: journalAdmin(st, svc),
 	})
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -184,6 +185,8 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return client.Run(gctx) })
 	g.Go(func() error { return svc.Run(gctx) })
+	// Closed business days past journal.retain_days go to the archives.
+	g.Go(func() error { return st.Maintain(gctx, store.MaintainOptions{RetainDays: cfg.Journal.RetainDays}) })
 	g.Go(func() error {
 		if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("http server: %w", err)

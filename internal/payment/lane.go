@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"context"
 	"slices"
 	"time"
 )
@@ -161,4 +162,44 @@ func (s *Service) Terminals() []TerminalState {
 		out = append(out, ts)
 	}
 	return out
+}
+
+// holdID marks a terminal held by Hold.
+const holdID = "maintenance"
+
+// Hold takes every terminal as an operation would, waiting until the ones
+// in use are free (or ctx ends), runs fn, and gives them back. Money
+// operations asked for meanwhile are refused terminal_busy, with a
+// Retry-After, as on a terminal in use; the reconciler goes on. The journal's
+// online compaction runs so, during a quiet minute.
+func (s *Service) Hold(ctx context.Context, fn func() error) error {
+	held := map[string]bool{}
+	defer func() {
+		s.mu.Lock()
+		for id := range held {
+			s.lanes[id].release(holdID)
+		}
+		s.mu.Unlock()
+		s.notify()
+	}()
+	for {
+		changed := s.Changed()
+		s.mu.Lock()
+		for id, ln := range s.lanes {
+			if !held[id] && ln.busy == "" {
+				ln.busy, ln.busyAt = holdID, s.clock.Now()
+				held[id] = true
+			}
+		}
+		all := len(held) == len(s.lanes)
+		s.mu.Unlock()
+		if all {
+			return fn()
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

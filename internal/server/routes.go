@@ -48,6 +48,9 @@ func (s *server) routes() http.Handler {
 		r.Get("/end-of-day/{id}", s.handleEndOfDayByID)
 
 		r.Get("/events", s.handleEvents)
+
+		r.Get("/admin/backup", s.handleBackup)
+		r.Post("/admin/compact", s.handleCompact)
 	})
 	return r
 }

@@ -32,6 +32,9 @@ type Options struct {
 	Metrics Metrics
 	// Version is shown on the status page; empty shows the Go build's own.
 	Version string
+	// Journal serves /v1/admin/backup and /v1/admin/compact (admin.go);
+	// without it they answer 503.
+	Journal Journal
 }
 
 // Metrics is the part of the metrics registry the server uses.
@@ -54,6 +57,7 @@ func New(o Options) http.Handler {
 		upstream:    o.Upstream,
 		metrics:     o.Metrics,
 		version:     o.Version,
+		journal:     o.Journal,
 	}
 	return s.routes()
 }
@@ -70,6 +74,7 @@ type server struct {
 	upstream    func() UpstreamHealth
 	metrics     Metrics
 	version     string
+	journal     Journal
 }
 
 // HTTPServer wraps the handler with the timeouts every listener must have:

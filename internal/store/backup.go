@@ -165,12 +165,13 @@ type FileStats struct {
 	FreeBytes int64 // free and pending pages below it (reused by new writes)
 }
 
-// FreeRatio is the share of the file that compaction would give back.
+// FreeRatio is the share of the file in free pages: what compaction gives
+// back (the tail that bbolt allocates ahead stays).
 func (f FileStats) FreeRatio() float64 {
 	if f.FileBytes == 0 {
 		return 0
 	}
-	return float64(f.FreeBytes+f.FileBytes-f.UsedBytes) / float64(f.FileBytes)
+	return float64(f.FreeBytes) / float64(f.FileBytes)
 }
 
 // Stats returns the file's sizes.

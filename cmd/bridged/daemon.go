@@ -57,6 +57,10 @@ type seams struct {
 	payment  func(*payment.Options)
 	// service is told of the payment service once it is built.
 	service func(*payment.Service)
+	// storeFault is the store's Fault seam (the journal's upkeep), and
+	// archiveChunk its archive removal's write size.
+	storeFault   func(point string) error
+	archiveChunk int
 }
 
 func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string), sm seams) error {
@@ -106,7 +110,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	})
 
 	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
-		FailWrites: sm.failWrites, FailWrite: sm.failWrite})
+		FailWrites: sm.failWrites, FailWrite: sm.failWrite, Fault: sm.storeFault, ArchiveChunk: sm.archiveChunk})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}

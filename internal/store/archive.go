@@ -66,9 +66,10 @@ import (
 // archiveFormat is the archive's version (the header's bridged_archive).
 const archiveFormat = 1
 
-// archiveChunk is how many operations one removal write holds: short
-// enough that the writes queued behind it wait a few tens of milliseconds.
-var archiveChunk = 2000
+// archiveChunk is how many operations one removal write holds by default
+// (Options.ArchiveChunk): short enough that the writes queued behind it
+// wait a few tens of milliseconds.
+const archiveChunk = 2000
 
 // ArchiveDir is the archives' directory inside the data dir.
 const ArchiveDir = "archive"
@@ -476,9 +477,10 @@ func prevHash(tx *bolt.Tx, seq uint64) ([32]byte, error) {
 func (s *Store) removeArchived(ctx context.Context, name string, l archiveListing, ids []string) error {
 	sorted := slices.Clone(ids)
 	slices.Sort(sorted)
-	for start := 0; start < len(sorted) || start == 0; start += archiveChunk {
-		chunk := sorted[start:min(start+archiveChunk, len(sorted))]
-		last := start+archiveChunk >= len(sorted)
+	n := s.opts.ArchiveChunk
+	for start := 0; start < len(sorted) || start == 0; start += n {
+		chunk := sorted[start:min(start+n, len(sorted))]
+		last := start+n >= len(sorted)
 		err := s.update(ctx, "archive remove "+name, func(tx *bolt.Tx) error {
 			if err := removeOps(tx, chunk); err != nil {
 				return err
@@ -973,4 +975,44 @@ func unlistedArchives(dir string, listed map[string]archiveListing) []string {
 		return nil
 	})
 	return out
+}
+
+// ReadArchive returns the operations of one archive file, each as the
+// journal held it when its day was archived. It checks the file's lines
+// (each parses, each record is the one its line stands for) but not its
+// place in the chain: VerifyArchives does that, with the journal.
+func ReadArchive(path string) ([]*payment.Operation, error) {
+	a, err := readArchive(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*payment.Operation, 0, len(a.ops))
+	for _, o := range a.ops {
+		op, err := decodeRecord(o.record)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, op)
+	}
+	return out, nil
+}
+
+// ArchiveFiles lists the archive files under a data dir, oldest day first.
+func ArchiveFiles(dataDir string) ([]string, error) {
+	var out []string
+	root := filepath.Join(dataDir, ArchiveDir)
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if errors.Is(err, os.ErrNotExist) && p == root {
+			return filepath.SkipDir
+		}
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".jsonl.gz") {
+			out = append(out, p)
+		}
+		return nil
+	})
+	slices.Sort(out)
+	return out, err
 }

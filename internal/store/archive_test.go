@@ -313,14 +313,12 @@ func unlist(t *testing.T, dir, name string) {
 // archive listed incomplete, and the next open finishes it.
 func TestArchiveCutShort(t *testing.T) {
 	ctx := context.Background()
-	defer func(n int) { archiveChunk = n }(archiveChunk)
-	archiveChunk = 2
 	errStop := errors.New("stopped")
 	for _, point := range []string{"archive_written", "archive_removing"} {
 		t.Run(point, func(t *testing.T) {
 			dir := t.TempDir()
 			var stop bool
-			s := openTest(t, dir, Options{Fault: func(p string) error {
+			s := openTest(t, dir, Options{ArchiveChunk: 2, Fault: func(p string) error {
 				if stop && p == point {
 					return errStop
 				}

@@ -56,6 +56,9 @@ type Options struct {
 	// "compaction"), where the failpoint build kills the process (the crash
 	// matrix); an error returned fails the step there, as an I/O error would.
 	Fault func(point string) error
+	// ArchiveChunk is how many operations one write of an archived day's
+	// removal holds; default 2000.
+	ArchiveChunk int
 }
 
 // Store is the bbolt journal. It is safe for concurrent use. It implements
@@ -119,6 +122,9 @@ func Open(dir string, o Options) (*Store, error) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.ArchiveChunk <= 0 {
+		o.ArchiveChunk = archiveChunk
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)

@@ -188,7 +188,8 @@ func (g *gen) op(ctx context.Context, i int) error {
 		got.Error = &payment.UpstreamError{Code: "10051", Group: "NOT_SUFFICIENT_FUNDS", Message: "Yetersiz bakiye"}
 	default:
 		got.State, got.Resolution = payment.StateApproved, payment.ResolvedDirect
-		got.PaymentID, got.PaymentDate, got.AuthCode = fmt.Sprint(40_000_000+i), got.BusinessDay, fmt.Sprintf("%06d", i%1_000_000)
+		// paymentIds apart from the simulator's (40,000,000 on).
+		got.PaymentID, got.PaymentDate, got.AuthCode = fmt.Sprint(70_000_000+i), got.BusinessDay, fmt.Sprintf("%06d", i%1_000_000)
 		got.HostRef, got.BatchNo = fmt.Sprintf("%012d", i), fmt.Sprint(day+1)
 		got.Card = &payment.Card{BIN: "552879", Last4: fmt.Sprintf("%04d", i%10_000), Type: "CREDIT_CARD"}
 		if got.Kind != payment.KindSale {

@@ -118,7 +118,9 @@ func checkMigration(t *testing.T, dir string) oldJournal {
 	if old.from == 0 || old.from >= schemaVersion {
 		t.Fatalf("fixture has schema %d", old.from)
 	}
+	opened := time.Now()
 	s := openTest(t, dir, Options{})
+	t.Logf("open with the migration from schema %d: %s", old.from, time.Since(opened).Round(time.Millisecond))
 	if v := fileVersion(t, s); v != schemaVersion {
 		t.Fatalf("version after open = %d", v)
 	}

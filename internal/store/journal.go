@@ -525,6 +525,14 @@ func sortOldestFirst(ops []*payment.Operation) {
 // it got (the oldest operation it had to keep, or t), so that each call
 // reads only what was created since: the cost of a day, not of the history.
 func (s *Store) PruneKeys(ctx context.Context, terminal string, before time.Time) (int, error) {
+	done := false
+	if err := s.view(ctx, func(tx *bolt.Tx) error {
+		m, err := readMarks(tx, terminal)
+		done = !m.KeysFloor.IsZero() && !m.KeysFloor.Before(before)
+		return err
+	}); err != nil || done {
+		return 0, err // pruned that far already: no write at all
+	}
 	n := 0
 	err := s.update(ctx, "prune keys "+terminal, func(tx *bolt.Tx) error {
 		n = 0

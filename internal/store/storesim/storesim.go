@@ -73,31 +73,23 @@ func Run(ctx context.Context, st *store.Store, sh Shop) (Result, error) {
 			return res, err
 		}
 		ops += sh.Terminals * sh.SalesPerDay
+		// Every lane closes its day, and the service forgets the keys from
+		// before the end of day before this one (payment.Service.pruneKeys);
+		// the lanes at once, as they would.
+		eods := make([]time.Time, sh.Terminals)
+		var wg sync.WaitGroup
+		errs := make([]error, sh.Terminals)
 		for t := range sh.Terminals {
-			eod := &payment.Operation{ID: newID(), Kind: payment.KindEndOfDay, Client: "ecr", Terminal: lane(t),
-				DeviceUniqueID: fmt.Sprintf("DEV%04d", t+1), Amount: payment.NewMoney(0, payment.TRY),
-				State: payment.StateSending, BusinessDay: day, BatchSince: lastEOD[t],
-				CreatedAt: midnight.Add(21*time.Hour + time.Duration(t)*time.Second)}
-			eod.IdempotencyKey = "eod-" + eod.ID
-			got, err := st.Begin(ctx, eod)
+			wg.Go(func() { eods[t], errs[t] = endOfDay(ctx, st, t, d, midnight, lastEOD[t]) })
+		}
+		wg.Wait()
+		for _, err := range errs {
 			if err != nil {
 				return res, err
 			}
-			got.State, got.Resolution, got.BatchNo = payment.StateApproved, payment.ResolvedDirect, fmt.Sprint(d+1)
-			got.Report = &payment.EndOfDayReport{BatchNo: got.BatchNo, ResultMessage: "OK"}
-			if err := st.Record(ctx, got); err != nil {
-				return res, err
-			}
-			// The service forgets the keys from before the end of day
-			// before this one (payment.Service.pruneKeys).
-			if !lastEOD[t].IsZero() {
-				if _, err := st.PruneKeys(ctx, lane(t), lastEOD[t]); err != nil {
-					return res, err
-				}
-			}
-			lastEOD[t] = got.CreatedAt
-			ops++
 		}
+		copy(lastEOD, eods)
+		ops += sh.Terminals
 		if sh.RetainDays > 0 {
 			done, _, err := st.Archive(ctx, midnight.AddDate(0, 0, 1-sh.RetainDays).Format("20060102"))
 			if err != nil {
@@ -113,6 +105,31 @@ func Run(ctx context.Context, st *store.Store, sh Shop) (Result, error) {
 	}
 	res.Took = time.Since(start)
 	return res, nil
+}
+
+// endOfDay journals terminal t's end of day d, approved, and forgets the
+// keys of before its previous one; it returns the end of day's time.
+func endOfDay(ctx context.Context, st *store.Store, t, d int, midnight, last time.Time) (time.Time, error) {
+	eod := &payment.Operation{ID: newID(), Kind: payment.KindEndOfDay, Client: "ecr", Terminal: lane(t),
+		DeviceUniqueID: fmt.Sprintf("DEV%04d", t+1), Amount: payment.NewMoney(0, payment.TRY),
+		State: payment.StateSending, BusinessDay: midnight.Format("20060102"), BatchSince: last,
+		CreatedAt: midnight.Add(21*time.Hour + time.Duration(t)*time.Second)}
+	eod.IdempotencyKey = "eod-" + eod.ID
+	got, err := st.Begin(ctx, eod)
+	if err != nil {
+		return time.Time{}, err
+	}
+	got.State, got.Resolution, got.BatchNo = payment.StateApproved, payment.ResolvedDirect, fmt.Sprint(d+1)
+	got.Report = &payment.EndOfDayReport{BatchNo: got.BatchNo, ResultMessage: "OK"}
+	if err := st.Record(ctx, got); err != nil {
+		return time.Time{}, err
+	}
+	if !last.IsZero() {
+		if _, err := st.PruneKeys(ctx, lane(t), last); err != nil {
+			return time.Time{}, err
+		}
+	}
+	return got.CreatedAt, nil
 }
 
 func lane(t int) string { return fmt.Sprintf("lane-%02d", t+1) }

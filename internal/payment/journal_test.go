@@ -133,3 +133,33 @@ func TestHoldTakesEveryTerminal(t *testing.T) {
 		t.Errorf("Hold with a canceled context = %v", err)
 	}
 }
+
+// TestArchivedPaymentIsNotFound: once a day is archived, a refund or void
+// of one of its payments is refused as not found, and the service stays
+// healthy (the journal refuses a child of a payment it no longer holds).
+func TestArchivedPaymentIsNotFound(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, payment.VUK509)
+	old, err := h.svc.Pay(ctx, caller("old"), sale("10.00"))
+	if err != nil || old.Op.State != payment.StateApproved {
+		t.Fatalf("old sale: %+v, %v", old, err)
+	}
+	h.clock.Advance(24 * time.Hour)
+	if _, err := h.svc.Pay(ctx, caller("new"), sale("11.00")); err != nil {
+		t.Fatal(err)
+	}
+	done, _, err := h.st.Archive(ctx, h.clock.Now().Format("20060102"))
+	if err != nil || len(done) != 1 {
+		t.Fatalf("archive: %+v, %v", done, err)
+	}
+	_, err = h.svc.Refund(ctx, caller("r"), payment.AdjustRequest{PaymentID: old.Op.ID, Amount: "1.00"})
+	if !errors.Is(err, payment.ErrNotFound) {
+		t.Fatalf("refund of an archived sale = %v, want not found", err)
+	}
+	if err := h.svc.Health(); err != nil {
+		t.Fatalf("the service after the refusal: %v", err)
+	}
+	if _, err := h.svc.Pay(ctx, caller("after"), sale("12.00")); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -324,7 +324,7 @@ func (r *run) money(c *callRec) {
 		r.send(c, callBudget)
 		return
 	}
-	twin := &callRec{step: c.step, kind: c.kind, method: c.method, path: c.path, key: c.key, body: c.body, exceedsBefore: c.exceedsBefore}
+	twin := &callRec{step: c.step, kind: c.kind, method: c.method, path: c.path, key: c.key, body: c.body, exceedsBefore: c.exceedsBefore, named: make(chan struct{})}
 	r.mu.Lock()
 	r.calls = append(r.calls, twin)
 	r.tally.ops++

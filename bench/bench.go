@@ -58,10 +58,15 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		{"start with an empty journal", b.startEmpty, true},
 		{"start with a big journal", b.startBig, true},
 		{"start with a journal without end of day", b.startNoEOD, true},
+		{"two years of a shop, time compressed", b.steady, false},
+		{"profile", b.profile, true},
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
 			break
+		}
+		if p.name == "profile" && b.opt.profile == "" {
+			continue
 		}
 		if p.needBin && b.bin == "" {
 			rep.problem(fmt.Errorf("%s: skipped, no binary", p.name))
@@ -81,20 +86,34 @@ func (b *bench) logf(format string, args ...any) {
 	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
 }
 
-// commitLatency times single-key bbolt commits on the run's filesystem.
+// commitLatency times single-key bbolt commits and the store's journal
+// writes on the run's filesystem, with bbolt's defaults (as the store runs)
+// and with NoFreelistSync (as etcd runs it), alternating so that a change
+// of the machine's load falls on both.
 func (b *bench) commitLatency(ctx context.Context, rep *report) error {
-	d, err := measureCommits(ctx, b.work, b.opt.commits)
+	d, err := measureCommits(ctx, b.work, b.opt.commits, false)
 	if err != nil {
 		return err
 	}
 	rep.Commit = &d
-	b.logf("commit p50 %s p99 %s (%d commits)", ms(d.P50), ms(d.P99), d.N)
-	w, err := measureStoreWrites(ctx, filepath.Join(b.work, "store-writes"), b.opt.commits)
+	b.logf("commit p50 %s p99 %s cpu %s (%d commits)", ms(d.P50), ms(d.P99), ms(d.CPU), d.N)
+	w, err := measureStoreWrites(ctx, filepath.Join(b.work, "store-writes"), b.opt.commits, false)
 	if err != nil {
 		return fmt.Errorf("store writes: %w", err)
 	}
 	rep.StoreWrite = &w
-	b.logf("journal write p50 %s p99 %s (%d writes)", ms(w.P50), ms(w.P99), w.N)
+	b.logf("journal write p50 %s p99 %s cpu %s (%d writes)", ms(w.P50), ms(w.P99), ms(w.CPU), w.N)
+	dn, err := measureCommits(ctx, b.work, b.opt.commits, true)
+	if err != nil {
+		return err
+	}
+	rep.CommitNFS = &dn
+	wn, err := measureStoreWrites(ctx, filepath.Join(b.work, "store-writes-nfs"), b.opt.commits, true)
+	if err != nil {
+		return fmt.Errorf("store writes: %w", err)
+	}
+	rep.StoreWriteNFS = &wn
+	b.logf("with NoFreelistSync: commit p50 %s cpu %s; journal write p50 %s cpu %s", ms(dn.P50), ms(dn.CPU), ms(wn.P50), ms(wn.CPU))
 	return nil
 }
 
@@ -220,8 +239,8 @@ func startWatch(ctx context.Context, d *running) (*watch, error) {
 // finish stops watching and puts the figures per sale (sales: every
 // successful one, warm-up included) into sc.
 func (w *watch) finish(ctx context.Context, sc *scenario, sales int) error {
-	if peak, hwm, ok := w.rss.stop(); ok {
-		sc.RSSPeak, sc.RSSHWM = &peak, &hwm
+	if peak, hwm, anon, ok := w.rss.stop(); ok {
+		sc.RSSPeak, sc.RSSHWM, sc.RSSAnonPeak = &peak, &hwm, &anon
 	}
 	if sales == 0 {
 		return nil
@@ -260,6 +279,12 @@ func (b *bench) launch(name string, up *simServer) (*running, error) {
 // launchIn starts the binary under test with dir's config and dir/data; its
 // log goes to a file in the run's directory.
 func (b *bench) launchIn(dir string, up *simServer) (*running, error) {
+	return b.launchBin(b.bin, dir, up, nil)
+}
+
+// launchBin starts bin with dir's config and dir/data and the extra
+// environment env.
+func (b *bench) launchBin(bin, dir string, up *simServer, env []string) (*running, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
@@ -273,7 +298,7 @@ func (b *bench) launchIn(dir string, up *simServer) (*running, error) {
 	}
 	w := bufio.NewWriterSize(f, 256<<10)
 	start := time.Now()
-	d, err := harness.Launch(b.bin, cfg, nil, w)
+	d, err := harness.Launch(bin, cfg, env, w)
 	ready := time.Since(start)
 	if err != nil {
 		_ = f.Close()

@@ -22,8 +22,10 @@ import (
 )
 
 // The big journal is filled through the store's own API (Begin, then Record
-// of the outcome: what the payment service journals), so every record, index
-// and chained journal entry is the real thing. Filled one operation at a
+// of the outcome: what the payment service journals; and, each new day, the
+// idempotency keys of two ends of day ago forgotten, as the service's
+// reconciler does), so every record, index and chained journal entry is the
+// real thing. Filled one operation at a
 // time that would be two fsyncs per operation; filled by many writers at
 // once, the store's group commit puts hundreds of them in each commit. No
 // bulk path in the store is needed, or trusted.
@@ -58,12 +60,17 @@ const fillWriters = 512
 type journalCache struct {
 	Records  int           `json:"records"`
 	Schema   uint64        `json:"schema_version"`
+	Fill     int           `json:"fill_version"`
 	FillTime time.Duration `json:"fill_ns"`
 	FilledAt time.Time     `json:"filled_at"`
 	Writers  int           `json:"writers"`
 }
 
 const cacheMarker = "fill.json"
+
+// fillVersion changes when the fill journals something else: a cached
+// journal of another fill version is filled again.
+const fillVersion = 2
 
 // bigJournal returns the directory holding the journal spec describes
 // (config and data dir, as WriteConfig lays them out), filling it first
@@ -76,7 +83,7 @@ func (b *bench) bigJournal(ctx context.Context, spec journalSpec) (dir string, j
 	}
 	dir = filepath.Join(b.opt.cache, fmt.Sprintf("bridged-bench-journal-schema%d-%s-%d", schema, spec.name(), spec.Records))
 	if raw, err := os.ReadFile(filepath.Join(dir, cacheMarker)); err == nil {
-		if json.Unmarshal(raw, &jc) == nil && jc.Records == spec.Records && jc.Schema == schema {
+		if json.Unmarshal(raw, &jc) == nil && jc.Records == spec.Records && jc.Schema == schema && jc.Fill == fillVersion {
 			if _, err := os.Stat(filepath.Join(dir, "data", store.FileName)); err == nil {
 				b.logf("journal of %d operations cached in %s (filled %s in %s)", jc.Records, dir,
 					jc.FilledAt.Format(time.DateTime), jc.FillTime.Round(time.Second))
@@ -96,7 +103,7 @@ func (b *bench) bigJournal(ctx context.Context, spec journalSpec) (dir string, j
 	if err := fillJournal(ctx, filepath.Join(dir, "data"), spec, terminalIDs(n), deviceIDs(n), b.logf); err != nil {
 		return "", jc, false, fmt.Errorf("fill: %w", err)
 	}
-	jc = journalCache{Records: spec.Records, Schema: schema, FillTime: time.Since(start), FilledAt: time.Now().UTC(), Writers: fillWriters}
+	jc = journalCache{Records: spec.Records, Schema: schema, Fill: fillVersion, FillTime: time.Since(start), FilledAt: time.Now().UTC(), Writers: fillWriters}
 	raw, err := json.MarshalIndent(jc, "", "  ")
 	if err != nil {
 		return "", jc, false, err
@@ -157,6 +164,16 @@ func fillJournal(ctx context.Context, dataDir string, spec journalSpec, terminal
 				i := int(next.Add(1) - 1)
 				if i >= spec.Records {
 					return nil
+				}
+				if day, sale, _ := p.at(i); spec.EndOfDay && sale == 0 && !day.Before(p.firstDay.AddDate(0, 0, 2)) {
+					// A new day: the day before yesterday's ends of day are
+					// two ends of day old; the service forgets the keys of
+					// what came before them (payment.Service.pruneKeys).
+					for t, term := range terminals {
+						if _, err := st.PruneKeys(gctx, term, p.eodTime(day.AddDate(0, 0, -2), t)); err != nil {
+							return err
+						}
+					}
 				}
 				op, err := st.Begin(gctx, p.intent(i))
 				if err != nil {
@@ -223,6 +240,11 @@ func (p *plan) at(i int) (day time.Time, sale, eod int) {
 	return day, -1, j - p.sales
 }
 
+// eodTime is when terminal t runs its end of day on day (midnight).
+func (p *plan) eodTime(day time.Time, t int) time.Time {
+	return day.Add(21*time.Hour + time.Duration(t)*time.Second)
+}
+
 // intent is operation i as the payment service journals it before the call.
 func (p *plan) intent(i int) *payment.Operation {
 	id := uuid.Must(uuid.NewV7())
@@ -244,9 +266,9 @@ func (p *plan) intent(i int) *payment.Operation {
 		t = eod
 		op.Kind, op.IdempotencyKey = payment.KindEndOfDay, "eod-"+op.ID
 		op.Amount = payment.NewMoney(0, payment.TRY)
-		op.CreatedAt = day.Add(21*time.Hour + time.Duration(eod)*time.Second)
+		op.CreatedAt = p.eodTime(day, eod)
 		if !day.Equal(p.firstDay) {
-			op.BatchSince = day.AddDate(0, 0, -1).Add(21*time.Hour + time.Duration(eod)*time.Second)
+			op.BatchSince = p.eodTime(day.AddDate(0, 0, -1), eod)
 		}
 	}
 	op.Terminal, op.DeviceUniqueID = p.terminals[t], p.devices[t]

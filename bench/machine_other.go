@@ -2,8 +2,13 @@
 
 package main
 
-import "errors"
+import (
+	"errors"
+	"time"
+)
 
 func fsType(string) string { return "n/a" }
 
 func evict(string) error { return errors.ErrUnsupported }
+
+func ownCPU() (time.Duration, bool) { return 0, false }

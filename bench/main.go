@@ -51,12 +51,16 @@ type options struct {
 	cache       string        // where the big journal is kept between runs
 	out         string
 	keep        bool
-	command     string // as typed, for the report
+	profile     string // when set: profile bridged at each concurrency into this directory
+	// The steady-state run: days simulated, sales per lane and day, days retained.
+	steadyDays, steadySales, steadyRetain int
+	command                               string // as typed, for the report
 }
 
 func defaults() options {
 	return options{duration: 10 * time.Second, warmup: time.Second, concurrency: []int{1, 64},
 		commits: 2000, records: 1_000_000, starts: 5, idle: 3 * time.Second,
+		steadyDays: 730, steadySales: 10, steadyRetain: 400,
 		dir: os.TempDir(), cache: os.TempDir()}
 }
 
@@ -64,7 +68,8 @@ func defaults() options {
 // given explicitly.
 func smokeDefaults() options {
 	return options{duration: time.Second, warmup: 300 * time.Millisecond,
-		commits: 200, records: 20_000, starts: 2, idle: time.Second}
+		commits: 200, records: 20_000, starts: 2, idle: time.Second,
+		steadyDays: 60, steadySales: 2, steadyRetain: 20}
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -82,7 +87,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.dir, "dir", o.dir, "parent directory of the run's data dirs (the filesystem whose commit is measured)")
 	fs.StringVar(&o.cache, "cache", o.cache, "directory that keeps the big journal between runs")
 	fs.StringVar(&o.out, "out", "", "also write the report: .json for JSON, else markdown (into an existing file's bench:begin/bench:end markers when it has them)")
+	fs.IntVar(&o.steadyDays, "steady-days", o.steadyDays, "days of the steady-state run (a shop's journal, time compressed)")
+	fs.IntVar(&o.steadySales, "steady-sales", o.steadySales, "sales per lane and day in the steady-state run")
+	fs.IntVar(&o.steadyRetain, "steady-retain", o.steadyRetain, "journal.retain_days of the steady-state run")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run's directory (data dirs, daemon logs)")
+	fs.StringVar(&o.profile, "profile", "", "also profile bridged (CPU and allocations, go tool pprof) at each concurrency into this directory")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -95,12 +104,15 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		s := smokeDefaults()
 		for name, apply := range map[string]func(){
-			"duration": func() { o.duration = s.duration },
-			"warmup":   func() { o.warmup = s.warmup },
-			"commits":  func() { o.commits = s.commits },
-			"records":  func() { o.records = s.records },
-			"starts":   func() { o.starts = s.starts },
-			"idle":     func() { o.idle = s.idle },
+			"duration":      func() { o.duration = s.duration },
+			"warmup":        func() { o.warmup = s.warmup },
+			"commits":       func() { o.commits = s.commits },
+			"records":       func() { o.records = s.records },
+			"starts":        func() { o.starts = s.starts },
+			"idle":          func() { o.idle = s.idle },
+			"steady-days":   func() { o.steadyDays = s.steadyDays },
+			"steady-sales":  func() { o.steadySales = s.steadySales },
+			"steady-retain": func() { o.steadyRetain = s.steadyRetain },
 		} {
 			if !set[name] {
 				apply()
@@ -125,6 +137,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.commits < 1 || o.starts < 1 || o.records < 1 {
 		errs = append(errs, errors.New("-commits, -starts, -records: must be at least 1"))
+	}
+	if o.steadyDays < 1 || o.steadySales < 1 || o.steadyRetain < 1 || o.steadyRetain >= o.steadyDays {
+		errs = append(errs, errors.New("-steady-days, -steady-sales, -steady-retain: at least 1, and fewer days retained than run"))
 	}
 	return o, errors.Join(errs...)
 }

@@ -25,8 +25,9 @@ type scenario struct {
 	SimConnsPerSale float64 `json:"sim_conns_per_sale"`
 	// bridged only: the largest RSS sampled (every 50 ms) during the run,
 	// and the process's high-water mark at its end.
-	RSSPeak *rssSample `json:"rss_peak,omitempty"`
-	RSSHWM  *int64     `json:"rss_hwm_bytes,omitempty"`
+	RSSPeak     *rssSample `json:"rss_peak,omitempty"`
+	RSSHWM      *int64     `json:"rss_hwm_bytes,omitempty"`
+	RSSAnonPeak *int64     `json:"rss_anon_peak_bytes,omitempty"`
 	// bridged only: its journal commits during the run, warm-up included.
 	Commits *journalCommits `json:"journal_commits,omitempty"`
 	// bridged only: its CPU time per sale, warm-up included.
@@ -65,6 +66,7 @@ type comparison struct {
 // targetResult is one of issue 10's targets. Met is nil when it could not
 // be measured.
 type targetResult struct {
+	Issue    int    `json:"issue"` // the issue that set it: 10 (the harness), 18 (the lean journal)
 	Name     string `json:"name"`
 	Goal     string `json:"goal"`
 	Measured string `json:"measured"`
@@ -84,16 +86,21 @@ type report struct {
 	terminals int
 	Machine   machineInfo `json:"machine"`
 
-	Binary      *binaryInfo    `json:"binary,omitempty"`
-	Commit      *dist          `json:"commit,omitempty"`
-	StoreWrite  *dist          `json:"store_write,omitempty"`
-	Scenarios   []scenario     `json:"scenarios"`
-	Comparisons []comparison   `json:"comparisons"`
-	StartEmpty  *starts        `json:"start_empty,omitempty"`
-	Big         *bigFigures    `json:"start_big,omitempty"`
-	NoEOD       *bigFigures    `json:"start_no_eod,omitempty"`
-	Targets     []targetResult `json:"targets"`
-	Problems    []string       `json:"problems,omitempty"`
+	Binary        *binaryInfo      `json:"binary,omitempty"`
+	Commit        *commitFigures   `json:"commit,omitempty"`
+	StoreWrite    *commitFigures   `json:"store_write,omitempty"`
+	CommitNFS     *commitFigures   `json:"commit_no_freelist_sync,omitempty"`
+	StoreWriteNFS *commitFigures   `json:"store_write_no_freelist_sync,omitempty"`
+	Freelist      *freelistFigures `json:"freelist_rebuild,omitempty"`
+	Steady        *steadyFigures   `json:"steady_state,omitempty"`
+	Scenarios     []scenario       `json:"scenarios"`
+	Comparisons   []comparison     `json:"comparisons"`
+	StartEmpty    *starts          `json:"start_empty,omitempty"`
+	Big           *bigFigures      `json:"start_big,omitempty"`
+	NoEOD         *bigFigures      `json:"start_no_eod,omitempty"`
+	Profiles      []profileRun     `json:"profiles,omitempty"`
+	Targets       []targetResult   `json:"targets"`
+	Problems      []string         `json:"problems,omitempty"`
 }
 
 func newReport(o options) *report {
@@ -170,12 +177,13 @@ func ratio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
-const mib20, mib60 = 20 << 20, 60 << 20
+const mib20, mib25, mib60 = 20 << 20, 25 << 20, 60 << 20
 
 func (r *report) targets() []targetResult {
 	var out []targetResult
+	issue := 10
 	add := func(name, goal, measured string, met *bool) {
-		out = append(out, targetResult{Name: name, Goal: goal, Measured: measured, Met: met})
+		out = append(out, targetResult{Issue: issue, Name: name, Goal: goal, Measured: measured, Met: met})
 	}
 	yes := func(b bool) *bool { return &b }
 	var c1 *comparison
@@ -222,7 +230,84 @@ func (r *report) targets() []targetResult {
 	} else {
 		add("start to ready, big journal", "≤ 1 s", "not measured", nil)
 	}
+	issue = 18
+	r.leanTargets(add, yes)
 	return out
+}
+
+// leanTargets are issue 18's (the lean journal), next to issue 10's.
+func (r *report) leanTargets(add func(name, goal, measured string, met *bool), yes func(bool) *bool) {
+	if b := r.Big; b != nil && b.Records > 0 {
+		per := float64(b.FileBytes) / float64(b.Records)
+		add(fmt.Sprintf("bytes on disk per operation, %s operations", count(b.Records)), "≤ 1.5 KiB",
+			fmt.Sprintf("%.2f KiB", per/1024), yes(per <= 1.5*1024))
+	} else {
+		add("bytes on disk per operation", "≤ 1.5 KiB", "not measured", nil)
+	}
+	c, w := r.Commit, r.StoreWrite
+	if c != nil && w != nil {
+		goal := time.Duration(1.1 * float64(c.P50))
+		add("journal write p50 (Begin or Record)", fmt.Sprintf("≤ 1.1 × commit p50 = %s", ms(goal)),
+			fmt.Sprintf("%s (%.2f×)", ms(w.P50), ratio(w.P50, c.P50)), yes(w.P50 <= goal))
+	} else {
+		add("journal write p50", "≤ 1.1 × commit p50", "not measured", nil)
+	}
+	var c1 *comparison
+	for i := range r.Comparisons {
+		if r.Comparisons[i].Concurrency == 1 {
+			c1 = &r.Comparisons[i]
+		}
+	}
+	if c1 != nil && w != nil {
+		goal := 2*w.P50 + 300*time.Microsecond
+		add("added latency p50, 1 terminal", fmt.Sprintf("≤ 2 × journal write p50 + 0.3 ms = %s", ms(goal)), ms(c1.AddedP50), yes(c1.AddedP50 <= goal))
+		goal = 2*w.P99 + time.Millisecond
+		add("added latency p99, 1 terminal", fmt.Sprintf("≤ 2 × journal write p99 + 1 ms = %s", ms(goal)), ms(c1.AddedP99), yes(c1.AddedP99 <= goal))
+	} else {
+		add("added latency, 1 terminal", "≤ 2 × journal write p50 + 0.3 ms; p99 ≤ 2 × journal write p99 + 1 ms", "not measured", nil)
+	}
+	for _, t := range []struct {
+		conc int
+		goal time.Duration
+	}{{1, 600 * time.Microsecond}, {64, 300 * time.Microsecond}} {
+		name := fmt.Sprintf("bridged CPU per sale, %d terminal(s)", t.conc)
+		if b := r.find(targetBridged, t.conc); b != nil && b.CPU != nil {
+			cpu := b.CPU.User + b.CPU.System
+			add(name, "≤ "+ms(t.goal), ms(cpu), yes(cpu <= t.goal))
+		} else {
+			add(name, "≤ "+ms(t.goal), "not measured", nil)
+		}
+	}
+	cores := fmt.Sprintf(" on %d cores", r.Machine.CPUs)
+	if b := r.find(targetBridged, 64); b != nil {
+		add("durable sales/s, 64 terminals", "≥ 2,000/s on 2 cores", fmt.Sprintf("%.0f/s%s", b.Throughput, cores), yes(b.Throughput >= 2000))
+		if b.RSSHWM != nil && b.RSSAnonPeak != nil {
+			add("RSS at 64 terminals: peak, anonymous", "≤ 60 MiB, ≤ 25 MiB", mib(*b.RSSHWM)+", "+mib(*b.RSSAnonPeak),
+				yes(*b.RSSHWM <= mib60 && *b.RSSAnonPeak <= mib25))
+		} else {
+			add("RSS at 64 terminals: peak, anonymous", "≤ 60 MiB, ≤ 25 MiB", "n/a", nil)
+		}
+	} else {
+		add("durable sales/s, 64 terminals; RSS", "≥ 2,000/s; ≤ 60 MiB, ≤ 25 MiB anonymous", "not measured", nil)
+	}
+	if g := r.NoEOD; g != nil && len(g.Warm.Runs) > 0 {
+		add(fmt.Sprintf("start to ready, %s operations without any end of day (median)", count(g.Records)), "≤ 150 ms",
+			ms(g.Warm.Median), yes(g.Warm.Median <= 150*time.Millisecond))
+	} else {
+		add("start to ready, no end of day", "≤ 150 ms", "not measured", nil)
+	}
+	if b := r.Big; b != nil && b.Cold != nil {
+		add(fmt.Sprintf("start to ready, %s operations, cold", count(b.Records)), "≤ 200 ms", ms(*b.Cold), yes(*b.Cold <= 200*time.Millisecond))
+	} else {
+		add("start to ready, big journal, cold", "≤ 200 ms", "not measured", nil)
+	}
+	if st := r.Steady; st != nil {
+		goal := int64(1.1 * float64(st.AtRetain.FileBytes))
+		add(fmt.Sprintf("file after %d days of a %d-lane shop", st.Days, st.Terminals),
+			fmt.Sprintf("≤ size after retain_days (%d) + 10 %% = %s", st.RetainDays, mib(goal)), mib(st.End.FileBytes), yes(st.End.FileBytes <= goal))
+	} else {
+		add("steady state", "≤ size after retain_days + 10 %", "not measured", nil)
+	}
 }
 
 // count writes n with thousands separators ("1,000,000").
@@ -276,14 +361,21 @@ func (r *report) markdown() string {
 
 	p("### Durable commit\n\n")
 	if c := r.Commit; c != nil {
-		p("| On the data dir's filesystem, one at a time | Count | p50 | p99 | max | mean |\n|---|--:|--:|--:|--:|--:|\n")
-		p("| bbolt commit of one 1 KiB key, fsync on (the disk's commit: the targets' \"commit\") | %s | %s | %s | %s | %s |\n",
-			count(c.N), ms(c.P50), ms(c.P99), ms(c.Max), ms(c.Mean))
-		if w := r.StoreWrite; w != nil {
-			p("| journal write through `internal/store`: a sale's `Begin` or `Record`, each one commit (bridged makes two per sale) | %s | %s | %s | %s | %s |\n",
-				count(w.N), ms(w.P50), ms(w.P99), ms(w.Max), ms(w.Mean))
+		p("| On the data dir's filesystem, one at a time | Count | p50 | p99 | max | mean | CPU each |\n|---|--:|--:|--:|--:|--:|--:|\n")
+		row := func(name string, f *commitFigures) {
+			if f != nil {
+				p("| %s | %s | %s | %s | %s | %s | %s |\n", name, count(f.N), ms(f.P50), ms(f.P99), ms(f.Max), ms(f.Mean), ms(f.CPU))
+			}
 		}
+		row("bbolt commit of one 1 KiB key, fsync on (the disk's commit: the targets' \"commit\")", c)
+		row("journal write through `internal/store`: a sale's `Begin` or `Record`, each one commit (bridged makes two per sale)", r.StoreWrite)
+		row("the same commit of one key, bbolt opened as etcd runs it (`NoFreelistSync`, map freelist)", r.CommitNFS)
+		row("the same journal write, store opened with `NoFreelistSync`", r.StoreWriteNFS)
 		p("\n")
+		if f := r.Freelist; f != nil {
+			p("`NoFreelistSync` leaves the freelist out of every commit; bbolt then rebuilds it at each open by walking every page of the file. Opening a copy of the journal of %s operations (%s): freelist read from the file %s warm, %s cold; rebuilt %s warm, %s cold.\n\n",
+				count(r.Big.Records), mib(f.FileBytes), ms(f.SyncedWarm), optMS(f.SyncedCold), ms(f.RebuildWarm), optMS(f.RebuildCold))
+		}
 	} else {
 		p("Not measured.\n\n")
 	}
@@ -314,6 +406,9 @@ func (r *report) markdown() string {
 	if len(jc) > 0 {
 		p("Inside bridged during those runs (warm-up included): its journal commits, from its `/metrics` (`bridged_store_commit_duration_seconds`; a sale is two writes, its intent and its outcome, and concurrent writes share a commit), and its CPU time (user + system, `/proc/<pid>/stat`).\n\n")
 		p("| Terminals | Commits | Commits per sale | Mean commit | bridged CPU per sale |\n|--:|--:|--:|--:|--:|\n%s\n", strings.Join(jc, ""))
+		if c := r.Commit; c != nil && c.CPU > 0 {
+			p("Two one-key commits, the least a sale's two durable steps can cost, took %s of this process's CPU on this disk (the table above).\n\n", ms(2*c.CPU))
+		}
 	}
 	for _, s := range r.Scenarios {
 		if s.Errors > 0 {
@@ -364,7 +459,11 @@ func (r *report) markdown() string {
 	}
 	for _, c := range r.concurrencies() {
 		if s := r.find(targetBridged, c); s != nil && s.RSSPeak != nil {
-			p("| RSS under load, %d terminal(s) | %s peak (VmHWM); largest sample %s |\n", c, mib(*s.RSSHWM), rssText(*s.RSSPeak))
+			anon := ""
+			if s.RSSAnonPeak != nil {
+				anon = fmt.Sprintf("; anonymous at most %s", mib(*s.RSSAnonPeak))
+			}
+			p("| RSS under load, %d terminal(s) | %s peak (VmHWM); largest sample %s%s |\n", c, mib(*s.RSSHWM), rssText(*s.RSSPeak), anon)
 		}
 	}
 	for _, g := range []*bigFigures{r.Big, r.NoEOD} {
@@ -400,11 +499,21 @@ func (r *report) markdown() string {
 			p("| RSS idle, %s (%s after ready) | %s |\n", name, r.Idle, rssText(*g.Warm.IdleRSS))
 		}
 	}
+	if st := r.Steady; st != nil {
+		p("| Two years of a shop, time compressed | %d lanes × %d sales a day for %d days (%s operations, %d days archived), `journal.retain_days` %d, through the store's API (`internal/store/storesim`) in %s: file %s after %d days, %s at the end, %s at most; at the end %s in use, %s of it free pages |\n",
+			st.Terminals, st.SalesPerDay, st.Days, count(st.Ops), st.Archived, st.RetainDays, st.Took.Round(time.Second),
+			mib(st.AtRetain.FileBytes), st.RetainDays, mib(st.End.FileBytes), mib(st.Peak.FileBytes), mib(st.End.UsedBytes), mib(st.End.FreeBytes))
+	}
 	if bi := r.Binary; bi != nil {
 		p("| Binary size | %s (`go build`), %s (release: `-trimpath -ldflags \"%s\"`, the binary measured) |\n",
 			mib(bi.Plain), mib(bi.Release), releaseLDFlags)
 	}
-	p("\n### Targets\n\n| Target | Goal | Measured | |\n|---|---|---|---|\n")
+	for _, pr := range r.Profiles {
+		p("\n### Profile of bridged, %d terminal(s)\n\n", pr.Concurrency)
+		p("`go run ./bench -profile DIR` built bridged with the `pprof` tag and drove it like the bridged scenario (%s; %s sales, warm-up included). By own time (flat), then selected frames of a sale's path by cumulative time, then allocations by bytes:\n\n", pr.Total, count(pr.Sales))
+		p("```\n%s\n```\n\n```\n%s\n```\n\n```\n%s\n```\n", strings.Join(pr.CPU, "\n"), strings.Join(pr.Cum, "\n"), strings.Join(pr.Allocs, "\n"))
+	}
+	p("\n### Targets\n\nIssue 10 set the harness's targets; issue 18 (the lean journal) added its own, measured in the same run.\n\n| Issue | Target | Goal | Measured | |\n|--:|---|---|---|---|\n")
 	for _, t := range r.Targets {
 		verdict := "not measured"
 		if t.Met != nil {
@@ -413,7 +522,7 @@ func (r *report) markdown() string {
 				verdict = "met"
 			}
 		}
-		p("| %s | %s | %s | %s |\n", t.Name, t.Goal, t.Measured, verdict)
+		p("| %d | %s | %s | %s | %s |\n", t.Issue, t.Name, t.Goal, t.Measured, verdict)
 	}
 	p("\n")
 	if len(r.Problems) > 0 {
@@ -455,6 +564,14 @@ func writeReport(path string, r *report, md string) error {
 		}
 	}
 	return os.WriteFile(path, []byte(markBegin+"\n\n"+md+markEnd+"\n"), 0o644)
+}
+
+// optMS is ms, or "n/a" for a figure not measured.
+func optMS(d time.Duration) string {
+	if d == 0 {
+		return "n/a"
+	}
+	return ms(d)
 }
 
 // rssText is VmRSS with its anonymous and file-backed parts.

@@ -65,9 +65,10 @@ type rssSampler struct {
 	stopc chan struct{}
 	done  chan struct{}
 
-	mu   sync.Mutex
-	peak rssSample // the sample with the largest RSS
-	seen bool
+	mu       sync.Mutex
+	peak     rssSample // the sample with the largest RSS
+	anonPeak int64     // the largest RssAnon sampled
+	seen     bool
 }
 
 func startSampler(read func() (rssSample, bool), every time.Duration) *rssSampler {
@@ -99,17 +100,18 @@ func (s *rssSampler) take() {
 	if r.RSS > s.peak.RSS {
 		s.peak = r
 	}
+	s.anonPeak = max(s.anonPeak, r.Anon)
 }
 
-// stop ends the sampling and returns the largest RSS sampled and the
+// stop ends the sampling and returns the largest RSS sampled, the
 // process's own high-water mark (VmHWM: the peak since it started, which no
-// sampling interval can miss).
-func (s *rssSampler) stop() (peak rssSample, hwm int64, ok bool) {
+// sampling interval can miss) and the largest anonymous part sampled.
+func (s *rssSampler) stop() (peak rssSample, hwm, anon int64, ok bool) {
 	close(s.stopc)
 	<-s.done
 	s.take()
 	last, lok := s.read()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.peak, last.HWM, s.seen && lok
+	return s.peak, last.HWM, s.anonPeak, s.seen && lok
 }

@@ -78,9 +78,9 @@ func (c *apiClient) keyFor(method, path string) (config.APIKey, error) {
 	}
 	var prefer []string
 	switch {
-	case method == http.MethodGet:
+	case method == http.MethodGet && !strings.HasPrefix(path, "/v1/admin/"):
 		prefer = []string{config.ScopeRead, config.ScopeOperate, config.ScopePayments}
-	case strings.HasSuffix(path, "/settle"):
+	case strings.HasPrefix(path, "/v1/admin/") || strings.HasSuffix(path, "/settle") || strings.HasSuffix(path, "/acknowledge-conflict"):
 		prefer = []string{config.ScopeOperate}
 	case strings.HasSuffix(path, "/resolve") || strings.HasSuffix(path, "/end-of-day"):
 		prefer = []string{config.ScopeOperate, config.ScopePayments}
@@ -168,6 +168,47 @@ func (c *apiClient) send(ctx context.Context, method, path string, body []byte, 
 		}
 	}
 	return resp.StatusCode, nil
+}
+
+// stream makes one signed request whose answer is streamed (a backup) into
+// w. bridged signs a streamed answer's status, not its body, and the
+// signature is checked before the first byte is written.
+func (c *apiClient) stream(ctx context.Context, method, path string, w io.Writer) error {
+	key, err := c.keyFor(method, path)
+	if err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, nil)
+	if err != nil {
+		return err
+	}
+	params := apiauth.Sign(key.Name, []byte(key.Key.Reveal()), c.now(), method, req.URL.RequestURI(), nil)
+	req.Header.Set("Authorization", params.Header())
+	resp, err := (&http.Client{Transport: c.http.Transport}).Do(req) // no overall timeout: a journal may be big
+	if err != nil {
+		var opErr *net.OpError
+		if errors.As(err, &opErr) && opErr.Op == "dial" {
+			return errNotRunning
+		}
+		return fmt.Errorf("ask bridged at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+		if got := resp.Header.Get(apiauth.ResponseHeader); got == "" ||
+			!apiauth.Equal(got, apiauth.ResponseSignature([]byte(key.Key.Reveal()), resp.StatusCode, raw, params.Signature)) {
+			return fmt.Errorf("%w: HTTP %d from %s without bridged's signature", errUntrusted, resp.StatusCode, c.base)
+		}
+		var p struct{ Code, Detail string }
+		_ = json.Unmarshal(raw, &p)
+		return &apiError{Status: resp.StatusCode, Code: safetext.Escape(p.Code), Detail: safetext.Escape(p.Detail)}
+	}
+	if got := resp.Header.Get(apiauth.ResponseHeader); got == "" ||
+		!apiauth.Equal(got, apiauth.ResponseSignature([]byte(key.Key.Reveal()), resp.StatusCode, nil, params.Signature)) {
+		return fmt.Errorf("%w: the stream from %s is not signed by bridged; another program may hold bridged's port", errUntrusted, c.base)
+	}
+	_, err = io.Copy(w, resp.Body)
+	return err
 }
 
 // txRecord is a payment as the API shows it; the CLI keeps it as JSON so

@@ -34,6 +34,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onRead
 	if err != nil {
 		return err
 	}
+	defer startProfiling(os.Getenv, stderr)()
 	return runDaemonWith(ctx, cfg, stderr, onReady, sm)
 }
 
@@ -55,6 +56,10 @@ type seams struct {
 	payment  func(*payment.Options)
 	// service is told of the payment service once it is built.
 	service func(*payment.Service)
+	// storeFault is the store's Fault seam (the journal's upkeep), and
+	// archiveChunk its archive removal's write size.
+	storeFault   func(point string) error
+	archiveChunk int
 }
 
 func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string), sm seams) error {
@@ -104,7 +109,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	})
 
 	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
-		FailWrites: sm.failWrites, FailWrite: sm.failWrite})
+		FailWrites: sm.failWrites, FailWrite: sm.failWrite, Fault: sm.storeFault, ArchiveChunk: sm.archiveChunk})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -169,6 +174,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		},
 		Metrics: m,
 		Version: b.Version,
+		Journal: journalAdmin(st, svc),
 	})
 	lns, err := openListeners(cfg.Listen, getenvOS, mainLog)
 	if err != nil {
@@ -182,6 +188,8 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return client.Run(gctx) })
 	g.Go(func() error { return svc.Run(gctx) })
+	// Closed business days past journal.retain_days go to the archives.
+	g.Go(func() error { return st.Maintain(gctx, store.MaintainOptions{RetainDays: cfg.Journal.RetainDays}) })
 	for _, ln := range lns {
 		g.Go(func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {

@@ -68,10 +68,25 @@ const (
 	bReconcilerQuery    = "reconciler_query" // a status query written, its answer not read
 	bReconcilerCommit   = payment.FailReconcilerBeforeCommit
 	bTokenRefresh       = "token_refresh" // a refresh_token grant written, its answer not read
+
+	// The journal's upkeep (internal/store): the middle of a long step.
+	bJournalMigration      = "journal_migration"       // half the entries copied to the new schema's file
+	bJournalArchive        = "journal_archive"         // a day's archive written, the day not yet removed
+	bJournalArchiveRemoval = "journal_archive_removal" // between two writes removing an archived day
+	bJournalCompaction     = "journal_compaction"      // the compacted copy made, not yet in place
 )
 
 var boundaries = []string{bBeforeIntentCommit, bAfterIntentCommit, bDuringSend, bAfterAnswer,
-	bAfterOutcomeCommit, bReconcilerQuery, bReconcilerCommit, bTokenRefresh}
+	bAfterOutcomeCommit, bReconcilerQuery, bReconcilerCommit, bTokenRefresh,
+	bJournalMigration, bJournalArchive, bJournalArchiveRemoval, bJournalCompaction}
+
+// storePoints names the boundary of each of the store's Fault points.
+var storePoints = map[string]string{"migration": bJournalMigration, "archive_written": bJournalArchive,
+	"archive_removing": bJournalArchiveRemoval, "compaction": bJournalCompaction}
+
+// failpointArchiveChunk makes an archived day's removal take several writes
+// in the failpoint build, so that a stop can come between two of them.
+const failpointArchiveChunk = 16
 
 const (
 	faultKill    = "kill"
@@ -131,9 +146,11 @@ func failpointSeams(stderr io.Writer) (seams, error) {
 		handler = func(next http.Handler) http.Handler { return fp.control(fp.handler(next)) }
 	}
 	return seams{
-		failWrite: fp.failWriteOf,
-		transport: fp.transport,
-		handler:   handler,
+		failWrite:    fp.failWriteOf,
+		storeFault:   fp.storeFault,
+		archiveChunk: failpointArchiveChunk,
+		transport:    fp.transport,
+		handler:      handler,
 		upstream: func(c *upstream.Config) {
 			setIf(&c.CardTimeout, timings["card_timeout"])
 			setIf(&c.QueryTimeout, timings["query_timeout"])
@@ -223,6 +240,26 @@ func (fp *failpoint) hit(point string) error {
 		default:
 			fp.failWrite.Store(&writeArm{source: point}) // the next journal write fails, as a failed fsync
 		}
+	}
+	return nil
+}
+
+// storeFault is the store's Fault seam: the journal's upkeep boundaries.
+func (fp *failpoint) storeFault(point string) error {
+	b := storePoints[point]
+	a := fp.take(b)
+	if a == nil {
+		return nil
+	}
+	switch a.fault {
+	case faultKill:
+		fp.die(b)
+	case faultDelay:
+		fp.applied(b, faultDelay, fp.delay.String())
+		time.Sleep(fp.delay)
+	case faultIOError:
+		fp.applied(b, faultIOError, "the step fails there")
+		return errInjected
 	}
 	return nil
 }

@@ -28,6 +28,10 @@ Usage:
   bridged tx resolve ID                                ask iyzico now for an unknown outcome
   bridged export --from DAY --to DAY [--format csv|jsonl] [-o NEW-FILE]   the journal, for accounting
   bridged doctor [-c FILE]                             check config, data dir, journal, network, login
+  bridged backup -o FILE [-c FILE]                     a verified backup of the journal and its archives, while it runs
+  bridged restore -i FILE [-c FILE | --data-dir DIR]   restore a backup into an empty data dir (service stopped)
+  bridged verify [-c FILE] [--backup FILE]             check the journal's hash chain with its archives
+  bridged compact [-c FILE] [--force]                  give the journal file's free pages back
 
 Operator verbs read the config at -c FILE (default /etc/bridged/bridged.yaml; on Windows
 %ProgramData%\bridged\bridged.yaml) to find the daemon and an API key; they sign every request
@@ -103,6 +107,14 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 		return a.cmdExport(ctx, rest)
 	case "doctor":
 		return a.cmdDoctor(ctx, rest)
+	case "backup":
+		return a.cmdBackup(ctx, rest)
+	case "restore":
+		return a.cmdRestore(ctx, rest)
+	case "verify":
+		return a.cmdVerify(ctx, rest)
+	case "compact":
+		return a.cmdCompact(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return nil

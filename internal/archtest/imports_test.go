@@ -34,8 +34,10 @@ var rules = map[string]rule{
 	"internal/idempotency": {forbidden: []string{bbolt, chi, http}},
 	"internal/config":      {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi, http}},
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
-	"internal/upstream":    {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
-	"internal/simulator":   {forbidden: []string{bbolt}},
+	// storesim runs a shop's journal through time for the steady-state test and the bench.
+	"internal/store/storesim": {allowBridged: []string{"internal/store", "internal/payment"}, forbidden: []string{chi, http}},
+	"internal/upstream":       {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
+	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
 	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext"}, forbidden: []string{bbolt}},
@@ -50,7 +52,7 @@ var rules = map[string]rule{
 	"proof/scan":    {},
 	// The benchmark harness drives the real binary, the simulator and the
 	// store; nothing imports it.
-	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/upstream", "internal/simulator", "proof/harness"}},
+	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/store/storesim", "internal/upstream", "internal/simulator", "proof/harness"}},
 	// metrics owns the Prometheus registry; the wiring feeds it through hooks.
 	"internal/metrics": {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
 }

@@ -31,6 +31,7 @@ type Config struct {
 	Terminals            []Terminal `yaml:"terminals"`
 	SaleApp              SaleApp    `yaml:"sale_app"`
 	Payments             Payments   `yaml:"payments"`
+	Journal              Journal    `yaml:"journal"`
 	Log                  Log        `yaml:"log"`
 }
 
@@ -161,6 +162,7 @@ func Defaults() Config {
 			MaxAmount: "100000.00",
 			Currency:  "TRY",
 		},
+		Journal: Journal{RetainDays: DefaultRetainDays},
 		Log: Log{
 			Level:      "info",
 			Format:     "auto",

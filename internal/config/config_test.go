@@ -319,3 +319,30 @@ func TestLoadReportsParseAndValidateProblemsTogether(t *testing.T) {
 		}
 	}
 }
+
+func TestJournalRetainDays(t *testing.T) {
+	cfg, err := Parse([]byte(validYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Journal.RetainDays != DefaultRetainDays {
+		t.Errorf("default retain_days = %d", cfg.Journal.RetainDays)
+	}
+	for _, tt := range []struct {
+		days int
+		ok   bool
+	}{{0, true}, {7, true}, {400, true}, {36500, true}, {6, false}, {-1, false}, {36501, false}} {
+		cfg, err := Parse([]byte(validYAML + fmt.Sprintf("journal: {retain_days: %d}\n", tt.days)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = cfg.Validate()
+		var ps *Problems
+		switch {
+		case tt.ok && err != nil:
+			t.Errorf("retain_days %d: %v", tt.days, err)
+		case !tt.ok && (!errors.As(err, &ps) || len(*ps) != 1 || (*ps)[0].Path != "journal.retain_days"):
+			t.Errorf("retain_days %d: %v, want one problem at journal.retain_days", tt.days, err)
+		}
+	}
+}

@@ -115,6 +115,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	c.validatePayments(&ps)
+	c.validateJournal(&ps)
 	c.validateLog(&ps)
 	if len(ps) > 0 {
 		return &ps

@@ -1,6 +1,7 @@
 package payment
 
 import (
+	"context"
 	"slices"
 	"time"
 )
@@ -21,6 +22,9 @@ type lane struct {
 	// whose answer was lost (or that a stop cut short): iyzico may have
 	// closed the batch there. Zero when there is none.
 	maybeClosed time.Time
+	// keysBefore is the end of day before lastEOD: the idempotency keys of
+	// final operations created before it have served their time (pruneKeys).
+	keysBefore time.Time
 	// control is the latest operation of this terminal that iyzico approved:
 	// a "not found" is believed only when a query of it still finds it.
 	control *Operation
@@ -54,6 +58,9 @@ func (l *lane) noteEndOfDay(op *Operation) {
 	switch {
 	case op.State == StateApproved && op.CreatedAt.After(l.lastEOD):
 		l.lastEOD = op.CreatedAt
+		if op.BatchSince.After(l.keysBefore) {
+			l.keysBefore = op.BatchSince
+		}
 		if !l.maybeClosed.After(l.lastEOD) {
 			l.maybeClosed = time.Time{}
 		}
@@ -155,4 +162,44 @@ func (s *Service) Terminals() []TerminalState {
 		out = append(out, ts)
 	}
 	return out
+}
+
+// holdID marks a terminal held by Hold.
+const holdID = "maintenance"
+
+// Hold takes every terminal as an operation would, waiting until the ones
+// in use are free (or ctx ends), runs fn, and gives them back. Money
+// operations asked for meanwhile are refused terminal_busy, with a
+// Retry-After, as on a terminal in use; the reconciler goes on. The journal's
+// online compaction runs so, during a quiet minute.
+func (s *Service) Hold(ctx context.Context, fn func() error) error {
+	held := map[string]bool{}
+	defer func() {
+		s.mu.Lock()
+		for id := range held {
+			s.lanes[id].release(holdID)
+		}
+		s.mu.Unlock()
+		s.notify()
+	}()
+	for {
+		changed := s.Changed()
+		s.mu.Lock()
+		for id, ln := range s.lanes {
+			if !held[id] && ln.busy == "" {
+				ln.busy, ln.busyAt = holdID, s.clock.Now()
+				held[id] = true
+			}
+		}
+		all := len(held) == len(s.lanes)
+		s.mu.Unlock()
+		if all {
+			return fn()
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }

@@ -48,9 +48,25 @@ type Journal interface {
 	// Events returns up to limit journal entries after seq afterSeq, oldest
 	// first: the feed of server-sent events (afterSeq is the Last-Event-ID).
 	Events(ctx context.Context, afterSeq uint64, limit int) ([]Event, error)
-	// PruneKeys forgets idempotency keys of final operations created before t.
-	// It never touches an open operation; the operations themselves are kept.
-	PruneKeys(ctx context.Context, before time.Time) (int, error)
+	// TerminalHistory returns what the journal keeps of a terminal's past
+	// for a start, at the same cost at any journal size.
+	TerminalHistory(ctx context.Context, terminal string) (*TerminalHistory, error)
+	// PruneKeys forgets the idempotency keys of a terminal's final operations
+	// created before t. It never touches an operation that is not final; the
+	// operations themselves are kept.
+	PruneKeys(ctx context.Context, terminal string, before time.Time) (int, error)
+}
+
+// TerminalHistory is what a start needs of a terminal's past (Recover).
+type TerminalHistory struct {
+	// LastEndOfDay is its latest approved end of day, by creation time.
+	LastEndOfDay *Operation
+	// MaybeClosed is the latest final end of day after LastEndOfDay whose
+	// answer was lost (BatchMaybeClosed): a provisional batch boundary.
+	MaybeClosed *Operation
+	// LastApproved is its latest approved money operation (Kind.MovesMoney),
+	// by creation time: the control of the not-found rule.
+	LastApproved *Operation
 }
 
 // Effect is a change that a recorded state makes to another operation,

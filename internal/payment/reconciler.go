@@ -71,34 +71,26 @@ func (s *Service) Recover(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, t := range s.opt.Terminals {
-		eods, _, err := s.j.List(ctx, Filter{Terminal: t.ID, Kinds: []Kind{KindEndOfDay}, Status: "approved", Limit: 1})
+		// The journal keeps each terminal's marks: reading them costs the
+		// same whatever the history.
+		h, err := s.j.TerminalHistory(ctx, t.ID)
 		if err != nil {
-			return fmt.Errorf("recover: last end of day: %w", err)
-		}
-		f := Filter{Terminal: t.ID, Kinds: []Kind{KindEndOfDay}, Status: "declined", Limit: 100}
-		if len(eods) > 0 {
-			f.From = eods[0].CreatedAt
-		}
-		// Ends of day since the last approved one whose answers were lost:
-		// the latest is the provisional batch boundary.
-		lost, _, err := s.j.List(ctx, f)
-		if err != nil {
-			return fmt.Errorf("recover: ends of day since the last: %w", err)
-		}
-		ctrl, _, err := s.j.List(ctx, Filter{Terminal: t.ID, Status: "approved", Limit: 1, Kinds: []Kind{
-			KindSale, KindPreAuth, KindPostAuth, KindVoid, KindRefund, KindSplitPayment, KindSplitComplete}})
-		if err != nil {
-			return fmt.Errorf("recover: the last approval: %w", err)
+			return fmt.Errorf("recover: history of terminal %s: %w", t.ID, err)
 		}
 		s.mu.Lock()
-		for _, e := range append(eods, lost...) {
+		// The last approved end of day, then the latest one after it whose
+		// answer was lost: the provisional batch boundary.
+		for _, e := range []*Operation{h.LastEndOfDay, h.MaybeClosed} {
+			if e == nil {
+				continue
+			}
 			s.lanes[t.ID].noteEndOfDay(e)
 			if e.CreatedAt.After(s.lastCreated) {
 				s.lastCreated = e.CreatedAt
 			}
 		}
-		if len(ctrl) > 0 && ctrl[0].Resolution != ResolvedOperator {
-			s.lanes[t.ID].control = ctrl[0]
+		if c := h.LastApproved; c != nil && c.Resolution != ResolvedOperator {
+			s.lanes[t.ID].control = c
 		}
 		s.mu.Unlock()
 	}
@@ -406,13 +398,32 @@ func (s *Service) backoff(n int) time.Duration {
 	return jitter
 }
 
+// pruneKeys forgets the idempotency keys that have served their time: those
+// of the final operations of each terminal created before its end of day
+// before the last approved one. A key is kept at least until the end of day
+// after the next, and never while its operation is not final (the journal
+// keeps those whatever their age).
 func (s *Service) pruneKeys(ctx context.Context) {
-	n, err := s.j.PruneKeys(ctx, s.clock.Now().Add(-s.opt.KeyRetention))
-	if err != nil {
-		s.failClosed(err)
-		return
+	s.mu.Lock()
+	cut := make(map[string]time.Time, len(s.lanes))
+	for id, ln := range s.lanes {
+		if !ln.keysBefore.IsZero() {
+			cut[id] = ln.keysBefore
+		}
+	}
+	s.mu.Unlock()
+	n := 0
+	for id, before := range cut {
+		k, err := s.j.PruneKeys(ctx, id, before)
+		if err != nil {
+			if ctx.Err() == nil {
+				s.failClosed(err)
+			}
+			return
+		}
+		n += k
 	}
 	if n > 0 {
-		s.log.Info().Int("keys", n).Msg("pruned idempotency keys past retention")
+		s.log.Info().Int("keys", n).Msg("forgot the idempotency keys of operations two ends of day old")
 	}
 }

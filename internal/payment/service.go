@@ -48,9 +48,6 @@ type Options struct {
 	NotFoundGrace time.Duration
 	// CardTimeout is the longest a card operation takes upstream (for Retry-After hints).
 	CardTimeout time.Duration
-	// KeyRetention is how long idempotency keys of final operations are kept;
-	// the default (49 h) covers "until the end of day after the next".
-	KeyRetention time.Duration
 	// Backoff bounds the reconciler's query backoff. Defaults 1 s and 60 s.
 	BackoffMin, BackoffMax time.Duration
 	// OnState, when set, is told of every journaled state (metrics). It must not block.
@@ -128,9 +125,6 @@ func New(o Options) (*Service, error) {
 	}
 	if o.NotFoundGrace == 0 {
 		o.NotFoundGrace = o.CardTimeout + 2*time.Minute
-	}
-	if o.KeyRetention == 0 {
-		o.KeyRetention = 49 * time.Hour
 	}
 	if o.BackoffMin == 0 {
 		o.BackoffMin = time.Second
@@ -376,6 +370,11 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 			// The flight map makes this unreachable in one process; a second
 			// process cannot open the same journal.
 			return ErrIdempotencyKeyReused
+		}
+		if errors.Is(err, ErrNotFound) {
+			// The operation this one acts on left the journal since it was
+			// read (its day was archived): nothing was journaled or sent.
+			return err
 		}
 		if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
 			// The caller went away while its intent waited for a commit: the

@@ -56,7 +56,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		for _, ev := range evs {
 			data, _ := json.Marshal(map[string]any{"seq": ev.Seq, "at": ev.At.UTC(), "state": ev.State, "payment": viewOf(ev.Op)})
 			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
-			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(ev.Op), data); err != nil {
+			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(ev), data); err != nil {
 				return
 			}
 			after = ev.Seq
@@ -81,14 +81,20 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 
 // eventType names an event after what changed: payment.approved,
 // refund.unknown, payment.settled (an operator's settlement),
-// payment.conflict (iyzico contradicts it), ...
-func eventType(op *payment.Operation) string {
+// payment.conflict (iyzico contradicts it), ... The journal keeps each
+// operation's record once, so an event replayed after the operation moved
+// on carries the operation as it is now: its name comes from the state of
+// its own change.
+func eventType(ev payment.Event) string {
+	op := ev.Op
 	kind := string(op.Kind)
 	switch op.Kind {
 	case payment.KindSale, payment.KindPreAuth, payment.KindPostAuth:
 		kind = "payment"
 	}
 	switch {
+	case ev.State != "" && ev.State != op.State:
+		return kind + "." + ev.State.Status()
 	case op.Conflict.Open():
 		return kind + ".conflict"
 	case op.Conflict != nil:

@@ -67,6 +67,11 @@ func (s *server) routes() http.Handler {
 		r.With(read).Get("/end-of-day/{id}", s.handleEndOfDayByID)
 
 		r.With(read).Get("/events", s.handleEvents)
+
+		// A backup holds the whole journal, and a compaction holds every
+		// lane: both are the operator's.
+		r.With(op).Get("/admin/backup", s.handleBackup)
+		r.With(op).Post("/admin/compact", s.handleCompact)
 	})
 	return r
 }

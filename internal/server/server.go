@@ -36,6 +36,9 @@ type Options struct {
 	Version string
 	// Now is the clock of signed requests' timestamps and sessions; nil is time.Now.
 	Now func() time.Time
+	// Journal serves /v1/admin/backup and /v1/admin/compact (admin.go);
+	// without it they answer 503.
+	Journal Journal
 }
 
 // Metrics is the part of the metrics registry the server uses.
@@ -69,6 +72,7 @@ func New(o Options) http.Handler {
 		failures:    &failureLimiter{burst: 20, every: time.Second},
 		nonces:      &nonceCache{},
 		sessions:    &sessionStore{},
+		journal:     o.Journal,
 	}
 	if s.clock == nil {
 		s.clock = time.Now
@@ -92,6 +96,7 @@ type server struct {
 	failures    *failureLimiter
 	nonces      *nonceCache
 	sessions    *sessionStore
+	journal     Journal
 }
 
 func (s *server) now() time.Time { return s.clock() }

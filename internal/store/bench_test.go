@@ -34,6 +34,7 @@ func BenchmarkBegin(b *testing.B) {
 func BenchmarkGet(b *testing.B) {
 	ctx := context.Background()
 	s := newTest(b)
+	mustBegin(b, s, sale("op-0"))
 	mustBegin(b, s, fullOpSending())
 	b.ReportAllocs()
 	for b.Loop() {

@@ -61,17 +61,23 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 			return b.Put(seqKey(seq), change(v))
 		}
 	}
-	// approvedToDeclined edits the state inside an entry's record snapshot.
+	// approvedToDeclined edits the state an entry names.
 	approvedToDeclined := func(v []byte) []byte {
-		e, err := parseEntry(v)
+		e, _, err := parseEntry(3, v)
 		if err != nil {
 			panic(err)
 		}
-		op, _ := decodeOp(e.record)
-		op.State = payment.StateDeclined
-		rec, _ := encodeOp(op)
-		body := entryBody(e.seq, e.at, e.opID, payment.StateDeclined, rec)
-		return append(v[:entryHeader:entryHeader], body...)
+		nv, _ := entryValue([32]byte{}, 3, e.at, e.opID, payment.StateDeclined, e.recSum)
+		copy(nv[1:33], v[1:33]) // keep the stored hash
+		return nv
+	}
+	// rehash recomputes entry 3's hash from entry 2's, as a forger would.
+	rehash := func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketJournal)
+		prev, _, _ := parseEntry(2, b.Get(seqKey(2)))
+		e, _, _ := parseEntry(3, b.Get(seqKey(3)))
+		nv, _ := entryValue(prev.hash, 3, e.at, e.opID, payment.StateDeclined, e.recSum)
+		return b.Put(seqKey(3), nv)
 	}
 	tests := []struct {
 		name    string
@@ -80,27 +86,25 @@ func TestVerifyChainDetectsTampering(t *testing.T) {
 		wantN   int
 	}{
 		{"flip a byte in entry 2", rewrite(2, func(v []byte) []byte { v[len(v)-3] ^= 1; return v }), 2, 1},
-		{"rewrite the outcome of entry 3", rewrite(3, approvedToDeclined), 3, 2},
-		{"rewrite entry 3 and its hash", rewrite(3, func(v []byte) []byte {
-			v = approvedToDeclined(v)
-			var prev [32]byte
-			copy(prev[:], v[1:33])
-			h := chainHash(prev, v[entryHeader:])
-			copy(v[33:65], h[:])
-			return v
-		}), 4, 3},
-		{"change the time of entry 1", rewrite(1, func(v []byte) []byte { v[entryHeader+15]++; return v }), 1, 0},
+		{"rewrite the state of entry 3", rewrite(3, approvedToDeclined), 3, 2},
+		{"rewrite entry 3 and its hash", rehash, 4, 3},
+		{"change the time of entry 1", rewrite(1, func(v []byte) []byte { v[33+7]++; return v }), 1, 0},
 		{"delete entry 4", func(tx *bolt.Tx) error { return tx.Bucket(bucketJournal).Delete(seqKey(4)) }, 4, 3},
 		{"delete the last entry", func(tx *bolt.Tx) error { return tx.Bucket(bucketJournal).Delete(seqKey(5)) }, 5, 4},
 		{"truncate the value", rewrite(2, func(v []byte) []byte { return v[:10] }), 2, 1},
 		{"rewrite a current record", func(tx *bolt.Tx) error {
 			ops := tx.Bucket(bucketOps)
-			op, _ := decodeOp(ops.Get([]byte("a")))
+			op, val, _ := decodeValue(ops.Get([]byte("a")))
 			op.State = payment.StateDeclined
 			rec, _ := encodeOp(op)
-			return ops.Put([]byte("a"), rec)
+			return ops.Put([]byte("a"), appendOpValue(nil, val.seqs, rec))
 		}, 3, 5},
-		{"delete a current record", func(tx *bolt.Tx) error { return tx.Bucket(bucketOps).Delete([]byte("c")) }, 4, 5},
+		{"delete a current record", func(tx *bolt.Tx) error { return tx.Bucket(bucketOps).Delete([]byte("c")) }, 4, 3},
+		{"drop an entry from an operation's list", func(tx *bolt.Tx) error {
+			ops := tx.Bucket(bucketOps)
+			val, _ := parseOpValue(ops.Get([]byte("b")))
+			return ops.Put([]byte("b"), appendOpValue(nil, val.seqs[1:], val.record))
+		}, 2, 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -139,7 +143,7 @@ func TestEvents(t *testing.T) {
 	var got []ev
 	for _, e := range all {
 		got = append(got, ev{e.Seq, e.OpID, e.State})
-		if e.Op == nil || e.Op.ID != e.OpID || e.Op.State != e.State || e.At.IsZero() {
+		if e.Op == nil || e.Op.ID != e.OpID || e.At.IsZero() {
 			t.Errorf("event %d: op %+v at %v", e.Seq, e.Op, e.At)
 		}
 	}

@@ -13,11 +13,13 @@ import (
 // match what the schema says.
 var ErrCorrupt = errors.New("store: corrupt data")
 
-// Record codec: one version byte, then JSON of a store-owned mirror of
-// payment.Operation. The mirror, not the domain type, is the file format, so
-// payment can rename or add fields without breaking existing files: a new
-// field gets a new JSON name here (old records decode it as zero), and an
-// incompatible change gets a new version byte and a decoder for the old one.
+// Record codec, version 1: one version byte, then JSON of a store-owned
+// mirror of payment.Operation. The mirror, not the domain type, is the
+// format, so payment can rename or add fields without breaking existing
+// files: a new field gets a new JSON name here (old records decode it as
+// zero). Schema v1 and v2 journals hold their records so; schema v3 keeps
+// them in version 2 (record.go) and uses this JSON where people read
+// records: the archives (archive.go). decodeOp reads both versions.
 const recordV1 byte = 1
 
 type moneyV1 struct {
@@ -188,8 +190,24 @@ func decodeTime(field, s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
-// encodeOp returns the record bytes of op: recordV1 then JSON.
-func encodeOp(op *payment.Operation) ([]byte, error) {
+// encodeOp returns the record bytes of op as the journal keeps them
+// (version 2, record.go).
+func encodeOp(op *payment.Operation) ([]byte, error) { return encodeRecord(op) }
+
+// encodeOpV1 returns the version 1 record of op: recordV1 then JSON.
+func encodeOpV1(op *payment.Operation) ([]byte, error) {
+	js, err := encodeJSON(op)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 1+len(js))
+	out = append(out, recordV1)
+	return append(out, js...), nil
+}
+
+// encodeJSON is the JSON mirror of op (version 1's body, and an archive's
+// record lines).
+func encodeJSON(op *payment.Operation) ([]byte, error) {
 	r := opV1{
 		ID:                     op.ID,
 		Kind:                   string(op.Kind),
@@ -288,22 +306,30 @@ func encodeOp(op *payment.Operation) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode operation %s: %w", op.ID, err)
 	}
-	out := make([]byte, 0, 1+len(js))
-	out = append(out, recordV1)
-	return append(out, js...), nil
+	return js, nil
 }
 
-// decodeOp builds a new Operation from record bytes. It shares no memory with
-// b, so b may be a bbolt value that dies with its transaction.
+// decodeOp builds a new Operation from record bytes of either version. It
+// shares no memory with b, so b may be a bbolt value that dies with its
+// transaction.
 func decodeOp(b []byte) (*payment.Operation, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty operation record", ErrCorrupt)
 	}
-	if b[0] != recordV1 {
-		return nil, fmt.Errorf("%w: operation record version %d is not known to this bridged", ErrCorrupt, b[0])
+	switch b[0] {
+	case recordV2:
+		return decodeRecord(b)
+	case recordV1:
+		return decodeJSON(b[1:])
 	}
+	return nil, fmt.Errorf("%w: operation record version %d is not known to this bridged", ErrCorrupt, b[0])
+}
+
+// decodeJSON reads the JSON mirror (a version 1 record's body, an archive's
+// record line).
+func decodeJSON(js []byte) (*payment.Operation, error) {
 	var r opV1
-	if err := json.Unmarshal(b[1:], &r); err != nil {
+	if err := json.Unmarshal(js, &r); err != nil {
 		return nil, fmt.Errorf("%w: operation record: %w", ErrCorrupt, err)
 	}
 	op := &payment.Operation{

@@ -152,6 +152,10 @@ func (s *Store) try(group []*write) (failed int, err error) {
 			failed, err = -1, fmt.Errorf("panic in a write transaction: %v", p)
 		}
 	}()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	start := time.Now()
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		for i, w := range group {

@@ -3,11 +3,8 @@ package store
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"sync"
 	"testing"
-
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/bridgedpos/bridged/internal/payment"
 )
@@ -184,53 +181,5 @@ func TestRecordReleasesTheKey(t *testing.T) {
 	again.IdempotencyKey = "key-a"
 	if _, err := s.Begin(ctx, again); err != nil {
 		t.Fatalf("Begin with the released key: %v", err)
-	}
-}
-
-// TestMigrationIndexesPaymentIDs: a version 1 file (no idx_payment_id) is
-// brought to version 2 with every approved payment indexed.
-func TestMigrationIndexesPaymentIDs(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ops := []*payment.Operation{sale("a"), sale("b"), refundOf("r", "a", 100)}
-	ops[0].State, ops[0].PaymentID = payment.StateApproved, "P-a"
-	ops[1].State = payment.StateDeclined
-	ops[2].State, ops[2].PaymentID = payment.StateApproved, "P-a"
-	err = db.Update(func(tx *bolt.Tx) error {
-		if err := migrations[0].apply(tx); err != nil {
-			return err
-		}
-		if err := tx.Bucket(bucketMeta).Put(metaSchemaVersion, []byte{0, 0, 0, 0, 0, 0, 0, 1}); err != nil {
-			return err
-		}
-		for _, op := range ops {
-			data, err := encodeOp(op)
-			if err != nil {
-				return err
-			}
-			if err := tx.Bucket(bucketOps).Put([]byte(op.ID), data); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-
-	s := openTest(t, dir, Options{})
-	owners, err := s.ByPaymentID(context.Background(), "P-a")
-	if err != nil || len(owners) != 1 || owners[0].ID != "a" {
-		t.Fatalf("after migration ByPaymentID(P-a) = %v, %v", ids(owners), err)
-	}
-	var v []byte
-	_ = s.db.View(func(tx *bolt.Tx) error { v = append(v, tx.Bucket(bucketMeta).Get(metaSchemaVersion)...); return nil })
-	if string(v) != string([]byte{0, 0, 0, 0, 0, 0, 0, 2}) {
-		t.Fatalf("version %x, want 2", v)
 	}
 }

@@ -40,7 +40,7 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 	if rec.UpdatedAt.IsZero() {
 		rec.UpdatedAt = rec.CreatedAt
 	}
-	data, err := encodeOp(&rec)
+	record, err := encodeOp(&rec)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +48,7 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 	var existing *payment.Operation
 	err = s.update(ctx, "begin "+op.ID, func(tx *bolt.Tx) error {
 		existing = nil // the function may run again (commit.go)
-		ops := tx.Bucket(bucketOps)
+		ops := bucket(tx, bucketOps)
 		if op.IdempotencyKey != "" {
 			if holder := tx.Bucket(bucketIdem).Get(idemKey(op.Client, op.IdempotencyKey)); holder != nil {
 				v := ops.Get(holder)
@@ -56,7 +56,7 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 					return fmt.Errorf("%w: idempotency key points to missing operation %s", ErrCorrupt, holder)
 				}
 				var err error
-				if existing, err = decodeOp(v); err != nil {
+				if existing, _, err = decodeValue(v); err != nil {
 					return err
 				}
 				return reject(fmt.Errorf("%w: held by operation %s", payment.ErrDuplicateKey, existing.ID))
@@ -65,13 +65,28 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 		if ops.Get(id) != nil {
 			return reject(fmt.Errorf("store: %w: %s", ErrExists, op.ID))
 		}
-		if err := ops.Put(id, data); err != nil {
+		if op.ParentID != "" {
+			// A child is journaled only while its parent is: an effect on
+			// a parent archived meanwhile could never be recorded.
+			if s.isFrozen(op.ParentID) {
+				return reject(frozenErr(op.ParentID))
+			}
+			if ops.Get([]byte(op.ParentID)) == nil {
+				return reject(fmt.Errorf("store: parent operation %s of %s: %w", op.ParentID, op.ID, payment.ErrNotFound))
+			}
+		}
+		// The entry's time is taken under the writer lock: entry times follow seq.
+		seq, err := appendEntry(tx, s.now(), op.ID, rec.State, record)
+		if err != nil {
+			return err
+		}
+		if err := ops.Put(id, appendOpValue(make([]byte, 0, 4+len(record)), []uint64{seq}, record)); err != nil {
 			return err
 		}
 		if err := putIndexes(tx, &rec); err != nil {
 			return err
 		}
-		return appendEntry(tx, s.now(), op.ID, rec.State, data) // taken under the writer lock: entry times follow seq
+		return noteMarks(tx, nil, &rec)
 	})
 	if err != nil {
 		if errors.Is(err, payment.ErrDuplicateKey) {
@@ -79,26 +94,23 @@ func (s *Store) Begin(ctx context.Context, op *payment.Operation) (*payment.Oper
 		}
 		return nil, err
 	}
-	return decodeOp(data)
+	return decodeOp(record)
 }
 
 // putIndexes writes every index entry of a new operation.
 func putIndexes(tx *bolt.Tx, op *payment.Operation) error {
 	id := []byte(op.ID)
 	if op.IdempotencyKey != "" {
-		if err := tx.Bucket(bucketIdem).Put(idemKey(op.Client, op.IdempotencyKey), id); err != nil {
+		if err := bucket(tx, bucketIdem).Put(idemKey(op.Client, op.IdempotencyKey), id); err != nil {
 			return err
 		}
 	}
 	if op.Reference != "" {
-		if err := tx.Bucket(bucketRef).Put(refKey(op.Reference, op.ID), nil); err != nil {
+		if err := bucket(tx, bucketRef).Put(refKey(op.Reference, op.ID), nil); err != nil {
 			return err
 		}
 	}
-	if err := tx.Bucket(bucketTerminalDay).Put(terminalDayKey(op.Terminal, op.BusinessDay, op.ID), nil); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bucketCreated).Put(createdKey(op.CreatedAt, op.ID), createdValue(string(op.Kind), op.Terminal)); err != nil {
+	if err := bucket(tx, bucketCreated).Put(createdKey(op.CreatedAt, op.ID), createdValue(string(op.Kind), op.Terminal)); err != nil {
 		return err
 	}
 	if op.ParentID != "" {
@@ -106,7 +118,10 @@ func putIndexes(tx *bolt.Tx, op *payment.Operation) error {
 			return err
 		}
 	}
-	return syncOpen(tx, op)
+	if err := syncOpen(tx, op); err != nil {
+		return err
+	}
+	return syncAttention(tx, op)
 }
 
 // syncAttention keeps idx_attention equal to the set of operations that
@@ -165,14 +180,14 @@ func (s *Store) Record(ctx context.Context, op *payment.Operation, effects ...pa
 		return err
 	}
 	return s.update(ctx, "record "+op.ID, func(tx *bolt.Tx) error {
-		prev, err := loadForWrite(tx, op.ID)
+		prev, val, err := loadForWrite(tx, op.ID)
 		if err != nil {
 			return err
 		}
 		if prev.State.Final() {
 			return reject(&payment.FinalError{Stored: prev})
 		}
-		if _, err := s.recordTx(tx, prev, op); err != nil {
+		if _, err := s.recordTx(tx, prev, val.seqs, op); err != nil {
 			return err
 		}
 		if op.KeyReleased && op.IdempotencyKey != "" {
@@ -195,7 +210,7 @@ func (s *Store) Record(ctx context.Context, op *payment.Operation, effects ...pa
 
 // applyEffect runs one effect on a fresh copy of its operation and records it.
 func (s *Store) applyEffect(tx *bolt.Tx, e payment.Effect) error {
-	prev, err := loadForWrite(tx, e.ID)
+	prev, val, err := loadForWrite(tx, e.ID)
 	if err != nil {
 		return err
 	}
@@ -206,7 +221,7 @@ func (s *Store) applyEffect(tx *bolt.Tx, e payment.Effect) error {
 	if err := validate(next); err != nil {
 		return reject(err)
 	}
-	_, err = s.recordTx(tx, prev, next)
+	_, err = s.recordTx(tx, prev, val.seqs, next)
 	return err
 }
 
@@ -220,9 +235,9 @@ func (s *Store) applyEffect(tx *bolt.Tx, e payment.Effect) error {
 // with it fails (commit.go): it must change op and nothing else. An error
 // from fn aborts without writing and is returned as is.
 func (s *Store) Update(ctx context.Context, id string, fn func(op *payment.Operation) error) (*payment.Operation, error) {
-	var data []byte
+	var record []byte
 	err := s.update(ctx, "update "+id, func(tx *bolt.Tx) error {
-		prev, err := loadForWrite(tx, id)
+		prev, val, err := loadForWrite(tx, id)
 		if err != nil {
 			return err
 		}
@@ -233,26 +248,27 @@ func (s *Store) Update(ctx context.Context, id string, fn func(op *payment.Opera
 		if err := validate(next); err != nil {
 			return reject(err)
 		}
-		data, err = s.recordTx(tx, prev, next)
+		record, err = s.recordTx(tx, prev, val.seqs, next)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return decodeOp(data)
+	return decodeOp(record)
 }
 
-func loadForWrite(tx *bolt.Tx, id string) (*payment.Operation, error) {
+func loadForWrite(tx *bolt.Tx, id string) (*payment.Operation, opValue, error) {
 	v := tx.Bucket(bucketOps).Get([]byte(id))
 	if v == nil {
-		return nil, reject(fmt.Errorf("store: operation %s: %w", id, payment.ErrNotFound))
+		return nil, opValue{}, reject(fmt.Errorf("store: operation %s: %w", id, payment.ErrNotFound))
 	}
-	return decodeOp(v)
+	return decodeValue(v)
 }
 
-// recordTx writes next over prev, keeps idx_open in sync and appends the
-// journal entry. It returns the record bytes written.
-func (s *Store) recordTx(tx *bolt.Tx, prev, next *payment.Operation) ([]byte, error) {
+// recordTx writes next over prev (whose journal entries are seqs), keeps
+// the indexes and the terminal's marks in step and appends the journal
+// entry. It returns the record bytes written.
+func (s *Store) recordTx(tx *bolt.Tx, prev *payment.Operation, seqs []uint64, next *payment.Operation) ([]byte, error) {
 	if next.CreatedAt.IsZero() {
 		c := *next
 		c.CreatedAt = prev.CreatedAt
@@ -264,20 +280,32 @@ func (s *Store) recordTx(tx *bolt.Tx, prev, next *payment.Operation) ([]byte, er
 	if err := indexPaymentID(tx, prev, next); err != nil {
 		return nil, err
 	}
-	data, err := encodeOp(next)
+	record, err := encodeOp(next)
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.Bucket(bucketOps).Put([]byte(next.ID), data); err != nil {
+	seq, err := appendEntry(tx, s.now(), next.ID, next.State, record)
+	if err != nil {
 		return nil, err
 	}
-	if err := syncOpen(tx, next); err != nil {
+	v := appendOpValue(make([]byte, 0, 2+2*len(seqs)+2+len(record)), append(seqs, seq), record)
+	if err := bucket(tx, bucketOps).Put([]byte(next.ID), v); err != nil {
 		return nil, err
 	}
-	if err := syncAttention(tx, next); err != nil {
+	if prev.State.Final() != next.State.Final() {
+		if err := syncOpen(tx, next); err != nil {
+			return nil, err
+		}
+	}
+	if prev.Attention() || next.Attention() {
+		if err := syncAttention(tx, next); err != nil {
+			return nil, err
+		}
+	}
+	if err := noteMarks(tx, prev, next); err != nil {
 		return nil, err
 	}
-	return data, appendEntry(tx, s.now(), next.ID, next.State, data)
+	return record, nil
 }
 
 // ownsPaymentID reports whether op is an approval that owns its paymentId.
@@ -289,7 +317,7 @@ func ownsPaymentID(op *payment.Operation) bool {
 // unrelated operation: the same iyzico payment approved for two operations
 // means one of the answers was about another transaction.
 func indexPaymentID(tx *bolt.Tx, prev, next *payment.Operation) error {
-	idx := tx.Bucket(bucketPaymentID)
+	idx := bucket(tx, bucketPaymentID)
 	if ownsPaymentID(prev) && (!ownsPaymentID(next) || prev.PaymentID != next.PaymentID) {
 		if err := idx.Delete(paymentIDKey(prev.PaymentID, prev.ID)); err != nil {
 			return err
@@ -429,7 +457,7 @@ func getOp(tx *bolt.Tx, id string) (*payment.Operation, error) {
 	if v == nil {
 		return nil, fmt.Errorf("store: operation %s: %w", id, payment.ErrNotFound)
 	}
-	op, err := decodeOp(v)
+	op, _, err := decodeValue(v)
 	if err != nil {
 		return nil, fmt.Errorf("store: operation %s: %w", id, err)
 	}
@@ -481,29 +509,6 @@ func (s *Store) Open(ctx context.Context) ([]*payment.Operation, error) {
 	return out, nil
 }
 
-// TerminalDay returns the operations of one terminal and business day
-// (YYYYMMDD), oldest first: what an end of day compares with iyzico's totals.
-func (s *Store) TerminalDay(ctx context.Context, terminal, day string) ([]*payment.Operation, error) {
-	var out []*payment.Operation
-	prefix := terminalDayPrefix(terminal, day)
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketTerminalDay).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			op, err := getOp(tx, string(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			out = append(out, op)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	sortOldestFirst(out)
-	return out, nil
-}
-
 func sortOldestFirst(ops []*payment.Operation) {
 	slices.SortFunc(ops, func(a, b *payment.Operation) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
@@ -513,34 +518,66 @@ func sortOldestFirst(ops []*payment.Operation) {
 	})
 }
 
-// PruneKeys forgets the idempotency keys of final operations created before
-// t, in one commit, and returns how many it forgot. Keys of open operations
-// are never touched, and the operations themselves are kept.
-func (s *Store) PruneKeys(ctx context.Context, before time.Time) (int, error) {
+// PruneKeys forgets the idempotency keys of the final operations of a
+// terminal created before t, in one commit, and returns how many it forgot.
+// Keys of operations that are not final are kept whatever their age, and
+// the operations themselves are kept. The terminal's marks remember how far
+// it got (the oldest operation it had to keep, or t), so that each call
+// reads only what was created since: the cost of a day, not of the history.
+func (s *Store) PruneKeys(ctx context.Context, terminal string, before time.Time) (int, error) {
+	done := false
+	if err := s.view(ctx, func(tx *bolt.Tx) error {
+		m, err := readMarks(tx, terminal)
+		done = !m.KeysFloor.IsZero() && !m.KeysFloor.Before(before)
+		return err
+	}); err != nil || done {
+		return 0, err // pruned that far already: no write at all
+	}
 	n := 0
-	err := s.update(ctx, "prune keys", func(tx *bolt.Tx) error {
+	err := s.update(ctx, "prune keys "+terminal, func(tx *bolt.Tx) error {
 		n = 0
-		idem, ops, open := tx.Bucket(bucketIdem), tx.Bucket(bucketOps), tx.Bucket(bucketOpen)
+		m, err := readMarks(tx, terminal)
+		if err != nil {
+			return err
+		}
+		if !m.KeysFloor.IsZero() && !m.KeysFloor.Before(before) {
+			return nil
+		}
+		idem, ops := tx.Bucket(bucketIdem), tx.Bucket(bucketOps)
+		end := createdKey(before, "")
+		floor := before
+		c := tx.Bucket(bucketCreated).Cursor()
+		var k, v []byte
+		if m.KeysFloor.IsZero() {
+			k, v = c.First()
+		} else {
+			k, v = c.Seek(createdKey(m.KeysFloor, ""))
+		}
 		var doomed [][]byte
-		err := idem.ForEach(func(k, id []byte) error {
-			if open.Get(id) != nil {
-				return nil
+		for ; k != nil && bytes.Compare(k, end) < 0; k, v = c.Next() {
+			if _, t := parseCreatedValue(v); t != terminal || len(k) < 8 {
+				continue
 			}
-			v := ops.Get(id)
-			if v == nil {
-				return nil // a dangling key is for VerifyChain and the operator, not for pruning
+			ov := ops.Get(k[8:])
+			if ov == nil {
+				continue // for VerifyChain and the operator, not for pruning
 			}
-			op, err := decodeOp(v)
+			op, _, err := decodeValue(ov)
 			if err != nil {
 				return err
 			}
-			if op.State.Final() && op.CreatedAt.Before(before) {
-				doomed = append(doomed, bytes.Clone(k))
+			if !op.State.Final() {
+				if op.CreatedAt.Before(floor) {
+					floor = op.CreatedAt
+				}
+				continue
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+			if op.IdempotencyKey == "" {
+				continue
+			}
+			if ik := idemKey(op.Client, op.IdempotencyKey); string(idem.Get(ik)) == op.ID {
+				doomed = append(doomed, ik)
+			}
 		}
 		for _, k := range doomed {
 			if err := idem.Delete(k); err != nil {
@@ -548,7 +585,8 @@ func (s *Store) PruneKeys(ctx context.Context, before time.Time) (int, error) {
 			}
 		}
 		n = len(doomed)
-		return nil
+		m.KeysFloor = floor
+		return writeMarks(tx, terminal, m)
 	})
 	if err != nil {
 		return 0, err

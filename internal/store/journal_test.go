@@ -24,6 +24,7 @@ func testToken() *oauth2.Token {
 func TestBeginGetByKey(t *testing.T) {
 	ctx := context.Background()
 	s := newTest(t)
+	mustBegin(t, s, sale("op-0")) // fullOp's parent
 	in := fullOp()
 	in.State = payment.StateSending
 	got, err := s.Begin(ctx, in)
@@ -383,26 +384,28 @@ func TestPruneKeys(t *testing.T) {
 	ctx := context.Background()
 	s := newTest(t) // clock: epoch + 1ms per call
 	type fixture struct {
-		id    string
-		state payment.State
-		at    time.Time
-		kept  bool
+		id       string
+		terminal string
+		state    payment.State
+		at       time.Time
+		kept     bool
 	}
 	cutoff := epoch.Add(time.Hour)
 	fixtures := []fixture{
-		{"old-approved", payment.StateApproved, cutoff.Add(-2 * time.Hour), false},
-		{"old-declined", payment.StateDeclined, cutoff.Add(-time.Minute), false},
-		{"old-unknown", payment.StateUnknown, cutoff.Add(-2 * time.Hour), true},
-		{"old-sending", payment.StateSending, cutoff.Add(-2 * time.Hour), true},
-		{"at-cutoff", payment.StateApproved, cutoff, true},
-		{"new-approved", payment.StateApproved, cutoff.Add(time.Hour), true},
+		{"old-approved", "lane-1", payment.StateApproved, cutoff.Add(-2 * time.Hour), false},
+		{"old-declined", "lane-1", payment.StateDeclined, cutoff.Add(-time.Minute), false},
+		{"old-unknown", "lane-1", payment.StateUnknown, cutoff.Add(-2 * time.Hour), true},
+		{"old-sending", "lane-1", payment.StateSending, cutoff.Add(-90 * time.Minute), true},
+		{"other-lane", "lane-2", payment.StateApproved, cutoff.Add(-2 * time.Hour), true},
+		{"at-cutoff", "lane-1", payment.StateApproved, cutoff, true},
+		{"new-approved", "lane-1", payment.StateApproved, cutoff.Add(time.Hour), true},
 	}
 	for _, f := range fixtures {
 		op := sale(f.id)
-		op.State, op.CreatedAt = f.state, f.at
+		op.State, op.CreatedAt, op.Terminal = f.state, f.at, f.terminal
 		mustBegin(t, s, op)
 	}
-	n, err := s.PruneKeys(ctx, cutoff)
+	n, err := s.PruneKeys(ctx, "lane-1", cutoff)
 	if err != nil || n != 2 {
 		t.Fatalf("PruneKeys = %d, %v; want 2", n, err)
 	}
@@ -418,17 +421,31 @@ func TestPruneKeys(t *testing.T) {
 			t.Errorf("%s: operation lost: %v", f.id, err)
 		}
 	}
-	if n, err := s.PruneKeys(ctx, cutoff); err != nil || n != 0 {
+	if n, err := s.PruneKeys(ctx, "lane-1", cutoff); err != nil || n != 0 {
 		t.Errorf("second PruneKeys = %d, %v", n, err)
 	}
-	// Even a far-future cutoff never prunes open operations.
-	if n, err := s.PruneKeys(ctx, cutoff.Add(24*time.Hour)); err != nil || n != 2 {
-		t.Errorf("PruneKeys(far) = %d, %v; want the 2 final ones", n, err)
+	// The terminal's floor stays at its oldest open operation: once it is
+	// final, its key goes at the next prune.
+	unk, err := s.Get(ctx, "old-unknown")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, id := range []string{"old-unknown", "old-sending"} {
-		if _, err := s.ByKey(ctx, "ecr", "key-"+id); err != nil {
-			t.Errorf("open %s lost its key: %v", id, err)
-		}
+	unk.State = payment.StateDeclined
+	if err := s.Record(ctx, unk); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneKeys(ctx, "lane-1", cutoff.Add(time.Minute)); err != nil || n != 2 {
+		t.Errorf("PruneKeys after the unknown settled = %d, %v; want it and at-cutoff", n, err)
+	}
+	// Even a far-future cutoff never prunes an open operation.
+	if n, err := s.PruneKeys(ctx, "lane-1", cutoff.Add(24*time.Hour)); err != nil || n != 1 {
+		t.Errorf("PruneKeys(far) = %d, %v; want the 1 final one left", n, err)
+	}
+	if _, err := s.ByKey(ctx, "ecr", "key-old-sending"); err != nil {
+		t.Errorf("open old-sending lost its key: %v", err)
+	}
+	if _, err := s.ByKey(ctx, "ecr", "key-other-lane"); err != nil {
+		t.Errorf("another terminal's key was pruned: %v", err)
 	}
 	// A forgotten key may be used again.
 	again := sale("again")
@@ -436,22 +453,5 @@ func TestPruneKeys(t *testing.T) {
 	mustBegin(t, s, again)
 	if _, err := s.VerifyChain(ctx); err != nil {
 		t.Error(err)
-	}
-}
-
-func TestTerminalDay(t *testing.T) {
-	ctx := context.Background()
-	s := newTest(t)
-	for _, f := range []struct{ id, terminal, day string }{
-		{"a", "lane-1", "20261122"}, {"b", "lane-2", "20261122"}, {"c", "lane-1", "20261123"},
-		{"d", "lane-1", "20261122"}, {"e", "lane-10", "20261122"},
-	} {
-		op := sale(f.id)
-		op.Terminal, op.BusinessDay = f.terminal, f.day
-		mustBegin(t, s, op)
-	}
-	got, err := s.TerminalDay(ctx, "lane-1", "20261122")
-	if err != nil || !reflect.DeepEqual(ids(got), []string{"a", "d"}) {
-		t.Errorf("TerminalDay = %v, %v", ids(got), err)
 	}
 }

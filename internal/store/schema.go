@@ -12,28 +12,39 @@ import (
 
 // This file is the whole on-disk layout: every bucket, every key format and the
 // schema version. Anything that changes a bucket or a key layout bumps
-// schemaVersion and adds a migration below.
+// schemaVersion and adds a migration (migrate.go).
 
 // schemaVersion is the layout this code reads and writes. A file with a higher
 // version was written by a newer bridged and is refused.
-const schemaVersion uint64 = 2
+//
+//	1  d63fd60 and before: records in JSON, kept in ops and again in every journal entry.
+//	2  + idx_payment_id, idx_attention (migrated in place from 1).
+//	3  the lean journal: each record once (binary, record.go), compact chained
+//	   entries (the record's hash, not a copy), per-terminal marks, no unread
+//	   index, archives (migrated by copy from 1 or 2, migrate.go).
+const schemaVersion uint64 = 3
 
 // Top-level buckets. Index keys join their parts with a NUL byte (sep), which
 // is why every indexed string is refused when it contains one.
 var (
 	// meta: schema_version (uint64 BE), journal_head (seq uint64 BE || sha256),
-	// created_at (RFC 3339, informational).
+	// created_at (RFC 3339, informational), migrated_from (text: the version
+	// and chain head of the file this one was migrated from).
 	bucketMeta = []byte("meta")
-	// ops: op id -> record (codec.go): the current state of each operation.
+	// ops: op id -> op value (opvalue.go): the seqs of the operation's journal
+	// entries, then its current record (record.go). Each record is here once.
 	bucketOps = []byte("ops")
-	// journal: seq (uint64 BE, from 1, no gaps) -> entry (chain.go), append-only.
+	// journal: seq (uint64 BE, from 1) -> compact entry (chain.go), append-only
+	// but for archiving, which moves whole operations out with their entries.
 	bucketJournal = []byte("journal")
-	// idx_idempotency: client \0 key -> op id. Pruned by PruneKeys.
+	// journal_gaps: seq -> the hash of the entry before it, for every entry
+	// whose predecessor was archived: the anchors that let the journal's
+	// remaining entries verify without the archives.
+	bucketGaps = []byte("journal_gaps")
+	// idx_idempotency: client \0 key -> op id. Forgotten by PruneKeys.
 	bucketIdem = []byte("idx_idempotency")
 	// idx_reference: reference \0 op id -> empty.
 	bucketRef = []byte("idx_reference")
-	// idx_terminal_day: terminal \0 business day \0 op id -> empty.
-	bucketTerminalDay = []byte("idx_terminal_day")
 	// idx_created: created-at (sortable uint64 BE) || op id -> kind \0 terminal.
 	// The order of List (newest first) and of its cursor.
 	bucketCreated = []byte("idx_created")
@@ -41,23 +52,57 @@ var (
 	bucketOpen = []byte("idx_open")
 	// idx_parent: parent id \0 child op id -> empty (voids, refunds, post-auths, split steps).
 	bucketParent = []byte("idx_parent")
-	// tokens: "upstream" -> token record (token.go).
-	bucketTokens = []byte("tokens")
-	// eod_reports: op id (of the end_of_day operation) -> report record (report.go).
-	bucketReports = []byte("eod_reports")
 	// idx_payment_id: iyzico paymentId \0 op id -> empty, for every approved
-	// operation that owns a paymentId (payment.Kind.OwnsPaymentID). Since v2.
+	// operation that owns a paymentId (payment.Kind.OwnsPaymentID).
 	bucketPaymentID = []byte("idx_payment_id")
 	// idx_attention: op id -> empty, for every operation that needs
-	// attention beyond the reconciler's queue (payment.Operation.Attention:
-	// a settlement still watched, a conflict not acknowledged). Since v2.
+	// attention beyond the reconciler's queue (payment.Operation.Attention).
 	bucketAttention = []byte("idx_attention")
+	// terminals: terminal -> marks (marks.go): its last approved end of day,
+	// the latest end of day after it whose answer was lost, its latest
+	// approved money operation, and how far its keys were pruned. What a
+	// start needs, without reading the history.
+	bucketTerminals = []byte("terminals")
+	// archives: business day (YYYYMMDD) -> archive record (archive.go): the
+	// file, its sha256 and what it holds.
+	bucketArchives = []byte("archives")
+	// tokens: "upstream" -> token record (token.go).
+	bucketTokens = []byte("tokens")
 )
 
-// allBuckets is every bucket of the current schema, checked on open.
+// allBuckets is every bucket of the current schema, created for a new file
+// and checked on open.
 var allBuckets = [][]byte{
-	bucketMeta, bucketOps, bucketJournal, bucketIdem, bucketRef, bucketTerminalDay,
-	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports, bucketPaymentID, bucketAttention,
+	bucketMeta, bucketOps, bucketJournal, bucketGaps, bucketIdem, bucketRef, bucketCreated, bucketOpen,
+	bucketParent, bucketPaymentID, bucketAttention, bucketTerminals, bucketArchives, bucketTokens,
+}
+
+// fillPercent is how full bbolt fills a page when it splits one (its
+// default is half). Keys that only grow (seqs, creation times) never go back
+// to a page once it is split: those pages are packed full. The records
+// (keyed by UUIDv7, which also grow) are split at 70 %: an intent grows by a
+// third or so into its outcome a few writes later, in place, which fills the
+// page instead of splitting it again. References, idempotency keys and
+// paymentIds mostly grow too (receipt numbers, iyzico's ids), with a little
+// disorder among the lanes. The setting is per transaction (bucket).
+var fillPercent = map[string]float64{
+	string(bucketJournal):   1.0,
+	string(bucketCreated):   1.0,
+	string(bucketOps):       0.7,
+	string(bucketRef):       0.9,
+	string(bucketIdem):      0.9,
+	string(bucketPaymentID): 0.9,
+}
+
+// bucket returns a top-level bucket of a write transaction with its fill set.
+func bucket(tx *bolt.Tx, name []byte) *bolt.Bucket {
+	b := tx.Bucket(name)
+	if b != nil && tx.Writable() {
+		if f, ok := fillPercent[string(name)]; ok {
+			b.FillPercent = f
+		}
+	}
+	return b
 }
 
 // Keys in the meta bucket.
@@ -65,6 +110,7 @@ var (
 	metaSchemaVersion = []byte("schema_version")
 	metaJournalHead   = []byte("journal_head")
 	metaCreatedAt     = []byte("created_at")
+	metaMigratedFrom  = []byte("migrated_from")
 )
 
 // tokenKey is the one key of the tokens bucket.
@@ -72,94 +118,50 @@ var tokenKey = []byte("upstream")
 
 const sep = "\x00"
 
-// migration moves a file from version to version+1.
-type migration struct {
-	name  string
-	apply func(tx *bolt.Tx) error
-}
-
-// migrations[v] upgrades version v to v+1; len(migrations) == schemaVersion.
-var migrations = []migration{
-	0: {name: "create buckets", apply: func(tx *bolt.Tx) error {
-		for _, b := range v1Buckets {
-			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-				return fmt.Errorf("create bucket %s: %w", b, err)
-			}
-		}
-		return nil
-	}},
-	1: {name: "index paymentId; attention index", apply: func(tx *bolt.Tx) error {
-		idx, err := tx.CreateBucketIfNotExists(bucketPaymentID)
-		if err != nil {
-			return fmt.Errorf("create bucket %s: %w", bucketPaymentID, err)
-		}
-		if _, err := tx.CreateBucketIfNotExists(bucketAttention); err != nil {
-			return fmt.Errorf("create bucket %s: %w", bucketAttention, err)
-		}
-		return tx.Bucket(bucketOps).ForEach(func(k, v []byte) error {
-			op, err := decodeOp(v)
-			if err != nil {
-				return err
-			}
-			if ownsPaymentID(op) {
-				return idx.Put(paymentIDKey(op.PaymentID, op.ID), nil)
-			}
-			return nil
-		})
-	}},
-}
-
-// v1Buckets are the buckets of schema version 1, which migration 0 creates.
-var v1Buckets = [][]byte{
-	bucketMeta, bucketOps, bucketJournal, bucketIdem, bucketRef, bucketTerminalDay,
-	bucketCreated, bucketOpen, bucketParent, bucketTokens, bucketReports,
-}
-
 // ErrSchemaTooNew is returned by Open for a file written by a newer bridged.
 var ErrSchemaTooNew = errors.New("database schema is newer than this bridged")
 
-// migrate brings the file to schemaVersion inside the caller's transaction,
-// so a crash leaves either the old or the new layout, never a mix. It returns
-// the version found.
-func migrate(tx *bolt.Tx, path string, now time.Time) (uint64, error) {
-	var from uint64
-	if meta := tx.Bucket(bucketMeta); meta != nil {
-		if v := meta.Get(metaSchemaVersion); v != nil {
-			if len(v) != 8 {
-				return 0, fmt.Errorf("%w: meta schema_version has %d bytes", ErrCorrupt, len(v))
-			}
-			from = binary.BigEndian.Uint64(v)
+// readVersion returns the schema version of a file (0: a new, empty file).
+func readVersion(tx *bolt.Tx) (uint64, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	v := meta.Get(metaSchemaVersion)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("%w: meta schema_version has %d bytes", ErrCorrupt, len(v))
+	}
+	return binary.BigEndian.Uint64(v), nil
+}
+
+// createSchema lays out a new file at the current version.
+func createSchema(tx *bolt.Tx, now time.Time) error {
+	for _, b := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return fmt.Errorf("create bucket %s: %w", b, err)
 		}
 	}
-	if from > schemaVersion {
-		return from, fmt.Errorf("%w: database %s has schema version %d, this bridged reads up to %d: upgrade bridged or restore a backup made by this version",
-			ErrSchemaTooNew, path, from, schemaVersion)
+	meta := tx.Bucket(bucketMeta)
+	if err := meta.Put(metaSchemaVersion, binary.BigEndian.AppendUint64(nil, schemaVersion)); err != nil {
+		return err
 	}
-	if len(migrations) != int(schemaVersion) {
-		return from, fmt.Errorf("store: %d migrations for schema version %d", len(migrations), schemaVersion)
+	if meta.Get(metaCreatedAt) == nil {
+		return meta.Put(metaCreatedAt, []byte(now.UTC().Format(time.RFC3339Nano)))
 	}
-	for v := from; v < schemaVersion; v++ {
-		if err := migrations[v].apply(tx); err != nil {
-			return from, fmt.Errorf("migration %d->%d (%s): %w", v, v+1, migrations[v].name, err)
-		}
-	}
+	return nil
+}
+
+// checkSchema verifies that a file of the current version has every bucket.
+func checkSchema(tx *bolt.Tx) error {
 	for _, name := range allBuckets {
 		if tx.Bucket(name) == nil {
-			return from, fmt.Errorf("%w: bucket %s is missing", ErrCorrupt, name)
+			return fmt.Errorf("%w: bucket %s is missing", ErrCorrupt, name)
 		}
 	}
-	if from != schemaVersion {
-		meta := tx.Bucket(bucketMeta)
-		if err := meta.Put(metaSchemaVersion, binary.BigEndian.AppendUint64(nil, schemaVersion)); err != nil {
-			return from, err
-		}
-		if meta.Get(metaCreatedAt) == nil {
-			if err := meta.Put(metaCreatedAt, []byte(now.UTC().Format(time.RFC3339Nano))); err != nil {
-				return from, err
-			}
-		}
-	}
-	return from, nil
+	return nil
 }
 
 // Key layouts.
@@ -167,12 +169,6 @@ func migrate(tx *bolt.Tx, path string, now time.Time) (uint64, error) {
 func idemKey(client, key string) []byte { return []byte(client + sep + key) }
 
 func refKey(reference, id string) []byte { return []byte(reference + sep + id) }
-
-func terminalDayPrefix(terminal, day string) []byte { return []byte(terminal + sep + day + sep) }
-
-func terminalDayKey(terminal, day, id string) []byte {
-	return []byte(terminal + sep + day + sep + id)
-}
 
 func parentPrefix(parent string) []byte { return []byte(parent + sep) }
 
@@ -190,11 +186,9 @@ func createdKey(t time.Time, id string) []byte {
 	return append(k, id...)
 }
 
-func createdKeyTime(k []byte) (time.Time, bool) {
-	if len(k) < 8 {
-		return time.Time{}, false
-	}
-	return time.Unix(0, int64(binary.BigEndian.Uint64(k)^(1<<63))).UTC(), true
+// createdKeyTime is the creation time a createdKey starts with.
+func createdKeyTime(k []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(k)^(1<<63))).UTC()
 }
 
 // createdValue lets List filter by kind and terminal without decoding the record.

@@ -46,22 +46,46 @@ type Options struct {
 	OnCommit func(time.Duration)
 	// OnGroup, when set, is told how many writes each durable commit held.
 	OnGroup func(writes int)
+	// NoFreelistSync opens bbolt without writing its freelist at each
+	// commit (as etcd runs it); every open then rebuilds the freelist by
+	// walking the whole file. Off by default: the bench measures both
+	// (docs/benchmarks.md).
+	NoFreelistSync bool
+	// Fault is a test seam: it is called at named points in the middle of
+	// a long step ("migration", "archive_written", "archive_removing",
+	// "compaction"), where the failpoint build kills the process (the crash
+	// matrix); an error returned fails the step there, as an I/O error would.
+	Fault func(point string) error
+	// ArchiveChunk is how many operations one write of an archived day's
+	// removal holds; default 2000.
+	ArchiveChunk int
 }
 
 // Store is the bbolt journal. It is safe for concurrent use. It implements
 // payment.Journal.
 type Store struct {
+	// db is swapped only by an online compaction, which holds wmu and dbmu.
 	db         *bolt.DB
+	dbmu       sync.RWMutex // readers hold it shared; the compaction's swap, exclusively
+	wmu        sync.Mutex   // held by every write transaction, and by a compaction
+	dir        string
 	path       string
+	opts       Options
 	log        zerolog.Logger
 	now        func() time.Time
 	failWrites func() error
 	failWrite  func(what string) error
 	onCommit   func(time.Duration)
 	onGroup    func(int)
+	fault      func(string) error
 
 	mu       sync.Mutex
 	writeErr error // the first write failure, sticky
+
+	// Operations of a day being archived (archive.go): Begin refuses a
+	// child of one.
+	fmu    sync.Mutex
+	frozen map[string]bool
 
 	// Group commit (commit.go).
 	gmu     sync.Mutex
@@ -88,7 +112,10 @@ func (e *LockedError) Error() string {
 func (e *LockedError) Unwrap() error { return e.Err }
 
 // Open opens (creating when needed) dir/bridged.db and brings its schema up
-// to date in one transaction. dir is created with mode 0700, the file with 0600.
+// to date: a new file is laid out at the current version in one
+// transaction; a file of an older version is migrated by copy (migrate.go),
+// the old file kept beside it as the backup. dir is created with mode 0700,
+// the file with 0600.
 func Open(dir string, o Options) (*Store, error) {
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
@@ -96,26 +123,36 @@ func Open(dir string, o Options) (*Store, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if o.ArchiveChunk <= 0 {
+		o.ArchiveChunk = archiveChunk
+	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("store: create data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.Timeout})
-	if err != nil {
-		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, &LockedError{Path: path, Err: err}
-		}
-		return nil, fmt.Errorf("store: open %s: %w", path, err)
-	}
 	s := &Store{
-		db:         db,
+		dir:        dir,
 		path:       path,
+		opts:       o,
 		log:        o.Logger.With().Str("component", "store").Logger(),
 		now:        o.Now,
 		failWrites: o.FailWrites,
 		failWrite:  o.FailWrite,
 		onCommit:   o.OnCommit,
 		onGroup:    o.OnGroup,
+		fault:      o.Fault,
+	}
+	db, err := s.openDB(path)
+	if err != nil {
+		return nil, err
+	}
+	s.db = db
+	// Leftovers of a migration or a compaction that a crash cut short: the
+	// file in place was never touched by them.
+	for _, tmp := range []string{path + migratingSuffix, path + compactingSuffix} {
+		if err := os.Remove(tmp); err == nil {
+			s.log.Warn().Str("path", tmp).Msg("removed an unfinished copy left by a stop in the middle of a migration or compaction")
+		}
 	}
 	if runtime.GOOS != "windows" {
 		if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
@@ -124,26 +161,70 @@ func Open(dir string, o Options) (*Store, error) {
 		}
 	}
 	var from uint64
-	err = s.update(context.Background(), "open", func(tx *bolt.Tx) error {
+	if err := db.View(func(tx *bolt.Tx) error {
 		var err error
-		from, err = migrate(tx, path, s.now())
-		if errors.Is(err, ErrSchemaTooNew) || errors.Is(err, ErrCorrupt) {
-			return reject(err) // not a write failure: the file is not ours to touch
-		}
+		from, err = readVersion(tx)
 		return err
-	})
-	if err != nil {
+	}); err != nil {
 		_ = db.Close()
-		return nil, err
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
 	}
-	if from != schemaVersion {
-		s.log.Info().Str("path", path).Uint64("from", from).Uint64("to", schemaVersion).Msg("journal schema migrated")
+	switch {
+	case from > schemaVersion:
+		_ = db.Close()
+		return nil, fmt.Errorf("%w: database %s has schema version %d, this bridged reads up to %d: upgrade bridged or restore a backup made by this version",
+			ErrSchemaTooNew, path, from, schemaVersion)
+	case from == 0:
+		err = s.update(context.Background(), "open", func(tx *bolt.Tx) error { return createSchema(tx, s.now()) })
+	case from < schemaVersion:
+		err = s.migrate(from)
+	default:
+		err = db.View(checkSchema)
+	}
+	if err == nil {
+		// An archive whose removal a stop cut short is finished before
+		// anything else writes.
+		err = s.finishArchives(context.Background())
+	}
+	if err != nil {
+		_ = s.db.Close()
+		return nil, err
 	}
 	return s, nil
 }
 
+// openDB opens the bbolt file with the store's options.
+func (s *Store) openDB(path string) (*bolt.DB, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: s.opts.Timeout, FreelistType: bolt.FreelistMapType,
+		NoFreelistSync: s.opts.NoFreelistSync})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, &LockedError{Path: path, Err: err}
+		}
+		return nil, fmt.Errorf("store: open %s: %w", path, err)
+	}
+	return db, nil
+}
+
+// hit calls the Fault seam at point.
+func (s *Store) hit(point string) error {
+	if s.fault != nil {
+		return s.fault(point)
+	}
+	return nil
+}
+
 // Close closes the file. It waits for running transactions.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.dbmu.Lock()
+	defer s.dbmu.Unlock()
+	return s.db.Close()
+}
+
+// Dir is the data dir.
+func (s *Store) Dir() string { return s.dir }
 
 // Path is the database file's path.
 func (s *Store) Path() string { return s.path }
@@ -164,6 +245,10 @@ func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	tx, err := s.db.Begin(true)
 	if err != nil {
 		return fmt.Errorf("store: check: %w", err)
@@ -209,5 +294,7 @@ func (s *Store) view(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.dbmu.RLock()
+	defer s.dbmu.RUnlock()
 	return s.db.View(fn)
 }

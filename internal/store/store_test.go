@@ -136,9 +136,6 @@ func TestReopenKeepsEverything(t *testing.T) {
 	if err := s.Record(ctx, a); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SaveReport(ctx, "eod", []byte(`{"batch":"7"}`)); err != nil {
-		t.Fatal(err)
-	}
 	tok := testToken()
 	if err := s.SaveToken(ctx, tok); err != nil {
 		t.Fatal(err)
@@ -167,9 +164,6 @@ func TestReopenKeepsEverything(t *testing.T) {
 	open, err := s.Open(ctx)
 	if err != nil || len(open) != 2 || open[0].ID != "b" || open[1].ID != "eod" {
 		t.Errorf("Open after reopen = %v, %v", ids(open), err)
-	}
-	if data, err := s.Report(ctx, "eod"); err != nil || string(data) != `{"batch":"7"}` {
-		t.Errorf("Report after reopen = %s, %v", data, err)
 	}
 	if lt, err := s.LoadToken(ctx); err != nil || lt.AccessToken != tok.AccessToken || !lt.Expiry.Equal(tok.Expiry) {
 		t.Errorf("LoadToken after reopen = %+v, %v", lt, err)
@@ -310,17 +304,12 @@ func TestFailWrites(t *testing.T) {
 			}
 		}},
 		{"prune", func(s *Store) error {
-			_, err := s.PruneKeys(ctx, epoch.Add(time.Hour))
+			_, err := s.PruneKeys(ctx, "lane-1", epoch.Add(time.Hour))
 			return err
 		}, func(*testing.T, *Store) {}},
 		{"token", func(s *Store) error { return s.SaveToken(ctx, testToken()) }, func(t *testing.T, s *Store) {
 			if tok, err := s.LoadToken(ctx); tok != nil || err != nil {
 				t.Errorf("token after failed save = %v, %v", tok, err)
-			}
-		}},
-		{"report", func(s *Store) error { return s.SaveReport(ctx, "a", []byte(`{}`)) }, func(t *testing.T, s *Store) {
-			if _, err := s.Report(ctx, "a"); !errors.Is(err, payment.ErrNotFound) {
-				t.Errorf("report after failed save: %v", err)
 			}
 		}},
 	}

@@ -196,7 +196,9 @@ func launch(bin, config string, env []string, logw, stdout io.Writer, done func(
 	case d.Addr = <-ready:
 		return d, nil
 	case <-d.exited:
-		return nil, fmt.Errorf("bridged exited before ready (%v):\n%s", d.waitErr, d.Tail())
+		// The daemon is returned too: a test of a stop before ready reads
+		// its failpoint lines.
+		return d, fmt.Errorf("bridged exited before ready (%v):\n%s", d.waitErr, d.Tail())
 	case <-time.After(60 * time.Second):
 		d.Kill()
 		return nil, fmt.Errorf("bridged not ready after 60 s:\n%s", d.Tail())

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -124,18 +125,109 @@ func (a *app) openSource(ctx context.Context, cfg *config.Config) (txSource, err
 	return journalSource{st}, nil
 }
 
-// cmdTx runs tx list, tx show and tx resolve.
+// cmdTx runs tx list, show, resolve, settle and acknowledge.
 func (a *app) cmdTx(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{"tx: want list, show ID|REF or resolve ID"}
+		return usageError{"tx: want list, show ID|REF, resolve ID, settle ID or acknowledge ID"}
 	}
 	switch args[0] {
 	case "list":
 		return a.cmdTxList(ctx, args[1:])
 	case "show", "resolve":
 		return a.cmdTxOne(ctx, args[0], args[1:])
+	case "settle", "acknowledge":
+		return a.cmdTxSettle(ctx, args[0], args[1:])
 	}
-	return usageError{fmt.Sprintf("tx: unknown verb %q; want list, show or resolve", args[0])}
+	return usageError{fmt.Sprintf("tx: unknown verb %q; want list, show, resolve, settle or acknowledge", args[0])}
+}
+
+// cmdTxSettle runs tx settle (an operator's outcome for an unknown iyzico
+// will never settle) and tx acknowledge (what was done about a conflict).
+// Both go through the running daemon, with the config's operate key: a
+// settlement asks iyzico once more first, and the daemon then watches it
+// until the end of the business day.
+func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error {
+	var path, outcome, evidence, by, paymentID, paymentDate, note string
+	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	configFlag(&path)(fs)
+	fs.StringVar(&by, "by", "", "who you are (required; goes into the journal)")
+	if verb == "settle" {
+		fs.StringVar(&outcome, "outcome", "", "approved or declined: what the terminal's slip or transaction list shows (required)")
+		fs.StringVar(&evidence, "evidence", "", "what you checked: the slip, the terminal's list, an iyzico ticket (required)")
+		fs.StringVar(&paymentID, "payment-id", "", "the slip's payment id (approved only)")
+		fs.StringVar(&paymentDate, "payment-date", "", "the slip's date, YYYYMMDD (approved only; default: the operation's business day)")
+	} else {
+		fs.StringVar(&note, "note", "", "what was done about it (a refund at the counter, the books corrected)")
+	}
+	var id string
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 || id == "" {
+		return usageError{fmt.Sprintf("tx %s: want exactly one operation id", verb)}
+	}
+	var missing []string
+	if by == "" {
+		missing = append(missing, "--by")
+	}
+	body := map[string]string{"by": by}
+	endpoint := "/acknowledge-conflict"
+	if verb == "settle" {
+		endpoint = "/settle"
+		if outcome == "" {
+			missing = append(missing, "--outcome")
+		}
+		if evidence == "" {
+			missing = append(missing, "--evidence")
+		}
+		body["outcome"], body["evidence"] = outcome, evidence
+		if paymentID != "" {
+			body["payment_id"] = paymentID
+		}
+		if paymentDate != "" {
+			body["payment_date"] = paymentDate
+		}
+	} else if note != "" {
+		body["note"] = note
+	}
+	if len(missing) > 0 {
+		return usageError{fmt.Sprintf("tx %s: %s required", verb, strings.Join(missing, ", "))}
+	}
+	cfg, err := a.opsConfig(path)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	var t txRecord
+	if _, err := newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+endpoint, raw, &t); err != nil {
+		var ae *apiError
+		switch {
+		case errors.Is(err, errNotRunning):
+			return fmt.Errorf("tx %s goes through the running daemon (it asks iyzico first, and watches the payment afterwards): start bridged first", verb)
+		case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
+			return fmt.Errorf("%w\nPut a key with scope operate in the config (api.keys, scopes: [read, operate]), or set BRIDGED_API_KEY to one with BRIDGED_API_KEY_SCOPES=read,operate", err)
+		}
+		return err
+	}
+	if err := printRecord(a.stdout, t); err != nil {
+		return err
+	}
+	if verb == "settle" {
+		fmt.Fprintf(a.stdout, "Settled %s by %s. bridged asks iyzico about it until the end of the business day; "+
+			"if iyzico says otherwise, that is a conflict (status page, /readyz, the log), never a silent change.\n", t.text("status"), safetext.Escape(by))
+	} else {
+		fmt.Fprintln(a.stdout, "Conflict acknowledged.")
+	}
+	return nil
 }
 
 func (a *app) cmdTxList(ctx context.Context, args []string) error {
@@ -347,7 +439,8 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 	} else {
 		cw := csv.NewWriter(w)
 		cols := []string{"created_at", "id", "type", "status", "terminal", "reference", "amount", "currency", "installment",
-			"payment_id", "payment_date", "auth_code", "card", "voided", "refunded_amount", "parent_id", "transaction_reference_id", "error", "updated_at"}
+			"payment_id", "payment_date", "auth_code", "card", "voided", "refunded_amount", "parent_id", "transaction_reference_id", "error",
+			"resolution", "settled_by", "settled_at", "evidence", "conflict", "updated_at"}
 		if err := cw.Write(cols); err != nil {
 			return err
 		}
@@ -362,6 +455,12 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 					if e, ok := t["error"].(map[string]any); ok {
 						row[i] = fmt.Sprintf("%v %v", e["code"], e["message"])
 					}
+				case "settled_by", "settled_at", "evidence":
+					if st, ok := t["settlement"].(map[string]any); ok {
+						row[i] = txRecord(st).s(map[string]string{"settled_by": "by", "settled_at": "at", "evidence": "evidence"}[c])
+					}
+				case "conflict":
+					row[i] = conflictText(t)
 				default:
 					row[i] = t.s(c)
 				}
@@ -381,6 +480,29 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	return nil
+}
+
+// conflictText is an operator settlement iyzico contradicted, in words:
+// "settled declined, iyzico approved (payment 123); acknowledged by X: note",
+// or "...; open" until someone acknowledges it.
+func conflictText(t txRecord) string {
+	c, ok := t["conflict"].(map[string]any)
+	if !ok {
+		return ""
+	}
+	r := txRecord(c)
+	s := "settled " + r.s("settled") + ", iyzico " + r.s("iyzico")
+	if p := r.s("iyzico_payment_id"); p != "" {
+		s += " (payment " + p + ")"
+	}
+	if by := r.s("acknowledged_by"); by != "" {
+		s += "; acknowledged by " + by
+		if n := r.s("acknowledged_note"); n != "" {
+			s += ": " + n
+		}
+		return s
+	}
+	return s + "; open"
 }
 
 // maskedCard shows BIN and last four only: all bridged ever has.

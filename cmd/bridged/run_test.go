@@ -32,6 +32,7 @@ func writeConfig(t *testing.T, body string) string {
 	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	makePrivate(t, path, false)
 	return path
 }
 
@@ -63,6 +64,7 @@ func privateDir(t *testing.T) string {
 	if err := os.Mkdir(dir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	makePrivate(t, dir, true)
 	return dir
 }
 

@@ -512,9 +512,15 @@ func TestInstallWithoutSystemd(t *testing.T) {
 			}
 		})
 	}
+}
 
-	// What kardianos/service's SysV install (an older bridged) left behind:
-	// the script and seven rc links. Uninstall removes all of them, and only them.
+// TestUninstallRemovesSysVLeftovers: what kardianos/service's SysV install
+// (an older bridged) left behind: the script and seven rc links. Uninstall
+// removes all of them, and only them.
+func TestUninstallRemovesSysVLeftovers(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SysV init scripts and their rc links are Unix's")
+	}
 	var log []string
 	h := fakeHost(&log)
 	h.root = fakeRoot(t)

@@ -6,8 +6,10 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -139,26 +141,7 @@ func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
 	id := stuck.str("id")
 	expect(t, e.operate("/v1/payments/"+id+"/settle", `{"outcome":"declined","evidence":"no slip printed","by":"ayse"}`), 200, "status", "declined")
 
-	// Wait on the event stream for the conflict, as an ECR or a monitor would.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/v1/events", nil)
-	req.Header.Set("Authorization", "Bearer "+e.key)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	e.sim.RevealRecords() // iyzico learns what the device did
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
-	seen := false
-	for !seen && sc.Scan() {
-		seen = sc.Text() == "event: payment.conflict"
-	}
-	if !seen {
-		t.Fatalf("no payment.conflict event: %v", sc.Err())
-	}
+	e.awaitEvent("payment.conflict", e.sim.RevealRecords) // iyzico learns what the device did
 
 	op := e.call("GET", "/v1/payments/"+id, "")
 	expect(t, op, 200, "status", "declined", "conflict.settled", "declined", "conflict.iyzico", "approved")
@@ -235,4 +218,109 @@ func TestE2EControlQueryBeforeNotFound(t *testing.T) {
 func (e *e2e) operate(path, body string) reply {
 	e.t.Helper()
 	return e.call("POST", path, body, "Authorization: Bearer "+e.ops)
+}
+
+// TestCLISettleAcknowledgeAndExport: the store's IT person settles a .61
+// sale declined with `bridged tx settle` (the ECR's key alone cannot), iyzico
+// later learns the device approved it, the export shows the settlement and
+// the open conflict, `bridged tx acknowledge` closes it, and the journal
+// read with the daemon stopped exports the same.
+func TestCLISettleAcknowledgeAndExport(t *testing.T) {
+	e := startE2E(t, e2eOpts{seams: seams{payment: quickSettle}})
+	stuck := e.pay("stuck", `{"amount":"30.61","reference":"CLI-S"}`)
+	expect(t, stuck, 202, "status", "unknown")
+	id := stuck.str("id")
+	path := configFile(t, e.cfg)
+
+	ecrOnly := *e.cfg
+	ecrOnly.API.Keys = e.cfg.API.Keys[:1]
+	_, err := runCLI(t, "tx", "settle", id, "--outcome", "declined", "--evidence", "slip", "--by", "ayse", "-c", configFile(t, &ecrOnly))
+	if err == nil || !strings.Contains(err.Error(), "forbidden_scope") || !strings.Contains(err.Error(), "scope operate") {
+		t.Fatalf("tx settle with the ECR's key only: %v", err)
+	}
+	if _, err := runCLI(t, "tx", "settle", id, "--outcome", "declined", "-c", path); exitCode(err) != 2 ||
+		!strings.Contains(err.Error(), "--by, --evidence required") {
+		t.Fatalf("tx settle without --by and --evidence: %v", err)
+	}
+	out, err := runCLI(t, "tx", "settle", id, "--outcome", "declined", "--evidence", "no slip printed", "--by", "Ayse K.", "-c", path)
+	if err != nil || !strings.Contains(out, "Settled declined by Ayse K.") || !strings.Contains(out, "resolution:") {
+		t.Fatalf("tx settle: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "tx", "settle", id, "--outcome", "approved", "--evidence", "slip", "--by", "x", "-c", path); err == nil ||
+		!strings.Contains(err.Error(), "not_settleable") {
+		t.Fatalf("a second settlement: %v", err)
+	}
+
+	e.awaitEvent("payment.conflict", e.sim.RevealRecords) // iyzico learns what the device did
+	row := exportRow(t, path, "CLI-S")
+	for col, want := range map[string]string{"status": "declined", "resolution": "operator", "settled_by": "Ayse K.",
+		"evidence": "no slip printed", "conflict": "settled declined, iyzico approved"} {
+		if !strings.HasPrefix(row[col], want) {
+			t.Errorf("export %s = %q, want %q...", col, row[col], want)
+		}
+	}
+	if !strings.HasSuffix(row["conflict"], "; open") || row["settled_at"] == "" {
+		t.Errorf("export conflict %q, settled_at %q", row["conflict"], row["settled_at"])
+	}
+
+	out, err = runCLI(t, "tx", "acknowledge", id, "--by", "Mehmet Y.", "--note", "customer refunded at the counter", "-c", path)
+	if err != nil || !strings.Contains(out, "Conflict acknowledged.") {
+		t.Fatalf("tx acknowledge: %v\n%s", err, out)
+	}
+	e.stop()
+	if got := exportRow(t, path, "CLI-S")["conflict"]; !strings.HasSuffix(got, "; acknowledged by Mehmet Y.: customer refunded at the counter") {
+		t.Fatalf("export from the stopped daemon's journal: conflict %q", got)
+	}
+	if _, err := runCLI(t, "tx", "acknowledge", id, "--by", "x", "-c", path); err == nil || !strings.Contains(err.Error(), "start bridged") {
+		t.Fatalf("tx acknowledge without a daemon: %v", err)
+	}
+}
+
+// exportRow exports the journal as CSV and returns the row of reference as
+// column -> value.
+func exportRow(t *testing.T, cfgPath, reference string) map[string]string {
+	t.Helper()
+	csvPath := filepath.Join(t.TempDir(), "out.csv")
+	if out, err := runCLI(t, "export", "-c", cfgPath, "-o", csvPath); err != nil {
+		t.Fatalf("export: %v\n%s", err, out)
+	}
+	rows, err := csv.NewReader(strings.NewReader(readFile(t, csvPath))).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("csv: %v %v", err, rows)
+	}
+	for _, r := range rows[1:] {
+		m := map[string]string{}
+		for i, c := range rows[0] {
+			m[c] = r[i]
+		}
+		if m["reference"] == reference {
+			return m
+		}
+	}
+	t.Fatalf("no row of %s in %v", reference, rows)
+	return nil
+}
+
+// awaitEvent subscribes to the event stream, runs cause, and waits until an
+// event of that name arrives, as an ECR or a monitor would.
+func (e *e2e) awaitEvent(name string, cause func()) {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/v1/events", nil)
+	req.Header.Set("Authorization", "Bearer "+e.key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	cause()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		if sc.Text() == "event: "+name {
+			return
+		}
+	}
+	e.t.Fatalf("no %s event: %v", name, sc.Err())
 }

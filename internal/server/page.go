@@ -63,6 +63,17 @@ type pageView struct {
 	RecentErr string
 	EndOfDays []pageEOD
 	EODErr    string
+	// Conflicts: operator settlements iyzico later contradicted, each until
+	// someone acknowledges it.
+	Conflicts []pageConflict
+}
+
+// pageConflict is one open conflict, in the words the banner needs.
+type pageConflict struct {
+	ID, Terminal, Amount, Reference string
+	Settled, Upstream               string
+	By, Evidence                    string
+	At                              timeView
 }
 
 // verdictView is a status with the words that carry it without colour.
@@ -241,6 +252,18 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 			up.Facts = append(up.Facts, fact{Label: "Last failure", Value: val, Title: f.Title})
 		}
 	}
+	for _, op := range s.svc.Conflicts() {
+		c := pageConflict{ID: op.ID, Terminal: op.Terminal, Amount: op.Amount.Decimal() + " " + string(op.Amount.Currency()),
+			Reference: safetext.Escape(op.Reference), Settled: op.Conflict.Settled.Status(), Upstream: op.Conflict.Upstream.Status(),
+			At: timeOf(op.Conflict.At, now)}
+		if st := op.Settlement; st != nil {
+			c.By, c.Evidence = safetext.Escape(st.By), safetext.Escape(st.Evidence)
+		}
+		v.Conflicts = append(v.Conflicts, c)
+	}
+	if len(v.Conflicts) > 0 {
+		v.Headline = "Degraded: iyzico contradicts an operator's settlement; the money state is left as settled until someone acts (see the conflict below)."
+	}
 	v.Open, v.OpenErr = s.pageOpen(ctx, now)
 	v.Parts = []partView{store, token, up, summaryPart(v, rd)}
 
@@ -405,6 +428,13 @@ func txOf(op *payment.Operation, now time.Time) pageTx {
 	var notes []string
 	switch op.State {
 	case payment.StateUnknown:
+		if op.Reason == "queried_timeout" || op.Reason == "queried_device_error" {
+			// iyzico's record of it is the device's failure: asking again
+			// will not settle it; the operator can, with the slip.
+			notes = append(notes, "iyzico will not settle it ("+safetext.Escape(op.Reason)+"): check the terminal's slip or transaction list, then: "+
+				"bridged tx settle "+op.ID+" --outcome approved|declined --evidence TEXT --by NAME; "+op.Terminal+" takes no new sale until then")
+			break
+		}
 		n := "outcome not known yet: bridged keeps asking iyzico"
 		if op.Queries > 0 {
 			n += fmt.Sprintf(" (%d queries so far)", op.Queries)
@@ -424,6 +454,20 @@ func txOf(op *payment.Operation, now time.Time) pageTx {
 	}
 	if op.Resolution == payment.ResolvedByQuery || op.Resolution == payment.ResolvedNotFound {
 		notes = append(notes, "settled by a status query")
+	}
+	if st := op.Settlement; st != nil {
+		n := "settled by " + safetext.Escape(st.By) + " (" + safetext.Escape(st.Evidence) + ")"
+		if st.Confirmed {
+			n += "; iyzico later confirmed it"
+		}
+		notes = append(notes, n)
+	}
+	if c := op.Conflict; c != nil {
+		if c.Open() {
+			notes = append(notes, "CONFLICT: iyzico says "+c.Upstream.Status()+"; not acknowledged yet")
+		} else {
+			notes = append(notes, "conflict (iyzico said "+c.Upstream.Status()+") acknowledged by "+safetext.Escape(c.AcknowledgedBy))
+		}
 	}
 	tx.Note = strings.Join(notes, "; ")
 	return tx

@@ -297,3 +297,48 @@ func TestMaskedCard(t *testing.T) {
 		}
 	}
 }
+
+// TestPageShowsConflictsAndSettlements: an open conflict is a banner naming
+// the operation, both outcomes and the acknowledge verb; a settled operation
+// says who settled it on what evidence; an unknown iyzico will never settle
+// says how to settle it.
+func TestPageShowsConflictsAndSettlements(t *testing.T) {
+	now := time.Now()
+	stub := richStub()
+	settled := &payment.Operation{ID: "op_settled", Kind: payment.KindSale, Terminal: "lane-1", Reference: "ECR-S",
+		Amount: try(3061), State: payment.StateDeclined, Resolution: payment.ResolvedOperator, CreatedAt: now.Add(-time.Hour),
+		Settlement: &payment.Settlement{By: "Ayse <K.>", At: now.Add(-50 * time.Minute), Evidence: "no slip printed"},
+		Conflict:   &payment.Conflict{At: now.Add(-10 * time.Minute), Settled: payment.StateDeclined, Upstream: payment.StateApproved}}
+	never := &payment.Operation{ID: "op_never", Kind: payment.KindSale, Terminal: "lane-2", Reference: "ECR-N",
+		Amount: try(1052), State: payment.StateUnknown, Reason: "queried_timeout", CreatedAt: now.Add(-20 * time.Minute)}
+	stub.conflicts = []*payment.Operation{settled}
+	stub.recent = append(stub.recent, settled, never)
+	rec := getPage(t, Options{Service: stub}, "127.0.0.1:5000")
+	if rec.Code != 200 {
+		t.Fatalf("status %d", rec.Code)
+	}
+	body := rec.Body.String()
+	banner := section(t, body, "data-conflict", "op_settled")
+	for _, want := range []string{"CONFLICT", "lane-1", "30.61", "settled <strong>declined</strong>", "Ayse &lt;K.&gt;",
+		"iyzico said <strong>approved</strong>", "bridged tx acknowledge op_settled --by NAME --note TEXT"} {
+		if !strings.Contains(banner, want) {
+			t.Errorf("the conflict banner lacks %q:\n%s", want, banner)
+		}
+	}
+	if !strings.Contains(body, "iyzico contradicts an operator&#39;s settlement") {
+		t.Error("the headline does not say there is a conflict")
+	}
+	for _, want := range []string{"settled by Ayse &lt;K.&gt; (no slip printed)", "CONFLICT: iyzico says approved; not acknowledged yet",
+		"iyzico will not settle it (queried_timeout)", "bridged tx settle op_never --outcome approved|declined"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the transactions lack %q", want)
+		}
+	}
+
+	settled.Conflict.AcknowledgedBy, settled.Conflict.AcknowledgedAt = "Mehmet", now
+	stub.conflicts = nil
+	body = getPage(t, Options{Service: stub}, "127.0.0.1:5000").Body.String()
+	if strings.Contains(body, `data-conflict=`) || !strings.Contains(body, "conflict (iyzico said approved) acknowledged by Mehmet") {
+		t.Error("an acknowledged conflict is still a banner, or its note is missing")
+	}
+}

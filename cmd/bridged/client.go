@@ -43,8 +43,13 @@ func newAPIClient(cfg *config.Config) *apiClient {
 			keys = append(keys, k)
 		}
 	}
+	// A transport of its own: no proxy (bridged is on this machine), and no
+	// idle connection shared with another client, whose daemon may have
+	// stopped since (a POST on such a connection fails instead of dialing).
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.Proxy = nil
 	return &apiClient{base: "http://" + net.JoinHostPort(host, port), keys: keys, now: time.Now,
-		http: &http.Client{Timeout: 30 * time.Second,
+		http: &http.Client{Timeout: 30 * time.Second, Transport: tr,
 			// bridged never redirects; a redirect would come from someone else.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }

@@ -116,20 +116,8 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	// The store closes last, after every worker that writes to it has stopped.
 	defer st.Close()
 
-	ucfg := upstream.Config{
-		BaseURL: cfg.Upstream.BaseURL,
-		Credentials: upstream.Credentials{
-			ClientID:     cfg.Upstream.ClientID,
-			ClientSecret: cfg.Upstream.ClientSecret.Reveal(),
-			Username:     cfg.Upstream.Username,
-			Password:     cfg.Upstream.Password.Reveal(),
-		},
-		Locale:       cfg.EffectiveLocale(),
-		CardTimeout:  cfg.Upstream.CardTimeout,
-		QueryTimeout: cfg.Upstream.QueryTimeout,
-		Logger:       log,
-		OnCall:       func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) },
-	}
+	ucfg := upstreamConfig(cfg, log)
+	ucfg.OnCall = func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) }
 	ucfg.WrapTransport = sm.transport
 	if sm.upstream != nil {
 		sm.upstream(&ucfg)
@@ -233,6 +221,23 @@ func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
 			Msg("api.max_connections is above what this process may open: raise the limit (LimitNOFILE, ulimit -n) or lower it")
 	}
 	return lim
+}
+
+// upstreamConfig is the iyzico client's config from bridged's.
+func upstreamConfig(cfg *config.Config, log zerolog.Logger) upstream.Config {
+	return upstream.Config{
+		BaseURL: cfg.Upstream.BaseURL,
+		Credentials: upstream.Credentials{
+			ClientID:     cfg.Upstream.ClientID,
+			ClientSecret: cfg.Upstream.ClientSecret.Reveal(),
+			Username:     cfg.Upstream.Username,
+			Password:     cfg.Upstream.Password.Reveal(),
+		},
+		Locale:       cfg.EffectiveLocale(),
+		CardTimeout:  cfg.Upstream.CardTimeout,
+		QueryTimeout: cfg.Upstream.QueryTimeout,
+		Logger:       log,
+	}
 }
 
 func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics, adjust func(*payment.Options)) (*payment.Service, error) {

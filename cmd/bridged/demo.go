@@ -112,9 +112,16 @@ Void it (the first line finds its id):
 Watch every change as it happens (Ctrl-C ends it):
   %s
 
-Amounts ending in .51 are declined by the bank, .52 time out on the device. Press Ctrl-C to stop.
+Amounts ending in .51 are declined by the bank. An amount ending in .52 times out on the device:
+iyzico's own record of it is that timeout, so the sale stays unknown and lane-1 takes no new sale
+until someone settles it with what the terminal's slip says, %s after the sale at the earliest:
+POST /v1/payments/ID/settle with {"outcome":"declined","evidence":"slip: cancelled","by":"your name"},
+or bridged tx settle (docs/operations.md, "When iyzico will never settle it").
+
+Press Ctrl-C to stop.
 `, cfg.Mode, simURL, dir, addr, keyIntro, keyLine,
-			demoSaleCurl(cfg.Mode, addr, terminal), demoLookupCurl(addr), demoFindID(addr), demoVoidCurl(addr), demoEventsCurl(addr))
+			demoSaleCurl(cfg.Mode, addr, terminal), demoLookupCurl(addr), demoFindID(addr), demoVoidCurl(addr), demoEventsCurl(addr),
+			cfg.Upstream.CardTimeout+2*time.Minute)
 	})
 }
 

@@ -193,7 +193,10 @@ func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error
 		if paymentDate != "" {
 			body["payment_date"] = paymentDate
 		}
-	} else if note != "" {
+	} else {
+		if note == "" {
+			missing = append(missing, "--note")
+		}
 		body["note"] = note
 	}
 	if len(missing) > 0 {
@@ -208,11 +211,23 @@ func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error
 		return err
 	}
 	var t txRecord
-	if _, err := newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+endpoint, raw, &t); err != nil {
+	_, err = newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+endpoint, raw, &t)
+	if errors.Is(err, errNotRunning) {
+		var op *payment.Operation
+		op, err = settleOffline(ctx, cfg, a.stderr, a.offlinePayment, func(svc *payment.Service) (*payment.Operation, error) {
+			if verb == "settle" {
+				return svc.Settle(ctx, payment.SettleRequest{ID: id, Outcome: outcome, Evidence: evidence, By: by, PaymentID: paymentID, PaymentDate: paymentDate})
+			}
+			return svc.AcknowledgeConflict(ctx, payment.AcknowledgeRequest{ID: id, By: by, Note: note})
+		})
+		if err != nil {
+			return offlineSettleError(verb, err)
+		}
+		t = toRecord(op)
+	}
+	if err != nil {
 		var ae *apiError
 		switch {
-		case errors.Is(err, errNotRunning):
-			return fmt.Errorf("tx %s goes through the running daemon (it asks iyzico first, and watches the payment afterwards): start bridged first", verb)
 		case errors.As(err, &ae) && ae.Status == http.StatusForbidden:
 			return fmt.Errorf("%w\nPut a key with scope operate in the config (api.keys, scopes: [read, operate]), or set BRIDGED_API_KEY to one with BRIDGED_API_KEY_SCOPES=read,operate", err)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/payment"
 )
 
 const usage = `bridged connects cash-register software to card terminals through the iyzico Terminal API.
@@ -60,6 +61,9 @@ type app struct {
 	newService  func(service.Interface, *service.Config) (service.Service, error)
 	interactive func() bool
 	exit        func(int)
+	// offlinePayment adjusts the payment service tx settle builds over the
+	// journal when no daemon runs (tests: a shorter wait before settling).
+	offlinePayment func(*payment.Options)
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {

@@ -29,7 +29,7 @@ const (
 func writeConfig(t *testing.T, body string) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "bridged.yaml")
-	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(forThisPlatform(body)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	makePrivate(t, path, false)

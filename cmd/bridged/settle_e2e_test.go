@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -263,16 +264,55 @@ func TestCLISettleAcknowledgeAndExport(t *testing.T) {
 		t.Errorf("export conflict %q, settled_at %q", row["conflict"], row["settled_at"])
 	}
 
+	if _, err := runCLI(t, "tx", "acknowledge", id, "--by", "Mehmet Y.", "-c", path); exitCode(err) != 2 || !strings.Contains(err.Error(), "--note") {
+		t.Fatalf("tx acknowledge without --note: %v", err)
+	}
+	// With the daemon stopped, the CLI acknowledges on the journal itself.
+	e.stop()
 	out, err = runCLI(t, "tx", "acknowledge", id, "--by", "Mehmet Y.", "--note", "customer refunded at the counter", "-c", path)
-	if err != nil || !strings.Contains(out, "Conflict acknowledged.") {
+	if err != nil || !strings.Contains(out, "Conflict acknowledged.") || !strings.Contains(out, "working on the journal") {
 		t.Fatalf("tx acknowledge: %v\n%s", err, out)
 	}
-	e.stop()
 	if got := exportRow(t, path, "CLI-S")["conflict"]; !strings.HasSuffix(got, "; acknowledged by Mehmet Y.: customer refunded at the counter") {
 		t.Fatalf("export from the stopped daemon's journal: conflict %q", got)
 	}
-	if _, err := runCLI(t, "tx", "acknowledge", id, "--by", "x", "-c", path); err == nil || !strings.Contains(err.Error(), "start bridged") {
-		t.Fatalf("tx acknowledge without a daemon: %v", err)
+}
+
+// TestCLISettlesWithTheDaemonStopped: tx settle on the journal itself, with
+// the daemon's rules: refused while the sale is younger than the card
+// timeout plus the grace, then settled on the slip's evidence after one more
+// status query, and the next life of the daemon takes sales on that lane.
+func TestCLISettlesWithTheDaemonStopped(t *testing.T) {
+	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
+		t.Run(string(mode), func(t *testing.T) {
+			e := startE2E(t, e2eOpts{mode: mode})
+			stuck := e.pay("stuck", saleBody(mode, "20.52", "OFF-S"))
+			expect(t, stuck, 202, "status", "unknown")
+			id := stuck.str("id")
+			e.stop()
+			path := configFile(t, e.cfg)
+			args := []string{"tx", "settle", id, "--outcome", "declined", "--evidence", "slip: cancelled", "--by", "Ayse", "-c", path}
+			if _, err := runCLI(t, args...); err == nil || !strings.Contains(err.Error(), "not_settleable") || !strings.Contains(err.Error(), "may still answer") {
+				t.Fatalf("a young unknown settled with the daemon stopped: %v", err)
+			}
+			var out, errOut strings.Builder
+			a := testApp(noEnv, &out, &errOut)
+			a.offlinePayment = func(o *payment.Options) { o.NotFoundGrace = time.Millisecond }
+			if err := a.main(context.Background(), args); err != nil {
+				t.Fatalf("tx settle with the daemon stopped: %v\n%s%s", err, out.String(), errOut.String())
+			}
+			// One more status query came first (iyzico's record: the device's
+			// timeout), so the reason is iyzico's, not a missing token.
+			if !strings.Contains(out.String(), "Settled declined by Ayse") || !regexp.MustCompile(`resolution:\s+operator`).MatchString(out.String()) ||
+				!regexp.MustCompile(`reason:\s+queried_timeout`).MatchString(out.String()) {
+				t.Fatalf("tx settle printed:\n%s", out.String())
+			}
+			if n := e.sim.Charges(stuck.str("transaction_reference_id")); n != 0 {
+				t.Fatalf("%d charges for the settled sale", n)
+			}
+			next := startE2E(t, e2eOpts{mode: mode, tweak: func(c *config.Config) { c.DataDir = e.cfg.DataDir; c.Upstream.BaseURL = e.cfg.Upstream.BaseURL }})
+			expect(t, next.call("GET", "/v1/payments/"+id, ""), 200, "status", "declined", "resolution", "operator", "settlement.by", "Ayse")
+		})
 	}
 }
 

@@ -63,6 +63,12 @@ type Options struct {
 	// origin), for the grace periods: a wall-clock jump must not shorten
 	// them. Default: time since the service was built, on Go's monotonic clock.
 	Monotonic func() time.Duration
+	// SettleByWallClock: the wait before an operator may settle an unknown
+	// counts on the wall clock since its send alone. For a process that was
+	// not watching the operation (the CLI settling with the daemon stopped):
+	// its monotonic clock started a moment ago. The reconciler's own grace
+	// before believing "not found" is untouched.
+	SettleByWallClock bool
 }
 
 // Service is the durable payment core: journal -> forward -> record.

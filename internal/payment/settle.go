@@ -90,7 +90,7 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 	if op.State != StateUnknown {
 		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it is %s (%s), not unknown: there is nothing to settle", op.State.Status(), op.Resolution)}
 	}
-	if age, need := s.unknownFor(op), s.settleAfter(); age < need {
+	if age, need := s.settleAge(op), s.settleAfter(); age < need {
 		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it has been unknown for %s; iyzico may still answer for %s more (bridged keeps asking)",
 			age.Round(time.Second), (need - age).Round(time.Second))}
 	}
@@ -148,6 +148,19 @@ func (s *Service) endOfDay(t time.Time) time.Time {
 	l := t.In(s.opt.Location)
 	y, m, d := l.Date()
 	return time.Date(y, m, d+1, 0, 0, 0, 0, s.opt.Location)
+}
+
+// settleAge is how long op has been unknown for the settlement rule:
+// unknownFor, or with SettleByWallClock the wall clock since its send.
+func (s *Service) settleAge(op *Operation) time.Duration {
+	if !s.opt.SettleByWallClock {
+		return s.unknownFor(op)
+	}
+	sent := op.SentAt
+	if sent.IsZero() {
+		sent = op.CreatedAt
+	}
+	return s.clock.Now().Sub(sent)
 }
 
 // unknownFor is how long op has been waiting for iyzico, measured so that a

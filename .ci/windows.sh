@@ -299,7 +299,7 @@ for _ in $(seq 1 150); do
 	grep -q "Press Ctrl-C" "$W/demo.log" 2>/dev/null && break
 	sleep 0.2
 done
-key=$(grep -o -E 'Bearer [0-9a-f]{64}' "$W/demo.log" | head -n 1 | cut -d' ' -f2) || true
+key=$(grep -o -E 'BRIDGED_KEY=[0-9a-f]{64}' "$W/demo.log" | head -n 1 | cut -d= -f2) || true
 [ -n "$key" ] || fail "the demo printed no API key"
 check "demo /healthz" healthy "127.0.0.1:$port"
 check "demo sale ECR-000001 approved" test "$(sale "127.0.0.1:$port" "$key" ECR-000001 149.90)" = approved

@@ -325,8 +325,7 @@ conf() {
 		-e "s|^listen: .*|listen: $1|" -e "s|^data_dir: .*|data_dir: '$d'|" -e "s|  file: 'C:.*|  file: '$d\\\\logs\\\\bridged.log'|" \
 		-e "s|change-me-to-a-random-key-of-32-chars-or-more|$key|" -e "s|base_url: .*|base_url: http://127.0.0.1:$simport|" \
 		-e 's|your-client-id|sim-client|' -e 's|your-client-secret|sim-secret|' -e 's|your-merchant-user|sim-user|' \
-		-e 's|your-merchant-password|sim-password|'
-	echo "$wine_acl_optout"
+		-e 's|your-merchant-password|sim-password|' -e "s|^allow_open_permissions: .*|$wine_acl_optout|"
 }
 port=$(freeport)
 conf "127.0.0.1:$port" 'C:\ProgramData\bridged-run' >"$W/run.yaml"
@@ -452,8 +451,7 @@ out=$($wine "$C/Program Files/bridged/bridged.exe" start -c "$(winpath "$msicfg"
 check "bridged.exe start -c refuses, naming the placeholders" grep -q "upstream.client_id: is still the example's placeholder" <<<"$out"
 check "still stopped" test "$(service_state)" = STOPPED
 sed -i -e "s|base_url: .*|base_url: http://127.0.0.1:$simport|" -e 's|your-client-id|sim-client|' -e 's|your-client-secret|sim-secret|' \
-	-e 's|your-merchant-user|sim-user|' -e 's|your-merchant-password|sim-password|' "$msicfg"
-echo "$wine_acl_optout" >>"$msicfg"
+	-e 's|your-merchant-user|sim-user|' -e 's|your-merchant-password|sim-password|' -e "s|^allow_open_permissions: .*|$wine_acl_optout|" "$msicfg"
 check "credentials filled in: bridged.exe start -c" $wine "$C/Program Files/bridged/bridged.exe" start -c "$(winpath "$msicfg")"
 check "the service runs with them" healthy "127.0.0.1:$port"
 check "msiexec /x /qn" $wine msiexec /x "$(winpath "$msi2")" /qn

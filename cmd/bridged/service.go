@@ -348,7 +348,7 @@ func (a *app) cmdService(verb string, args []string) error {
 		for _, p := range pending {
 			fmt.Fprintf(a.stdout, "  %s\n", p)
 		}
-		fmt.Fprintf(a.stdout, "Fill them in, check with: bridged check-config -c %q\nthen start the service: bridged start\n", path)
+		fmt.Fprintf(a.stdout, "Fill them in, check with: bridged check-config -c \"%s\"\nthen start the service: bridged start -c \"%s\"\n", path, path)
 		return nil
 	}
 	if opts.registered {

@@ -99,7 +99,7 @@ func runUpkeep(t *testing.T, bin, boundary, fault string, seed int, tl *upkeepTa
 	tl.cases.Add(1)
 	_, srv := simtest.Start(t, simulator.Config{Devices: []string{device}})
 	capture := harness.NewCapture(t, "upkeep")
-	capture.Secret(harness.DefaultKey, "sim-secret", "sim-password")
+	capture.Secret(harness.DefaultKey, harness.OpsKey, "sim-secret", "sim-password")
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	cfg := harness.WriteConfig(t, dir, harness.Config{UpstreamURL: srv.URL, Terminals: []harness.Terminal{{ID: "lane-1", Device: device}},
@@ -143,8 +143,9 @@ func runUpkeep(t *testing.T, bin, boundary, fault string, seed int, tl *upkeepTa
 	case err != nil:
 		t.Fatal(err)
 	case boundary == "journal_compaction":
-		ecr := harness.NewECR(t, d.Addr, harness.DefaultKey, capture, 30*time.Second)
-		a := ecr.Do("POST", "/v1/admin/compact?force=true", "", nil, 0)
+		// Compaction is the operator's (scope operate), never the ECR's.
+		operator := harness.NewECR(t, d.Addr, harness.OpsKey, capture, 30*time.Second)
+		a := operator.Do("POST", "/v1/admin/compact?force=true", "", nil, 0)
 		if fault == "io_error" && a.HTTP != 503 {
 			t.Errorf("compaction with its I/O failing answered %v", a)
 		}

@@ -190,7 +190,16 @@ func TestModel(t *testing.T) {
 		sum := newSummary()
 		t.Run("seed", func(t *testing.T) {
 			for _, f := range files {
-				t.Run(strings.TrimSuffix(filepath.Base(f), ".json"), func(t *testing.T) {
+				name := strings.TrimSuffix(filepath.Base(f), ".json")
+				if name != "" && name[len(name)-1] >= '0' && name[len(name)-1] <= '9' {
+					// t.TempDir appends random digits to the test's name: a
+					// name ending in digits makes a digit run in the daemon's
+					// data_dir that the card scanner rightly cannot tell from
+					// a card number one time in ten (Luhn).
+					t.Errorf("seed %s: a seed's name must not end in a digit", name)
+					continue
+				}
+				t.Run(name, func(t *testing.T) {
 					t.Parallel()
 					h := readHistory(t, f)
 					res := runHistory(t, bin, h)

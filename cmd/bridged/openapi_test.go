@@ -576,11 +576,12 @@ func testContract509(t *testing.T) {
 	stuck := c.pay("stuck", `{"amount":"10.52","reference":"STUCK"}`)
 	expect(t, stuck, 202, "status", "unknown")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/resolve", ""), 200, "status", "unknown", "reason", "queried_timeout")
-	expect(t, c.call(docRefuses, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"maybe","by":"ayse"}`), 400, "code", "invalid_request")
-	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"the slip says cancelled","by":"ayse"}`),
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"slip","by":"ecr"}`), 403, "code", "forbidden_scope")
+	expect(t, c.call(docRefuses, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"maybe","by":"ayse"}`, c.operator()), 400, "code", "invalid_request")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"the slip says cancelled","by":"ayse"}`, c.operator()),
 		200, "status", "declined", "resolution", "operator", "settlement.by", "ayse")
-	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"again","by":"ayse"}`), 409, "code", "not_settleable")
-	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/acknowledge-conflict", `{"by":"ayse","note":"none"}`), 409, "code", "not_settleable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/settle", `{"outcome":"declined","evidence":"again","by":"ayse"}`, c.operator()), 409, "code", "not_settleable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+stuck.str("id")+"/acknowledge-conflict", `{"by":"ayse","note":"none"}`, c.operator()), 409, "code", "not_settleable")
 
 	// The event stream: from the start, resumed by header and by query.
 	first := c.events("", false, 3)
@@ -636,8 +637,8 @@ func testContract507(t *testing.T) {
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc"), 201, "type", "refund", "amount", "10.00")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/cancel", "", "Idempotency-Key: gc2"), 409, "code", "not_refundable")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/void", "", "Idempotency-Key: cv"), 409, "code", "not_voidable")
-	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/settle", `{"outcome":"approved","evidence":"slip","by":"ayse"}`), 409, "code", "not_settleable")
-	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/acknowledge-conflict", `{"by":"ayse","note":"n"}`), 409, "code", "not_settleable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/settle", `{"outcome":"approved","evidence":"slip","by":"ayse"}`, c.operator()), 409, "code", "not_settleable")
+	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+cash.str("id")+"/acknowledge-conflict", `{"by":"ayse","note":"n"}`, c.operator()), 409, "code", "not_settleable")
 	expect(t, c.call(docAccepts, "POST", "/v1/payments/"+s.str("id")+"/resolve", ""), 200)
 
 	// A split sale paid with two cards.

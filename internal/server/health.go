@@ -118,11 +118,13 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 
 // readinessSummary is /readyz for a client without a key.
 type readinessSummary struct {
-	Status    string            `json:"status"`
-	CheckedAt time.Time         `json:"checked_at"`
-	Store     statusOnly        `json:"store"`
-	Token     statusOnly        `json:"token"`
-	Upstream  statusOnly        `json:"upstream"`
+	Status    string     `json:"status"`
+	CheckedAt time.Time  `json:"checked_at"`
+	Store     statusOnly `json:"store"`
+	Token     statusOnly `json:"token"`
+	Upstream  statusOnly `json:"upstream"`
+	// Conflicts: why a keyless monitor may see "degraded" with every part ok.
+	Conflicts statusOnly        `json:"conflicts"`
 	Terminals []terminalSummary `json:"terminals"`
 }
 
@@ -137,7 +139,8 @@ type terminalSummary struct {
 
 func summaryOf(rd readiness) readinessSummary {
 	sum := readinessSummary{Status: rd.Status, CheckedAt: rd.CheckedAt, Store: statusOnly{rd.Store.Status},
-		Token: statusOnly{rd.Token.Status}, Upstream: statusOnly{rd.Upstream.Status}, Terminals: []terminalSummary{}}
+		Token: statusOnly{rd.Token.Status}, Upstream: statusOnly{rd.Upstream.Status}, Conflicts: statusOnly{rd.Conflicts.Status},
+		Terminals: []terminalSummary{}}
 	for _, t := range rd.Terminals {
 		sum.Terminals = append(sum.Terminals, terminalSummary{ID: t.ID, Status: t.Status})
 	}

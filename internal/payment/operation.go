@@ -41,7 +41,20 @@ func (k Kind) OwnsPaymentID() bool {
 // IsPayment reports whether the kind is a payment that can be voided or
 // refunded: a sale, a pre-auth (voided only), a post-auth, a completed split sale.
 func (k Kind) IsPayment() bool {
-	return k == KindSale || k == KindPreAuth || k == KindPostAuth || k == KindSplitComplete
+	return k.IsSale() || k == KindSplitComplete
+}
+
+// IsSale reports whether the kind is a one-step card payment: a sale, a
+// pre-auth or a post-auth. A split sale's steps are not.
+func (k Kind) IsSale() bool {
+	return k == KindSale || k == KindPreAuth || k == KindPostAuth
+}
+
+// TransactionKinds returns the kinds that are transactions on a terminal's
+// batch: every kind but end of day.
+func TransactionKinds() []Kind {
+	return []Kind{KindSale, KindPreAuth, KindPostAuth, KindVoid, KindRefund,
+		KindSplitStart, KindSplitPayment, KindSplitComplete}
 }
 
 // State is a journal recovery point. The order is the state machine:

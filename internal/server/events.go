@@ -88,8 +88,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 func eventType(ev payment.Event) string {
 	op := ev.Op
 	kind := string(op.Kind)
-	switch op.Kind {
-	case payment.KindSale, payment.KindPreAuth, payment.KindPostAuth:
+	if op.Kind.IsSale() {
 		kind = "payment"
 	}
 	switch {

@@ -40,11 +40,6 @@ const (
 	pageRecent  = 20 // operations in "Recent transactions"
 )
 
-// pageKinds are the operations listed as transactions: all but end of day,
-// which has its own table.
-var pageKinds = []payment.Kind{payment.KindSale, payment.KindPreAuth, payment.KindPostAuth, payment.KindVoid,
-	payment.KindRefund, payment.KindSplitStart, payment.KindSplitPayment, payment.KindSplitComplete}
-
 type pageView struct {
 	User      string // the key's name
 	Session   bool   // logged in by the form: the page offers to log out
@@ -291,7 +286,8 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 		v.Terminals = append(v.Terminals, pt)
 	}
 
-	ops, _, err := s.svc.List(ctx, payment.Filter{Kinds: pageKinds, Limit: pageRecent})
+	// End of day has its own table.
+	ops, _, err := s.svc.List(ctx, payment.Filter{Kinds: payment.TransactionKinds(), Limit: pageRecent})
 	if err != nil {
 		s.log.Error().Err(err).Msg("status page: list operations")
 		v.RecentErr = "the journal could not be read; see the log"

@@ -275,7 +275,7 @@ func (g *Gateway) Query(ctx context.Context, op *payment.Operation) payment.Outc
 			return unusable(op, "the partial-payment start was queried success without a saleNumber")
 		}
 		out := g.outcome507(op.Kind, &resp.GmuPaymentResponse, resp.CancelHostReference, resp.RefundHostReference)
-		out.Voided = isSale(op.Kind) && resp.CancelHostReference != ""
+		out.Voided = op.Kind.IsPayment() && resp.CancelHostReference != ""
 		describe(&out, op, resp.TransactionReferenceID, resp.DeviceUniqueID, resp.Price, resp.Currency)
 		return out
 	}
@@ -283,7 +283,7 @@ func (g *Gateway) Query(ctx context.Context, op *payment.Operation) payment.Outc
 		DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID})
 	out := g.outcome509(op.Kind, resp, err)
 	if out.Class == payment.Approved && resp != nil {
-		out.Voided = isSale(op.Kind) && resp.CancelHostReference != ""
+		out.Voided = op.Kind.IsPayment() && resp.CancelHostReference != ""
 		describe(&out, op, resp.TransactionReferenceID, resp.DeviceUniqueID, resp.Price, resp.Currency)
 	}
 	if out.Class == payment.Declined {
@@ -404,17 +404,9 @@ func hostRef(k payment.Kind, host, cancelRef, refundRef string) string {
 // approval stands (the money moved), but a void or refund of it will need an
 // operator.
 func (g *Gateway) checkPaymentID(k payment.Kind, id string) {
-	if id == "" && (isSale(k) || k == payment.KindSplitPayment) {
+	if id == "" && k.OwnsPaymentID() {
 		g.c.log.Warn().Str("kind", string(k)).Msg("iyzico approved without a paymentId; a later void or refund needs an operator")
 	}
-}
-
-func isSale(k payment.Kind) bool {
-	switch k {
-	case payment.KindSale, payment.KindPreAuth, payment.KindPostAuth, payment.KindSplitComplete:
-		return true
-	}
-	return false
 }
 
 // unusable is the outcome of an approval that lacks what makes it usable:

@@ -274,7 +274,7 @@ func batchLine(o *Operation) BatchLine {
 	l := BatchLine{OpID: o.ID, Kind: o.Kind, State: o.State, Amount: o.Amount, PaymentID: o.PaymentID}
 	switch {
 	case o.State != StateApproved:
-		l.Note = "not approved: " + o.State.Status()
+		l.Note = "not approved: " + string(o.State.Status())
 		if o.State == StateUnknown {
 			l.Note = "unknown: outcome not settled"
 		}

@@ -27,3 +27,18 @@ func TestKindPredicates(t *testing.T) {
 		}
 	}
 }
+
+// TestStatus pins what the ECR sees of each state, and the filter's words.
+func TestStatus(t *testing.T) {
+	for st, want := range map[State]Status{StateAccepted: StatusPending, StateSending: StatusPending,
+		StateApproved: StatusApproved, StateDeclined: StatusDeclined, StateUnknown: StatusUnknown} {
+		if got := st.Status(); got != want || !got.Valid() {
+			t.Errorf("%s.Status() = %q (valid %v), want %q", st, got, got.Valid(), want)
+		}
+	}
+	for _, s := range []Status{"", "accepted", "sending", "APPROVED", "settled"} {
+		if s.Valid() {
+			t.Errorf("Status(%q).Valid() = true", s)
+		}
+	}
+}

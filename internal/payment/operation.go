@@ -73,13 +73,33 @@ const (
 // Final reports whether no further transition can happen.
 func (s State) Final() bool { return s == StateApproved || s == StateDeclined }
 
+// Status is what the ECR sees of an operation's state.
+type Status string
+
+// The statuses: accepted and sending are pending; the others are their state's name.
+const (
+	StatusPending  Status = "pending"
+	StatusApproved Status = "approved"
+	StatusDeclined Status = "declined"
+	StatusUnknown  Status = "unknown"
+)
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusApproved, StatusDeclined, StatusUnknown:
+		return true
+	}
+	return false
+}
+
 // Status is what the ECR sees: pending, approved, declined or unknown.
-func (s State) Status() string {
+func (s State) Status() Status {
 	switch s {
 	case StateAccepted, StateSending:
-		return "pending"
+		return StatusPending
 	}
-	return string(s)
+	return Status(s)
 }
 
 // Resolution says how a final state was reached, for the audit trail.

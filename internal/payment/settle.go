@@ -55,10 +55,10 @@ func (s *Service) settleAfter() time.Duration { return s.opt.NotFoundGrace }
 func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, error) {
 	ve := &ValidationError{}
 	var outcome State
-	switch r.Outcome {
-	case "approved":
+	switch Status(r.Outcome) {
+	case StatusApproved:
 		outcome = StateApproved
-	case "declined":
+	case StatusDeclined:
 		outcome = StateDeclined
 		if r.PaymentID != "" {
 			ve.add("payment_id", "is only for an approved outcome")

@@ -259,7 +259,7 @@ func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference 
 		pc := SplitPartCancel{Part: part}
 		switch {
 		case part.State != StateApproved:
-			pc.Note = "not charged: " + part.State.Status()
+			pc.Note = "not charged: " + string(part.State.Status())
 			res.Parts = append(res.Parts, pc)
 			continue
 		case part.Voided:

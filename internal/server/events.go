@@ -93,7 +93,7 @@ func eventType(ev payment.Event) string {
 	}
 	switch {
 	case ev.State != "" && ev.State != op.State:
-		return kind + "." + ev.State.Status()
+		return kind + "." + string(ev.State.Status())
 	case op.Conflict.Open():
 		return kind + ".conflict"
 	case op.Conflict != nil:
@@ -101,5 +101,5 @@ func eventType(ev payment.Event) string {
 	case op.Resolution == payment.ResolvedOperator:
 		return kind + ".settled"
 	}
-	return kind + "." + op.State.Status()
+	return kind + "." + string(op.State.Status())
 }

@@ -66,7 +66,7 @@ type pageView struct {
 // pageConflict is one open conflict, in the words the banner needs.
 type pageConflict struct {
 	ID, Terminal, Amount, Reference string
-	Settled, Upstream               string
+	Settled, Upstream               payment.Status
 	By, Evidence                    string
 	At                              timeView
 }
@@ -114,7 +114,7 @@ type pageTx struct {
 	Type        string
 	Amount      string
 	Currency    string
-	Status      string
+	Status      payment.Status
 	StatusClass string
 	Reference   string
 	Card        string
@@ -132,7 +132,7 @@ type txRows struct {
 type pageEOD struct {
 	Terminal   string
 	At         timeView
-	Status     string
+	Status     payment.Status
 	Class      string
 	Batch      string
 	Upstream   string
@@ -275,8 +275,8 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 			at := timeOf(e.At, now)
 			pt.EODTitle = at.Title
 			switch {
-			case e.Status != "approved":
-				pt.EOD, pt.EODClass = at.Text+": "+e.Status, "fail"
+			case e.Status != payment.StatusApproved:
+				pt.EOD, pt.EODClass = at.Text+": "+string(e.Status), "fail"
 			case e.Match:
 				pt.EOD, pt.EODClass = at.Text+": totals match", "ok"
 			default:
@@ -460,9 +460,9 @@ func txOf(op *payment.Operation, now time.Time) pageTx {
 	}
 	if c := op.Conflict; c != nil {
 		if c.Open() {
-			notes = append(notes, "CONFLICT: iyzico says "+c.Upstream.Status()+"; not acknowledged yet")
+			notes = append(notes, "CONFLICT: iyzico says "+string(c.Upstream.Status())+"; not acknowledged yet")
 		} else {
-			notes = append(notes, "conflict (iyzico said "+c.Upstream.Status()+") acknowledged by "+safetext.Escape(c.AcknowledgedBy))
+			notes = append(notes, "conflict (iyzico said "+string(c.Upstream.Status())+") acknowledged by "+safetext.Escape(c.AcknowledgedBy))
 		}
 	}
 	tx.Note = strings.Join(notes, "; ")
@@ -553,13 +553,13 @@ func modeLabel(m payment.Mode) string {
 
 // txClass is the colour of an operation's status; the status word is always
 // printed beside it.
-func txClass(status string) string {
+func txClass(status payment.Status) string {
 	switch status {
-	case "approved":
+	case payment.StatusApproved:
 		return "ok"
-	case "declined":
+	case payment.StatusDeclined:
 		return "declined"
-	case "unknown":
+	case payment.StatusUnknown:
 		return "degraded"
 	}
 	return "pending"

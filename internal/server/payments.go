@@ -243,7 +243,7 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := payment.Filter{Status: q.Get("status"), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
+	f := payment.Filter{Status: payment.Status(q.Get("status")), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
 	ve := &payment.ValidationError{}
 	for _, k := range []string{"status", "terminal", "reference", "cursor", "from", "to", "limit", "type"} {
 		if len(q[k]) > 1 {

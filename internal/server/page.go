@@ -416,7 +416,7 @@ func eodOf(r *payment.EndOfDayResult, now time.Time) pageEOD {
 func txOf(op *payment.Operation, now time.Time) pageTx {
 	tx := pageTx{ID: op.ID, At: timeOf(op.CreatedAt, now), Terminal: op.Terminal, Type: kindLabel(op.Kind),
 		Amount: op.Amount.Decimal(), Currency: string(op.Amount.Currency()), Status: op.State.Status(),
-		Reference: safetext.Escape(op.Reference), Card: maskedCard(op.Card)}
+		Reference: safetext.Escape(op.Reference), Card: op.Card.Masked()}
 	tx.StatusClass = txClass(tx.Status)
 	if op.Card != nil {
 		tx.CardType = safetext.Escape(cardTypeLabel(CardType(op.Card.Type)))
@@ -474,35 +474,6 @@ func errorText(e *payment.UpstreamError) string {
 		return safetext.Escape(e.Code)
 	}
 	return safetext.Escape(e.Code + " " + e.Message)
-}
-
-// maskedCard shows at most the first six digits and the last four, whatever
-// the fields hold, padded to the look of a 16-digit number.
-func maskedCard(c *payment.Card) string {
-	if c == nil {
-		return ""
-	}
-	bin, last := digits(c.BIN), digits(c.Last4)
-	if len(bin) > 6 {
-		bin = bin[:6]
-	}
-	if len(last) > 4 {
-		last = last[len(last)-4:]
-	}
-	if bin == "" && last == "" {
-		return ""
-	}
-	return bin + strings.Repeat("*", 16-len(bin)-len(last)) + last
-}
-
-func digits(s string) string {
-	var b strings.Builder
-	for _, c := range s {
-		if c >= '0' && c <= '9' {
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
 }
 
 func cardTypeLabel(t string) string {

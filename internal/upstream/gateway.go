@@ -179,7 +179,7 @@ func (g *Gateway) refund507(ctx context.Context, op *payment.Operation) payment.
 	}
 	// GmuRefundResponse: hostReference is the refund's own.
 	return payment.Outcome{Class: payment.Approved, AuthCode: resp.AuthCode, HostRef: resp.HostReference, BatchNo: resp.BatchNo,
-		Card: card(resp.BinNumber, resp.LastFourDigits, "")}
+		Card: payment.NewCard(resp.BinNumber, resp.LastFourDigits, "")}
 }
 
 // matchRefundLines finds, for each refund line, the refundable line of the
@@ -368,7 +368,7 @@ func (g *Gateway) outcome509(k payment.Kind, resp *PaymentResponse, err error) p
 	out := payment.Outcome{Class: payment.Approved, PaymentID: strings.TrimSpace(string(resp.PaymentID)),
 		PaymentDate: string(resp.PaymentDate), AuthCode: resp.AuthCode,
 		HostRef: hostRef(k, resp.HostReference, resp.CancelHostReference, resp.RefundHostReference),
-		BatchNo: resp.BatchNo, Card: card(resp.BinNumber, resp.LastFourDigits, resp.CardType)}
+		BatchNo: resp.BatchNo, Card: payment.NewCard(resp.BinNumber, resp.LastFourDigits, resp.CardType)}
 	g.checkPaymentID(k, out.PaymentID)
 	return out
 }
@@ -380,7 +380,7 @@ func (g *Gateway) outcome507(k payment.Kind, resp *GmuPaymentResponse, cancelRef
 	out := payment.Outcome{Class: payment.Approved, PaymentID: strings.TrimSpace(string(resp.PaymentID)),
 		PaymentDate: dateText(int64(resp.PaymentDate)), AuthCode: resp.AuthCode,
 		HostRef: hostRef(k, resp.HostReference, cancelRef, refundRef), BatchNo: resp.BatchNo, SaleNumber: resp.SaleNumber,
-		Card: card(resp.BinNumber, resp.LastFourDigits, resp.CardType)}
+		Card: payment.NewCard(resp.BinNumber, resp.LastFourDigits, resp.CardType)}
 	g.checkPaymentID(k, out.PaymentID)
 	return out
 }
@@ -413,20 +413,6 @@ func (g *Gateway) checkPaymentID(k payment.Kind, id string) {
 // unknown, for the reconciler to settle.
 func unusable(op *payment.Operation, why string) payment.Outcome {
 	return payment.Outcome{Class: payment.Unknown, Cause: fmt.Errorf("%s %s: %s", op.Kind, op.TransactionReferenceID, why)}
-}
-
-// card keeps what bridged may keep: BIN (six digits at most) and last four.
-func card(bin, last4, typ string) *payment.Card {
-	if bin == "" && last4 == "" {
-		return nil
-	}
-	if len(bin) > 6 {
-		bin = bin[:6]
-	}
-	if len(last4) > 4 {
-		last4 = last4[len(last4)-4:]
-	}
-	return &payment.Card{BIN: bin, Last4: last4, Type: typ}
 }
 
 func dateText(d int64) string {

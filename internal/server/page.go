@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
 )
@@ -21,7 +21,7 @@ import (
 // The status page (GET /) is for the store's IT person who opens it when
 // something is wrong: one server-rendered HTML page, no script, no external
 // asset, refreshed by the browser every pageRefresh seconds. It is read-only,
-// answers loopback clients only (see loopbackRemote), and needs a key with
+// answers loopback clients only (see loopback.Remote), and needs a key with
 // the read or operate scope: sent by the client, or once through the login
 // form for a session (session.go). It shows what /readyz says plus the open
 // and recent operations, with cards masked to the first six and last four
@@ -142,9 +142,11 @@ type pageEOD struct {
 	Note       string
 }
 
-// handleStatusPage renders the status page.
+// handleStatusPage renders the status page to clients on this machine. The
+// page carries no secret, but it lists references and amounts, so a listener
+// opened to the network (api.allowed_hosts) does not show it without a key.
 func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
-	if !loopbackRemote(r.RemoteAddr) {
+	if !loopback.Remote(r.RemoteAddr) {
 		writeProblem(w, r, http.StatusForbidden, "forbidden_remote", "Status page is local only",
 			"open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring")
 		return
@@ -173,18 +175,6 @@ func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	setPageSecurityHeaders(h)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
-}
-
-// loopbackRemote reports whether the client connected from this machine. The
-// page carries no secret, but it lists references and amounts, so a listener
-// opened to the network (api.allowed_hosts) does not show it without a key.
-func loopbackRemote(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
 }
 
 // statusPage gathers the page's content. A part that cannot be read says so

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 )
 
@@ -298,19 +297,19 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 	case NotFound:
 		switch {
 		case s.unknownFor(op) < s.opt.NotFoundGrace:
-			op.NextQueryAt = now.Add(s.backoff(op.Queries))
+			op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
 		case !s.recordsReachable(ctx, op):
 			// iyzico does not find a transaction it knows either: its records
 			// are not reachable, and "not found" proves nothing.
 			op.Reason = ReasonRecordsUnreachable
-			op.NextQueryAt = now.Add(s.backoff(op.Queries))
+			op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
 		default:
 			op.State, op.Resolution, op.SafeToRetry = StateDeclined, ResolvedNotFound, true
 			op.Error = &UpstreamError{Code: "not_found", Message: "iyzico has no record of this operation: it was never processed"}
 			op.Reason = ""
 		}
 	default:
-		op.NextQueryAt = now.Add(s.backoff(op.Queries))
+		op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
 		if out.Reason != "" {
 			op.Reason = out.Reason
 		}
@@ -382,20 +381,6 @@ func (s *Service) answerIsAbout(op *Operation, out Outcome) bool {
 		return false
 	}
 	return true
-}
-
-// backoff doubles from BackoffMin to BackoffMax with ±20% jitter, so many
-// unknowns after an outage do not query iyzico in lockstep.
-func (s *Service) backoff(n int) time.Duration {
-	d := s.opt.BackoffMin
-	for i := 1; i < n && d < s.opt.BackoffMax; i++ {
-		d *= 2
-	}
-	if d > s.opt.BackoffMax {
-		d = s.opt.BackoffMax
-	}
-	jitter := time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	return jitter
 }
 
 // pruneKeys forgets the idempotency keys that have served their time: those

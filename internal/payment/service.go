@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 
+	"github.com/bridgedpos/bridged/internal/backoff"
 	"github.com/bridgedpos/bridged/internal/idempotency"
 )
 
@@ -78,6 +79,8 @@ type Service struct {
 	j     Journal
 	gw    Gateway
 	clock Clock
+	// queryBackoff spaces an unknown operation's status queries by their count.
+	queryBackoff backoff.Policy
 
 	// base outlives requests: an operation sent upstream keeps running when
 	// the ECR hangs up, and is cut only by Close.
@@ -158,6 +161,8 @@ func New(o Options) (*Service, error) {
 		graceFrom: map[string]time.Duration{},
 		wake:      make(chan struct{}, 1),
 		changed:   make(chan struct{}),
+		// Jitter, so that many unknowns after an outage do not query iyzico in lockstep.
+		queryBackoff: backoff.Policy{Min: o.BackoffMin, Max: o.BackoffMax, Jitter: 0.2},
 	}
 	s.base, s.cancel = context.WithCancel(context.Background())
 	for _, t := range o.Terminals {

@@ -243,7 +243,7 @@ func (s *Service) watchOne(ctx context.Context, op *Operation) {
 	case !now.Before(op.Settlement.WatchUntil):
 		s.endWatch(ctx, op.ID, func(*Operation) {})
 	default:
-		op.NextQueryAt = now.Add(s.backoff(op.Queries))
+		op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
 		s.mu.Lock()
 		if _, ok := s.watched[op.ID]; ok {
 			s.watched[op.ID] = op

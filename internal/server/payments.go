@@ -484,15 +484,3 @@ func (s *server) handleCancelSplit(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, splitCancelViewOf(res))
 }
-
-// modeOnly refuses a route that does not exist in the installation's mode.
-func (s *server) modeOnly(mode payment.Mode, next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.svc.Mode() != mode {
-			writeProblem(w, r, http.StatusConflict, "mode_unsupported", "Not supported in this mode",
-				"this endpoint exists only in mode "+string(mode)+"; this installation runs "+string(s.svc.Mode()))
-			return
-		}
-		next(w, r)
-	}
-}

@@ -12,11 +12,29 @@ import (
 // short) becomes unknown, and its terminal is blocked until the reconciler
 // settles it with a status query. Nothing is ever re-sent.
 func (s *Service) Recover(ctx context.Context) error {
+	now := s.clock.Now()
+	if err := s.recoverOpen(ctx, now); err != nil {
+		return err
+	}
+	if err := s.recoverAttention(ctx, now); err != nil {
+		return err
+	}
+	if err := s.recoverBatches(ctx); err != nil {
+		return err
+	}
+	s.poke()
+	s.notify()
+	return nil
+}
+
+// recoverOpen takes over the operations open at the last stop: an end of day
+// is declined (it may have closed the batch), anything else becomes unknown,
+// blocks its terminal and waits for a status query.
+func (s *Service) recoverOpen(ctx context.Context, now time.Time) error {
 	open, err := s.j.Open(ctx)
 	if err != nil {
 		return fmt.Errorf("recover: list open operations: %w", err)
 	}
-	now := s.clock.Now()
 	for _, op := range open {
 		if op.Kind == KindEndOfDay {
 			// An end of day cannot be queried; running it again is harmless
@@ -54,6 +72,12 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.graceFrom[op.ID] = s.opt.Monotonic()
 		s.mu.Unlock()
 	}
+	return nil
+}
+
+// recoverAttention watches the operator's settlements until their day ends
+// and lists the open conflicts.
+func (s *Service) recoverAttention(ctx context.Context, now time.Time) error {
 	attention, err := s.j.Attention(ctx)
 	if err != nil {
 		return fmt.Errorf("recover: operations needing attention: %w", err)
@@ -69,6 +93,12 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
+	return nil
+}
+
+// recoverBatches reads each terminal's batch boundaries and its latest
+// approved money operation from the journal's marks.
+func (s *Service) recoverBatches(ctx context.Context) error {
 	for _, t := range s.opt.Terminals {
 		// The journal keeps each terminal's marks: reading them costs the
 		// same whatever the history.
@@ -93,8 +123,6 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
-	s.poke()
-	s.notify()
 	return nil
 }
 
@@ -288,6 +316,31 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 	if s.opt.OnQuery != nil {
 		s.opt.OnQuery(out.Class.String())
 	}
+	s.applyQuery(ctx, op, out, now)
+	if err := s.fp.hit(FailReconcilerBeforeCommit); err != nil {
+		return nil, errCrashed
+	}
+	if op.State.Final() {
+		stored, err := s.commit(op)
+		if err != nil {
+			return nil, err
+		}
+		s.settleLane(stored)
+		s.log.Info().Str("op_id", op.ID).Str("state", string(stored.State)).Str("resolution", string(stored.Resolution)).Msg("unknown resolved")
+		return stored.Clone(), nil
+	}
+	s.mu.Lock()
+	if _, ok := s.pending[op.ID]; ok {
+		s.pending[op.ID] = op.Clone()
+	}
+	s.mu.Unlock()
+	return op.Clone(), nil
+}
+
+// applyQuery turns a status query's answer, got at now, into op's next state:
+// final on iyzico's word about op (or on "not found" after the grace period,
+// when iyzico's records are reachable), otherwise the time of the next query.
+func (s *Service) applyQuery(ctx context.Context, op *Operation, out Outcome, now time.Time) {
 	if (out.Class == Approved || out.Class == Declined) && !s.answerIsAbout(op, out) {
 		out = Outcome{Class: Unknown, Reason: ReasonUnnamedAnswer, Error: op.Error}
 	}
@@ -317,24 +370,6 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 			s.log.Info().Str("op_id", op.ID).Str("class", out.Class.String()).Str("cause", out.Cause.Error()).Msg("status query inconclusive; will retry")
 		}
 	}
-	if err := s.fp.hit(FailReconcilerBeforeCommit); err != nil {
-		return nil, errCrashed
-	}
-	if op.State.Final() {
-		stored, err := s.commit(op)
-		if err != nil {
-			return nil, err
-		}
-		s.settleLane(stored)
-		s.log.Info().Str("op_id", op.ID).Str("state", string(stored.State)).Str("resolution", string(stored.Resolution)).Msg("unknown resolved")
-		return stored.Clone(), nil
-	}
-	s.mu.Lock()
-	if _, ok := s.pending[op.ID]; ok {
-		s.pending[op.ID] = op.Clone()
-	}
-	s.mu.Unlock()
-	return op.Clone(), nil
 }
 
 // recordsReachable runs the control query before a "not found" is believed:

@@ -53,6 +53,55 @@ func (s *Service) settleAfter() time.Duration { return s.opt.NotFoundGrace }
 // more status query first: a definite answer from iyzico wins, is recorded,
 // and the settlement is refused saying so.
 func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, error) {
+	outcome, err := r.validate()
+	if err != nil {
+		return nil, err
+	}
+	op, err := s.j.Get(ctx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if op.State != StateUnknown {
+		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it is %s (%s), not unknown: there is nothing to settle", op.State.Status(), op.Resolution)}
+	}
+	if age, need := s.settleAge(op), s.settleAfter(); age < need {
+		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it has been unknown for %s; iyzico may still answer for %s more (bridged keeps asking)",
+			age.Round(time.Second), (need - age).Round(time.Second))}
+	}
+	// One more status query: iyzico's definite answer wins over any evidence.
+	got, err := s.resolveOrJoin(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	if got.State.Final() {
+		return nil, &SettleRefusal{Op: got, Reason: fmt.Sprintf("iyzico answered %s when asked just now; that is recorded, and there is nothing to settle", got.State.Status())}
+	}
+	settled := s.settled(got, r, outcome)
+	stored, err := s.commit(settled)
+	switch {
+	case err != nil:
+		return nil, err
+	case stored != settled:
+		return nil, &SettleRefusal{Op: stored, Reason: fmt.Sprintf("it was settled meanwhile: %s (%s)", stored.State.Status(), stored.Resolution)}
+	case stored.State == StateUnknown:
+		// The paymentId the operator gave is another operation's.
+		return nil, &SettleRefusal{Op: stored, Reason: "the payment_id " + r.PaymentID + " belongs to another operation; check the slip"}
+	}
+	s.settleLane(stored)
+	s.mu.Lock()
+	s.watched[stored.ID] = stored.Clone()
+	s.mu.Unlock()
+	s.log.Warn().Str("op_id", stored.ID).Str("terminal", stored.Terminal).Str("state", string(stored.State)).
+		Str("by", r.By).Msg("unknown settled by an operator; iyzico is still asked until the end of the business day")
+	if s.opt.OnSettle != nil {
+		s.opt.OnSettle(string(outcome))
+	}
+	s.poke()
+	return stored.Clone(), nil
+}
+
+// validate checks an operator's settlement and returns the state it sets.
+func (r SettleRequest) validate() (State, error) {
 	ve := &ValidationError{}
 	var outcome State
 	switch Status(r.Outcome) {
@@ -80,30 +129,13 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 			ve.add("payment_date", "must be the slip's date as YYYYMMDD, with an approved outcome")
 		}
 	}
-	if err := ve.orNil(); err != nil {
-		return nil, err
-	}
-	op, err := s.j.Get(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	if op.State != StateUnknown {
-		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it is %s (%s), not unknown: there is nothing to settle", op.State.Status(), op.Resolution)}
-	}
-	if age, need := s.settleAge(op), s.settleAfter(); age < need {
-		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it has been unknown for %s; iyzico may still answer for %s more (bridged keeps asking)",
-			age.Round(time.Second), (need - age).Round(time.Second))}
-	}
-	// One more status query: iyzico's definite answer wins over any evidence.
-	got, err := s.resolveOrJoin(ctx, op)
-	if err != nil {
-		return nil, err
-	}
-	if got.State.Final() {
-		return nil, &SettleRefusal{Op: got, Reason: fmt.Sprintf("iyzico answered %s when asked just now; that is recorded, and there is nothing to settle", got.State.Status())}
-	}
+	return outcome, ve.orNil()
+}
+
+// settled is op as the operator's settlement r makes it.
+func (s *Service) settled(op *Operation, r SettleRequest, outcome State) *Operation {
 	now := s.clock.Now()
-	settled := got.Clone()
+	settled := op.Clone()
 	settled.State, settled.Resolution, settled.SafeToRetry = outcome, ResolvedOperator, outcome == StateDeclined
 	settled.Settlement = &Settlement{By: r.By, At: now, Evidence: r.Evidence, PaymentID: r.PaymentID, WatchUntil: s.endOfDay(now)}
 	if outcome == StateApproved {
@@ -120,27 +152,7 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 	} else {
 		settled.Error = &UpstreamError{Code: "settled_by_operator", Message: "settled declined by an operator: " + r.Evidence}
 	}
-	stored, err := s.commit(settled)
-	switch {
-	case err != nil:
-		return nil, err
-	case stored != settled:
-		return nil, &SettleRefusal{Op: stored, Reason: fmt.Sprintf("it was settled meanwhile: %s (%s)", stored.State.Status(), stored.Resolution)}
-	case stored.State == StateUnknown:
-		// The paymentId the operator gave is another operation's.
-		return nil, &SettleRefusal{Op: stored, Reason: "the payment_id " + r.PaymentID + " belongs to another operation; check the slip"}
-	}
-	s.settleLane(stored)
-	s.mu.Lock()
-	s.watched[stored.ID] = stored.Clone()
-	s.mu.Unlock()
-	s.log.Warn().Str("op_id", stored.ID).Str("terminal", stored.Terminal).Str("state", string(stored.State)).
-		Str("by", r.By).Msg("unknown settled by an operator; iyzico is still asked until the end of the business day")
-	if s.opt.OnSettle != nil {
-		s.opt.OnSettle(string(outcome))
-	}
-	s.poke()
-	return stored.Clone(), nil
+	return settled
 }
 
 // endOfDay is the end of the store's business day that contains t.

@@ -201,7 +201,7 @@ func (res *EndOfDayResult) explain(cur Currency) {
 		res.Unknown = append(res.Unknown, l)
 		if l.Kind == KindRefund {
 			could -= l.Amount.Minor()
-		} else if l.Kind == KindSale || l.Kind == KindPostAuth || l.Kind == KindSplitPayment {
+		} else if l.Kind.Charges() {
 			could += l.Amount.Minor()
 		} else {
 			continue
@@ -280,7 +280,7 @@ func batchLine(o *Operation) BatchLine {
 		}
 	case o.Kind == KindSale && o.PaymentType == "CASH":
 		l.Note = "cash: not in the card batch"
-	case o.Kind == KindSale || o.Kind == KindPostAuth || o.Kind == KindSplitPayment:
+	case o.Kind.Charges():
 		if o.Voided {
 			l.Note = "voided"
 			break

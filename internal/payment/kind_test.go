@@ -6,24 +6,24 @@ import "testing"
 // asks "is this a payment" asks these.
 func TestKindPredicates(t *testing.T) {
 	all := append(TransactionKinds(), KindEndOfDay)
-	want := map[Kind][4]bool{ // IsSale, IsPayment, OwnsPaymentID, MovesMoney
-		KindSale:          {true, true, true, true},
-		KindPreAuth:       {true, true, true, true},
-		KindPostAuth:      {true, true, true, true},
-		KindVoid:          {false, false, false, true},
-		KindRefund:        {false, false, false, true},
-		KindSplitStart:    {false, false, false, false},
-		KindSplitPayment:  {false, false, true, true},
-		KindSplitComplete: {false, true, true, true},
-		KindEndOfDay:      {false, false, false, false},
+	want := map[Kind][5]bool{ // IsSale, IsPayment, OwnsPaymentID, MovesMoney, Charges
+		KindSale:          {true, true, true, true, true},
+		KindPreAuth:       {true, true, true, true, false},
+		KindPostAuth:      {true, true, true, true, true},
+		KindVoid:          {false, false, false, true, false},
+		KindRefund:        {false, false, false, true, false},
+		KindSplitStart:    {false, false, false, false, false},
+		KindSplitPayment:  {false, false, true, true, true},
+		KindSplitComplete: {false, true, true, true, false},
+		KindEndOfDay:      {false, false, false, false, false},
 	}
 	if len(all) != len(want) {
 		t.Fatalf("TransactionKinds and end of day are %d kinds, want %d", len(all), len(want))
 	}
 	for _, k := range all {
-		got := [4]bool{k.IsSale(), k.IsPayment(), k.OwnsPaymentID(), k.MovesMoney()}
+		got := [5]bool{k.IsSale(), k.IsPayment(), k.OwnsPaymentID(), k.MovesMoney(), k.Charges()}
 		if got != want[k] {
-			t.Errorf("%s: IsSale, IsPayment, OwnsPaymentID, MovesMoney = %v, want %v", k, got, want[k])
+			t.Errorf("%s: IsSale, IsPayment, OwnsPaymentID, MovesMoney, Charges = %v, want %v", k, got, want[k])
 		}
 	}
 }

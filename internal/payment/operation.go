@@ -50,6 +50,13 @@ func (k Kind) IsSale() bool {
 	return k == KindSale || k == KindPreAuth || k == KindPostAuth
 }
 
+// Charges reports whether an approved operation of the kind adds its amount
+// to the terminal's batch: a sale, a post-auth (the capture), a split sale's
+// payment. A pre-auth only holds money; a refund takes it back.
+func (k Kind) Charges() bool {
+	return k == KindSale || k == KindPostAuth || k == KindSplitPayment
+}
+
 // TransactionKinds returns the kinds that are transactions on a terminal's
 // batch: every kind but end of day.
 func TransactionKinds() []Kind {

@@ -298,7 +298,7 @@ func (c *apiContract) checkEvent(frame []string) string {
 	}
 	// The name says the status after this change (data.state); data.payment
 	// is the operation as it is now, which may have moved on.
-	if kind, status, _ := strings.Cut(f["event"], "."); (status != data.State.Status() && !strings.HasPrefix(status, "conflict") && status != "settled") ||
+	if kind, status, _ := strings.Cut(f["event"], "."); (status != string(data.State.Status()) && !strings.HasPrefix(status, "conflict") && status != "settled") ||
 		(kind != "payment" && kind != data.Payment.Type) {
 		c.t.Errorf("event %s is named %q for a %s change to %s", f["id"], f["event"], data.Payment.Type, data.State)
 	}

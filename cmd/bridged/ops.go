@@ -66,7 +66,7 @@ func (apiSource) close() {}
 type journalSource struct{ st *store.Store }
 
 func (s journalSource) list(ctx context.Context, q listQuery, max int, fn func(txRecord) error) error {
-	f := payment.Filter{Status: q.Status, Terminal: q.Terminal, Reference: q.Reference, From: q.From, To: q.To, Limit: 1000}
+	f := payment.Filter{Status: payment.Status(q.Status), Terminal: q.Terminal, Reference: q.Reference, From: q.From, To: q.To, Limit: 1000}
 	seen := 0
 	for {
 		ops, next, err := s.st.List(ctx, f)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/simulator"
 )
 
@@ -139,10 +140,7 @@ func checkListen(addr string, allowRemote bool) error {
 	if err != nil {
 		return fmt.Errorf("-listen %q: %w", addr, err)
 	}
-	if allowRemote || host == "localhost" {
-		return nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
+	if allowRemote || loopback.Host(host) {
 		return nil
 	}
 	return fmt.Errorf("-listen %q is not a loopback address (use -allow-remote to insist)", addr)

@@ -30,21 +30,25 @@ var (
 // upstream -> payment; payment imports no bbolt, chi or net/http; the simulator
 // stands alone; nothing imports cmd or server.
 var rules = map[string]rule{
-	"internal/payment":     {allowBridged: []string{"internal/idempotency"}, forbidden: []string{bbolt, chi, http}},
+	"internal/payment":     {allowBridged: []string{"internal/idempotency", "internal/backoff"}, forbidden: []string{bbolt, chi, http}},
 	"internal/idempotency": {forbidden: []string{bbolt, chi, http}},
-	"internal/config":      {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi, http}},
+	"internal/config":      {allowBridged: []string{"internal/payment", "internal/loopback"}, forbidden: []string{bbolt, chi, http}},
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
 	// storesim runs a shop's journal through time for the steady-state test and the bench.
 	"internal/store/storesim": {allowBridged: []string{"internal/store", "internal/payment"}, forbidden: []string{chi, http}},
-	"internal/upstream":       {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
+	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff"}, forbidden: []string{bbolt, chi}},
 	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
-	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext"}, forbidden: []string{bbolt}},
+	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback"}, forbidden: []string{bbolt}},
 	// apiauth is the signed-request scheme both ends use; safetext escapes
 	// outside text for terminals, CSV and the page. Neither imports bridged.
 	"internal/apiauth":  {forbidden: []string{bbolt, chi, http}},
 	"internal/safetext": {forbidden: []string{bbolt, chi, http}},
+	// loopback is the one "is this machine" check: config, server and the simulator's command ask it.
+	"internal/loopback": {forbidden: []string{bbolt, chi, http}},
+	// backoff is the one doubling backoff: the reconciler and the token owner use it.
+	"internal/backoff":  {forbidden: []string{bbolt, chi, http}},
 	"internal/archtest": {},
 	// The proof suites' support: the harness runs the real binary and scans
 	// what it captured; nothing in the product imports either.

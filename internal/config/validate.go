@@ -3,13 +3,13 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/netip"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/rs/zerolog"
 )
@@ -132,18 +132,9 @@ func (c *Config) validateListen(ps *Problems) {
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
 		ps.add("listen", fmt.Sprintf("port %q is not a number from 0 to 65535", port))
 	}
-	if !IsLoopbackHost(host) && !c.AllowNonLoopback {
+	if !loopback.Host(host) && !c.AllowNonLoopback {
 		ps.add("listen", fmt.Sprintf("%q is not a loopback address; the ECR API must stay on this PC unless allow_non_loopback: true is set", host))
 	}
-}
-
-// IsLoopbackHost reports whether host is localhost or a loopback IP.
-func IsLoopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
-	return err == nil && a.IsLoopback()
 }
 
 func (c *Config) validateAPI(ps *Problems) {
@@ -212,7 +203,7 @@ func (c *Config) validateUpstream(ps *Problems) {
 	switch {
 	case err != nil || u.Host == "":
 		ps.add("upstream.base_url", fmt.Sprintf("%q is not an absolute URL", c.Upstream.BaseURL))
-	case u.Scheme == "http" && !IsLoopbackHost(u.Hostname()):
+	case u.Scheme == "http" && !loopback.Host(u.Hostname()):
 		ps.add("upstream.base_url", "must use https (plain http is accepted only for a loopback simulator)")
 	case u.Scheme != "https" && u.Scheme != "http":
 		ps.add("upstream.base_url", fmt.Sprintf("scheme %q is not https", u.Scheme))

@@ -119,7 +119,7 @@ func (m *Metrics) Handler() http.Handler {
 
 // Operation counts an operation's new state.
 func (m *Metrics) Operation(op *payment.Operation) {
-	m.operations.WithLabelValues(string(op.Kind), op.State.Status()).Inc()
+	m.operations.WithLabelValues(string(op.Kind), string(op.State.Status())).Inc()
 }
 
 // UpstreamCall records one call to iyzico.

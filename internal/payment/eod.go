@@ -201,7 +201,7 @@ func (res *EndOfDayResult) explain(cur Currency) {
 		res.Unknown = append(res.Unknown, l)
 		if l.Kind == KindRefund {
 			could -= l.Amount.Minor()
-		} else if l.Kind == KindSale || l.Kind == KindPostAuth || l.Kind == KindSplitPayment {
+		} else if l.Kind.Charges() {
 			could += l.Amount.Minor()
 		} else {
 			continue
@@ -274,13 +274,13 @@ func batchLine(o *Operation) BatchLine {
 	l := BatchLine{OpID: o.ID, Kind: o.Kind, State: o.State, Amount: o.Amount, PaymentID: o.PaymentID}
 	switch {
 	case o.State != StateApproved:
-		l.Note = "not approved: " + o.State.Status()
+		l.Note = "not approved: " + string(o.State.Status())
 		if o.State == StateUnknown {
 			l.Note = "unknown: outcome not settled"
 		}
 	case o.Kind == KindSale && o.PaymentType == "CASH":
 		l.Note = "cash: not in the card batch"
-	case o.Kind == KindSale || o.Kind == KindPostAuth || o.Kind == KindSplitPayment:
+	case o.Kind.Charges():
 		if o.Voided {
 			l.Note = "voided"
 			break

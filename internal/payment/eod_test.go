@@ -3,6 +3,7 @@ package payment_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +179,41 @@ func TestVUK507SaleAndLineRefund(t *testing.T) {
 	}
 	if _, err := h.svc.Pay(ctx, caller("pre"), payment.SaleRequest{Type: payment.KindPreAuth, Amount: "1.00"}); !errors.Is(err, payment.ErrModeUnsupported) {
 		t.Fatalf("pre-auth in vuk507: %v", err)
+	}
+}
+
+// TestSplitStepsGatedByMode: each split-sale step refuses in VUK 509 before
+// anything else is checked (a taken key, a missing reference, an unknown
+// split id): the one mode gate, which the HTTP layer answers 409
+// mode_unsupported.
+func TestSplitStepsGatedByMode(t *testing.T) {
+	h := newHarness(t, payment.VUK509)
+	ctx := context.Background()
+	if _, err := h.svc.Pay(ctx, caller("k"), payment.SaleRequest{Amount: "1.00"}); err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("r", 200)
+	steps := map[string]func() error{
+		"start": func() error {
+			_, err := h.svc.StartSplit(ctx, caller("k"), payment.SaleRequest{Amount: "1.00"})
+			return err
+		},
+		"add": func() error {
+			_, err := h.svc.AddSplitPayment(ctx, caller("k"), payment.SplitPaymentRequest{SplitID: "op_none", Amount: "1.00"})
+			return err
+		},
+		"complete": func() error {
+			_, err := h.svc.CompleteSplit(ctx, caller("k"), "op_none", long)
+			return err
+		},
+		"cancel": func() error {
+			_, err := h.svc.CancelSplit(ctx, payment.Caller{Client: "ecr"}, "op_none", "")
+			return err
+		},
+	}
+	for name, step := range steps {
+		if err := step(); !errors.Is(err, payment.ErrModeUnsupported) || !strings.Contains(err.Error(), "vuk507") {
+			t.Errorf("%s in vuk509: %v, want ErrModeUnsupported naming vuk507", name, err)
+		}
 	}
 }

@@ -41,7 +41,27 @@ func (k Kind) OwnsPaymentID() bool {
 // IsPayment reports whether the kind is a payment that can be voided or
 // refunded: a sale, a pre-auth (voided only), a post-auth, a completed split sale.
 func (k Kind) IsPayment() bool {
-	return k == KindSale || k == KindPreAuth || k == KindPostAuth || k == KindSplitComplete
+	return k.IsSale() || k == KindSplitComplete
+}
+
+// IsSale reports whether the kind is a one-step card payment: a sale, a
+// pre-auth or a post-auth. A split sale's steps are not.
+func (k Kind) IsSale() bool {
+	return k == KindSale || k == KindPreAuth || k == KindPostAuth
+}
+
+// Charges reports whether an approved operation of the kind adds its amount
+// to the terminal's batch: a sale, a post-auth (the capture), a split sale's
+// payment. A pre-auth only holds money; a refund takes it back.
+func (k Kind) Charges() bool {
+	return k == KindSale || k == KindPostAuth || k == KindSplitPayment
+}
+
+// TransactionKinds returns the kinds that are transactions on a terminal's
+// batch: every kind but end of day.
+func TransactionKinds() []Kind {
+	return []Kind{KindSale, KindPreAuth, KindPostAuth, KindVoid, KindRefund,
+		KindSplitStart, KindSplitPayment, KindSplitComplete}
 }
 
 // State is a journal recovery point. The order is the state machine:
@@ -60,13 +80,33 @@ const (
 // Final reports whether no further transition can happen.
 func (s State) Final() bool { return s == StateApproved || s == StateDeclined }
 
+// Status is what the ECR sees of an operation's state.
+type Status string
+
+// The statuses: accepted and sending are pending; the others are their state's name.
+const (
+	StatusPending  Status = "pending"
+	StatusApproved Status = "approved"
+	StatusDeclined Status = "declined"
+	StatusUnknown  Status = "unknown"
+)
+
+// Valid reports whether s is one of the four statuses.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusApproved, StatusDeclined, StatusUnknown:
+		return true
+	}
+	return false
+}
+
 // Status is what the ECR sees: pending, approved, declined or unknown.
-func (s State) Status() string {
+func (s State) Status() Status {
 	switch s {
 	case StateAccepted, StateSending:
-		return "pending"
+		return StatusPending
 	}
-	return string(s)
+	return Status(s)
 }
 
 // Resolution says how a final state was reached, for the audit trail.

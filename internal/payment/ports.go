@@ -81,7 +81,7 @@ type Effect struct {
 // inclusive, To exclusive; an unknown Status or a bad Cursor is a ValidationError.
 type Filter struct {
 	Kinds     []Kind
-	Status    string // pending, approved, declined, unknown
+	Status    Status
 	Terminal  string
 	Reference string
 	ParentID  string

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"time"
 )
 
@@ -13,11 +12,29 @@ import (
 // short) becomes unknown, and its terminal is blocked until the reconciler
 // settles it with a status query. Nothing is ever re-sent.
 func (s *Service) Recover(ctx context.Context) error {
+	now := s.clock.Now()
+	if err := s.recoverOpen(ctx, now); err != nil {
+		return err
+	}
+	if err := s.recoverAttention(ctx, now); err != nil {
+		return err
+	}
+	if err := s.recoverBatches(ctx); err != nil {
+		return err
+	}
+	s.poke()
+	s.notify()
+	return nil
+}
+
+// recoverOpen takes over the operations open at the last stop: an end of day
+// is declined (it may have closed the batch), anything else becomes unknown,
+// blocks its terminal and waits for a status query.
+func (s *Service) recoverOpen(ctx context.Context, now time.Time) error {
 	open, err := s.j.Open(ctx)
 	if err != nil {
 		return fmt.Errorf("recover: list open operations: %w", err)
 	}
-	now := s.clock.Now()
 	for _, op := range open {
 		if op.Kind == KindEndOfDay {
 			// An end of day cannot be queried; running it again is harmless
@@ -55,6 +72,12 @@ func (s *Service) Recover(ctx context.Context) error {
 		s.graceFrom[op.ID] = s.opt.Monotonic()
 		s.mu.Unlock()
 	}
+	return nil
+}
+
+// recoverAttention watches the operator's settlements until their day ends
+// and lists the open conflicts.
+func (s *Service) recoverAttention(ctx context.Context, now time.Time) error {
 	attention, err := s.j.Attention(ctx)
 	if err != nil {
 		return fmt.Errorf("recover: operations needing attention: %w", err)
@@ -70,6 +93,12 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 	}
 	s.mu.Unlock()
+	return nil
+}
+
+// recoverBatches reads each terminal's batch boundaries and its latest
+// approved money operation from the journal's marks.
+func (s *Service) recoverBatches(ctx context.Context) error {
 	for _, t := range s.opt.Terminals {
 		// The journal keeps each terminal's marks: reading them costs the
 		// same whatever the history.
@@ -94,8 +123,6 @@ func (s *Service) Recover(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 	}
-	s.poke()
-	s.notify()
 	return nil
 }
 
@@ -289,35 +316,7 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 	if s.opt.OnQuery != nil {
 		s.opt.OnQuery(out.Class.String())
 	}
-	if (out.Class == Approved || out.Class == Declined) && !s.answerIsAbout(op, out) {
-		out = Outcome{Class: Unknown, Reason: ReasonUnnamedAnswer, Error: op.Error}
-	}
-	switch out.Class {
-	case Approved, Declined:
-		s.apply(op, out, ResolvedByQuery)
-	case NotFound:
-		switch {
-		case s.unknownFor(op) < s.opt.NotFoundGrace:
-			op.NextQueryAt = now.Add(s.backoff(op.Queries))
-		case !s.recordsReachable(ctx, op):
-			// iyzico does not find a transaction it knows either: its records
-			// are not reachable, and "not found" proves nothing.
-			op.Reason = ReasonRecordsUnreachable
-			op.NextQueryAt = now.Add(s.backoff(op.Queries))
-		default:
-			op.State, op.Resolution, op.SafeToRetry = StateDeclined, ResolvedNotFound, true
-			op.Error = &UpstreamError{Code: "not_found", Message: "iyzico has no record of this operation: it was never processed"}
-			op.Reason = ""
-		}
-	default:
-		op.NextQueryAt = now.Add(s.backoff(op.Queries))
-		if out.Reason != "" {
-			op.Reason = out.Reason
-		}
-		if out.Cause != nil {
-			s.log.Info().Str("op_id", op.ID).Str("class", out.Class.String()).Str("cause", out.Cause.Error()).Msg("status query inconclusive; will retry")
-		}
-	}
+	s.applyQuery(ctx, op, out, now)
 	if err := s.fp.hit(FailReconcilerBeforeCommit); err != nil {
 		return nil, errCrashed
 	}
@@ -336,6 +335,41 @@ func (s *Service) resolve(ctx context.Context, op *Operation) (res *Operation, e
 	}
 	s.mu.Unlock()
 	return op.Clone(), nil
+}
+
+// applyQuery turns a status query's answer, got at now, into op's next state:
+// final on iyzico's word about op (or on "not found" after the grace period,
+// when iyzico's records are reachable), otherwise the time of the next query.
+func (s *Service) applyQuery(ctx context.Context, op *Operation, out Outcome, now time.Time) {
+	if (out.Class == Approved || out.Class == Declined) && !s.answerIsAbout(op, out) {
+		out = Outcome{Class: Unknown, Reason: ReasonUnnamedAnswer, Error: op.Error}
+	}
+	switch out.Class {
+	case Approved, Declined:
+		s.apply(op, out, ResolvedByQuery)
+	case NotFound:
+		switch {
+		case s.unknownFor(op) < s.opt.NotFoundGrace:
+			op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
+		case !s.recordsReachable(ctx, op):
+			// iyzico does not find a transaction it knows either: its records
+			// are not reachable, and "not found" proves nothing.
+			op.Reason = ReasonRecordsUnreachable
+			op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
+		default:
+			op.State, op.Resolution, op.SafeToRetry = StateDeclined, ResolvedNotFound, true
+			op.Error = &UpstreamError{Code: "not_found", Message: "iyzico has no record of this operation: it was never processed"}
+			op.Reason = ""
+		}
+	default:
+		op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
+		if out.Reason != "" {
+			op.Reason = out.Reason
+		}
+		if out.Cause != nil {
+			s.log.Info().Str("op_id", op.ID).Str("class", out.Class.String()).Str("cause", out.Cause.Error()).Msg("status query inconclusive; will retry")
+		}
+	}
 }
 
 // recordsReachable runs the control query before a "not found" is believed:
@@ -382,20 +416,6 @@ func (s *Service) answerIsAbout(op *Operation, out Outcome) bool {
 		return false
 	}
 	return true
-}
-
-// backoff doubles from BackoffMin to BackoffMax with ±20% jitter, so many
-// unknowns after an outage do not query iyzico in lockstep.
-func (s *Service) backoff(n int) time.Duration {
-	d := s.opt.BackoffMin
-	for i := 1; i < n && d < s.opt.BackoffMax; i++ {
-		d *= 2
-	}
-	if d > s.opt.BackoffMax {
-		d = s.opt.BackoffMax
-	}
-	jitter := time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
-	return jitter
 }
 
 // pruneKeys forgets the idempotency keys that have served their time: those

@@ -53,34 +53,8 @@ func (s *Service) settleAfter() time.Duration { return s.opt.NotFoundGrace }
 // more status query first: a definite answer from iyzico wins, is recorded,
 // and the settlement is refused saying so.
 func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, error) {
-	ve := &ValidationError{}
-	var outcome State
-	switch r.Outcome {
-	case "approved":
-		outcome = StateApproved
-	case "declined":
-		outcome = StateDeclined
-		if r.PaymentID != "" {
-			ve.add("payment_id", "is only for an approved outcome")
-		}
-	default:
-		ve.add("outcome", "must be approved or declined")
-	}
-	checkText(ve, "evidence", r.Evidence, 1000)
-	if r.Evidence == "" {
-		ve.add("evidence", "is required: what you checked (the slip, the terminal's transaction list, an iyzico ticket)")
-	}
-	checkText(ve, "by", r.By, 128)
-	if r.By == "" {
-		ve.add("by", "is required: who settles it")
-	}
-	checkText(ve, "payment_id", r.PaymentID, 64)
-	if r.PaymentDate != "" {
-		if _, err := time.Parse("20060102", r.PaymentDate); err != nil || outcome != StateApproved {
-			ve.add("payment_date", "must be the slip's date as YYYYMMDD, with an approved outcome")
-		}
-	}
-	if err := ve.orNil(); err != nil {
+	outcome, err := r.validate()
+	if err != nil {
 		return nil, err
 	}
 	op, err := s.j.Get(ctx, r.ID)
@@ -102,24 +76,7 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 	if got.State.Final() {
 		return nil, &SettleRefusal{Op: got, Reason: fmt.Sprintf("iyzico answered %s when asked just now; that is recorded, and there is nothing to settle", got.State.Status())}
 	}
-	now := s.clock.Now()
-	settled := got.Clone()
-	settled.State, settled.Resolution, settled.SafeToRetry = outcome, ResolvedOperator, outcome == StateDeclined
-	settled.Settlement = &Settlement{By: r.By, At: now, Evidence: r.Evidence, PaymentID: r.PaymentID, WatchUntil: s.endOfDay(now)}
-	if outcome == StateApproved {
-		settled.Error = nil
-		if r.PaymentID != "" {
-			settled.PaymentID = r.PaymentID
-		}
-		switch {
-		case r.PaymentDate != "":
-			settled.PaymentDate = r.PaymentDate
-		case settled.PaymentDate == "":
-			settled.PaymentDate = settled.BusinessDay
-		}
-	} else {
-		settled.Error = &UpstreamError{Code: "settled_by_operator", Message: "settled declined by an operator: " + r.Evidence}
-	}
+	settled := s.settled(got, r, outcome)
 	stored, err := s.commit(settled)
 	switch {
 	case err != nil:
@@ -141,6 +98,61 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 	}
 	s.poke()
 	return stored.Clone(), nil
+}
+
+// validate checks an operator's settlement and returns the state it sets.
+func (r SettleRequest) validate() (State, error) {
+	ve := &ValidationError{}
+	var outcome State
+	switch Status(r.Outcome) {
+	case StatusApproved:
+		outcome = StateApproved
+	case StatusDeclined:
+		outcome = StateDeclined
+		if r.PaymentID != "" {
+			ve.add("payment_id", "is only for an approved outcome")
+		}
+	default:
+		ve.add("outcome", "must be approved or declined")
+	}
+	checkText(ve, "evidence", r.Evidence, 1000)
+	if r.Evidence == "" {
+		ve.add("evidence", "is required: what you checked (the slip, the terminal's transaction list, an iyzico ticket)")
+	}
+	checkText(ve, "by", r.By, 128)
+	if r.By == "" {
+		ve.add("by", "is required: who settles it")
+	}
+	checkText(ve, "payment_id", r.PaymentID, 64)
+	if r.PaymentDate != "" {
+		if _, err := time.Parse("20060102", r.PaymentDate); err != nil || outcome != StateApproved {
+			ve.add("payment_date", "must be the slip's date as YYYYMMDD, with an approved outcome")
+		}
+	}
+	return outcome, ve.orNil()
+}
+
+// settled is op as the operator's settlement r makes it.
+func (s *Service) settled(op *Operation, r SettleRequest, outcome State) *Operation {
+	now := s.clock.Now()
+	settled := op.Clone()
+	settled.State, settled.Resolution, settled.SafeToRetry = outcome, ResolvedOperator, outcome == StateDeclined
+	settled.Settlement = &Settlement{By: r.By, At: now, Evidence: r.Evidence, PaymentID: r.PaymentID, WatchUntil: s.endOfDay(now)}
+	if outcome == StateApproved {
+		settled.Error = nil
+		if r.PaymentID != "" {
+			settled.PaymentID = r.PaymentID
+		}
+		switch {
+		case r.PaymentDate != "":
+			settled.PaymentDate = r.PaymentDate
+		case settled.PaymentDate == "":
+			settled.PaymentDate = settled.BusinessDay
+		}
+	} else {
+		settled.Error = &UpstreamError{Code: "settled_by_operator", Message: "settled declined by an operator: " + r.Evidence}
+	}
+	return settled
 }
 
 // endOfDay is the end of the store's business day that contains t.
@@ -243,7 +255,7 @@ func (s *Service) watchOne(ctx context.Context, op *Operation) {
 	case !now.Before(op.Settlement.WatchUntil):
 		s.endWatch(ctx, op.ID, func(*Operation) {})
 	default:
-		op.NextQueryAt = now.Add(s.backoff(op.Queries))
+		op.NextQueryAt = now.Add(s.queryBackoff.Delay(op.Queries))
 		s.mu.Lock()
 		if _, ok := s.watched[op.ID]; ok {
 			s.watched[op.ID] = op

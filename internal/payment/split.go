@@ -16,10 +16,20 @@ import (
 // its own journaled operation with its own transactionReferenceId; the
 // start's id names the flow.
 
+// splitsSupported is the one gate of the split-sale steps, checked first by
+// each of them: split sales exist only in VUK 507. The HTTP layer answers its
+// error 409 mode_unsupported.
+func (s *Service) splitsSupported() error {
+	if s.opt.Mode != VUK507 {
+		return fmt.Errorf("%w: split sales exist only in %s; this installation runs %s", ErrModeUnsupported, VUK507, s.opt.Mode)
+	}
+	return nil
+}
+
 // StartSplit opens a split sale with its full lines.
 func (s *Service) StartSplit(ctx context.Context, c Caller, r SaleRequest) (*Result, error) {
-	if s.opt.Mode != VUK507 {
-		return nil, fmt.Errorf("%w: split sales exist only in vuk507", ErrModeUnsupported)
+	if err := s.splitsSupported(); err != nil {
+		return nil, err
 	}
 	if r.Type != "" && r.Type != KindSale {
 		return nil, &ValidationError{Problems: []FieldProblem{{Field: "type", Message: "a split sale is a sale"}}}
@@ -43,6 +53,9 @@ type SplitPaymentRequest struct {
 
 // AddSplitPayment charges one part of a split sale.
 func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentRequest) (*Result, error) {
+	if err := s.splitsSupported(); err != nil {
+		return nil, err
+	}
 	fp := idempotency.NewFingerprint().Add("kind", string(KindSplitPayment)).Add("split", r.SplitID).
 		Add("amount", minorText(r.Amount)).AddInt("installment", int64(r.Installment)).Add("reference", r.Reference).Sum()
 	if res, err := s.replay(ctx, c, r.Reference, fp); res != nil || err != nil {
@@ -87,6 +100,9 @@ func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentR
 // CompleteSplit closes a fully paid split sale; the completion is the payment
 // that can later be voided or refunded.
 func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, reference string) (*Result, error) {
+	if err := s.splitsSupported(); err != nil {
+		return nil, err
+	}
 	ve := &ValidationError{}
 	checkText(ve, "reference", reference, 128)
 	if err := ve.orNil(); err != nil {
@@ -122,9 +138,6 @@ func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, referenc
 }
 
 func (s *Service) splitStart(ctx context.Context, id string) (*Operation, error) {
-	if s.opt.Mode != VUK507 {
-		return nil, fmt.Errorf("%w: split sales exist only in vuk507", ErrModeUnsupported)
-	}
 	start, err := s.j.Get(ctx, id)
 	if err != nil {
 		return nil, err
@@ -214,6 +227,9 @@ func (r *SplitCancelResult) Settled() bool {
 // is listed with the reason, for the operator. A completed split sale is
 // cancelled as a payment (its completion's cancel), not here.
 func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference string) (*SplitCancelResult, error) {
+	if err := s.splitsSupported(); err != nil {
+		return nil, err
+	}
 	ve := &ValidationError{}
 	checkText(ve, "reference", reference, 128)
 	if err := ve.orNil(); err != nil {
@@ -259,7 +275,7 @@ func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference 
 		pc := SplitPartCancel{Part: part}
 		switch {
 		case part.State != StateApproved:
-			pc.Note = "not charged: " + part.State.Status()
+			pc.Note = "not charged: " + string(part.State.Status())
 			res.Parts = append(res.Parts, pc)
 			continue
 		case part.Voided:

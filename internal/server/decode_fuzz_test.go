@@ -566,7 +566,7 @@ func expectFilter(q url.Values) (payment.Filter, []string) {
 			problems = append(problems, k)
 		}
 	}
-	f := payment.Filter{Status: q.Get("status"), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
+	f := payment.Filter{Status: payment.Status(q.Get("status")), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
 	for name, dst := range map[string]*time.Time{"from": &f.From, "to": &f.To} {
 		if v := q.Get(name); v != "" {
 			t, err := time.Parse(time.RFC3339, v)

@@ -28,89 +28,115 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var be *payment.BusyError
 	switch {
 	case errors.As(err, &ve):
-		w.Header().Set("Content-Type", "application/problem+json")
-		w.Header().Set("Cache-Control", "no-store")
-		w.WriteHeader(http.StatusBadRequest)
-		writeBody(w, problemWithErrors{
-			problem: problem{Type: problemType("invalid_request"), Title: "Invalid request", Status: http.StatusBadRequest,
-				Detail: "the request has " + strconv.Itoa(len(ve.Problems)) + " problem(s); see errors", Code: "invalid_request",
-				RequestID: requestIDOf(r)},
-			Errors: ve.Problems,
-		})
-	case errors.Is(err, errTooLarge):
-		writeProblem(w, r, http.StatusRequestEntityTooLarge, "payload_too_large", "Request body too large",
-			"the body must be at most 64 KiB")
-	case errors.Is(err, errMediaType):
-		writeProblem(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
-			"send Content-Type: application/json")
+		writeInvalid(w, r, ve)
+		return
 	case errors.As(err, &be):
-		secs := int(be.RetryAfter.Seconds())
-		if secs < 1 {
-			secs = 1
+		writeBusy(w, r, err, be)
+		return
+	}
+	for _, rf := range refusals {
+		if !errors.Is(err, rf.err) {
+			continue
 		}
-		w.Header().Set("Retry-After", strconv.Itoa(secs))
-		if errors.Is(err, payment.ErrTerminalBlocked) {
-			w.Header().Set("Content-Type", "application/problem+json")
-			w.Header().Set("Cache-Control", "no-store")
-			w.WriteHeader(http.StatusConflict)
-			writeBody(w, blockedProblem{
-				problem: problem{Type: problemType("terminal_blocked"), Title: "Terminal blocked by an unknown outcome", Status: http.StatusConflict,
-					Detail: "terminal " + be.Terminal + " has " + strconv.Itoa(len(be.Unknown)) + " operation(s) whose outcome iyzico has not confirmed (listed in unknown); " +
-						"bridged keeps asking iyzico and the terminal takes new operations once they are settled. If iyzico cannot settle one (its reason says so), " +
-						"check the terminal's slip or transaction list and settle it: bridged tx settle ID --outcome approved|declined --evidence TEXT --by NAME " +
-						"(POST /v1/payments/{id}/settle with an operate key)",
-					Code: "terminal_blocked", RequestID: requestIDOf(r)},
-				Terminal: be.Terminal,
-				Unknown:  append([]string{}, be.Unknown...),
-			})
-			return
+		if rf.logMsg != "" {
+			s.log.Error().Err(err).Str("request_id", requestIDOf(r)).Msg(rf.logMsg)
 		}
+		if rf.retryAfter != "" {
+			w.Header().Set("Retry-After", rf.retryAfter)
+		}
+		detail := rf.detail
+		if detail == "" {
+			detail = err.Error()
+		}
+		writeProblem(w, r, rf.status, rf.code, rf.title, detail)
+		return
+	}
+	s.log.Error().Err(err).Str("request_id", requestIDOf(r)).Str("path", r.URL.Path).Msg("unexpected error")
+	writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to handle the request; see its log")
+}
+
+// refusal is the answer to an error that is (or wraps) err. An empty detail
+// shows the error's own text: only for payment's refusals, whose messages
+// payment builds from amounts, states, durations and dates only, never from a
+// lower layer's error, so they are safe to show.
+type refusal struct {
+	err        error
+	status     int
+	code       string
+	title      string
+	detail     string
+	retryAfter string // seconds, when a retry makes sense
+	logMsg     string // when set, the cause goes to the log with this message
+}
+
+// refusals are checked in order; the first that matches answers.
+var refusals = []refusal{
+	{err: errTooLarge, status: http.StatusRequestEntityTooLarge, code: "payload_too_large", title: "Request body too large",
+		detail: "the body must be at most 64 KiB"},
+	{err: errMediaType, status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+		detail: "send Content-Type: application/json"},
+	{err: payment.ErrKeyRequired, status: http.StatusBadRequest, code: "idempotency_key_required", title: "Idempotency key required",
+		detail: "send an Idempotency-Key header, or a reference in the body, so that a retry can never charge twice"},
+	{err: payment.ErrIdempotencyKeyReused, status: http.StatusUnprocessableEntity, code: "idempotency_key_reused", title: "Idempotency key reused",
+		detail: "this key was already used for a different request; use a new key for a new operation"},
+	{err: payment.ErrStorageFailure, status: http.StatusServiceUnavailable, code: "storage_failure", title: "Storage failure",
+		detail: "bridged cannot write its journal and has stopped taking money operations; see /readyz and the log", logMsg: "storage failure"},
+	{err: payment.ErrNotFound, status: http.StatusNotFound, code: "not_found", title: "Not found", detail: "no payment or report with that id"},
+	{err: payment.ErrUnknownTerminal, status: http.StatusNotFound, code: "unknown_terminal", title: "Unknown terminal",
+		detail: "no terminal with that id is configured"},
+	{err: payment.ErrModeUnsupported, status: http.StatusConflict, code: "mode_unsupported", title: "Not supported in this mode"},
+	{err: payment.ErrNotVoidable, status: http.StatusConflict, code: "not_voidable", title: "Payment cannot be voided"},
+	{err: payment.ErrNotRefundable, status: http.StatusConflict, code: "not_refundable", title: "Payment cannot be refunded"},
+	{err: payment.ErrRefundExceeds, status: http.StatusUnprocessableEntity, code: "refund_exceeds", title: "Refund exceeds the refundable amount"},
+	{err: payment.ErrAmountOutOfRange, status: http.StatusUnprocessableEntity, code: "amount_out_of_range", title: "Amount out of range"},
+	// The caller went away before its intent was journaled: nothing
+	// happened, and the store is fine. Whoever still listens may retry.
+	{err: payment.ErrCancelled, status: http.StatusServiceUnavailable, code: "cancelled", title: "Request cancelled",
+		detail: "the request ended before bridged journaled it; nothing was sent; send it again with the same key", retryAfter: "1"},
+	{err: payment.ErrNotSettleable, status: http.StatusConflict, code: "not_settleable", title: "Cannot be settled by an operator"},
+	{err: payment.ErrSplitClosed, status: http.StatusConflict, code: "split_sale_closed", title: "Split sale not open"},
+	{err: payment.ErrNotCapturable, status: http.StatusConflict, code: "not_capturable", title: "Pre-authorisation cannot be captured"},
+	{err: payment.ErrShuttingDown, status: http.StatusServiceUnavailable, code: "shutting_down", title: "Shutting down",
+		detail: "bridged is stopping; try again shortly", retryAfter: "5"},
+}
+
+// writeInvalid answers a validation error with every field problem.
+func writeInvalid(w http.ResponseWriter, r *http.Request, ve *payment.ValidationError) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusBadRequest)
+	writeBody(w, problemWithErrors{
+		problem: problem{Type: problemType("invalid_request"), Title: "Invalid request", Status: http.StatusBadRequest,
+			Detail: "the request has " + strconv.Itoa(len(ve.Problems)) + " problem(s); see errors", Code: "invalid_request",
+			RequestID: requestIDOf(r)},
+		Errors: ve.Problems,
+	})
+}
+
+// writeBusy answers a terminal that is running another operation, or is
+// blocked by unknown outcomes (listed), with a Retry-After.
+func writeBusy(w http.ResponseWriter, r *http.Request, err error, be *payment.BusyError) {
+	secs := int(be.RetryAfter.Seconds())
+	if secs < 1 {
+		secs = 1
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	if !errors.Is(err, payment.ErrTerminalBlocked) {
 		writeProblem(w, r, http.StatusConflict, "terminal_busy", "Terminal busy",
 			"terminal "+be.Terminal+" is running another operation; try again after Retry-After seconds")
-	case errors.Is(err, payment.ErrKeyRequired):
-		writeProblem(w, r, http.StatusBadRequest, "idempotency_key_required", "Idempotency key required",
-			"send an Idempotency-Key header, or a reference in the body, so that a retry can never charge twice")
-	case errors.Is(err, payment.ErrIdempotencyKeyReused):
-		writeProblem(w, r, http.StatusUnprocessableEntity, "idempotency_key_reused", "Idempotency key reused",
-			"this key was already used for a different request; use a new key for a new operation")
-	case errors.Is(err, payment.ErrStorageFailure):
-		s.log.Error().Err(err).Str("request_id", requestIDOf(r)).Msg("storage failure")
-		writeProblem(w, r, http.StatusServiceUnavailable, "storage_failure", "Storage failure",
-			"bridged cannot write its journal and has stopped taking money operations; see /readyz and the log")
-	case errors.Is(err, payment.ErrNotFound):
-		writeProblem(w, r, http.StatusNotFound, "not_found", "Not found", "no payment or report with that id")
-	case errors.Is(err, payment.ErrUnknownTerminal):
-		writeProblem(w, r, http.StatusNotFound, "unknown_terminal", "Unknown terminal", "no terminal with that id is configured")
-	// The messages of these errors are built by payment from amounts, states
-	// and dates only, never from a lower layer's error, so they are safe to show.
-	case errors.Is(err, payment.ErrModeUnsupported):
-		writeProblem(w, r, http.StatusConflict, "mode_unsupported", "Not supported in this mode", err.Error())
-	case errors.Is(err, payment.ErrNotVoidable):
-		writeProblem(w, r, http.StatusConflict, "not_voidable", "Payment cannot be voided", err.Error())
-	case errors.Is(err, payment.ErrNotRefundable):
-		writeProblem(w, r, http.StatusConflict, "not_refundable", "Payment cannot be refunded", err.Error())
-	case errors.Is(err, payment.ErrRefundExceeds):
-		writeProblem(w, r, http.StatusUnprocessableEntity, "refund_exceeds", "Refund exceeds the refundable amount", err.Error())
-	case errors.Is(err, payment.ErrAmountOutOfRange):
-		writeProblem(w, r, http.StatusUnprocessableEntity, "amount_out_of_range", "Amount out of range", err.Error())
-	case errors.Is(err, payment.ErrCancelled):
-		// The caller went away before its intent was journaled: nothing
-		// happened, and the store is fine. Whoever still listens may retry.
-		w.Header().Set("Retry-After", "1")
-		writeProblem(w, r, http.StatusServiceUnavailable, "cancelled", "Request cancelled",
-			"the request ended before bridged journaled it; nothing was sent; send it again with the same key")
-	case errors.Is(err, payment.ErrNotSettleable):
-		// The refusal's reason is built by payment from states and durations only.
-		writeProblem(w, r, http.StatusConflict, "not_settleable", "Cannot be settled by an operator", err.Error())
-	case errors.Is(err, payment.ErrSplitClosed):
-		writeProblem(w, r, http.StatusConflict, "split_sale_closed", "Split sale not open", err.Error())
-	case errors.Is(err, payment.ErrNotCapturable):
-		writeProblem(w, r, http.StatusConflict, "not_capturable", "Pre-authorisation cannot be captured", err.Error())
-	case errors.Is(err, payment.ErrShuttingDown):
-		w.Header().Set("Retry-After", "5")
-		writeProblem(w, r, http.StatusServiceUnavailable, "shutting_down", "Shutting down", "bridged is stopping; try again shortly")
-	default:
-		s.log.Error().Err(err).Str("request_id", requestIDOf(r)).Str("path", r.URL.Path).Msg("unexpected error")
-		writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to handle the request; see its log")
+		return
 	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusConflict)
+	writeBody(w, blockedProblem{
+		problem: problem{Type: problemType("terminal_blocked"), Title: "Terminal blocked by an unknown outcome", Status: http.StatusConflict,
+			Detail: "terminal " + be.Terminal + " has " + strconv.Itoa(len(be.Unknown)) + " operation(s) whose outcome iyzico has not confirmed (listed in unknown); " +
+				"bridged keeps asking iyzico and the terminal takes new operations once they are settled. If iyzico cannot settle one (its reason says so), " +
+				"check the terminal's slip or transaction list and settle it: bridged tx settle ID --outcome approved|declined --evidence TEXT --by NAME " +
+				"(POST /v1/payments/{id}/settle with an operate key)",
+			Code: "terminal_blocked", RequestID: requestIDOf(r)},
+		Terminal: be.Terminal,
+		Unknown:  append([]string{}, be.Unknown...),
+	})
 }

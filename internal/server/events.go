@@ -88,13 +88,12 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 func eventType(ev payment.Event) string {
 	op := ev.Op
 	kind := string(op.Kind)
-	switch op.Kind {
-	case payment.KindSale, payment.KindPreAuth, payment.KindPostAuth:
+	if op.Kind.IsSale() {
 		kind = "payment"
 	}
 	switch {
 	case ev.State != "" && ev.State != op.State:
-		return kind + "." + ev.State.Status()
+		return kind + "." + string(ev.State.Status())
 	case op.Conflict.Open():
 		return kind + ".conflict"
 	case op.Conflict != nil:
@@ -102,5 +101,5 @@ func eventType(ev payment.Event) string {
 	case op.Resolution == payment.ResolvedOperator:
 		return kind + ".settled"
 	}
-	return kind + "." + op.State.Status()
+	return kind + "." + string(op.State.Status())
 }

@@ -57,10 +57,10 @@ type upstreamPart struct {
 }
 
 type eodPart struct {
-	ID     string    `json:"id"`
-	At     time.Time `json:"at"`
-	Status string    `json:"status"`
-	Match  bool      `json:"match"`
+	ID     string         `json:"id"`
+	At     time.Time      `json:"at"`
+	Status payment.Status `json:"status"`
+	Match  bool           `json:"match"`
 }
 
 type terminalPart struct {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
 
@@ -126,13 +127,7 @@ func (s *server) hostAllowed(hostport string) bool {
 		host = h
 	}
 	host = strings.ToLower(strings.Trim(host, "[]"))
-	if host == "localhost" {
-		return true
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return true
-	}
-	return s.hosts[host]
+	return loopback.Host(host) || s.hosts[host]
 }
 
 func validPort(p string) bool {

@@ -7,13 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net"
 	"net/http"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
 )
@@ -21,7 +21,7 @@ import (
 // The status page (GET /) is for the store's IT person who opens it when
 // something is wrong: one server-rendered HTML page, no script, no external
 // asset, refreshed by the browser every pageRefresh seconds. It is read-only,
-// answers loopback clients only (see loopbackRemote), and needs a key with
+// answers loopback clients only (see loopback.Remote), and needs a key with
 // the read or operate scope: sent by the client, or once through the login
 // form for a session (session.go). It shows what /readyz says plus the open
 // and recent operations, with cards masked to the first six and last four
@@ -39,11 +39,6 @@ const (
 	pageRefresh = 10 // seconds between the browser's reloads
 	pageRecent  = 20 // operations in "Recent transactions"
 )
-
-// pageKinds are the operations listed as transactions: all but end of day,
-// which has its own table.
-var pageKinds = []payment.Kind{payment.KindSale, payment.KindPreAuth, payment.KindPostAuth, payment.KindVoid,
-	payment.KindRefund, payment.KindSplitStart, payment.KindSplitPayment, payment.KindSplitComplete}
 
 type pageView struct {
 	User      string // the key's name
@@ -71,7 +66,7 @@ type pageView struct {
 // pageConflict is one open conflict, in the words the banner needs.
 type pageConflict struct {
 	ID, Terminal, Amount, Reference string
-	Settled, Upstream               string
+	Settled, Upstream               payment.Status
 	By, Evidence                    string
 	At                              timeView
 }
@@ -119,7 +114,7 @@ type pageTx struct {
 	Type        string
 	Amount      string
 	Currency    string
-	Status      string
+	Status      payment.Status
 	StatusClass string
 	Reference   string
 	Card        string
@@ -137,7 +132,7 @@ type txRows struct {
 type pageEOD struct {
 	Terminal   string
 	At         timeView
-	Status     string
+	Status     payment.Status
 	Class      string
 	Batch      string
 	Upstream   string
@@ -147,9 +142,11 @@ type pageEOD struct {
 	Note       string
 }
 
-// handleStatusPage renders the status page.
+// handleStatusPage renders the status page to clients on this machine. The
+// page carries no secret, but it lists references and amounts, so a listener
+// opened to the network (api.allowed_hosts) does not show it without a key.
 func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
-	if !loopbackRemote(r.RemoteAddr) {
+	if !loopback.Remote(r.RemoteAddr) {
 		writeProblem(w, r, http.StatusForbidden, "forbidden_remote", "Status page is local only",
 			"open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring")
 		return
@@ -180,41 +177,51 @@ func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// loopbackRemote reports whether the client connected from this machine. The
-// page carries no secret, but it lists references and amounts, so a listener
-// opened to the network (api.allowed_hosts) does not show it without a key.
-func loopbackRemote(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		host = addr
-	}
-	ip := net.ParseIP(strings.Trim(host, "[]"))
-	return ip != nil && ip.IsLoopback()
-}
-
 // statusPage gathers the page's content. A part that cannot be read says so
 // in its section; the rest of the page still renders.
 func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 	rd := s.readiness(ctx)
 	zone, _ := now.Zone()
-	v := pageView{Overall: verdictOf(rd.Status), Checked: timeOf(rd.CheckedAt, now), Zone: zone,
+	v := pageView{Overall: verdictOf(rd.Status), Headline: headline(rd.Status), Checked: timeOf(rd.CheckedAt, now), Zone: zone,
 		Mode: modeLabel(s.svc.Mode()), Version: s.buildVersion(), Refresh: pageRefresh}
-	switch rd.Status {
-	case "ok":
-		v.Headline = "Ready: card payments can be taken."
-	case "degraded":
-		v.Headline = "Degraded: bridged works, but a terminal needs attention (see below)."
-	default:
-		v.Headline = "Not ready: no card payment can be taken now (see the part marked FAIL)."
+	v.Conflicts = s.pageConflicts(now)
+	if len(v.Conflicts) > 0 {
+		v.Headline = "Degraded: iyzico contradicts an operator's settlement; the money state is left as settled until someone acts (see the conflict below)."
 	}
+	v.Open, v.OpenErr = s.pageOpen(ctx, now)
+	v.Parts = []partView{storePart(rd), s.loginPart(rd, now), s.connectionPart(rd, now), summaryPart(v, rd)}
+	for _, t := range rd.Terminals {
+		v.Terminals = append(v.Terminals, terminalOf(t, now))
+	}
+	v.Recent, v.RecentErr = s.pageRecent(ctx, now)
+	v.EndOfDays, v.EODErr = s.pageEndOfDays(ctx, now)
+	return v
+}
 
+// headline is the page's first sentence for the readiness status.
+func headline(status string) string {
+	switch status {
+	case "ok":
+		return "Ready: card payments can be taken."
+	case "degraded":
+		return "Degraded: bridged works, but a terminal needs attention (see below)."
+	}
+	return "Not ready: no card payment can be taken now (see the part marked FAIL)."
+}
+
+// storePart is the journal's part.
+func storePart(rd readiness) partView {
 	store := partView{Name: "Journal (disk)", Verdict: verdictOf(rd.Store.Status), Detail: rd.Store.Detail, Summary: "writable"}
 	store.Facts = []fact{{Label: "New payments", Value: "accepted"}}
 	if rd.Store.Status != "ok" {
 		store.Summary = "write failed"
 		store.Facts[0].Value = "refused (fail closed)"
 	}
+	return store
+}
 
+// loginPart is the iyzico token's part.
+func (s *server) loginPart(rd readiness, now time.Time) partView {
 	token := partView{Name: "iyzico login", Verdict: verdictOf(rd.Token.Status), Detail: safetext.Escape(rd.Token.Detail)}
 	switch {
 	case s.token == nil:
@@ -231,7 +238,11 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 				Title: rd.Token.Expiry.UTC().Format(time.RFC3339)})
 		}
 	}
+	return token
+}
 
+// connectionPart is iyzico's reachability part.
+func (s *server) connectionPart(rd readiness, now time.Time) partView {
 	up := partView{Name: "iyzico connection", Verdict: verdictOf(rd.Upstream.Status), Detail: safetext.Escape(rd.Upstream.Detail)}
 	switch {
 	case s.upstream == nil:
@@ -252,6 +263,12 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 			up.Facts = append(up.Facts, fact{Label: "Last failure", Value: val, Title: f.Title})
 		}
 	}
+	return up
+}
+
+// pageConflicts are the open conflicts between an operator's settlement and iyzico.
+func (s *server) pageConflicts(now time.Time) []pageConflict {
+	var out []pageConflict
 	for _, op := range s.svc.Conflicts() {
 		c := pageConflict{ID: op.ID, Terminal: op.Terminal, Amount: op.Amount.Decimal() + " " + string(op.Amount.Currency()),
 			Reference: safetext.Escape(op.Reference), Settled: op.Conflict.Settled.Status(), Upstream: op.Conflict.Upstream.Status(),
@@ -259,48 +276,48 @@ func (s *server) statusPage(ctx context.Context, now time.Time) pageView {
 		if st := op.Settlement; st != nil {
 			c.By, c.Evidence = safetext.Escape(st.By), safetext.Escape(st.Evidence)
 		}
-		v.Conflicts = append(v.Conflicts, c)
+		out = append(out, c)
 	}
-	if len(v.Conflicts) > 0 {
-		v.Headline = "Degraded: iyzico contradicts an operator's settlement; the money state is left as settled until someone acts (see the conflict below)."
-	}
-	v.Open, v.OpenErr = s.pageOpen(ctx, now)
-	v.Parts = []partView{store, token, up, summaryPart(v, rd)}
+	return out
+}
 
-	for _, t := range rd.Terminals {
-		pt := pageTerminal{ID: t.ID, Device: t.DeviceUniqueID, Verdict: verdictOf(t.Status), State: t.State,
-			Detail: t.Detail, Unknown: len(t.Unknown), LastAnswer: timeOrNever(t.LastAnswer, now)}
-		if pt.Detail == "" && t.State == "idle" {
-			pt.Detail = "idle: ready for a sale"
-		}
-		switch e := t.LastEndOfDay; {
-		case e == nil:
-			pt.EOD, pt.EODClass = "none yet", "muted"
+// terminalOf is one terminal's row.
+func terminalOf(t terminalPart, now time.Time) pageTerminal {
+	pt := pageTerminal{ID: t.ID, Device: t.DeviceUniqueID, Verdict: verdictOf(t.Status), State: t.State,
+		Detail: t.Detail, Unknown: len(t.Unknown), LastAnswer: timeOrNever(t.LastAnswer, now)}
+	if pt.Detail == "" && t.State == "idle" {
+		pt.Detail = "idle: ready for a sale"
+	}
+	switch e := t.LastEndOfDay; {
+	case e == nil:
+		pt.EOD, pt.EODClass = "none yet", "muted"
+	default:
+		at := timeOf(e.At, now)
+		pt.EODTitle = at.Title
+		switch {
+		case e.Status != payment.StatusApproved:
+			pt.EOD, pt.EODClass = at.Text+": "+string(e.Status), "fail"
+		case e.Match:
+			pt.EOD, pt.EODClass = at.Text+": totals match", "ok"
 		default:
-			at := timeOf(e.At, now)
-			pt.EODTitle = at.Title
-			switch {
-			case e.Status != "approved":
-				pt.EOD, pt.EODClass = at.Text+": "+e.Status, "fail"
-			case e.Match:
-				pt.EOD, pt.EODClass = at.Text+": totals match", "ok"
-			default:
-				pt.EOD, pt.EODClass = at.Text+": totals DIFFER", "fail"
-			}
+			pt.EOD, pt.EODClass = at.Text+": totals DIFFER", "fail"
 		}
-		v.Terminals = append(v.Terminals, pt)
 	}
+	return pt
+}
 
-	ops, _, err := s.svc.List(ctx, payment.Filter{Kinds: pageKinds, Limit: pageRecent})
+// pageRecent is the latest transactions; end of day has its own table.
+func (s *server) pageRecent(ctx context.Context, now time.Time) ([]pageTx, string) {
+	ops, _, err := s.svc.List(ctx, payment.Filter{Kinds: payment.TransactionKinds(), Limit: pageRecent})
 	if err != nil {
 		s.log.Error().Err(err).Msg("status page: list operations")
-		v.RecentErr = "the journal could not be read; see the log"
+		return nil, "the journal could not be read; see the log"
 	}
+	var out []pageTx
 	for _, op := range ops {
-		v.Recent = append(v.Recent, txOf(op, now))
+		out = append(out, txOf(op, now))
 	}
-	v.EndOfDays, v.EODErr = s.pageEndOfDays(ctx, now)
-	return v
+	return out, ""
 }
 
 // summaryPart is the installation at a glance; it has no verdict of its own.
@@ -420,7 +437,7 @@ func eodOf(r *payment.EndOfDayResult, now time.Time) pageEOD {
 func txOf(op *payment.Operation, now time.Time) pageTx {
 	tx := pageTx{ID: op.ID, At: timeOf(op.CreatedAt, now), Terminal: op.Terminal, Type: kindLabel(op.Kind),
 		Amount: op.Amount.Decimal(), Currency: string(op.Amount.Currency()), Status: op.State.Status(),
-		Reference: safetext.Escape(op.Reference), Card: maskedCard(op.Card)}
+		Reference: safetext.Escape(op.Reference), Card: op.Card.Masked()}
 	tx.StatusClass = txClass(tx.Status)
 	if op.Card != nil {
 		tx.CardType = safetext.Escape(cardTypeLabel(CardType(op.Card.Type)))
@@ -464,175 +481,13 @@ func txOf(op *payment.Operation, now time.Time) pageTx {
 	}
 	if c := op.Conflict; c != nil {
 		if c.Open() {
-			notes = append(notes, "CONFLICT: iyzico says "+c.Upstream.Status()+"; not acknowledged yet")
+			notes = append(notes, "CONFLICT: iyzico says "+string(c.Upstream.Status())+"; not acknowledged yet")
 		} else {
-			notes = append(notes, "conflict (iyzico said "+c.Upstream.Status()+") acknowledged by "+safetext.Escape(c.AcknowledgedBy))
+			notes = append(notes, "conflict (iyzico said "+string(c.Upstream.Status())+") acknowledged by "+safetext.Escape(c.AcknowledgedBy))
 		}
 	}
 	tx.Note = strings.Join(notes, "; ")
 	return tx
-}
-
-func errorText(e *payment.UpstreamError) string {
-	if e.Message == "" {
-		return safetext.Escape(e.Code)
-	}
-	return safetext.Escape(e.Code + " " + e.Message)
-}
-
-// maskedCard shows at most the first six digits and the last four, whatever
-// the fields hold, padded to the look of a 16-digit number.
-func maskedCard(c *payment.Card) string {
-	if c == nil {
-		return ""
-	}
-	bin, last := digits(c.BIN), digits(c.Last4)
-	if len(bin) > 6 {
-		bin = bin[:6]
-	}
-	if len(last) > 4 {
-		last = last[len(last)-4:]
-	}
-	if bin == "" && last == "" {
-		return ""
-	}
-	return bin + strings.Repeat("*", 16-len(bin)-len(last)) + last
-}
-
-func digits(s string) string {
-	var b strings.Builder
-	for _, c := range s {
-		if c >= '0' && c <= '9' {
-			b.WriteRune(c)
-		}
-	}
-	return b.String()
-}
-
-func cardTypeLabel(t string) string {
-	switch t {
-	case "CREDIT_CARD":
-		return "credit"
-	case "DEBIT_CARD":
-		return "debit"
-	case "PREPAID_CARD":
-		return "prepaid"
-	}
-	return strings.ToLower(strings.ReplaceAll(t, "_", " "))
-}
-
-func kindLabel(k payment.Kind) string {
-	switch k {
-	case payment.KindSale:
-		return "Sale"
-	case payment.KindPreAuth:
-		return "Pre-auth"
-	case payment.KindPostAuth:
-		return "Post-auth"
-	case payment.KindVoid:
-		return "Void"
-	case payment.KindRefund:
-		return "Refund"
-	case payment.KindSplitStart:
-		return "Split sale"
-	case payment.KindSplitPayment:
-		return "Split part"
-	case payment.KindSplitComplete:
-		return "Split complete"
-	case payment.KindEndOfDay:
-		return "End of day"
-	}
-	return string(k)
-}
-
-func modeLabel(m payment.Mode) string {
-	switch m {
-	case payment.VUK509:
-		return "VUK 509"
-	case payment.VUK507:
-		return "VUK 507"
-	}
-	return string(m)
-}
-
-// txClass is the colour of an operation's status; the status word is always
-// printed beside it.
-func txClass(status string) string {
-	switch status {
-	case "approved":
-		return "ok"
-	case "declined":
-		return "declined"
-	case "unknown":
-		return "degraded"
-	}
-	return "pending"
-}
-
-func verdictOf(status string) verdictView {
-	switch status {
-	case "ok":
-		return verdictView{Class: "ok", Label: "OK", Icon: "✓"}
-	case "degraded":
-		return verdictView{Class: "degraded", Label: "DEGRADED", Icon: "!"}
-	}
-	return verdictView{Class: "fail", Label: "FAIL", Icon: "✕"}
-}
-
-func yesNo(b bool, yes, no string) string {
-	if b {
-		return yes
-	}
-	return no
-}
-
-func timeOrNever(t *time.Time, now time.Time) timeView {
-	if t == nil {
-		return timeView{Text: "never"}
-	}
-	return timeOf(*t, now)
-}
-
-// timeOf shows a time in the machine's zone (the store's), with its age.
-func timeOf(t, now time.Time) timeView {
-	if t.IsZero() {
-		return timeView{Text: "never"}
-	}
-	return timeView{Text: clockText(t, now) + " (" + agoText(now.Sub(t)) + ")", Title: t.UTC().Format(time.RFC3339)}
-}
-
-func clockText(t, now time.Time) string {
-	lt, ln := t.In(now.Location()), now
-	if lt.Year() == ln.Year() && lt.YearDay() == ln.YearDay() {
-		return lt.Format("15:04:05")
-	}
-	return lt.Format("2006-01-02 15:04")
-}
-
-func agoText(d time.Duration) string {
-	if d < time.Second {
-		return "just now"
-	}
-	return durationText(d) + " ago"
-}
-
-func untilText(d time.Duration) string {
-	if d < 0 {
-		return "expired " + durationText(-d) + " ago"
-	}
-	return "in " + durationText(d)
-}
-
-func durationText(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", int(d/time.Second))
-	case d < time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h %d min", int(d/time.Hour), int(d%time.Hour/time.Minute))
-	}
-	return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 }
 
 // buildVersion is Options.Version, or what the Go build recorded.

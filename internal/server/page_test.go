@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -272,28 +271,6 @@ func TestStatusPageLocalOnly(t *testing.T) {
 		rec := getPage(t, Options{Service: richStub()}, remote)
 		if rec.Code != http.StatusForbidden || !strings.Contains(rec.Body.String(), "forbidden_remote") {
 			t.Errorf("%s: %d %s", remote, rec.Code, rec.Body)
-		}
-	}
-}
-
-func TestMaskedCard(t *testing.T) {
-	tests := []struct {
-		card *payment.Card
-		want string
-	}{
-		{nil, ""},
-		{&payment.Card{}, ""},
-		{&payment.Card{BIN: "552879", Last4: "0008"}, "552879******0008"},
-		{&payment.Card{BIN: "55287912", Last4: "0008"}, "552879******0008"},
-		{&payment.Card{BIN: "5528790000000008", Last4: "5528790000000008"}, "552879******0008"},
-		{&payment.Card{BIN: "<b>55</b>", Last4: "x1"}, "55*************1"},
-		{&payment.Card{Last4: "0008"}, "************0008"},
-	}
-	longRun := regexp.MustCompile(`[0-9]{7,}`)
-	for _, tt := range tests {
-		got := maskedCard(tt.card)
-		if got != tt.want || longRun.MatchString(got) {
-			t.Errorf("maskedCard(%+v) = %q, want %q", tt.card, got, tt.want)
 		}
 	}
 }

@@ -243,7 +243,7 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := payment.Filter{Status: q.Get("status"), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
+	f := payment.Filter{Status: payment.Status(q.Get("status")), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
 	ve := &payment.ValidationError{}
 	for _, k := range []string{"status", "terminal", "reference", "cursor", "from", "to", "limit", "type"} {
 		if len(q[k]) > 1 {
@@ -483,16 +483,4 @@ func (s *server) handleCancelSplit(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, splitCancelViewOf(res))
-}
-
-// modeOnly refuses a route that does not exist in the installation's mode.
-func (s *server) modeOnly(mode payment.Mode, next http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if s.svc.Mode() != mode {
-			writeProblem(w, r, http.StatusConflict, "mode_unsupported", "Not supported in this mode",
-				"this endpoint exists only in mode "+string(mode)+"; this installation runs "+string(s.svc.Mode()))
-			return
-		}
-		next(w, r)
-	}
 }

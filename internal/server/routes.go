@@ -4,8 +4,6 @@ import (
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
-
-	"github.com/bridgedpos/bridged/internal/payment"
 )
 
 // routes is the one place that shows every endpoint and who may call it.
@@ -55,10 +53,12 @@ func (s *server) routes() http.Handler {
 		r.With(op).Post("/payments/{id}/settle", s.handleSettle)
 		r.With(op).Post("/payments/{id}/acknowledge-conflict", s.handleAcknowledgeConflict)
 
-		r.With(pay).Post("/split-sales", s.modeOnly(payment.VUK507, s.handleStartSplit))
-		r.With(pay).Post("/split-sales/{id}/payments", s.modeOnly(payment.VUK507, s.handleAddSplitPayment))
-		r.With(pay).Post("/split-sales/{id}/complete", s.modeOnly(payment.VUK507, s.handleCompleteSplit))
-		r.With(pay).Post("/split-sales/{id}/cancel", s.modeOnly(payment.VUK507, s.handleCancelSplit))
+		// Split sales exist only in VUK 507: payment refuses them otherwise
+		// (ErrModeUnsupported, 409 mode_unsupported).
+		r.With(pay).Post("/split-sales", s.handleStartSplit)
+		r.With(pay).Post("/split-sales/{id}/payments", s.handleAddSplitPayment)
+		r.With(pay).Post("/split-sales/{id}/complete", s.handleCompleteSplit)
+		r.With(pay).Post("/split-sales/{id}/cancel", s.handleCancelSplit)
 
 		r.With(read).Get("/terminals", s.handleTerminals)
 		r.With(read).Get("/terminals/{id}", s.handleTerminal)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/loopback"
 )
 
 // The status page lists payments, so it needs a key with the read or operate
@@ -107,7 +109,7 @@ func (s *server) pagePrincipal(r *http.Request) (p *principal, viaSession bool) 
 		return p, false
 	}
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || !loopbackRemote(r.RemoteAddr) {
+	if err != nil || !loopback.Remote(r.RemoteAddr) {
 		return nil, false
 	}
 	sess := s.sessions.lookup(c.Value, s.now())
@@ -120,7 +122,7 @@ func (s *server) pagePrincipal(r *http.Request) (p *principal, viaSession bool) 
 // handleLogin checks the posted key: with read or operate, it opens a
 // session and sends the browser to the page; otherwise the form again.
 func (s *server) handleLogin(w http.ResponseWriter, r *http.Request) {
-	if !loopbackRemote(r.RemoteAddr) {
+	if !loopback.Remote(r.RemoteAddr) {
 		writeProblem(w, r, http.StatusForbidden, "forbidden_remote", "Status page is local only",
 			"log in to the status page on the machine that runs bridged")
 		return

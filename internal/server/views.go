@@ -17,7 +17,7 @@ type paymentView struct {
 	Amount       string         `json:"amount"`
 	Currency     string         `json:"currency"`
 	Installment  int            `json:"installment"`
-	Status       string         `json:"status"`
+	Status       payment.Status `json:"status"`
 	SafeToRetry  bool           `json:"safe_to_retry"`
 	PaymentID    string         `json:"payment_id"`
 	PaymentDate  string         `json:"payment_date"`
@@ -63,13 +63,13 @@ type settlementView struct {
 }
 
 type conflictView struct {
-	At                time.Time  `json:"at"`
-	Settled           string     `json:"settled"`
-	Upstream          string     `json:"iyzico"`
-	UpstreamPaymentID string     `json:"iyzico_payment_id,omitempty"`
-	AcknowledgedBy    string     `json:"acknowledged_by,omitempty"`
-	AcknowledgedAt    *time.Time `json:"acknowledged_at,omitempty"`
-	AcknowledgedNote  string     `json:"acknowledged_note,omitempty"`
+	At                time.Time      `json:"at"`
+	Settled           payment.Status `json:"settled"`
+	Upstream          payment.Status `json:"iyzico"`
+	UpstreamPaymentID string         `json:"iyzico_payment_id,omitempty"`
+	AcknowledgedBy    string         `json:"acknowledged_by,omitempty"`
+	AcknowledgedAt    *time.Time     `json:"acknowledged_at,omitempty"`
+	AcknowledgedNote  string         `json:"acknowledged_note,omitempty"`
 }
 
 // CardType is a card's type in one vocabulary in both modes: VUK 509 says
@@ -209,20 +209,20 @@ type acquirerView struct {
 }
 
 type batchLineView struct {
-	ID        string `json:"id"`
-	Type      string `json:"type"`
-	Status    string `json:"status"`
-	Amount    string `json:"amount"`
-	Counted   bool   `json:"counted"`
-	Signed    string `json:"signed_amount"`
-	Note      string `json:"note,omitempty"`
-	PaymentID string `json:"payment_id,omitempty"`
+	ID        string         `json:"id"`
+	Type      string         `json:"type"`
+	Status    payment.Status `json:"status"`
+	Amount    string         `json:"amount"`
+	Counted   bool           `json:"counted"`
+	Signed    string         `json:"signed_amount"`
+	Note      string         `json:"note,omitempty"`
+	PaymentID string         `json:"payment_id,omitempty"`
 }
 
 type endOfDayView struct {
 	ID            string          `json:"id"`
 	Terminal      string          `json:"terminal"`
-	Status        string          `json:"status"`
+	Status        payment.Status  `json:"status"`
 	Error         *errorView      `json:"error"`
 	BatchNo       string          `json:"batch_no,omitempty"`
 	ResultMessage string          `json:"result_message,omitempty"`

@@ -47,8 +47,6 @@ func decodeCursor(s string) ([]byte, error) {
 	return b[1:], nil
 }
 
-var statuses = []string{"pending", "approved", "declined", "unknown"}
-
 // List returns the operations matching f, newest first (by CreatedAt, then
 // id), at most f.Limit of them (default 100, at most 1000), and a cursor for
 // the next page ("" on the last). From is inclusive, To exclusive. A
@@ -57,7 +55,7 @@ var statuses = []string{"pending", "approved", "declined", "unknown"}
 // and terminal before decoding a record.
 func (s *Store) List(ctx context.Context, f payment.Filter) ([]*payment.Operation, string, error) {
 	limit := clampLimit(f.Limit)
-	if f.Status != "" && !slices.Contains(statuses, f.Status) {
+	if f.Status != "" && !f.Status.Valid() {
 		return nil, "", &payment.ValidationError{Problems: []payment.FieldProblem{{Field: "status", Message: "must be one of pending, approved, declined, unknown"}}}
 	}
 	var upper []byte // exclusive upper bound in idx_created order

@@ -132,7 +132,7 @@ func FuzzAnswer(f *testing.F) {
 			mu.Unlock()
 		}
 	})
-	gateways := map[payment.Mode]*Gateway{
+	gateways := map[payment.Mode]payment.Gateway{
 		payment.VUK509: NewGateway(h.c, payment.VUK509, SaleApp{Name: "bridged", Version: "1"}),
 		payment.VUK507: NewGateway(h.c, payment.VUK507, SaleApp{Name: "bridged", Version: "1"}),
 	}

@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/backoff"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
@@ -34,10 +35,10 @@ type Client struct {
 	statusMu         sync.Mutex
 	status           TokenStatus
 	retryAt          time.Time // real time of the next renewal attempt after a failure
-	retryBackoff     time.Duration
+	retryBackoff     backoff.Counter
 	authErr          *Error // the last credential rejection, answered while blocked
 	authBlockedUntil time.Time
-	authBackoff      time.Duration
+	authBackoff      backoff.Counter
 
 	// droppedTok is the access token iyzico refused outside an HTTP 401
 	// (see drop); nil when none.
@@ -81,12 +82,14 @@ func New(cfg Config, tokens TokenStore) (*Client, error) {
 	// charge. Redirects are answered as they are, and classified.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	return &Client{
-		cfg:      cfg,
-		http:     hc,
-		store:    tokens,
-		log:      cfg.Logger.With().Str("component", "upstream").Logger(),
-		requests: make(chan tokenRequest),
-		stopped:  make(chan struct{}),
+		cfg:          cfg,
+		http:         hc,
+		store:        tokens,
+		log:          cfg.Logger.With().Str("component", "upstream").Logger(),
+		requests:     make(chan tokenRequest),
+		stopped:      make(chan struct{}),
+		retryBackoff: backoff.Counter{Policy: backoff.Policy{Min: retryMin, Max: retryMax}},
+		authBackoff:  backoff.Counter{Policy: backoff.Policy{Min: authBackoffMin, Max: authBackoffMax}},
 	}, nil
 }
 

@@ -105,7 +105,8 @@ type held struct {
 }
 
 // Authentication failures back off so that a wrong password does not lock the
-// merchant user out with a stream of logins.
+// merchant user out with a stream of logins; other renewal failures back off
+// from a second to a minute. Both double per failure in a row, without jitter.
 const (
 	authBackoffMin = 5 * time.Second
 	authBackoffMax = 5 * time.Minute
@@ -396,8 +397,9 @@ func (c *Client) install(ctx context.Context, tok *oauth2.Token, login bool) {
 	} else {
 		c.status.Refreshes++
 	}
-	c.retryAt, c.retryBackoff = time.Time{}, 0
-	c.authErr, c.authBlockedUntil, c.authBackoff = nil, time.Time{}, 0
+	c.retryAt, c.authErr, c.authBlockedUntil = time.Time{}, nil, time.Time{}
+	c.retryBackoff.Reset()
+	c.authBackoff.Reset()
 	c.statusMu.Unlock()
 	if !tok.Expiry.IsZero() && tok.Expiry.Sub(c.cfg.Now()) < c.cfg.CardTimeout {
 		c.log.Warn().Str("op", "token").Dur("life", tok.Expiry.Sub(c.cfg.Now())).
@@ -415,11 +417,9 @@ func (c *Client) fail(err *Error) {
 	c.statusMu.Lock()
 	defer c.statusMu.Unlock()
 	c.status.LastError, c.status.LastErrorClass = err.Error(), err.Class
-	c.retryBackoff = min(max(2*c.retryBackoff, retryMin), retryMax)
-	c.retryAt = time.Now().Add(c.retryBackoff)
+	c.retryAt = time.Now().Add(c.retryBackoff.Fail())
 	if err.Class == AuthFailed {
-		c.authBackoff = min(max(2*c.authBackoff, authBackoffMin), authBackoffMax)
-		c.authErr, c.authBlockedUntil = err, time.Now().Add(c.authBackoff)
+		c.authErr, c.authBlockedUntil = err, time.Now().Add(c.authBackoff.Fail())
 		c.retryAt = c.authBlockedUntil
 	}
 }

@@ -1,0 +1,349 @@
+package payment
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/bridgedpos/bridged/internal/idempotency"
+)
+
+// submission is one request to run an operation, before it is journaled.
+type submission struct {
+	op   *Operation
+	wait time.Duration
+	// check runs under the service lock after idempotency and before the
+	// journal commit: the place for rules that depend on other operations
+	// (refundable amount, voidability).
+	check func(s *Service) error
+	// allowUnknown: an end of day that runs although unknowns block its terminal.
+	allowUnknown bool
+}
+
+// Result is an operation as the caller sees it after waiting.
+type Result struct {
+	Op       *Operation
+	Replayed bool // the answer of an earlier request with the same key
+	Final    bool // false: still pending or unknown when the wait ended
+}
+
+// Busy reports whether the terminal refused the operation as busy (iyzico's
+// 380201): nothing moved, the key was given back, and the ECR sends the same
+// request again later.
+func (r *Result) Busy() bool {
+	return r.Op != nil && r.Op.State == StateDeclined && r.Op.KeyReleased
+}
+
+// submit applies idempotency, the terminal lane, the durable intent commit,
+// and then runs the operation upstream in the background, waiting up to
+// sub.wait for its outcome.
+func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
+	op := sub.op
+	key, err := keyOf(op.IdempotencyKey, op.Reference)
+	if err != nil {
+		return nil, err
+	}
+	op.IdempotencyKey = key
+	flightKey := op.Client + "\x00" + op.IdempotencyKey
+
+	s.mu.Lock()
+	if res, found, err := s.known(ctx, op.Client, op.IdempotencyKey, op.Fingerprint, sub.wait); found {
+		return res, err
+	}
+	if s.failed != nil {
+		s.mu.Unlock()
+		return nil, ErrStorageFailure
+	}
+	if s.base.Err() != nil {
+		// Closing: an operation started now would be cut off at once.
+		s.mu.Unlock()
+		return nil, ErrShuttingDown
+	}
+	ln := s.lanes[op.Terminal]
+	if ln == nil {
+		s.mu.Unlock()
+		return nil, ErrUnknownTerminal
+	}
+	if err := ln.acquire(op, s.opt.CardTimeout, s.clock.Now(), sub.allowUnknown); err != nil {
+		s.mu.Unlock()
+		return nil, err
+	}
+	if sub.check != nil {
+		if err := sub.check(s); err != nil {
+			ln.release(op.ID)
+			s.mu.Unlock()
+			return nil, err
+		}
+	}
+	fl := newFlight(op)
+	s.flights[flightKey] = fl
+	s.byID[op.ID] = fl
+	s.wg.Add(1) // under s.mu, after the check of base: Close waits for it
+	s.mu.Unlock()
+
+	if err := s.begin(ctx, op); err != nil {
+		s.mu.Lock()
+		ln.release(op.ID)
+		delete(s.flights, flightKey)
+		delete(s.byID, op.ID)
+		s.mu.Unlock()
+		fl.finish(nil)
+		s.wg.Done()
+		return nil, err
+	}
+
+	go func() {
+		defer s.wg.Done()
+		s.execute(op, fl, flightKey)
+	}()
+	return s.await(ctx, fl, sub.wait, false)
+}
+
+// keyOf is a money call's idempotency key: the header, or else the ECR's
+// reference; one of them is required.
+func keyOf(header, reference string) (string, error) {
+	key := header
+	if key == "" {
+		key = reference
+	}
+	if key == "" {
+		return "", ErrKeyRequired
+	}
+	if err := idempotency.CheckKey(key); err != nil {
+		return "", &ValidationError{Problems: []FieldProblem{{Field: "Idempotency-Key", Message: err.Error()}}}
+	}
+	return key, nil
+}
+
+// known looks a key up, in flight in this process (the call joins it) or in
+// the journal (the call gets the stored operation, replayed), and compares
+// the request's fingerprint with the one stored: a different request under
+// the same key is refused. It is called with s.mu held; when it finds the
+// key it releases s.mu and returns the answer with found set.
+func (s *Service) known(ctx context.Context, client, key, fp string, wait time.Duration) (res *Result, found bool, err error) {
+	if fl := s.flights[client+"\x00"+key]; fl != nil {
+		s.mu.Unlock()
+		if idempotency.Decide(true, fl.fingerprint, fp, true) == idempotency.Conflict {
+			return nil, true, ErrIdempotencyKeyReused
+		}
+		res, err := s.await(ctx, fl, wait, true)
+		return res, true, err
+	}
+	existing, err := s.j.ByKey(ctx, client, key)
+	switch {
+	case err == nil:
+		s.mu.Unlock()
+		if idempotency.Decide(true, existing.Fingerprint, fp, false) == idempotency.Conflict {
+			return nil, true, ErrIdempotencyKeyReused
+		}
+		if !existing.State.Final() && wait > 0 {
+			// The same request again while its operation is unknown: it waits
+			// like the first one did (a long poll), rather than answering at
+			// once an ECR that would ask again at once.
+			if op, err := s.Wait(ctx, existing.ID, wait); err == nil {
+				existing = op
+			}
+		}
+		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, true, nil
+	case !errors.Is(err, ErrNotFound):
+		s.mu.Unlock()
+		return nil, true, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	return nil, false, nil
+}
+
+// replay answers a request whose key is taken already (known) before anything
+// is derived from the current state of the journal: "refund what is left",
+// "cancel" or "end of day" asked again must get their first answer, not a
+// new derivation that no longer matches it. It returns a nil Result for a new key.
+func (s *Service) replay(ctx context.Context, c Caller, reference, fp string) (*Result, error) {
+	key, err := keyOf(c.IdempotencyKey, reference)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	res, found, err := s.known(ctx, c.Client, key, fp, c.Wait)
+	if !found {
+		s.mu.Unlock()
+	}
+	return res, err
+}
+
+// begin fills in the generated fields and commits the intent durably.
+func (s *Service) begin(ctx context.Context, op *Operation) error {
+	if err := s.fp.hit(FailBeforeIntentCommit); err != nil {
+		return err
+	}
+	now := s.createdNow()
+	op.CreatedAt, op.UpdatedAt = now, now
+	op.BusinessDay = now.In(s.opt.Location).Format("20060102")
+	op.State = StateSending
+	if _, err := s.j.Begin(ctx, op); err != nil {
+		if errors.Is(err, ErrDuplicateKey) {
+			// The flight map makes this unreachable in one process; a second
+			// process cannot open the same journal.
+			return ErrIdempotencyKeyReused
+		}
+		if errors.Is(err, ErrNotFound) {
+			// The operation this one acts on left the journal since it was
+			// read (its day was archived): nothing was journaled or sent.
+			return err
+		}
+		if ctxErr := ctx.Err(); ctxErr != nil && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)) {
+			// The caller went away while its intent waited for a commit: the
+			// store never ran the write (commit.go), nothing was journaled or
+			// sent, and the store is as healthy as before.
+			return fmt.Errorf("%w: %w", ErrCancelled, ctxErr)
+		}
+		s.failClosed(err)
+		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	s.logState(op, "journaled")
+	s.observe(op)
+	s.notify()
+	return nil
+}
+
+// createdNow is the clock, made strictly increasing: creation times order
+// operations (lists, batches between two ends of day) even where the wall
+// clock is coarse (Windows) or a test clock stands still.
+func (s *Service) createdNow() time.Time {
+	now := s.clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !now.After(s.lastCreated) {
+		now = s.lastCreated.Add(time.Microsecond)
+	}
+	s.lastCreated = now
+	return now
+}
+
+// execute sends a journaled operation and records its outcome. It runs on
+// the service's base context, not the request's.
+func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
+	// The flight leaves the table before it is finished: a retry that comes
+	// after its outcome reads the journal (a replay, or, when the key was
+	// given back, a new operation), never a finished flight.
+	land := func(res *Operation) {
+		s.mu.Lock()
+		delete(s.flights, flightKey)
+		delete(s.byID, op.ID)
+		s.mu.Unlock()
+		fl.finish(res)
+	}
+	if err := s.fp.hit(FailAfterIntentCommit); err != nil {
+		land(nil)
+		return
+	}
+	op.SentAt = s.clock.Now()
+	sentMono := s.opt.Monotonic()
+	var out Outcome
+	if op.Kind == KindEndOfDay {
+		out = s.runEndOfDay(s.base, op)
+	} else {
+		out = s.gw.Execute(s.base, op)
+	}
+	if err := s.fp.hit(FailAfterUpstreamAnswer); err != nil {
+		land(nil)
+		return
+	}
+	s.apply(op, out, ResolvedDirect)
+	if op.State == StateUnknown {
+		s.mu.Lock()
+		s.graceFrom[op.ID] = sentMono
+		s.mu.Unlock()
+	}
+	if op.State == StateDeclined && out.Busy {
+		// The device was busy: nothing moved. The ECR is told terminal_busy
+		// and sends the same request again, with the same key.
+		op.KeyReleased = true
+	}
+	stored, recErr := s.commit(op)
+	if err := s.fp.hit(FailAfterOutcomeCommit); err != nil {
+		land(nil)
+		return
+	}
+	if recErr == nil || stored.State == StateUnknown {
+		s.settleLane(stored)
+	} else {
+		// The outcome is known but not durable: keep the lane blocked until a
+		// restart re-derives it from iyzico. The caller still gets the truth.
+		s.mu.Lock()
+		if ln := s.lanes[op.Terminal]; ln != nil {
+			ln.release(op.ID)
+			ln.blocked[op.ID] = true
+		}
+		s.mu.Unlock()
+	}
+	land(stored.Clone())
+}
+
+// await waits for a flight up to wait, or until ctx ends, and returns the
+// operation as it stands.
+func (s *Service) await(ctx context.Context, fl *flight, wait time.Duration, joined bool) (*Result, error) {
+	if wait > 0 {
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-fl.done:
+		case <-t.C:
+		case <-ctx.Done():
+		}
+	}
+	select {
+	case <-fl.done:
+		if op := fl.result(); op != nil {
+			return &Result{Op: op, Replayed: joined, Final: op.State.Final()}, nil
+		}
+	default:
+	}
+	op, err := s.j.Get(context.Background(), fl.id)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) {
+			// The intent commit failed: the operation never existed.
+			return nil, ErrStorageFailure
+		}
+		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+	}
+	return &Result{Op: op, Replayed: joined, Final: op.State.Final()}, nil
+}
+
+func (s *Service) newOperation(kind Kind, client, key, reference, terminal string) (*Operation, error) {
+	id, err := uuid.NewV7()
+	if err != nil {
+		return nil, fmt.Errorf("generate id: %w", err)
+	}
+	hex := id.String()
+	device := ""
+	if ln := s.lanes[terminal]; ln != nil {
+		device = ln.device
+	}
+	op := &Operation{
+		ID:             "op_" + stripDashes(hex),
+		DeviceUniqueID: device,
+		Kind:           kind,
+		Client:         client,
+		IdempotencyKey: key,
+		Reference:      reference,
+		Terminal:       terminal,
+		// Unique per operation, at most 64 characters, and the only key of
+		// every status query for it.
+		TransactionReferenceID: "brg-" + stripDashes(hex),
+		ConversationID:         uuid.NewString(),
+		State:                  StateAccepted,
+	}
+	return op, nil
+}
+
+func stripDashes(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if s[i] != '-' {
+			b = append(b, s[i])
+		}
+	}
+	return string(b)
+}

@@ -19,9 +19,14 @@ import (
 // splitsSupported is the one gate of the split-sale steps, checked first by
 // each of them: split sales exist only in VUK 507. The HTTP layer answers its
 // error 409 mode_unsupported.
-func (s *Service) splitsSupported() error {
-	if s.opt.Mode != VUK507 {
-		return fmt.Errorf("%w: split sales exist only in %s; this installation runs %s", ErrModeUnsupported, VUK507, s.opt.Mode)
+func (s *Service) splitsSupported() error { return s.opt.Mode.SplitsSupported() }
+
+// SplitsSupported is the one rule of which mode has split sales: VUK 507
+// only. The server asks it before reading a split request's body, so that
+// any split call in VUK 509 gets the same 409 mode_unsupported.
+func (m Mode) SplitsSupported() error {
+	if m != VUK507 {
+		return fmt.Errorf("%w: split sales exist only in %s; this installation runs %s", ErrModeUnsupported, VUK507, m)
 	}
 	return nil
 }

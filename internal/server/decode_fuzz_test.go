@@ -602,3 +602,20 @@ func asJSON(s string) string {
 	_ = json.Unmarshal(b, &s)
 	return s
 }
+
+// TestSplitCallsInVUK509AreRefusedBeforeTheirBody: in a mode without split
+// sales, every split call is 409 mode_unsupported, a malformed body
+// included, and the service is never asked.
+func TestSplitCallsInVUK509AreRefusedBeforeTheirBody(t *testing.T) {
+	rec := &recorder{mode: payment.VUK509}
+	h := newRecorderHandler(rec)
+	for _, path := range []string{"/v1/split-sales", "/v1/split-sales/sp_1/payments", "/v1/split-sales/sp_1/complete", "/v1/split-sales/sp_1/cancel"} {
+		for _, body := range []string{`{"amount":"1.00"}`, `{`, `{"unknown_field":1}`} {
+			rec.reset()
+			w := serve(h, http.MethodPost, path, []byte(body), http.Header{"Idempotency-Key": {"k1"}, "Content-Type": {"application/json"}})
+			if w.Code != http.StatusConflict || !strings.Contains(w.Body.String(), `"code":"mode_unsupported"`) || rec.called != "" {
+				t.Errorf("POST %s %s: %d %s (service asked: %q)", path, body, w.Code, w.Body.String(), rec.called)
+			}
+		}
+	}
+}

@@ -53,12 +53,13 @@ func (s *server) routes() http.Handler {
 		r.With(op).Post("/payments/{id}/settle", s.handleSettle)
 		r.With(op).Post("/payments/{id}/acknowledge-conflict", s.handleAcknowledgeConflict)
 
-		// Split sales exist only in VUK 507: payment refuses them otherwise
-		// (ErrModeUnsupported, 409 mode_unsupported).
-		r.With(pay).Post("/split-sales", s.handleStartSplit)
-		r.With(pay).Post("/split-sales/{id}/payments", s.handleAddSplitPayment)
-		r.With(pay).Post("/split-sales/{id}/complete", s.handleCompleteSplit)
-		r.With(pay).Post("/split-sales/{id}/cancel", s.handleCancelSplit)
+		// Split sales exist only in VUK 507 (payment.Mode.SplitsSupported):
+		// any split call in VUK 509 is 409 mode_unsupported, whatever its body.
+		split := r.With(pay, s.splitsOnly)
+		split.Post("/split-sales", s.handleStartSplit)
+		split.Post("/split-sales/{id}/payments", s.handleAddSplitPayment)
+		split.Post("/split-sales/{id}/complete", s.handleCompleteSplit)
+		split.Post("/split-sales/{id}/cancel", s.handleCancelSplit)
 
 		r.With(read).Get("/terminals", s.handleTerminals)
 		r.With(read).Get("/terminals/{id}", s.handleTerminal)
@@ -74,6 +75,18 @@ func (s *server) routes() http.Handler {
 		r.With(op).Post("/admin/compact", s.handleCompact)
 	})
 	return r
+}
+
+// splitsOnly answers a split call with payment's refusal in a mode without
+// split sales, before its body is read.
+func (s *server) splitsOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.svc.Mode().SplitsSupported(); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // noStore adds Cache-Control: no-store, which every answer carries.

@@ -13,8 +13,10 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/failpoint"
 	"github.com/bridgedpos/bridged/internal/metrics"
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/profiling"
 	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/internal/upstream"
@@ -30,37 +32,17 @@ const shutdownGrace = 1500 * time.Millisecond
 // fails. onReady, when set, is called with the bound address once the
 // listener accepts connections and the journal has been recovered.
 func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string)) error {
-	sm, err := failpointSeams(stderr)
+	sm, err := failpoint.FromEnv(stderr)
 	if err != nil {
 		return err
 	}
-	defer startProfiling(os.Getenv, stderr)()
+	defer profiling.Start(os.Getenv, stderr)()
 	return runDaemonWith(ctx, cfg, stderr, onReady, sm)
 }
 
-// seams are the test hooks of the daemon. Production builds pass none; builds
-// with the failpoint tag fill them from the environment (failpoint_on.go) for
-// the crash matrix, which kills the real process at each boundary.
-type seams struct {
-	// failWrites makes every journal write fail (a dead disk) while it returns
-	// an error; failWrite is asked about each write by name.
-	failWrites func() error
-	failWrite  func(what string) error
-	// transport wraps the HTTP transport of every upstream call.
-	transport func(http.RoundTripper) http.RoundTripper
-	// handler wraps the local API's handler.
-	handler func(http.Handler) http.Handler
-	// upstream and payment adjust the options built from the config, for
-	// timings shorter than the config's bounds allow.
-	upstream func(*upstream.Config)
-	payment  func(*payment.Options)
-	// service is told of the payment service once it is built.
-	service func(*payment.Service)
-	// storeFault is the store's Fault seam (the journal's upkeep), and
-	// archiveChunk its archive removal's write size.
-	storeFault   func(point string) error
-	archiveChunk int
-}
+// seams are the test hooks of the daemon (internal/failpoint): none in
+// production builds, the crash matrix's in builds with the failpoint tag.
+type seams = failpoint.Seams
 
 func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string), sm seams) error {
 	log, closeLog, err := newLogger(cfg.Log, stderr)
@@ -109,7 +91,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	})
 
 	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
-		FailWrites: sm.failWrites, FailWrite: sm.failWrite, Fault: sm.storeFault, ArchiveChunk: sm.archiveChunk})
+		FailWrites: sm.FailWrites, FailWrite: sm.FailWrite, Fault: sm.StoreFault, ArchiveChunk: sm.ArchiveChunk})
 	if err != nil {
 		return fmt.Errorf("journal: %w", err)
 	}
@@ -118,21 +100,21 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 
 	ucfg := upstreamConfig(cfg, log)
 	ucfg.OnCall = func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) }
-	ucfg.WrapTransport = sm.transport
-	if sm.upstream != nil {
-		sm.upstream(&ucfg)
+	ucfg.WrapTransport = sm.Transport
+	if sm.Upstream != nil {
+		sm.Upstream(&ucfg)
 	}
 	client, err = upstream.New(ucfg, st)
 	if err != nil {
 		return fmt.Errorf("upstream: %w", err)
 	}
 	svc, err = newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
-		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m, sm.payment)
+		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m, sm.Payment)
 	if err != nil {
 		return err
 	}
-	if sm.service != nil {
-		sm.service(svc)
+	if sm.Service != nil {
+		sm.Service(svc)
 	}
 	// Every operation the last run left in flight becomes unknown before the
 	// first request is taken; the reconciler settles them.
@@ -168,8 +150,8 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	if err != nil {
 		return err
 	}
-	if sm.handler != nil {
-		handler = sm.handler(handler)
+	if sm.Handler != nil {
+		handler = sm.Handler(handler)
 	}
 	srv := server.NewHTTP(handler, connLimits(cfg, mainLog), log)
 

@@ -422,7 +422,7 @@ func testContract509(t *testing.T) {
 				}
 			}
 		}},
-		seams: seams{failWrites: func() error {
+		seams: seams{FailWrites: func() error {
 			if broken.Load() {
 				return errors.New("injected: no space left on device")
 			}

@@ -55,6 +55,12 @@ var rules = map[string]rule{
 	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/store/storesim", "internal/upstream", "internal/simulator", "proof/harness"}},
 	// metrics owns the Prometheus registry; the wiring feeds it through hooks.
 	"internal/metrics": {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
+	// failpoint holds the daemon's test seams: it names payment's and
+	// upstream's option types, and wraps HTTP (its build-tagged half arms
+	// faults on the transport and the handler); never the journal's bbolt.
+	"internal/failpoint": {allowBridged: []string{"internal/payment", "internal/upstream"}, forbidden: []string{bbolt, chi}},
+	// profiling (the bench's pprof build) writes profiles and knows nothing of bridged.
+	"internal/profiling": {forbidden: []string{bbolt, chi, http}},
 }
 
 func TestImportRules(t *testing.T) {

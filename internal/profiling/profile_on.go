@@ -1,6 +1,6 @@
 //go:build pprof
 
-package main
+package profiling
 
 // The profiling build of the daemon, for the bench (go run ./bench
 // -profile DIR): with BRIDGED_PROFILE_DIR set, the daemon writes a CPU
@@ -17,9 +17,9 @@ import (
 	"runtime/pprof"
 )
 
-// startProfiling starts the CPU profile and returns what stops it and
+// Start starts the CPU profile and returns what stops it and
 // writes the allocation profile.
-func startProfiling(getenv func(string) string, stderr io.Writer) func() {
+func Start(getenv func(string) string, stderr io.Writer) func() {
 	dir := getenv("BRIDGED_PROFILE_DIR")
 	if dir == "" {
 		return func() {}

@@ -1,6 +1,6 @@
 //go:build failpoint
 
-package main
+package failpoint
 
 // The failpoint build of the daemon, for the crash matrix (proof/crash). The
 // environment names one boundary and one fault:
@@ -121,11 +121,13 @@ type arming struct {
 // with prefix ("" for begin, record and update alike).
 type writeArm struct{ source, prefix string }
 
-func failpointSeams(stderr io.Writer) (seams, error) {
+// FromEnv reads BRIDGED_FAILPOINT, BRIDGED_FAILPOINT_TIMINGS and
+// BRIDGED_FAILPOINT_CONTROL and returns the seams that apply them.
+func FromEnv(stderr io.Writer) (Seams, error) {
 	spec := os.Getenv("BRIDGED_FAILPOINT")
 	timings, err := parseTimings(os.Getenv("BRIDGED_FAILPOINT_TIMINGS"))
 	if err != nil {
-		return seams{}, err
+		return Seams{}, err
 	}
 	fp := &failpoint{out: stderr, delay: timings["fault_delay"]}
 	if fp.delay == 0 {
@@ -135,9 +137,9 @@ func failpointSeams(stderr io.Writer) (seams, error) {
 		b, f, ok := strings.Cut(spec, "=")
 		switch {
 		case !ok || !slices.Contains(boundaries, b):
-			return seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: want <boundary>=<fault>, boundary one of %s", spec, strings.Join(boundaries, ", "))
+			return Seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: want <boundary>=<fault>, boundary one of %s", spec, strings.Join(boundaries, ", "))
 		case f != faultKill && f != faultIOError && f != faultDelay:
-			return seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: fault must be kill, io_error or delay", spec)
+			return Seams{}, fmt.Errorf("BRIDGED_FAILPOINT=%q: fault must be kill, io_error or delay", spec)
 		}
 		fp.armed.Store(&arming{boundary: b, fault: f})
 	}
@@ -145,25 +147,25 @@ func failpointSeams(stderr io.Writer) (seams, error) {
 	if os.Getenv("BRIDGED_FAILPOINT_CONTROL") == "1" {
 		handler = func(next http.Handler) http.Handler { return fp.control(fp.handler(next)) }
 	}
-	return seams{
-		failWrite:    fp.failWriteOf,
-		storeFault:   fp.storeFault,
-		archiveChunk: failpointArchiveChunk,
-		transport:    fp.transport,
-		handler:      handler,
-		upstream: func(c *upstream.Config) {
+	return Seams{
+		FailWrite:    fp.failWriteOf,
+		StoreFault:   fp.storeFault,
+		ArchiveChunk: failpointArchiveChunk,
+		Transport:    fp.transport,
+		Handler:      handler,
+		Upstream: func(c *upstream.Config) {
 			setIf(&c.CardTimeout, timings["card_timeout"])
 			setIf(&c.QueryTimeout, timings["query_timeout"])
 			setIf(&c.LoginTimeout, timings["login_timeout"])
 			setIf(&c.EODTimeout, timings["eod_timeout"])
 		},
-		payment: func(o *payment.Options) {
+		Payment: func(o *payment.Options) {
 			setIf(&o.CardTimeout, timings["card_timeout"])
 			setIf(&o.NotFoundGrace, timings["not_found_grace"])
 			setIf(&o.BackoffMin, timings["backoff_min"])
 			setIf(&o.BackoffMax, timings["backoff_max"])
 		},
-		service: func(s *payment.Service) { s.SetFailpoint(fp.hit) },
+		Service: func(s *payment.Service) { s.SetFailpoint(fp.hit) },
 	}, nil
 }
 

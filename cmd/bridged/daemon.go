@@ -15,6 +15,7 @@ import (
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/failpoint"
 	"github.com/bridgedpos/bridged/internal/metrics"
+	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/profiling"
 	"github.com/bridgedpos/bridged/internal/server"
@@ -146,7 +147,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		Version: b.Version,
 		Journal: journalAdmin(st, svc),
 	})
-	lns, err := openListeners(cfg.Listen, getenvOS, mainLog)
+	lns, err := ossvc.OpenListeners(cfg.Listen, getenvOS, mainLog)
 	if err != nil {
 		return err
 	}
@@ -196,7 +197,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 // of open files with room for the journal, iyzico and the log.
 func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
 	lim := server.ConnLimits{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections}
-	if n := fdLimit(); n > 0 && lim.Max > n-128 {
+	if n := ossvc.FDLimit(); n > 0 && lim.Max > n-128 {
 		lim.Max = max(16, n-128)
 		lim.Reserved = min(lim.Reserved, lim.Max/2)
 		log.Warn().Int("max_connections", cfg.API.MaxConnections).Int("open_files_limit", n).Int("used", lim.Max).

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/internal/upstream"
 )
@@ -326,9 +327,9 @@ func (a *app) cmdStatus(ctx context.Context, args []string) error {
 	if _, err := a.flags("status", args, configFlag(&path)); err != nil {
 		return err
 	}
-	if svc, err := a.newService(newProgram(nil, a.exit, a.stderr), serviceConfig("")); err == nil {
+	if svc, err := a.newService(ossvc.NewProgram(nil, a.exit, a.stderr, currentBuild().Version), ossvc.Config("")); err == nil {
 		st, serr := svc.Status()
-		fmt.Fprintf(a.stdout, "service: %s\n", statusText(svc.Platform(), st, serr))
+		fmt.Fprintf(a.stdout, "service: %s\n", ossvc.StatusText(svc.Platform(), st, serr))
 	} else {
 		fmt.Fprintf(a.stdout, "service: unknown: no service manager bridged knows runs here (%v); bridged can still run in the foreground\n", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -211,14 +212,14 @@ func (a *app) cmdRun(ctx context.Context, args []string) error {
 	}
 	// Under systemd (Type=notify) readiness is sent once the journal is
 	// recovered and the listener accepts; elsewhere the notifier is nil.
-	ready := readyNotifier(a.getenv, a.stderr)
+	ready := ossvc.ReadyNotifier(a.getenv, a.stderr)
 	if a.interactive() {
 		return runDaemon(ctx, cfg, a.stderr, ready)
 	}
 	// Started by systemd or the Windows SCM: hand control to the service
 	// manager, which calls program.Start and program.Stop.
-	prg := newProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, ready) }, a.exit, a.stderr)
-	svc, err := a.newService(prg, serviceConfig(path))
+	prg := ossvc.NewProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, ready) }, a.exit, a.stderr, currentBuild().Version)
+	svc, err := a.newService(prg, ossvc.Config(path))
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
 	}

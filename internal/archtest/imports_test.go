@@ -59,6 +59,10 @@ var rules = map[string]rule{
 	// upstream's option types, and wraps HTTP (its build-tagged half arms
 	// faults on the transport and the handler); never the journal's bbolt.
 	"internal/failpoint": {allowBridged: []string{"internal/payment", "internal/upstream"}, forbidden: []string{bbolt, chi}},
+	// ossvc is bridged as an OS service (kardianos/service, systemd, the
+	// Windows SCM and ACLs, the listener): handed the loaded config, never
+	// the journal, the payment service or HTTP.
+	"internal/ossvc": {allowBridged: []string{"internal/config"}, forbidden: []string{bbolt, chi, http}},
 	// profiling (the bench's pprof build) writes profiles and knows nothing of bridged.
 	"internal/profiling": {forbidden: []string{bbolt, chi, http}},
 }

@@ -1,12 +1,12 @@
 //go:build !windows
 
-package main
+package ossvc
 
 import "syscall"
 
-// fdLimit is the process's limit of open files (Go raised the soft limit to
+// FDLimit is the process's limit of open files (Go raised the soft limit to
 // the hard one at start), or 0 when it cannot be read.
-func fdLimit() int {
+func FDLimit() int {
 	var rl syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl); err != nil {
 		return 0

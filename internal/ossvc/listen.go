@@ -1,4 +1,4 @@
-package main
+package ossvc
 
 import (
 	"context"
@@ -23,14 +23,14 @@ import (
 // SO_EXCLUSIVEADDRUSE (listen_windows.go), so no other program can bind the
 // same port beside it.
 
-// portTaken is a listen address held by another program.
-type portTaken struct {
+// PortTaken is a listen address held by another program.
+type PortTaken struct {
 	addr  string
 	owner string // who holds it, or "" when the system does not say
 	err   error
 }
 
-func (e *portTaken) Error() string {
+func (e *PortTaken) Error() string {
 	who := "another program"
 	if e.owner != "" {
 		who = e.owner
@@ -39,11 +39,11 @@ func (e *portTaken) Error() string {
 		"receives the ECR's requests: stop that program, or change listen in the config (%v)", e.addr, who, e.err)
 }
 
-func (e *portTaken) Unwrap() error { return e.err }
+func (e *PortTaken) Unwrap() error { return e.err }
 
-// openListeners returns the API's listeners: the sockets systemd passed
+// OpenListeners returns the API's listeners: the sockets systemd passed
 // (LISTEN_FDS), or every address listenAddrs gives for the configured listen.
-func openListeners(listen string, getenv func(string) string, log zerolog.Logger) ([]net.Listener, error) {
+func OpenListeners(listen string, getenv func(string) string, log zerolog.Logger) ([]net.Listener, error) {
 	lns, err := activationListeners(getenv, os.Getpid(), listenFDsStart)
 	if err != nil || len(lns) > 0 {
 		if err == nil {
@@ -60,7 +60,7 @@ func openListeners(listen string, getenv func(string) string, log zerolog.Logger
 	// should one of those be taken meanwhile, start over with a new port.
 	for attempt := 0; ; attempt++ {
 		lns, err := bindAll(addrs, port, log)
-		var taken *portTaken
+		var taken *PortTaken
 		if port == "0" && errors.As(err, &taken) && attempt < 10 {
 			continue
 		}
@@ -100,7 +100,7 @@ func bindAll(addrs []string, port string, log zerolog.Logger) ([]net.Listener, e
 			}
 		case errors.Is(err, syscall.EADDRINUSE) || isAddrInUse(err):
 			closeAll()
-			return nil, &portTaken{addr: addr, owner: portOwner(addr), err: err}
+			return nil, &PortTaken{addr: addr, owner: portOwner(addr), err: err}
 		case i > 0 && a == "::1" && noIPv6(err):
 			// This machine has no IPv6 loopback: nobody can bind it either.
 			log.Warn().Str("address", addr).Err(err).Msg("no IPv6 loopback on this machine: listening on IPv4 only")

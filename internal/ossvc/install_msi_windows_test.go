@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package ossvc
 
 import (
 	"reflect"
@@ -14,7 +14,7 @@ import (
 // recovery actions `bridged install` gives its own (restart 5 s after every
 // failure, count reset after a day).
 func TestRegisteredServiceGetsTheRecoveryOfInstall(t *testing.T) {
-	actions, reset, err := recoveryActions(serviceConfig(`C:\ProgramData\bridged\bridged.yaml`).Option)
+	actions, reset, err := recoveryActions(Config(`C:\ProgramData\bridged\bridged.yaml`).Option)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package main
+package ossvc
 
 import (
 	"context"

@@ -1,9 +1,7 @@
-package main
+package ossvc
 
 import (
-	"context"
 	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -31,8 +29,8 @@ func TestInstallCreatesTheConfigFromTheExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "ProgramData", "bridged", "bridged.yaml")
-	o := installOptions{registered: true, listen: "127.0.0.1:9470"}
-	src, err := o.createConfig(path, func() (string, error) { return exe, nil })
+	o := InstallOptions{registered: true, listen: "127.0.0.1:9470"}
+	src, err := o.CreateConfig(path, func() (string, error) { return exe, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +59,7 @@ func TestInstallCreatesTheConfigFromTheExample(t *testing.T) {
 	}
 	// It loads for an install, with the iyzico credentials (and only them)
 	// still to fill in: the service is installed, not started.
-	a := testApp(noEnv, nil, nil)
-	if _, pending, err := a.loadInstallConfig(path); err != nil {
+	if _, pending, err := LoadInstallConfig(path, noEnv); err != nil {
 		t.Errorf("the created config does not load for an install: %v", err)
 	} else {
 		var paths []string
@@ -80,7 +77,7 @@ func TestInstallCreatesTheConfigFromTheExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	o.configFrom = filepath.Join(dir, "other.yaml")
-	if src, err := o.createConfig(path, func() (string, error) { return exe, nil }); err != nil || src != "" {
+	if src, err := o.CreateConfig(path, func() (string, error) { return exe, nil }); err != nil || src != "" {
 		t.Fatalf("existing config: created from %q, %v", src, err)
 	}
 	if after, _ := os.ReadFile(path); string(after) != string(edited) {
@@ -96,9 +93,9 @@ func TestInstallCopiesAPreparedConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(dir, "cfg", "bridged.yaml")
-	o := installOptions{configFrom: prepared}
+	o := InstallOptions{configFrom: prepared}
 	noExe := func() (string, error) { return "", errors.New("not asked") }
-	if src, err := o.createConfig(path, noExe); err != nil || src != prepared {
+	if src, err := o.CreateConfig(path, noExe); err != nil || src != prepared {
 		t.Fatalf("created from %q, %v", src, err)
 	}
 	if got, _ := os.ReadFile(path); string(got) != body {
@@ -110,15 +107,15 @@ func TestInstallCopiesAPreparedConfig(t *testing.T) {
 
 	// A missing source fails the install, and leaves no config behind.
 	path2 := filepath.Join(dir, "cfg2", "bridged.yaml")
-	o = installOptions{configFrom: filepath.Join(dir, "missing.yaml")}
-	if _, err := o.createConfig(path2, noExe); err == nil {
+	o = InstallOptions{configFrom: filepath.Join(dir, "missing.yaml")}
+	if _, err := o.CreateConfig(path2, noExe); err == nil {
 		t.Error("no error for a missing source")
 	}
 	if _, err := os.Stat(path2); err == nil {
 		t.Error("a config was written from nothing")
 	}
 	// A plain install (not the MSI's) without --config-from creates nothing.
-	if src, err := (installOptions{}).createConfig(path2, noExe); err != nil || src != "" {
+	if src, err := (InstallOptions{}).CreateConfig(path2, noExe); err != nil || src != "" {
 		t.Errorf("plain install: %q, %v", src, err)
 	}
 }
@@ -135,47 +132,16 @@ func TestSetListen(t *testing.T) {
 	}
 }
 
-// TestInstallStartsOnlyACompleteConfig: an install registers a service whose
-// config holds only the example's placeholders, and leaves it stopped; start
-// -c refuses it, naming them; any other problem fails the install.
-func TestInstallStartsOnlyACompleteConfig(t *testing.T) {
-	dir := privateDir(t)
-	draft := strings.Replace(validConfig(filepath.Join(dir, "data")), "client_id: cid", `client_id: "your-client-id"`, 1)
-	if draft == validConfig(filepath.Join(dir, "data")) {
-		t.Fatal("validConfig no longer has client_id: cid")
-	}
-	path := writeConfig(t, draft)
-	a := testApp(noEnv, io.Discard, io.Discard)
-	cfg, pending, err := a.loadInstallConfig(path)
-	if err != nil || cfg == nil || len(pending) != 1 || pending[0].Path != "upstream.client_id" {
-		t.Fatalf("a draft config: %v, pending %v", err, pending)
-	}
-	bad := writeConfig(t, strings.Replace(draft, "mode: vuk509", "mode: x", 1))
-	if _, _, err := a.loadInstallConfig(bad); err == nil || !strings.Contains(err.Error(), "mode") {
-		t.Fatalf("a placeholder and a real problem: %v", err)
-	}
-
-	fake := &fakeService{}
-	a.newService = func(service.Interface, *service.Config) (service.Service, error) { return fake, nil }
-	err = a.main(context.Background(), []string{"start", "-c", path})
-	if err == nil || !strings.Contains(err.Error(), "upstream.client_id: is still the example's placeholder") {
-		t.Fatalf("start -c a draft: %v", err)
-	}
-	if len(fake.calls) != 0 {
-		t.Errorf("service manager called: %v", fake.calls)
-	}
-}
-
 func TestStartAndWait(t *testing.T) {
 	running := &fakeService{status: service.StatusRunning}
-	if err := startAndWait(running, time.Minute); err != nil {
+	if err := StartAndWait(running, time.Minute); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(running.calls, ","); got != "Start,Status" {
 		t.Errorf("calls %s", got)
 	}
 	stopped := &fakeService{status: service.StatusStopped}
-	if err := startAndWait(stopped, 0); err == nil || !strings.Contains(err.Error(), "not running") {
+	if err := StartAndWait(stopped, 0); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("a service that stays stopped: %v", err)
 	}
 }

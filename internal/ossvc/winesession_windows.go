@@ -9,7 +9,7 @@
 // kardianos/service it runs as a service, so everything after (svc.Run, the
 // SCM protocol, Start and Stop) is the release code.
 
-package main
+package ossvc
 
 import (
 	"strings"
@@ -24,9 +24,9 @@ import (
 //go:linkname kardianosInteractive github.com/kardianos/service.interactive
 var kardianosInteractive bool
 
-// wineSessionBuild is printed by `bridged version` so that a test build is
+// WineSessionBuild is printed by `bridged version` so that a test build is
 // never mistaken for a release.
-const wineSessionBuild = true
+const WineSessionBuild = true
 
 func init() {
 	if kardianosInteractive && underWine() && parentIsServicesExe() {

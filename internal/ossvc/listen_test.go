@@ -1,10 +1,7 @@
-package main
+package ossvc
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,52 +42,13 @@ func freePort(t *testing.T) string {
 	return ""
 }
 
-// TestSquatterStopsTheStart: a program holding 127.0.0.1:PORT, then one
-// holding [::1]:PORT, makes `bridged run` refuse to start, naming the holder
-// (here this test process) and saying why.
-func TestSquatterStopsTheStart(t *testing.T) {
-	if !hasIPv6Loopback(t) {
-		t.Skip("no IPv6 loopback on this machine")
-	}
-	for _, host := range []string{"127.0.0.1", "::1"} {
-		t.Run(host, func(t *testing.T) {
-			port := freePort(t)
-			squatter, err := net.Listen("tcp", net.JoinHostPort(host, port))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer squatter.Close()
-			body := strings.Replace(validConfig(privateDir(t)), "listen: 127.0.0.1:0", "listen: 127.0.0.1:"+port, 1)
-			var logs safeBuffer
-			a := testApp(noEnv, io.Discard, &logs)
-			err = a.main(context.Background(), []string{"run", "-c", writeConfig(t, body)})
-			var taken *portTaken
-			if !errors.As(err, &taken) {
-				t.Fatalf("bridged started beside a squatter on %s: %v", squatter.Addr(), err)
-			}
-			msg := err.Error()
-			for _, want := range []string{net.JoinHostPort(host, port), "is taken by", "receives the ECR's requests"} {
-				if !strings.Contains(msg, want) {
-					t.Errorf("the refusal lacks %q: %s", want, msg)
-				}
-			}
-			if isLinux() && !strings.Contains(msg, fmt.Sprintf("process %d (", os.Getpid())) {
-				t.Errorf("the refusal does not name the holder, process %d: %s", os.Getpid(), msg)
-			}
-			if strings.Contains(logs.String(), `"message":"ready"`) {
-				t.Error("bridged said ready")
-			}
-		})
-	}
-}
-
 // TestNoOneBindsBesideBridged: while bridged runs, its port cannot be bound
 // on either loopback address, nor on the wildcard that covers them.
 func TestNoOneBindsBesideBridged(t *testing.T) {
 	if !hasIPv6Loopback(t) {
 		t.Skip("no IPv6 loopback on this machine")
 	}
-	lns, err := openListeners("127.0.0.1:0", noEnv, zerolog.Nop())
+	lns, err := OpenListeners("127.0.0.1:0", noEnv, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +75,7 @@ func TestNoOneBindsBesideBridged(t *testing.T) {
 		}
 	}
 	// The daemon's own refusal names itself as the holder.
-	if _, err := openListeners("localhost:"+port, noEnv, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "is taken by") {
+	if _, err := OpenListeners("localhost:"+port, noEnv, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "is taken by") {
 		t.Errorf("a second bridged on the port: %v", err)
 	}
 }

@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package ossvc
 
 import (
 	"fmt"
@@ -12,7 +12,7 @@ import (
 )
 
 // configureRegistered sets on the registered service the recovery actions of
-// serviceConfig, which kardianos/service's Install sets on a service it
+// Config, which kardianos/service's Install sets on a service it
 // creates. (The MSI registers the Event Log source itself, as registry values
 // it removes again at uninstall.)
 func configureRegistered(cfg *service.Config) error {

@@ -1,4 +1,4 @@
-package main
+package ossvc
 
 import (
 	"crypto/rand"
@@ -21,13 +21,13 @@ const exampleAPIKey = "change-me-to-a-random-key-of-32-chars-or-more"
 // exampleConfigName is the example config the MSI puts beside bridged.exe.
 const exampleConfigName = "bridged.example.yaml"
 
-// installOptions are install's flags for the Windows MSI, whose custom
+// InstallOptions are install's flags for the Windows MSI, whose custom
 // action runs `bridged.exe install --registered -c CONFIG --config-from SRC
 // --listen ADDR` after Windows Installer has registered the service
 // (packaging/windows/bridged.wxs). wixl cannot express recovery actions, an
 // ACL, or a config file the package does not own, so bridged's own install
 // code does them.
-type installOptions struct {
+type InstallOptions struct {
 	// registered: the service exists already (the MSI made it); install sets
 	// what the MSI cannot (data-dir ACL, recovery actions) instead of
 	// registering it again.
@@ -40,22 +40,25 @@ type installOptions struct {
 	listen string
 }
 
-func (o *installOptions) define(fs *flag.FlagSet) {
+func (o *InstallOptions) Define(fs *flag.FlagSet) {
 	fs.BoolVar(&o.registered, "registered", false, "the service is registered already (by the MSI): set its recovery actions and the data-dir ACL only")
 	fs.StringVar(&o.configFrom, "config-from", "", "create -c FILE from this config when FILE does not exist (default with --registered: "+exampleConfigName+" beside bridged)")
 	fs.StringVar(&o.listen, "listen", "", "the listen address of a config created by --config-from")
 }
 
-// trim drops the blanks an msiexec property line may leave around a value.
-func (o *installOptions) trim() {
+// Registered reports --registered: the MSI registered the service already.
+func (o InstallOptions) Registered() bool { return o.registered }
+
+// Trim drops the blanks an msiexec property line may leave around a value.
+func (o *InstallOptions) Trim() {
 	o.configFrom, o.listen = strings.TrimSpace(o.configFrom), strings.TrimSpace(o.listen)
 }
 
-// createConfig writes path from the options' source when path does not
+// CreateConfig writes path from the options' source when path does not
 // exist, and returns that source ("" when it wrote nothing). The example's placeholder API key is
 // replaced by a random one, so that no installed bridged accepts a key
 // printed in its documentation.
-func (o installOptions) createConfig(path string, executable func() (string, error)) (string, error) {
+func (o InstallOptions) CreateConfig(path string, executable func() (string, error)) (string, error) {
 	if path == "" {
 		return "", nil
 	}
@@ -132,3 +135,9 @@ type registeredService struct {
 }
 
 func (r registeredService) Install() error { return configureRegistered(r.cfg) }
+
+// ExistingService is svc as Windows Installer registered it (--registered):
+// its Install configures the existing service instead of creating one.
+func ExistingService(svc service.Service, cfg *service.Config) service.Service {
+	return registeredService{svc, cfg}
+}

@@ -25,7 +25,7 @@ import (
 // cmd/iyzico-sim, never from `run`.
 func (a *app) cmdDemo(ctx context.Context, args []string) error {
 	var listen, mode, path string
-	if _, err := a.flags("demo", args, func(fs *flag.FlagSet) {
+	if _, err := a.ops().Flags("demo", args, func(fs *flag.FlagSet) {
 		fs.StringVar(&listen, "listen", "", "address for the ECR API (default 127.0.0.1:8470, or the config's listen with -c)")
 		fs.StringVar(&mode, "mode", string(config.ModeVUK509), "vuk509 or vuk507 (without -c)")
 		fs.StringVar(&path, "c", "", "try this config against the simulator (its data dir and iyzico credentials are not used)")

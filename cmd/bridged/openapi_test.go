@@ -427,7 +427,7 @@ func testContract509(t *testing.T) {
 				return errors.New("injected: no space left on device")
 			}
 			return nil
-		}, payment: func(o *payment.Options) {
+		}, Payment: func(o *payment.Options) {
 			o.NotFoundGrace = time.Millisecond // an operator may settle an unknown at once
 		}},
 	})

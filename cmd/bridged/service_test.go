@@ -179,12 +179,12 @@ func TestInstallStartsOnlyACompleteConfig(t *testing.T) {
 	}
 	path := writeConfig(t, draft)
 	a := testApp(noEnv, io.Discard, io.Discard)
-	cfg, pending, err := a.loadInstallConfig(path)
+	cfg, pending, err := ossvc.LoadInstallConfig(path, noEnv)
 	if err != nil || cfg == nil || len(pending) != 1 || pending[0].Path != "upstream.client_id" {
 		t.Fatalf("a draft config: %v, pending %v", err, pending)
 	}
 	bad := writeConfig(t, strings.Replace(draft, "mode: vuk509", "mode: x", 1))
-	if _, _, err := a.loadInstallConfig(bad); err == nil || !strings.Contains(err.Error(), "mode") {
+	if _, _, err := ossvc.LoadInstallConfig(bad, noEnv); err == nil || !strings.Contains(err.Error(), "mode") {
 		t.Fatalf("a placeholder and a real problem: %v", err)
 	}
 

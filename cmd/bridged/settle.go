@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -10,7 +9,6 @@ import (
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/metrics"
 	"github.com/bridgedpos/bridged/internal/payment"
-	"github.com/bridgedpos/bridged/internal/safetext"
 	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/internal/upstream"
 )
@@ -59,17 +57,4 @@ func settleOffline(ctx context.Context, cfg *config.Config, stderr io.Writer, ad
 		return nil, err
 	}
 	return apply(svc)
-}
-
-// offlineSettleError says what the journal's own answer means, in the
-// words (and codes) the API would have used.
-func offlineSettleError(verb string, err error) error {
-	var refusal *payment.SettleRefusal
-	switch {
-	case errors.As(err, &refusal):
-		return fmt.Errorf("not_settleable: %s", safetext.Escape(refusal.Reason))
-	case errors.Is(err, payment.ErrNotFound):
-		return errors.New("not_found: no operation with that id in the journal (tx list shows the ids)")
-	}
-	return fmt.Errorf("tx %s: %w", verb, err)
 }

@@ -1,4 +1,4 @@
-package main
+package opscli
 
 import (
 	"context"
@@ -39,11 +39,11 @@ func defaultConfigPath() string {
 
 // opsConfig loads the config of an operator verb; -c defaults to the
 // packaged location.
-func (a *app) opsConfig(path string) (*config.Config, error) {
+func (a *CLI) opsConfig(path string) (*config.Config, error) {
 	if path == "" {
 		path = defaultConfigPath()
 	}
-	return a.loadConfig(path)
+	return a.LoadConfig(path)
 }
 
 // txSource is where the operator verbs read payments: the running daemon's
@@ -110,7 +110,7 @@ func toRecord(op *payment.Operation) txRecord {
 
 // openSource asks the daemon first; when none runs, it opens the journal
 // (which fails fast if another process holds it).
-func (a *app) openSource(ctx context.Context, cfg *config.Config) (txSource, error) {
+func (a *CLI) openSource(ctx context.Context, cfg *config.Config) (txSource, error) {
 	c := newAPIClient(cfg)
 	if _, err := c.do(ctx, http.MethodGet, "/healthz", nil); err == nil {
 		return apiSource{c}, nil
@@ -121,14 +121,14 @@ func (a *app) openSource(ctx context.Context, cfg *config.Config) (txSource, err
 	if err != nil {
 		return nil, fmt.Errorf("bridged is not running and its journal cannot be opened: %w", err)
 	}
-	fmt.Fprintf(a.stderr, "bridged is not running: reading the journal in %s directly\n", cfg.DataDir)
+	fmt.Fprintf(a.Stderr, "bridged is not running: reading the journal in %s directly\n", cfg.DataDir)
 	return journalSource{st}, nil
 }
 
-// cmdTx runs tx list, show, resolve, settle and acknowledge.
-func (a *app) cmdTx(ctx context.Context, args []string) error {
+// Tx runs tx list, show, resolve, settle and acknowledge.
+func (a *CLI) Tx(ctx context.Context, args []string) error {
 	if len(args) == 0 {
-		return usageError{"tx: want list, show ID|REF, resolve ID, settle ID or acknowledge ID"}
+		return UsageError{"tx: want list, show ID|REF, resolve ID, settle ID or acknowledge ID"}
 	}
 	switch args[0] {
 	case "list":
@@ -138,7 +138,7 @@ func (a *app) cmdTx(ctx context.Context, args []string) error {
 	case "settle", "acknowledge":
 		return a.cmdTxSettle(ctx, args[0], args[1:])
 	}
-	return usageError{fmt.Sprintf("tx: unknown verb %q; want list, show, resolve, settle or acknowledge", args[0])}
+	return UsageError{fmt.Sprintf("tx: unknown verb %q; want list, show, resolve, settle or acknowledge", args[0])}
 }
 
 // cmdTxSettle runs tx settle (an operator's outcome for an unknown iyzico
@@ -146,11 +146,11 @@ func (a *app) cmdTx(ctx context.Context, args []string) error {
 // Both go through the running daemon, with the config's operate key: a
 // settlement asks iyzico once more first, and the daemon then watches it
 // until the end of the business day.
-func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error {
+func (a *CLI) cmdTxSettle(ctx context.Context, verb string, args []string) error {
 	var path, outcome, evidence, by, paymentID, paymentDate, note string
 	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	configFlag(&path)(fs)
+	fs.SetOutput(a.Stderr)
+	ConfigFlag(&path)(fs)
 	fs.StringVar(&by, "by", "", "who you are (required; goes into the journal)")
 	if verb == "settle" {
 		fs.StringVar(&outcome, "outcome", "", "approved or declined: what the terminal's slip or transaction list shows (required)")
@@ -165,12 +165,12 @@ func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error
 		id, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return UsageError{err.Error()}
 	}
 	if id == "" && fs.NArg() == 1 {
 		id = fs.Arg(0)
 	} else if fs.NArg() > 0 || id == "" {
-		return usageError{fmt.Sprintf("tx %s: want exactly one operation id", verb)}
+		return UsageError{fmt.Sprintf("tx %s: want exactly one operation id", verb)}
 	}
 	var missing []string
 	if by == "" {
@@ -200,7 +200,7 @@ func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error
 		body["note"] = note
 	}
 	if len(missing) > 0 {
-		return usageError{fmt.Sprintf("tx %s: %s required", verb, strings.Join(missing, ", "))}
+		return UsageError{fmt.Sprintf("tx %s: %s required", verb, strings.Join(missing, ", "))}
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {
@@ -214,7 +214,7 @@ func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error
 	_, err = newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+endpoint, raw, &t)
 	if errors.Is(err, errNotRunning) {
 		var op *payment.Operation
-		op, err = settleOffline(ctx, cfg, a.stderr, a.offlinePayment, func(svc *payment.Service) (*payment.Operation, error) {
+		op, err = a.SettleOffline(ctx, cfg, func(svc *payment.Service) (*payment.Operation, error) {
 			if verb == "settle" {
 				return svc.Settle(ctx, payment.SettleRequest{ID: id, Outcome: outcome, Evidence: evidence, By: by, PaymentID: paymentID, PaymentDate: paymentDate})
 			}
@@ -233,23 +233,23 @@ func (a *app) cmdTxSettle(ctx context.Context, verb string, args []string) error
 		}
 		return err
 	}
-	if err := printRecord(a.stdout, t); err != nil {
+	if err := printRecord(a.Stdout, t); err != nil {
 		return err
 	}
 	if verb == "settle" {
-		fmt.Fprintf(a.stdout, "Settled %s by %s. bridged asks iyzico about it until the end of the business day; "+
+		fmt.Fprintf(a.Stdout, "Settled %s by %s. bridged asks iyzico about it until the end of the business day; "+
 			"if iyzico says otherwise, that is a conflict (status page, /readyz, the log), never a silent change.\n", t.text("status"), safetext.Escape(by))
 	} else {
-		fmt.Fprintln(a.stdout, "Conflict acknowledged.")
+		fmt.Fprintln(a.Stdout, "Conflict acknowledged.")
 	}
 	return nil
 }
 
-func (a *app) cmdTxList(ctx context.Context, args []string) error {
+func (a *CLI) cmdTxList(ctx context.Context, args []string) error {
 	var path, status, since, terminal string
 	var limit int
-	if _, err := a.flags("tx list", args, func(fs *flag.FlagSet) {
-		configFlag(&path)(fs)
+	if _, err := a.Flags("tx list", args, func(fs *flag.FlagSet) {
+		ConfigFlag(&path)(fs)
 		fs.StringVar(&status, "status", "", "pending, approved, declined or unknown")
 		fs.StringVar(&since, "since", "", "a duration (24h) or an RFC 3339 time")
 		fs.StringVar(&terminal, "terminal", "", "only this terminal")
@@ -261,7 +261,7 @@ func (a *app) cmdTxList(ctx context.Context, args []string) error {
 	if since != "" {
 		t, err := parseSince(since, time.Now())
 		if err != nil {
-			return usageError{err.Error()}
+			return UsageError{err.Error()}
 		}
 		q.From = t
 	}
@@ -274,7 +274,7 @@ func (a *app) cmdTxList(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.close()
-	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CREATED\tID\tTERMINAL\tTYPE\tAMOUNT\tSTATUS\tREFERENCE\tCARD")
 	n := 0
 	err = src.list(ctx, q, limit, func(t txRecord) error {
@@ -289,27 +289,27 @@ func (a *app) cmdTxList(ctx context.Context, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "%d transaction(s)\n", n)
+	fmt.Fprintf(a.Stdout, "%d transaction(s)\n", n)
 	return nil
 }
 
-func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
+func (a *CLI) cmdTxOne(ctx context.Context, verb string, args []string) error {
 	var path string
 	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	configFlag(&path)(fs)
+	fs.SetOutput(a.Stderr)
+	ConfigFlag(&path)(fs)
 	// The id may come before or after the flags.
 	var id string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		id, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+		return UsageError{err.Error()}
 	}
 	if id == "" && fs.NArg() == 1 {
 		id = fs.Arg(0)
 	} else if fs.NArg() > 0 || id == "" {
-		return usageError{fmt.Sprintf("tx %s: want exactly one id (or, for show, an ECR reference)", verb)}
+		return UsageError{fmt.Sprintf("tx %s: want exactly one id (or, for show, an ECR reference)", verb)}
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {
@@ -324,10 +324,10 @@ func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
 			}
 			return err
 		}
-		if err := printRecord(a.stdout, t); err != nil {
+		if err := printRecord(a.Stdout, t); err != nil {
 			return err
 		}
-		fmt.Fprintln(a.stdout, resolveVerdict(t))
+		fmt.Fprintln(a.Stdout, resolveVerdict(t))
 		return nil
 	}
 	src, err := a.openSource(ctx, cfg)
@@ -342,7 +342,7 @@ func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
 		found := 0
 		err = src.list(ctx, listQuery{Reference: id}, 0, func(r txRecord) error {
 			found++
-			return printRecord(a.stdout, r)
+			return printRecord(a.Stdout, r)
 		})
 		if err == nil && found == 0 {
 			return fmt.Errorf("no transaction with id or reference %q", id)
@@ -352,7 +352,7 @@ func (a *app) cmdTxOne(ctx context.Context, verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	return printRecord(a.stdout, t)
+	return printRecord(a.Stdout, t)
 }
 
 // resolveVerdict says what a status query learned and, for an operation
@@ -390,11 +390,11 @@ func printRecord(w io.Writer, t txRecord) error {
 	return tw.Flush()
 }
 
-// cmdExport writes the journal for accounting, as CSV or JSON lines.
-func (a *app) cmdExport(ctx context.Context, args []string) error {
+// Export writes the journal for accounting, as CSV or JSON lines.
+func (a *CLI) Export(ctx context.Context, args []string) error {
 	var path, from, to, format, out string
-	if _, err := a.flags("export", args, func(fs *flag.FlagSet) {
-		configFlag(&path)(fs)
+	if _, err := a.Flags("export", args, func(fs *flag.FlagSet) {
+		ConfigFlag(&path)(fs)
 		fs.StringVar(&from, "from", "", "first day (YYYY-MM-DD, local time) or RFC 3339 time; default: 30 days ago")
 		fs.StringVar(&to, "to", "", "last day included (YYYY-MM-DD) or RFC 3339 time; default: now")
 		fs.StringVar(&format, "format", "csv", "csv or jsonl")
@@ -403,23 +403,23 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 		return err
 	}
 	if format != "csv" && format != "jsonl" {
-		return usageError{"export: --format is csv or jsonl"}
+		return UsageError{"export: --format is csv or jsonl"}
 	}
 	now := time.Now()
 	q := listQuery{From: now.AddDate(0, 0, -30), To: now.Add(time.Second)}
 	var err error
 	if from != "" {
 		if q.From, err = parseDay(from, false); err != nil {
-			return usageError{"export --from: " + err.Error()}
+			return UsageError{"export --from: " + err.Error()}
 		}
 	}
 	if to != "" {
 		if q.To, err = parseDay(to, true); err != nil {
-			return usageError{"export --to: " + err.Error()}
+			return UsageError{"export --to: " + err.Error()}
 		}
 	}
 	if !q.From.Before(q.To) {
-		return usageError{fmt.Sprintf("export: --from (%s) is not before --to (%s): nothing can be in between",
+		return UsageError{fmt.Sprintf("export: --from (%s) is not before --to (%s): nothing can be in between",
 			q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
 	}
 	cfg, err := a.opsConfig(path)
@@ -432,7 +432,7 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 	}
 	defer src.close()
 
-	w := a.stdout
+	w := a.Stdout
 	if out != "" {
 		// A new file, readable by its owner only: never one that exists, which
 		// another user may have planted (with its own mode and owner) to read
@@ -493,7 +493,7 @@ func (a *app) cmdExport(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(a.stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+	fmt.Fprintf(a.Stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package opscli
 
 import (
 	"errors"
@@ -12,15 +12,15 @@ import (
 	"github.com/kardianos/service"
 )
 
-// cmdService runs install, uninstall, start, stop, restart and status.
-func (a *app) cmdService(verb string, args []string) error {
+// Service runs install, uninstall, start, stop, restart and status.
+func (a *CLI) Service(verb string, args []string) error {
 	var path string
 	var opts ossvc.InstallOptions
-	define := configFlag(&path)
+	define := ConfigFlag(&path)
 	if verb == "install" {
-		define = func(fs *flag.FlagSet) { configFlag(&path)(fs); opts.Define(fs) }
+		define = func(fs *flag.FlagSet) { ConfigFlag(&path)(fs); opts.Define(fs) }
 	}
-	if _, err := a.flags(verb, args, define); err != nil {
+	if _, err := a.Flags(verb, args, define); err != nil {
 		return err
 	}
 	var cfg *config.Config
@@ -32,7 +32,7 @@ func (a *app) cmdService(verb string, args []string) error {
 			return fmt.Errorf("config %s: %w", path, err)
 		}
 		if src != "" {
-			fmt.Fprintf(a.stdout, "bridged service: created %s from %s\n", path, src)
+			fmt.Fprintf(a.Stdout, "bridged service: created %s from %s\n", path, src)
 		}
 		// Never install a service that would fail at its first start, save
 		// for one thing: the example's placeholders (iyzico's credentials),
@@ -47,7 +47,7 @@ func (a *app) cmdService(verb string, args []string) error {
 		}
 		path = abs
 	}
-	svc, err := a.newService(ossvc.NewProgram(nil, a.exit, a.stderr, currentBuild().Version), ossvc.Config(path))
+	svc, err := a.NewService(ossvc.NewProgram(nil, a.Exit, a.Stderr, a.Version), ossvc.Config(path))
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
 	}
@@ -56,15 +56,15 @@ func (a *app) cmdService(verb string, args []string) error {
 		if opts.Registered() {
 			svc = ossvc.ExistingService(svc, ossvc.Config(path))
 		}
-		err = ossvc.OSHost(a.stdout, a.stderr).Install(svc, cfg, path)
+		err = ossvc.OSHost(a.Stdout, a.Stderr).Install(svc, cfg, path)
 	case "uninstall":
 		// The data directory (the journal) and the config stay: an
 		// uninstall or an upgrade must never lose a payment record.
-		err = ossvc.OSHost(a.stdout, a.stderr).Uninstall(svc)
+		err = ossvc.OSHost(a.Stdout, a.Stderr).Uninstall(svc)
 	case "start", "restart":
 		// A config that cannot run is said here, not in a service log.
 		if path != "" {
-			if _, err := a.loadConfig(path); err != nil {
+			if _, err := a.LoadConfig(path); err != nil {
 				return err
 			}
 		}
@@ -77,7 +77,7 @@ func (a *app) cmdService(verb string, args []string) error {
 		err = svc.Stop()
 	case "status":
 		st, serr := svc.Status()
-		fmt.Fprintf(a.stdout, "bridged service: %s\n", ossvc.StatusText(svc.Platform(), st, serr))
+		fmt.Fprintf(a.Stdout, "bridged service: %s\n", ossvc.StatusText(svc.Platform(), st, serr))
 		if serr != nil && !errors.Is(serr, service.ErrNotInstalled) {
 			return fmt.Errorf("service status: %w", serr)
 		}
@@ -86,16 +86,16 @@ func (a *app) cmdService(verb string, args []string) error {
 	if err != nil {
 		return fmt.Errorf("service %s: %w", verb, err)
 	}
-	fmt.Fprintf(a.stdout, "bridged service: %s done\n", verb)
+	fmt.Fprintf(a.Stdout, "bridged service: %s done\n", verb)
 	if verb != "install" {
 		return nil
 	}
 	if len(pending) > 0 {
-		fmt.Fprintf(a.stdout, "bridged service: not started: %s still holds the example's placeholders:\n", path)
+		fmt.Fprintf(a.Stdout, "bridged service: not started: %s still holds the example's placeholders:\n", path)
 		for _, p := range pending {
-			fmt.Fprintf(a.stdout, "  %s\n", p)
+			fmt.Fprintf(a.Stdout, "  %s\n", p)
 		}
-		fmt.Fprintf(a.stdout, "Fill them in, check with: bridged check-config -c %q\nthen start the service: bridged start\n", path)
+		fmt.Fprintf(a.Stdout, "Fill them in, check with: bridged check-config -c %q\nthen start the service: bridged start\n", path)
 		return nil
 	}
 	if opts.Registered() {
@@ -104,15 +104,15 @@ func (a *app) cmdService(verb string, args []string) error {
 		if err := ossvc.StartAndWait(svc, ossvc.StartTimeout); err != nil {
 			return fmt.Errorf("service start: %w", err)
 		}
-		fmt.Fprintln(a.stdout, "bridged service: running")
+		fmt.Fprintln(a.Stdout, "bridged service: running")
 	}
 	return nil
 }
 
 // loadInstallConfig is ossvc.LoadInstallConfig with -c FILE required.
-func (a *app) loadInstallConfig(path string) (*config.Config, config.Problems, error) {
+func (a *CLI) loadInstallConfig(path string) (*config.Config, config.Problems, error) {
 	if path == "" {
-		return nil, nil, usageError{"-c FILE is required"}
+		return nil, nil, UsageError{"-c FILE is required"}
 	}
-	return ossvc.LoadInstallConfig(path, a.getenv)
+	return ossvc.LoadInstallConfig(path, a.Getenv)
 }

@@ -1,4 +1,4 @@
-package main
+package opscli
 
 import (
 	"context"
@@ -33,7 +33,7 @@ type verdict struct {
 
 // doctor checks one installation, each part with a verdict and a fix hint.
 type doctor struct {
-	a       *app
+	a       *CLI
 	cfg     *config.Config
 	path    string
 	running bool // a daemon answers on the listen address
@@ -44,9 +44,10 @@ func (d *doctor) add(name, status, detail, fix string) {
 	d.out = append(d.out, verdict{name: name, status: status, detail: detail, fix: fix})
 }
 
-func (a *app) cmdDoctor(ctx context.Context, args []string) error {
+// Doctor checks config, data dir, journal, network and login, each with a fix hint.
+func (a *CLI) Doctor(ctx context.Context, args []string) error {
 	var path string
-	if _, err := a.flags("doctor", args, func(fs *flag.FlagSet) { configFlag(&path)(fs) }); err != nil {
+	if _, err := a.Flags("doctor", args, func(fs *flag.FlagSet) { ConfigFlag(&path)(fs) }); err != nil {
 		return err
 	}
 	if path == "" {
@@ -64,7 +65,7 @@ func (a *app) cmdDoctor(ctx context.Context, args []string) error {
 			d.checkLogin(ctx)
 		}
 	}
-	return d.report(a.stdout)
+	return d.report(a.Stdout)
 }
 
 func (d *doctor) report(w io.Writer) error {
@@ -116,7 +117,7 @@ func (d *doctor) checkAccess() {
 }
 
 func (d *doctor) checkConfig() {
-	cfg, err := config.Load(d.path, d.a.getenv)
+	cfg, err := config.Load(d.path, d.a.Getenv)
 	if err == nil {
 		err = cfg.Validate()
 	}
@@ -321,17 +322,17 @@ func (d *doctor) checkLogin(ctx context.Context) {
 	}
 }
 
-// cmdStatus prints the service manager's view and the daemon's readiness.
-func (a *app) cmdStatus(ctx context.Context, args []string) error {
+// Status prints the service manager's view and the daemon's readiness.
+func (a *CLI) Status(ctx context.Context, args []string) error {
 	var path string
-	if _, err := a.flags("status", args, configFlag(&path)); err != nil {
+	if _, err := a.Flags("status", args, ConfigFlag(&path)); err != nil {
 		return err
 	}
-	if svc, err := a.newService(ossvc.NewProgram(nil, a.exit, a.stderr, currentBuild().Version), ossvc.Config("")); err == nil {
+	if svc, err := a.NewService(ossvc.NewProgram(nil, a.Exit, a.Stderr, a.Version), ossvc.Config("")); err == nil {
 		st, serr := svc.Status()
-		fmt.Fprintf(a.stdout, "service: %s\n", ossvc.StatusText(svc.Platform(), st, serr))
+		fmt.Fprintf(a.Stdout, "service: %s\n", ossvc.StatusText(svc.Platform(), st, serr))
 	} else {
-		fmt.Fprintf(a.stdout, "service: unknown: no service manager bridged knows runs here (%v); bridged can still run in the foreground\n", err)
+		fmt.Fprintf(a.Stdout, "service: unknown: no service manager bridged knows runs here (%v); bridged can still run in the foreground\n", err)
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {
@@ -340,13 +341,13 @@ func (a *app) cmdStatus(ctx context.Context, args []string) error {
 	var rd map[string]any
 	_, err = newAPIClient(cfg).do(ctx, http.MethodGet, "/readyz", &rd)
 	if errors.Is(err, errNotRunning) {
-		fmt.Fprintf(a.stdout, "daemon: not answering on %s\n", cfg.Listen)
+		fmt.Fprintf(a.Stdout, "daemon: not answering on %s\n", cfg.Listen)
 		return errors.New("bridged is not running")
 	}
 	if err != nil {
 		return err
 	}
-	return printReadiness(a.stdout, rd)
+	return printReadiness(a.Stdout, rd)
 }
 
 func printReadiness(w io.Writer, rd map[string]any) error {

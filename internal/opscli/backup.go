@@ -1,4 +1,4 @@
-package main
+package opscli
 
 import (
 	"context"
@@ -20,17 +20,17 @@ import (
 // the running daemon first (its API holds the journal's lock) and works on
 // the file directly when no daemon runs.
 
-// cmdBackup writes a verified backup: bridged backup -o FILE.
-func (a *app) cmdBackup(ctx context.Context, args []string) error {
+// Backup writes a verified backup: bridged backup -o FILE.
+func (a *CLI) Backup(ctx context.Context, args []string) error {
 	var path, out string
-	if _, err := a.flags("backup", args, func(fs *flag.FlagSet) {
-		configFlag(&path)(fs)
+	if _, err := a.Flags("backup", args, func(fs *flag.FlagSet) {
+		ConfigFlag(&path)(fs)
 		fs.StringVar(&out, "o", "", "the backup file to write (a tar of the journal and its archives)")
 	}); err != nil {
 		return err
 	}
 	if out == "" {
-		return usageError{"backup: -o FILE is required"}
+		return UsageError{"backup: -o FILE is required"}
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {
@@ -49,14 +49,14 @@ func (a *app) cmdBackup(ctx context.Context, args []string) error {
 	if err := os.Rename(tmp, out); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "backup %s: journal head seq %d, %d archive(s), %d entries in the journal; verified (restore it with bridged restore -i %s)\n",
+	fmt.Fprintf(a.Stdout, "backup %s: journal head seq %d, %d archive(s), %d entries in the journal; verified (restore it with bridged restore -i %s)\n",
 		out, rep.Head, rep.Archives, rep.Journal, out)
 	return nil
 }
 
 // takeBackup writes a backup of cfg's journal to file: through the daemon
 // when it runs, from the file otherwise.
-func (a *app) takeBackup(ctx context.Context, cfg *config.Config, file string) error {
+func (a *CLI) takeBackup(ctx context.Context, cfg *config.Config, file string) error {
 	f, err := os.OpenFile(file, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return err
@@ -67,10 +67,10 @@ func (a *app) takeBackup(ctx context.Context, cfg *config.Config, file string) e
 		return err
 	}
 	if running {
-		fmt.Fprintf(a.stderr, "bridged is running: taking the backup through its API\n")
+		fmt.Fprintf(a.Stderr, "bridged is running: taking the backup through its API\n")
 		err = streamBackup(ctx, newAPIClient(cfg), f)
 	} else {
-		fmt.Fprintf(a.stderr, "bridged is not running: reading the journal in %s directly\n", cfg.DataDir)
+		fmt.Fprintf(a.Stderr, "bridged is not running: reading the journal in %s directly\n", cfg.DataDir)
 		var st *store.Store
 		if st, err = store.Open(cfg.DataDir, store.Options{Timeout: time.Second}); err == nil {
 			_, err = st.Backup(ctx, f)
@@ -133,18 +133,18 @@ func verifyDir(ctx context.Context, dir string) (store.ArchiveReport, error) {
 	return st.VerifyArchives(ctx)
 }
 
-// cmdRestore extracts a backup into the data dir: bridged restore -i FILE.
-func (a *app) cmdRestore(ctx context.Context, args []string) error {
+// Restore extracts a backup into the data dir: bridged restore -i FILE.
+func (a *CLI) Restore(ctx context.Context, args []string) error {
 	var path, in, dataDir string
-	if _, err := a.flags("restore", args, func(fs *flag.FlagSet) {
-		configFlag(&path)(fs)
+	if _, err := a.Flags("restore", args, func(fs *flag.FlagSet) {
+		ConfigFlag(&path)(fs)
 		fs.StringVar(&in, "i", "", "the backup file (from bridged backup)")
 		fs.StringVar(&dataDir, "data-dir", "", "restore here instead of the config's data_dir")
 	}); err != nil {
 		return err
 	}
 	if in == "" {
-		return usageError{"restore: -i FILE is required"}
+		return UsageError{"restore: -i FILE is required"}
 	}
 	if dataDir == "" {
 		cfg, err := a.opsConfig(path)
@@ -172,15 +172,15 @@ func (a *app) cmdRestore(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("restored into %s, but it does not verify: %w", dataDir, err)
 	}
-	fmt.Fprintf(a.stdout, "restored %s into %s: journal head seq %d, %d archive(s); verified\n", in, dataDir, rep.Head, rep.Archives)
+	fmt.Fprintf(a.Stdout, "restored %s into %s: journal head seq %d, %d archive(s); verified\n", in, dataDir, rep.Head, rep.Archives)
 	return nil
 }
 
-// cmdVerify checks the journal and its archives together: bridged verify.
-func (a *app) cmdVerify(ctx context.Context, args []string) error {
+// Verify checks the journal and its archives together: bridged verify.
+func (a *CLI) Verify(ctx context.Context, args []string) error {
 	var path, backup string
-	if _, err := a.flags("verify", args, func(fs *flag.FlagSet) {
-		configFlag(&path)(fs)
+	if _, err := a.Flags("verify", args, func(fs *flag.FlagSet) {
+		ConfigFlag(&path)(fs)
 		fs.StringVar(&backup, "backup", "", "verify this backup file instead of the data dir")
 	}); err != nil {
 		return err
@@ -206,7 +206,7 @@ func (a *app) cmdVerify(ctx context.Context, args []string) error {
 			break
 		}
 		// The daemon holds the file: verify a copy it takes now.
-		fmt.Fprintf(a.stderr, "bridged is running: verifying a copy of its journal taken now\n")
+		fmt.Fprintf(a.Stderr, "bridged is running: verifying a copy of its journal taken now\n")
 		tmp, terr := os.CreateTemp("", "bridged-verify-*.tar")
 		if terr != nil {
 			return terr
@@ -220,20 +220,20 @@ func (a *app) cmdVerify(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%s does not verify: %w", what, err)
 	}
-	fmt.Fprintf(a.stdout, "%s verifies: the chain from seq 1 to %d, %d entries in the journal and %d in %d archive(s) (%d operations)\n",
+	fmt.Fprintf(a.Stdout, "%s verifies: the chain from seq 1 to %d, %d entries in the journal and %d in %d archive(s) (%d operations)\n",
 		what, rep.Head, rep.Journal, rep.Entries, rep.Archives, rep.Operations)
 	for _, u := range rep.Unlisted {
-		fmt.Fprintf(a.stdout, "note: %s is in the archive directory but the journal does not list it (a stop before its day was removed); it can be deleted\n", u)
+		fmt.Fprintf(a.Stdout, "note: %s is in the archive directory but the journal does not list it (a stop before its day was removed); it can be deleted\n", u)
 	}
 	return nil
 }
 
-// cmdCompact rewrites the journal's file without its free pages.
-func (a *app) cmdCompact(ctx context.Context, args []string) error {
+// Compact rewrites the journal's file without its free pages.
+func (a *CLI) Compact(ctx context.Context, args []string) error {
 	var path string
 	var force bool
-	if _, err := a.flags("compact", args, func(fs *flag.FlagSet) {
-		configFlag(&path)(fs)
+	if _, err := a.Flags("compact", args, func(fs *flag.FlagSet) {
+		ConfigFlag(&path)(fs)
 		fs.BoolVar(&force, "force", false, fmt.Sprintf("compact even when less than %.0f%% of the file is free", 100*compactMinFree))
 	}); err != nil {
 		return err
@@ -248,7 +248,7 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 	}
 	var res server.CompactResult
 	if running {
-		fmt.Fprintf(a.stderr, "bridged is running: it compacts the journal with every terminal held meanwhile\n")
+		fmt.Fprintf(a.Stderr, "bridged is running: it compacts the journal with every terminal held meanwhile\n")
 		c := newAPIClient(cfg)
 		c.http.Timeout = 0 // a big journal takes a while; the daemon bounds nothing here either
 		q := ""
@@ -259,7 +259,7 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 	} else {
 		var st *store.Store
 		if st, err = store.Open(cfg.DataDir, store.Options{Timeout: time.Second}); err == nil {
-			res, err = compactJournal(ctx, st, force, func(_ context.Context, fn func() error) error { return fn() })
+			res, err = CompactJournal(ctx, st, force, func(_ context.Context, fn func() error) error { return fn() })
 			err = errors.Join(err, st.Close())
 		}
 	}
@@ -267,10 +267,10 @@ func (a *app) cmdCompact(ctx context.Context, args []string) error {
 		return err
 	}
 	if !res.Compacted {
-		fmt.Fprintf(a.stdout, "not compacted: %s\n", res.Reason)
+		fmt.Fprintf(a.Stdout, "not compacted: %s\n", res.Reason)
 		return nil
 	}
-	fmt.Fprintf(a.stdout, "compacted: %.1f MiB -> %.1f MiB (%.0f%% was free) in %d ms\n",
+	fmt.Fprintf(a.Stdout, "compacted: %.1f MiB -> %.1f MiB (%.0f%% was free) in %d ms\n",
 		float64(res.BeforeBytes)/(1<<20), float64(res.AfterBytes)/(1<<20), 100*res.FreeRatio, res.TookMS)
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
@@ -51,72 +52,25 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		return fmt.Errorf("logger: %w", err)
 	}
 	defer closeLog.Close()
+	d := &daemon{cfg: cfg, sm: sm, log: log, mainLog: log.With().Str("component", "main").Logger(), m: metrics.New()}
 	b := currentBuild()
-	mainLog := log.With().Str("component", "main").Logger()
-	mainLog.Info().Str("version", b.Version).Str("commit", b.Commit).
+	d.mainLog.Info().Str("version", b.Version).Str("commit", b.Commit).
 		Str("mode", string(cfg.Mode)).Str("data_dir", cfg.DataDir).Msg("starting")
-
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	// Metrics are read at scrape time through closures over the parts built
-	// below; their hooks are handed to each part as it is built.
-	var (
-		svc    *payment.Service
-		client *upstream.Client
-		st     *store.Store
-	)
-	m := metrics.New(metrics.Gauges{
-		UnknownOpen:    func() float64 { return float64(svc.UnknownCount()) },
-		TokenRefreshes: func() float64 { return float64(client.TokenStatus().Refreshes) },
-		TokenLogins:    func() float64 { return float64(client.TokenStatus().Logins) },
-		TokenFailures: func() float64 {
-			if client.TokenStatus().LastError != "" {
-				return 1
-			}
-			return 0
-		},
-		TokenExpiry: func() float64 {
-			if exp := client.TokenExpiry(); !exp.IsZero() {
-				return float64(exp.Unix())
-			}
-			return 0
-		},
-		StoreFailClosed: func() float64 {
-			if svc.Health() != nil {
-				return 1
-			}
-			return 0
-		},
-		ConflictsOpen: func() float64 { return float64(len(svc.Conflicts())) },
-	})
-
-	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
-		FailWrites: sm.FailWrites, FailWrite: sm.FailWrite, Fault: sm.StoreFault, ArchiveChunk: sm.ArchiveChunk})
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	// The store closes last, after every worker that writes to it has stopped.
-	defer st.Close()
-
-	ucfg := upstreamConfig(cfg, log)
-	ucfg.OnCall = func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) }
-	ucfg.WrapTransport = sm.Transport
-	if sm.Upstream != nil {
-		sm.Upstream(&ucfg)
-	}
-	client, err = upstream.New(ucfg, st)
-	if err != nil {
-		return fmt.Errorf("upstream: %w", err)
-	}
-	svc, err = newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
-		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m, sm.Payment)
+	st, err := d.openStore()
 	if err != nil {
 		return err
 	}
-	if sm.Service != nil {
-		sm.Service(svc)
+	// The store closes last, after every worker that writes to it has stopped.
+	defer st.Close()
+	client, err := d.newUpstream(st)
+	if err != nil {
+		return err
 	}
+	svc, err := d.newPayments(st, client)
+	if err != nil {
+		return err
+	}
+	registerGauges(d.m, svc, client)
 	// Every operation the last run left in flight becomes unknown before the
 	// first request is taken; the reconciler settles them.
 	if err := svc.Recover(ctx); err != nil {
@@ -125,15 +79,104 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		}
 		return err
 	}
+	srv, lns, err := d.newHTTP(st, svc, client, b.Version)
+	if err != nil {
+		return err
+	}
+	return d.serve(ctx, st, client, svc, srv, lns, onReady)
+}
 
+// daemon is what every part of the graph is built with: the config, the test
+// seams, the logger and the metrics (whose hooks each part gets as it is
+// built). The parts themselves are passed from one constructor to the next.
+type daemon struct {
+	cfg     *config.Config
+	sm      seams
+	log     zerolog.Logger
+	mainLog zerolog.Logger // component=main
+	m       *metrics.Metrics
+}
+
+// openStore opens the journal in the data dir, creating the dir first.
+func (d *daemon) openStore() (*store.Store, error) {
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, OnCommit: d.m.StoreCommit, OnGroup: d.m.StoreGroup,
+		FailWrites: d.sm.FailWrites, FailWrite: d.sm.FailWrite, Fault: d.sm.StoreFault, ArchiveChunk: d.sm.ArchiveChunk})
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return st, nil
+}
+
+// newUpstream is the iyzico client, its calls timed by the metrics.
+func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
+	ucfg := upstreamConfig(d.cfg, d.log)
+	ucfg.OnCall = func(r upstream.CallRecord) { d.m.UpstreamCall(r.Op, r.Class.String(), r.Duration) }
+	ucfg.WrapTransport = d.sm.Transport
+	if d.sm.Upstream != nil {
+		d.sm.Upstream(&ucfg)
+	}
+	client, err := upstream.New(ucfg, st)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	return client, nil
+}
+
+// newPayments is the payment service over the journal and the gateway of
+// the config's mode.
+func (d *daemon) newPayments(st *store.Store, client *upstream.Client) (*payment.Service, error) {
+	gw := upstream.NewGateway(client, payment.Mode(d.cfg.Mode), upstream.SaleApp{Name: d.cfg.SaleApp.Name, Version: d.cfg.SaleApp.Version})
+	svc, err := newPaymentService(d.cfg, st, gw, d.log, d.m, d.sm.Payment)
+	if err != nil {
+		return nil, err
+	}
+	if d.sm.Service != nil {
+		d.sm.Service(svc)
+	}
+	return svc, nil
+}
+
+// registerGauges registers the values read at scrape time, over parts that
+// exist by now.
+func registerGauges(m *metrics.Metrics, svc *payment.Service, client *upstream.Client) {
+	m.RegisterGauges(metrics.Gauges{
+		UnknownOpen:    func() float64 { return float64(svc.UnknownCount()) },
+		TokenRefreshes: func() float64 { return float64(client.TokenStatus().Refreshes) },
+		TokenLogins:    func() float64 { return float64(client.TokenStatus().Logins) },
+		TokenFailures:  func() float64 { return oneIf(client.TokenStatus().LastError != "") },
+		TokenExpiry: func() float64 {
+			if exp := client.TokenExpiry(); !exp.IsZero() {
+				return float64(exp.Unix())
+			}
+			return 0
+		},
+		StoreFailClosed: func() float64 { return oneIf(svc.Health() != nil) },
+		ConflictsOpen:   func() float64 { return float64(len(svc.Conflicts())) },
+	})
+}
+
+// oneIf is a gauge's 1 or 0.
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newHTTP is the local API's server and its listeners, opened once the
+// journal is recovered.
+func (d *daemon) newHTTP(st *store.Store, svc *payment.Service, client *upstream.Client, version string) (*server.HTTP, []net.Listener, error) {
 	handler := server.New(server.Options{
-		Logger:         log,
-		Keys:           serverKeys(cfg.API.Keys),
-		AllowedHosts:   cfg.API.AllowedHosts,
-		AllowedOrigins: cfg.API.AllowedOrigins,
+		Logger:         d.log,
+		Keys:           serverKeys(d.cfg.API.Keys),
+		AllowedHosts:   d.cfg.API.AllowedHosts,
+		AllowedOrigins: d.cfg.API.AllowedOrigins,
 		Service:        svc,
-		DefaultWait:    cfg.API.DefaultWait,
-		CardTimeout:    cfg.Upstream.CardTimeout,
+		DefaultWait:    d.cfg.API.DefaultWait,
+		CardTimeout:    d.cfg.Upstream.CardTimeout,
 		Token: func() server.TokenHealth {
 			ts := client.TokenStatus()
 			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, LastError: ts.LastError}
@@ -143,24 +186,29 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 			return server.UpstreamHealth{Reachable: cs.Reachable(), ServerErrors: cs.ServerErrors(), ServerErrorStatus: cs.LastServerErrorStatus,
 				LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess, LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
 		},
-		Metrics: m,
-		Version: b.Version,
+		Metrics: d.m,
+		Version: version,
 		Journal: journalAdmin(st, svc),
 	})
-	lns, err := ossvc.OpenListeners(cfg.Listen, getenvOS, mainLog)
+	lns, err := ossvc.OpenListeners(d.cfg.Listen, getenvOS, d.mainLog)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if sm.Handler != nil {
-		handler = sm.Handler(handler)
+	if d.sm.Handler != nil {
+		handler = d.sm.Handler(handler)
 	}
-	srv := server.NewHTTP(handler, connLimits(cfg, mainLog), log)
+	return server.NewHTTP(handler, connLimits(d.cfg, d.mainLog), d.log), lns, nil
+}
 
+// serve supervises the workers (token owner, reconciler, journal upkeep, one
+// server per listener) until ctx ends or one fails, then drains.
+func (d *daemon) serve(ctx context.Context, st *store.Store, client *upstream.Client, svc *payment.Service,
+	srv *server.HTTP, lns []net.Listener, onReady func(addr string)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return client.Run(gctx) })
 	g.Go(func() error { return svc.Run(gctx) })
 	// Closed business days past journal.retain_days go to the archives.
-	g.Go(func() error { return st.Maintain(gctx, store.MaintainOptions{RetainDays: cfg.Journal.RetainDays}) })
+	g.Go(func() error { return st.Maintain(gctx, store.MaintainOptions{RetainDays: d.cfg.Journal.RetainDays}) })
 	for _, ln := range lns {
 		g.Go(func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -184,12 +232,12 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	for i, ln := range lns {
 		addrs[i] = ln.Addr().String()
 	}
-	mainLog.Info().Str("listen", addrs[0]).Strs("addresses", addrs).Msg("ready")
+	d.mainLog.Info().Str("listen", addrs[0]).Strs("addresses", addrs).Msg("ready")
 	if onReady != nil {
 		onReady(addrs[0])
 	}
-	err = g.Wait()
-	mainLog.Info().Msg("stopped")
+	err := g.Wait()
+	d.mainLog.Info().Msg("stopped")
 	return err
 }
 

@@ -44,7 +44,7 @@ func settleOffline(ctx context.Context, cfg *config.Config, stderr io.Writer, ad
 	go func() { stopped <- client.Run(runCtx) }()
 	defer func() { stop(); <-stopped }()
 	gw := upstream.NewGateway(client, payment.Mode(cfg.Mode), upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version})
-	svc, err := newPaymentService(cfg, st, gw, log, metrics.New(metrics.Gauges{}), func(o *payment.Options) {
+	svc, err := newPaymentService(cfg, st, gw, log, metrics.New(), func(o *payment.Options) {
 		o.SettleByWallClock = true
 		if adjust != nil {
 			adjust(o)

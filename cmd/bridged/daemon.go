@@ -10,12 +10,15 @@ import (
 	"os"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/failpoint"
 	"github.com/bridgedpos/bridged/internal/metrics"
+	"github.com/bridgedpos/bridged/internal/opscli"
 	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/profiling"
@@ -112,9 +115,18 @@ func (d *daemon) openStore() (*store.Store, error) {
 
 // newUpstream is the iyzico client, its calls timed by the metrics.
 func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
-	ucfg := upstreamConfig(d.cfg, d.log)
-	ucfg.OnCall = func(r upstream.CallRecord) { d.m.UpstreamCall(r.Op, r.Class.String(), r.Duration) }
-	ucfg.WrapTransport = d.sm.Transport
+	u := d.cfg.Upstream
+	ucfg := upstream.Config{
+		BaseURL: u.BaseURL,
+		Credentials: upstream.Credentials{ClientID: u.ClientID, ClientSecret: u.ClientSecret.Reveal(),
+			Username: u.Username, Password: u.Password.Reveal()},
+		Locale:        d.cfg.EffectiveLocale(),
+		CardTimeout:   u.CardTimeout,
+		QueryTimeout:  u.QueryTimeout,
+		Logger:        d.log,
+		OnCall:        func(r upstream.CallRecord) { d.m.UpstreamCall(r.Op, r.Class.String(), r.Duration) },
+		WrapTransport: d.sm.Transport,
+	}
 	if d.sm.Upstream != nil {
 		d.sm.Upstream(&ucfg)
 	}
@@ -128,8 +140,29 @@ func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
 // newPayments is the payment service over the journal and the gateway of
 // the config's mode.
 func (d *daemon) newPayments(st *store.Store, client *upstream.Client) (*payment.Service, error) {
-	gw := upstream.NewGateway(client, payment.Mode(d.cfg.Mode), upstream.SaleApp{Name: d.cfg.SaleApp.Name, Version: d.cfg.SaleApp.Version})
-	svc, err := newPaymentService(d.cfg, st, gw, d.log, d.m, d.sm.Payment)
+	cfg := d.cfg
+	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
+	if err != nil {
+		return nil, err
+	}
+	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
+	if err != nil {
+		return nil, fmt.Errorf("payments.max_amount: %w", err)
+	}
+	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
+	for i, t := range cfg.Terminals {
+		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
+	}
+	o := payment.Options{
+		Mode: payment.Mode(cfg.Mode), Terminals: terms, Journal: st, Logger: d.log,
+		Gateway:   upstream.NewGateway(client, payment.Mode(cfg.Mode), upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}),
+		MaxAmount: maxAmount, Currency: cur, CardTimeout: cfg.Upstream.CardTimeout,
+		OnState: d.m.Operation, OnQuery: d.m.ReconcilerQuery, OnConflict: d.m.Conflict, OnSettle: d.m.Settlement,
+	}
+	if d.sm.Payment != nil {
+		d.sm.Payment(&o)
+	}
+	svc, err := payment.New(o)
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +223,7 @@ func (d *daemon) newHTTP(st *store.Store, svc *payment.Service, client *upstream
 		Version: version,
 		Journal: journalAdmin(st, svc),
 	})
-	lns, err := ossvc.OpenListeners(d.cfg.Listen, getenvOS, d.mainLog)
+	lns, err := ossvc.OpenListeners(d.cfg.Listen, os.Getenv, d.mainLog) // socket activation is a fact of this process, whatever the verbs were given
 	if err != nil {
 		return nil, nil, err
 	}
@@ -254,56 +287,7 @@ func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
 	return lim
 }
 
-// upstreamConfig is the iyzico client's config from bridged's.
-func upstreamConfig(cfg *config.Config, log zerolog.Logger) upstream.Config {
-	return upstream.Config{
-		BaseURL: cfg.Upstream.BaseURL,
-		Credentials: upstream.Credentials{
-			ClientID:     cfg.Upstream.ClientID,
-			ClientSecret: cfg.Upstream.ClientSecret.Reveal(),
-			Username:     cfg.Upstream.Username,
-			Password:     cfg.Upstream.Password.Reveal(),
-		},
-		Locale:       cfg.EffectiveLocale(),
-		CardTimeout:  cfg.Upstream.CardTimeout,
-		QueryTimeout: cfg.Upstream.QueryTimeout,
-		Logger:       log,
-	}
-}
-
-func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics, adjust func(*payment.Options)) (*payment.Service, error) {
-	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
-	if err != nil {
-		return nil, err
-	}
-	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
-	if err != nil {
-		return nil, fmt.Errorf("payments.max_amount: %w", err)
-	}
-	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
-	for i, t := range cfg.Terminals {
-		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
-	}
-	o := payment.Options{
-		Mode:        payment.Mode(cfg.Mode),
-		Terminals:   terms,
-		Journal:     st,
-		Gateway:     gw,
-		Logger:      log,
-		MaxAmount:   maxAmount,
-		Currency:    cur,
-		CardTimeout: cfg.Upstream.CardTimeout,
-		OnState:     m.Operation,
-		OnQuery:     m.ReconcilerQuery,
-		OnConflict:  m.Conflict,
-		OnSettle:    m.Settlement,
-	}
-	if adjust != nil {
-		adjust(&o)
-	}
-	return payment.New(o)
-}
-
+// serverKeys are the config's API keys as the server checks them.
 func serverKeys(keys []config.APIKey) []server.Key {
 	out := make([]server.Key, len(keys))
 	for i, k := range keys {
@@ -315,6 +299,93 @@ func serverKeys(keys []config.APIKey) []server.Key {
 	return out
 }
 
-// getenvOS reads the process environment: socket activation is a fact of
-// this process, whatever environment the verbs were given.
-func getenvOS(k string) string { return os.Getenv(k) }
+// journalAdmin is the journal's upkeep the daemon offers on its API
+// (/v1/admin/backup, /v1/admin/compact): a backup while payments go on, and
+// a compaction with every terminal held (payment.Service.Hold).
+func journalAdmin(st *store.Store, svc *payment.Service) server.Journal {
+	return server.Journal{
+		Backup: func(ctx context.Context, w io.Writer) error {
+			_, err := st.Backup(ctx, w)
+			return err
+		},
+		Compact: func(ctx context.Context, force bool) (server.CompactResult, error) {
+			return opscli.CompactJournal(ctx, st, force, svc.Hold)
+		},
+	}
+}
+
+// newLogger builds the one logger of the process. Packages get it passed in and
+// add their own component field; nothing logs through a global.
+func newLogger(c config.Log, stderr io.Writer) (zerolog.Logger, io.Closer, error) {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil {
+		return zerolog.Nop(), nil, err
+	}
+	var w io.Writer = stderr
+	var closer io.Closer = io.NopCloser(nil)
+	if c.File != "" {
+		// lumberjack rotates by size and keeps a bounded number of old files.
+		lj := &lumberjack.Logger{
+			Filename:   c.File,
+			MaxSize:    c.MaxSizeMB,
+			MaxBackups: c.MaxBackups,
+			MaxAge:     c.MaxAgeDays,
+			Compress:   true,
+		}
+		w, closer = lj, lj
+	} else if c.Format == "console" || (c.Format == "auto" && isTerminal(stderr)) {
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), closer, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// settleOffline runs tx settle or tx acknowledge on the journal itself,
+// when no daemon holds it, with the daemon's rules: the payment service
+// over the journal and iyzico, so that a settlement asks iyzico once more
+// first and iyzico's definite answer wins. Operations the last run left in
+// flight become unknown first, as at every start. The wait before a
+// settlement counts on the wall clock since the send (no process was
+// watching it); the daemon, once started, watches the settled operation
+// until the end of its business day.
+func settleOffline(ctx context.Context, cfg *config.Config, stderr io.Writer, adjust func(*payment.Options),
+	apply func(*payment.Service) (*payment.Operation, error)) (*payment.Operation, error) {
+	st, err := store.Open(cfg.DataDir, store.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("bridged is not running and its journal cannot be opened: %w", err)
+	}
+	defer st.Close()
+	fmt.Fprintf(stderr, "bridged is not running: working on the journal in %s directly\n", cfg.DataDir)
+	log, closeLog, err := newLogger(config.Log{Level: "warn", Format: "console"}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer closeLog.Close()
+	d := &daemon{cfg: cfg, log: log, m: metrics.New(), sm: seams{Payment: func(o *payment.Options) {
+		o.SettleByWallClock = true
+		if adjust != nil {
+			adjust(o)
+		}
+	}}}
+	client, err := d.newUpstream(st)
+	if err != nil {
+		return nil, err
+	}
+	// The token owner, as in the daemon: the status query needs a token.
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- client.Run(runCtx) }()
+	defer func() { stop(); <-stopped }()
+	svc, err := d.newPayments(st, client)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Recover(ctx); err != nil {
+		return nil, err
+	}
+	return apply(svc)
+}

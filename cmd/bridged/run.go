@@ -95,7 +95,7 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	case "demo":
 		return a.cmdDemo(ctx, rest)
 	case "check-config":
-		return a.cmdCheckConfig(rest)
+		return a.ops().CheckConfig(rest)
 	case "version", "--version":
 		return printVersion(a.stdout)
 	case "install", "uninstall", "start", "stop", "restart":
@@ -133,28 +133,6 @@ func (a *app) ops() *opscli.CLI {
 			return settleOffline(ctx, cfg, a.stderr, a.offlinePayment, apply)
 		},
 	}
-}
-
-func (a *app) cmdCheckConfig(args []string) error {
-	var path string
-	if _, err := a.ops().Flags("check-config", args, opscli.ConfigFlag(&path)); err != nil {
-		return err
-	}
-	cfg, err := a.ops().LoadConfig(path)
-	if err != nil {
-		return err
-	}
-	out, err := cfg.Masked()
-	if err != nil {
-		return fmt.Errorf("render config: %w", err)
-	}
-	// Who may read the file matters where it runs; say it here, refuse at run.
-	for _, p := range config.CheckAccess(path, cfg.DataDir) {
-		fmt.Fprintf(a.stderr, "bridged: warning: %s (bridged run refuses to start so)\n", p)
-	}
-	fmt.Fprintf(a.stdout, "# %s is valid: mode %s, %d terminal(s), listening on %s\n%s",
-		path, cfg.Mode, len(cfg.Terminals), cfg.Listen, out)
-	return nil
 }
 
 func (a *app) cmdRun(ctx context.Context, args []string) error {

@@ -82,3 +82,26 @@ func (a *CLI) LoadConfig(path string) (*config.Config, error) {
 	}
 	return cfg, nil
 }
+
+// CheckConfig validates a config and prints it with its secrets masked.
+func (a *CLI) CheckConfig(args []string) error {
+	var path string
+	if _, err := a.Flags("check-config", args, ConfigFlag(&path)); err != nil {
+		return err
+	}
+	cfg, err := a.LoadConfig(path)
+	if err != nil {
+		return err
+	}
+	out, err := cfg.Masked()
+	if err != nil {
+		return fmt.Errorf("render config: %w", err)
+	}
+	// Who may read the file matters where it runs; say it here, refuse at run.
+	for _, p := range config.CheckAccess(path, cfg.DataDir) {
+		fmt.Fprintf(a.Stderr, "bridged: warning: %s (bridged run refuses to start so)\n", p)
+	}
+	fmt.Fprintf(a.Stdout, "# %s is valid: mode %s, %d terminal(s), listening on %s\n%s",
+		path, cfg.Mode, len(cfg.Terminals), cfg.Listen, out)
+	return nil
+}

@@ -147,80 +147,23 @@ func (a *CLI) Tx(ctx context.Context, args []string) error {
 // settlement asks iyzico once more first, and the daemon then watches it
 // until the end of the business day.
 func (a *CLI) cmdTxSettle(ctx context.Context, verb string, args []string) error {
-	var path, outcome, evidence, by, paymentID, paymentDate, note string
-	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
-	fs.SetOutput(a.Stderr)
-	ConfigFlag(&path)(fs)
-	fs.StringVar(&by, "by", "", "who you are (required; goes into the journal)")
-	if verb == "settle" {
-		fs.StringVar(&outcome, "outcome", "", "approved or declined: what the terminal's slip or transaction list shows (required)")
-		fs.StringVar(&evidence, "evidence", "", "what you checked: the slip, the terminal's list, an iyzico ticket (required)")
-		fs.StringVar(&paymentID, "payment-id", "", "the slip's payment id (approved only)")
-		fs.StringVar(&paymentDate, "payment-date", "", "the slip's date, YYYYMMDD (approved only; default: the operation's business day)")
-	} else {
-		fs.StringVar(&note, "note", "", "what was done about it (a refund at the counter, the books corrected)")
+	sa := settleArgs{verb: verb}
+	if err := sa.parse(args, a.Stderr); err != nil {
+		return err
 	}
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return UsageError{err.Error()}
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	} else if fs.NArg() > 0 || id == "" {
-		return UsageError{fmt.Sprintf("tx %s: want exactly one operation id", verb)}
-	}
-	var missing []string
-	if by == "" {
-		missing = append(missing, "--by")
-	}
-	body := map[string]string{"by": by}
-	endpoint := "/acknowledge-conflict"
-	if verb == "settle" {
-		endpoint = "/settle"
-		if outcome == "" {
-			missing = append(missing, "--outcome")
-		}
-		if evidence == "" {
-			missing = append(missing, "--evidence")
-		}
-		body["outcome"], body["evidence"] = outcome, evidence
-		if paymentID != "" {
-			body["payment_id"] = paymentID
-		}
-		if paymentDate != "" {
-			body["payment_date"] = paymentDate
-		}
-	} else {
-		if note == "" {
-			missing = append(missing, "--note")
-		}
-		body["note"] = note
-	}
-	if len(missing) > 0 {
-		return UsageError{fmt.Sprintf("tx %s: %s required", verb, strings.Join(missing, ", "))}
-	}
-	cfg, err := a.opsConfig(path)
+	endpoint, raw, err := sa.request()
 	if err != nil {
 		return err
 	}
-	raw, err := json.Marshal(body)
+	cfg, err := a.opsConfig(sa.path)
 	if err != nil {
 		return err
 	}
 	var t txRecord
-	_, err = newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(id)+endpoint, raw, &t)
+	_, err = newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(sa.id)+endpoint, raw, &t)
 	if errors.Is(err, errNotRunning) {
 		var op *payment.Operation
-		op, err = a.SettleOffline(ctx, cfg, func(svc *payment.Service) (*payment.Operation, error) {
-			if verb == "settle" {
-				return svc.Settle(ctx, payment.SettleRequest{ID: id, Outcome: outcome, Evidence: evidence, By: by, PaymentID: paymentID, PaymentDate: paymentDate})
-			}
-			return svc.AcknowledgeConflict(ctx, payment.AcknowledgeRequest{ID: id, By: by, Note: note})
-		})
-		if err != nil {
+		if op, err = a.SettleOffline(ctx, cfg, func(svc *payment.Service) (*payment.Operation, error) { return sa.apply(ctx, svc) }); err != nil {
 			return offlineSettleError(verb, err)
 		}
 		t = toRecord(op)
@@ -238,11 +181,90 @@ func (a *CLI) cmdTxSettle(ctx context.Context, verb string, args []string) error
 	}
 	if verb == "settle" {
 		fmt.Fprintf(a.Stdout, "Settled %s by %s. bridged asks iyzico about it until the end of the business day; "+
-			"if iyzico says otherwise, that is a conflict (status page, /readyz, the log), never a silent change.\n", t.text("status"), safetext.Escape(by))
+			"if iyzico says otherwise, that is a conflict (status page, /readyz, the log), never a silent change.\n", t.text("status"), safetext.Escape(sa.by))
 	} else {
 		fmt.Fprintln(a.Stdout, "Conflict acknowledged.")
 	}
 	return nil
+}
+
+// settleArgs are the flags and the operation id of tx settle or acknowledge.
+type settleArgs struct {
+	verb                                                          string
+	id, path, outcome, evidence, by, paymentID, paymentDate, note string
+}
+
+func (sa *settleArgs) parse(args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tx "+sa.verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	ConfigFlag(&sa.path)(fs)
+	fs.StringVar(&sa.by, "by", "", "who you are (required; goes into the journal)")
+	if sa.verb == "settle" {
+		fs.StringVar(&sa.outcome, "outcome", "", "approved or declined: what the terminal's slip or transaction list shows (required)")
+		fs.StringVar(&sa.evidence, "evidence", "", "what you checked: the slip, the terminal's list, an iyzico ticket (required)")
+		fs.StringVar(&sa.paymentID, "payment-id", "", "the slip's payment id (approved only)")
+		fs.StringVar(&sa.paymentDate, "payment-date", "", "the slip's date, YYYYMMDD (approved only; default: the operation's business day)")
+	} else {
+		fs.StringVar(&sa.note, "note", "", "what was done about it (a refund at the counter, the books corrected)")
+	}
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		sa.id, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
+		return UsageError{err.Error()}
+	}
+	if sa.id == "" && fs.NArg() == 1 {
+		sa.id = fs.Arg(0)
+	} else if fs.NArg() > 0 || sa.id == "" {
+		return UsageError{fmt.Sprintf("tx %s: want exactly one operation id", sa.verb)}
+	}
+	return nil
+}
+
+// request is the API's endpoint (below the operation) and body; every
+// required flag that is missing is named at once.
+func (sa *settleArgs) request() (endpoint string, body []byte, err error) {
+	var missing []string
+	if sa.by == "" {
+		missing = append(missing, "--by")
+	}
+	req := map[string]string{"by": sa.by}
+	endpoint = "/acknowledge-conflict"
+	if sa.verb == "settle" {
+		endpoint = "/settle"
+		if sa.outcome == "" {
+			missing = append(missing, "--outcome")
+		}
+		if sa.evidence == "" {
+			missing = append(missing, "--evidence")
+		}
+		req["outcome"], req["evidence"] = sa.outcome, sa.evidence
+		if sa.paymentID != "" {
+			req["payment_id"] = sa.paymentID
+		}
+		if sa.paymentDate != "" {
+			req["payment_date"] = sa.paymentDate
+		}
+	} else {
+		if sa.note == "" {
+			missing = append(missing, "--note")
+		}
+		req["note"] = sa.note
+	}
+	if len(missing) > 0 {
+		return "", nil, UsageError{fmt.Sprintf("tx %s: %s required", sa.verb, strings.Join(missing, ", "))}
+	}
+	body, err = json.Marshal(req)
+	return endpoint, body, err
+}
+
+// apply is the settlement or acknowledgement on the payment service itself.
+func (sa *settleArgs) apply(ctx context.Context, svc *payment.Service) (*payment.Operation, error) {
+	if sa.verb == "settle" {
+		return svc.Settle(ctx, payment.SettleRequest{ID: sa.id, Outcome: sa.outcome, Evidence: sa.evidence, By: sa.by,
+			PaymentID: sa.paymentID, PaymentDate: sa.paymentDate})
+	}
+	return svc.AcknowledgeConflict(ctx, payment.AcknowledgeRequest{ID: sa.id, By: sa.by, Note: sa.note})
 }
 
 func (a *CLI) cmdTxList(ctx context.Context, args []string) error {
@@ -405,22 +427,9 @@ func (a *CLI) Export(ctx context.Context, args []string) error {
 	if format != "csv" && format != "jsonl" {
 		return UsageError{"export: --format is csv or jsonl"}
 	}
-	now := time.Now()
-	q := listQuery{From: now.AddDate(0, 0, -30), To: now.Add(time.Second)}
-	var err error
-	if from != "" {
-		if q.From, err = parseDay(from, false); err != nil {
-			return UsageError{"export --from: " + err.Error()}
-		}
-	}
-	if to != "" {
-		if q.To, err = parseDay(to, true); err != nil {
-			return UsageError{"export --to: " + err.Error()}
-		}
-	}
-	if !q.From.Before(q.To) {
-		return UsageError{fmt.Sprintf("export: --from (%s) is not before --to (%s): nothing can be in between",
-			q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
+	q, err := exportRange(from, to, time.Now())
+	if err != nil {
+		return err
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {
@@ -431,70 +440,113 @@ func (a *CLI) Export(ctx context.Context, args []string) error {
 		return err
 	}
 	defer src.close()
-
 	w := a.Stdout
 	if out != "" {
-		// A new file, readable by its owner only: never one that exists, which
-		// another user may have planted (with its own mode and owner) to read
-		// the export, and never through a symbolic link.
-		f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
-		if errors.Is(err, os.ErrExist) {
-			return fmt.Errorf("export: %s exists: bridged writes an export only to a new file; choose another name or remove it", out)
-		}
+		f, err := createExport(out)
 		if err != nil {
-			return fmt.Errorf("export: %w", err)
+			return err
 		}
 		defer f.Close()
 		w = f
 	}
-	n := 0
+	var n int
 	if format == "jsonl" {
 		enc := json.NewEncoder(w)
 		err = src.list(ctx, q, 0, func(t txRecord) error { n++; return enc.Encode(t) })
 	} else {
-		cw := csv.NewWriter(w)
-		cols := []string{"created_at", "id", "type", "status", "terminal", "reference", "amount", "currency", "installment",
-			"payment_id", "payment_date", "auth_code", "card", "voided", "refunded_amount", "parent_id", "transaction_reference_id", "error",
-			"resolution", "settled_by", "settled_at", "evidence", "conflict", "updated_at"}
-		if err := cw.Write(cols); err != nil {
-			return err
-		}
-		err = src.list(ctx, q, 0, func(t txRecord) error {
-			n++
-			row := make([]string, len(cols))
-			for i, c := range cols {
-				switch c {
-				case "card":
-					row[i] = maskedCard(t)
-				case "error":
-					if e, ok := t["error"].(map[string]any); ok {
-						row[i] = fmt.Sprintf("%v %v", e["code"], e["message"])
-					}
-				case "settled_by", "settled_at", "evidence":
-					if st, ok := t["settlement"].(map[string]any); ok {
-						row[i] = txRecord(st).s(map[string]string{"settled_by": "by", "settled_at": "at", "evidence": "evidence"}[c])
-					}
-				case "conflict":
-					row[i] = conflictText(t)
-				default:
-					row[i] = t.s(c)
-				}
-				// Every cell is safe to open in a spreadsheet: no formula, no
-				// control or direction character (internal/safetext).
-				row[i] = safetext.CSVCell(row[i])
-			}
-			return cw.Write(row)
-		})
-		cw.Flush()
-		if err == nil {
-			err = cw.Error()
-		}
+		n, err = exportCSV(ctx, src, q, w)
 	}
 	if err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
 	fmt.Fprintf(a.Stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
 	return nil
+}
+
+// exportRange is the export's --from and --to (default: the last 30 days).
+func exportRange(from, to string, now time.Time) (listQuery, error) {
+	q := listQuery{From: now.AddDate(0, 0, -30), To: now.Add(time.Second)}
+	var err error
+	if from != "" {
+		if q.From, err = parseDay(from, false); err != nil {
+			return q, UsageError{"export --from: " + err.Error()}
+		}
+	}
+	if to != "" {
+		if q.To, err = parseDay(to, true); err != nil {
+			return q, UsageError{"export --to: " + err.Error()}
+		}
+	}
+	if !q.From.Before(q.To) {
+		return q, UsageError{fmt.Sprintf("export: --from (%s) is not before --to (%s): nothing can be in between",
+			q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))}
+	}
+	return q, nil
+}
+
+// createExport creates the export's file: a new file, readable by its owner
+// only, never one that exists, which another user may have planted (with
+// its own mode and owner) to read the export, and never through a symbolic
+// link.
+func createExport(out string) (*os.File, error) {
+	f, err := os.OpenFile(out, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return nil, fmt.Errorf("export: %s exists: bridged writes an export only to a new file; choose another name or remove it", out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	return f, nil
+}
+
+// exportColumns are the export's CSV columns, in order.
+var exportColumns = []string{"created_at", "id", "type", "status", "terminal", "reference", "amount", "currency", "installment",
+	"payment_id", "payment_date", "auth_code", "card", "voided", "refunded_amount", "parent_id", "transaction_reference_id", "error",
+	"resolution", "settled_by", "settled_at", "evidence", "conflict", "updated_at"}
+
+// exportCSV writes q's transactions as CSV and returns how many.
+func exportCSV(ctx context.Context, src txSource, q listQuery, w io.Writer) (int, error) {
+	cw := csv.NewWriter(w)
+	if err := cw.Write(exportColumns); err != nil {
+		return 0, err
+	}
+	n := 0
+	err := src.list(ctx, q, 0, func(t txRecord) error {
+		n++
+		return cw.Write(csvRow(t))
+	})
+	cw.Flush()
+	if err == nil {
+		err = cw.Error()
+	}
+	return n, err
+}
+
+// csvRow is one transaction's row. Every cell is safe to open in a
+// spreadsheet: no formula, no control or direction character
+// (internal/safetext).
+func csvRow(t txRecord) []string {
+	row := make([]string, len(exportColumns))
+	for i, c := range exportColumns {
+		switch c {
+		case "card":
+			row[i] = maskedCard(t)
+		case "error":
+			if e, ok := t["error"].(map[string]any); ok {
+				row[i] = fmt.Sprintf("%v %v", e["code"], e["message"])
+			}
+		case "settled_by", "settled_at", "evidence":
+			if st, ok := t["settlement"].(map[string]any); ok {
+				row[i] = txRecord(st).s(map[string]string{"settled_by": "by", "settled_at": "at", "evidence": "evidence"}[c])
+			}
+		case "conflict":
+			row[i] = conflictText(t)
+		default:
+			row[i] = t.s(c)
+		}
+		row[i] = safetext.CSVCell(row[i])
+	}
+	return row
 }
 
 // conflictText is an operator settlement iyzico contradicted, in words:

@@ -1,7 +1,6 @@
 package opscli
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -12,7 +11,8 @@ import (
 	"github.com/kardianos/service"
 )
 
-// Service runs install, uninstall, start, stop, restart and status.
+// Service runs install, uninstall, start, stop and restart (the service's
+// state is part of Status).
 func (a *CLI) Service(verb string, args []string) error {
 	var path string
 	var opts ossvc.InstallOptions
@@ -26,26 +26,10 @@ func (a *CLI) Service(verb string, args []string) error {
 	var cfg *config.Config
 	var pending config.Problems
 	if verb == "install" {
-		opts.Trim()
-		src, err := opts.CreateConfig(path, os.Executable)
-		if err != nil {
-			return fmt.Errorf("config %s: %w", path, err)
-		}
-		if src != "" {
-			fmt.Fprintf(a.Stdout, "bridged service: created %s from %s\n", path, src)
-		}
-		// Never install a service that would fail at its first start, save
-		// for one thing: the example's placeholders (iyzico's credentials),
-		// which only the store can fill in. Then the service is installed
-		// and not started, and the output says what is left to do.
-		if cfg, pending, err = a.loadInstallConfig(path); err != nil {
+		var err error
+		if cfg, pending, path, err = a.prepareInstall(path, opts); err != nil {
 			return err
 		}
-		abs, err := filepath.Abs(path)
-		if err != nil {
-			return fmt.Errorf("config path: %w", err)
-		}
-		path = abs
 	}
 	svc, err := a.NewService(ossvc.NewProgram(nil, a.Exit, a.Stderr, a.Version), ossvc.Config(path))
 	if err != nil {
@@ -75,13 +59,6 @@ func (a *CLI) Service(verb string, args []string) error {
 		}
 	case "stop":
 		err = svc.Stop()
-	case "status":
-		st, serr := svc.Status()
-		fmt.Fprintf(a.Stdout, "bridged service: %s\n", ossvc.StatusText(svc.Platform(), st, serr))
-		if serr != nil && !errors.Is(serr, service.ErrNotInstalled) {
-			return fmt.Errorf("service status: %w", serr)
-		}
-		return nil
 	}
 	if err != nil {
 		return fmt.Errorf("service %s: %w", verb, err)
@@ -90,6 +67,39 @@ func (a *CLI) Service(verb string, args []string) error {
 	if verb != "install" {
 		return nil
 	}
+	return a.startInstalled(svc, path, pending, opts.Registered())
+}
+
+// prepareInstall creates the config from --config-from or the example when
+// it does not exist, loads it, and returns it with its absolute path.
+func (a *CLI) prepareInstall(path string, opts ossvc.InstallOptions) (*config.Config, config.Problems, string, error) {
+	opts.Trim()
+	src, err := opts.CreateConfig(path, os.Executable)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("config %s: %w", path, err)
+	}
+	if src != "" {
+		fmt.Fprintf(a.Stdout, "bridged service: created %s from %s\n", path, src)
+	}
+	// Never install a service that would fail at its first start, save
+	// for one thing: the example's placeholders (iyzico's credentials),
+	// which only the store can fill in. Then the service is installed
+	// and not started, and the output says what is left to do.
+	cfg, pending, err := a.loadInstallConfig(path)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("config path: %w", err)
+	}
+	return cfg, pending, abs, nil
+}
+
+// startInstalled says what is left to do after an install whose config
+// still holds placeholders; after the MSI's install (registered) it starts
+// the service and waits for it to run.
+func (a *CLI) startInstalled(svc service.Service, path string, pending config.Problems, registered bool) error {
 	if len(pending) > 0 {
 		fmt.Fprintf(a.Stdout, "bridged service: not started: %s still holds the example's placeholders:\n", path)
 		for _, p := range pending {
@@ -98,7 +108,7 @@ func (a *CLI) Service(verb string, args []string) error {
 		fmt.Fprintf(a.Stdout, "Fill them in, check with: bridged check-config -c %q\nthen start the service: bridged start\n", path)
 		return nil
 	}
-	if opts.Registered() {
+	if registered {
 		// The package's install starts the service once it is configured
 		// (packaging/windows/bridged.wxs), and fails if it does not run.
 		if err := ossvc.StartAndWait(svc, ossvc.StartTimeout); err != nil {

@@ -22,26 +22,6 @@ func hasIPv6Loopback(t *testing.T) bool {
 	return true
 }
 
-// freePort is a port free on both loopback addresses, for the moment.
-func freePort(t *testing.T) string {
-	t.Helper()
-	for i := 0; i < 20; i++ {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, port, _ := net.SplitHostPort(ln.Addr().String())
-		ln6, err := net.Listen("tcp", "[::1]:"+port)
-		ln.Close()
-		if err == nil {
-			ln6.Close()
-			return port
-		}
-	}
-	t.Fatal("no port free on both loopback addresses")
-	return ""
-}
-
 // TestNoOneBindsBesideBridged: while bridged runs, its port cannot be bound
 // on either loopback address, nor on the wildcard that covers them.
 func TestNoOneBindsBesideBridged(t *testing.T) {

@@ -132,21 +132,21 @@ func (a *CLI) Tx(ctx context.Context, args []string) error {
 	}
 	switch args[0] {
 	case "list":
-		return a.cmdTxList(ctx, args[1:])
+		return a.txList(ctx, args[1:])
 	case "show", "resolve":
-		return a.cmdTxOne(ctx, args[0], args[1:])
+		return a.txOne(ctx, args[0], args[1:])
 	case "settle", "acknowledge":
-		return a.cmdTxSettle(ctx, args[0], args[1:])
+		return a.txSettle(ctx, args[0], args[1:])
 	}
 	return UsageError{fmt.Sprintf("tx: unknown verb %q; want list, show, resolve, settle or acknowledge", args[0])}
 }
 
-// cmdTxSettle runs tx settle (an operator's outcome for an unknown iyzico
+// txSettle runs tx settle (an operator's outcome for an unknown iyzico
 // will never settle) and tx acknowledge (what was done about a conflict).
 // Both go through the running daemon, with the config's operate key: a
 // settlement asks iyzico once more first, and the daemon then watches it
 // until the end of the business day.
-func (a *CLI) cmdTxSettle(ctx context.Context, verb string, args []string) error {
+func (a *CLI) txSettle(ctx context.Context, verb string, args []string) error {
 	sa := settleArgs{verb: verb}
 	if err := sa.parse(args, a.Stderr); err != nil {
 		return err
@@ -267,7 +267,7 @@ func (sa *settleArgs) apply(ctx context.Context, svc *payment.Service) (*payment
 	return svc.AcknowledgeConflict(ctx, payment.AcknowledgeRequest{ID: sa.id, By: sa.by, Note: sa.note})
 }
 
-func (a *CLI) cmdTxList(ctx context.Context, args []string) error {
+func (a *CLI) txList(ctx context.Context, args []string) error {
 	var path, status, since, terminal string
 	var limit int
 	if _, err := a.Flags("tx list", args, func(fs *flag.FlagSet) {
@@ -315,7 +315,7 @@ func (a *CLI) cmdTxList(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (a *CLI) cmdTxOne(ctx context.Context, verb string, args []string) error {
+func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
 	var path string
 	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
 	fs.SetOutput(a.Stderr)

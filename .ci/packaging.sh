@@ -365,7 +365,7 @@ ok
 
 step "Windows"
 # The Windows code (the data-dir ACL) and its tests type-check for windows.
-GOOS=windows GOARCH=amd64 go vet ./cmd/bridged ./packaging/...
+GOOS=windows GOARCH=amd64 go vet ./cmd/bridged ./internal/ossvc ./packaging/...
 ok
 unzip -Z1 "$DIST/bridged_${PKG_VERSION}_windows_amd64.zip" >"$WORK/zip-list"
 printf '%s\n' bridged/bridged.exe bridged/bridged.yaml bridged/install.md |

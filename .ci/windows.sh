@@ -197,7 +197,7 @@ for f in "$EXE" "$MSI" "$ZIP"; do
 done
 ok "make windows: $(basename "$EXE"), $(basename "$MSI") ($(stat -c %s "$MSI") bytes), $(basename "$ZIP")"
 # The Wine service build: the release's flags plus the winesession tag
-# (cmd/bridged/winesession_windows.go). svcbuild VERSION OUT.
+# (internal/ossvc/winesession_windows.go). svcbuild VERSION OUT.
 svcbuild() {
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 go build -tags winesession -trimpath -buildvcs=false \
 		-ldflags "-s -w -buildid= -X main.version=$1 -X main.commit=$COMMIT" -o "$2" ./cmd/bridged

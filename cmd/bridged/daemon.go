@@ -5,16 +5,23 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/mattn/go-isatty"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"gopkg.in/natefinch/lumberjack.v2"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/failpoint"
 	"github.com/bridgedpos/bridged/internal/metrics"
+	"github.com/bridgedpos/bridged/internal/opscli"
+	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/profiling"
 	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/store"
 	"github.com/bridgedpos/bridged/internal/upstream"
@@ -30,37 +37,17 @@ const shutdownGrace = 1500 * time.Millisecond
 // fails. onReady, when set, is called with the bound address once the
 // listener accepts connections and the journal has been recovered.
 func runDaemon(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string)) error {
-	sm, err := failpointSeams(stderr)
+	sm, err := failpoint.FromEnv(stderr)
 	if err != nil {
 		return err
 	}
-	defer startProfiling(os.Getenv, stderr)()
+	defer profiling.Start(os.Getenv, stderr)()
 	return runDaemonWith(ctx, cfg, stderr, onReady, sm)
 }
 
-// seams are the test hooks of the daemon. Production builds pass none; builds
-// with the failpoint tag fill them from the environment (failpoint_on.go) for
-// the crash matrix, which kills the real process at each boundary.
-type seams struct {
-	// failWrites makes every journal write fail (a dead disk) while it returns
-	// an error; failWrite is asked about each write by name.
-	failWrites func() error
-	failWrite  func(what string) error
-	// transport wraps the HTTP transport of every upstream call.
-	transport func(http.RoundTripper) http.RoundTripper
-	// handler wraps the local API's handler.
-	handler func(http.Handler) http.Handler
-	// upstream and payment adjust the options built from the config, for
-	// timings shorter than the config's bounds allow.
-	upstream func(*upstream.Config)
-	payment  func(*payment.Options)
-	// service is told of the payment service once it is built.
-	service func(*payment.Service)
-	// storeFault is the store's Fault seam (the journal's upkeep), and
-	// archiveChunk its archive removal's write size.
-	storeFault   func(point string) error
-	archiveChunk int
-}
+// seams are the test hooks of the daemon (internal/failpoint): none in
+// production builds, the crash matrix's in builds with the failpoint tag.
+type seams = failpoint.Seams
 
 func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, onReady func(addr string), sm seams) error {
 	log, closeLog, err := newLogger(cfg.Log, stderr)
@@ -68,72 +55,25 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		return fmt.Errorf("logger: %w", err)
 	}
 	defer closeLog.Close()
+	d := &daemon{cfg: cfg, sm: sm, log: log, mainLog: log.With().Str("component", "main").Logger(), m: metrics.New()}
 	b := currentBuild()
-	mainLog := log.With().Str("component", "main").Logger()
-	mainLog.Info().Str("version", b.Version).Str("commit", b.Commit).
+	d.mainLog.Info().Str("version", b.Version).Str("commit", b.Commit).
 		Str("mode", string(cfg.Mode)).Str("data_dir", cfg.DataDir).Msg("starting")
-
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return fmt.Errorf("data dir: %w", err)
-	}
-	// Metrics are read at scrape time through closures over the parts built
-	// below; their hooks are handed to each part as it is built.
-	var (
-		svc    *payment.Service
-		client *upstream.Client
-		st     *store.Store
-	)
-	m := metrics.New(metrics.Gauges{
-		UnknownOpen:    func() float64 { return float64(svc.UnknownCount()) },
-		TokenRefreshes: func() float64 { return float64(client.TokenStatus().Refreshes) },
-		TokenLogins:    func() float64 { return float64(client.TokenStatus().Logins) },
-		TokenFailures: func() float64 {
-			if client.TokenStatus().LastError != "" {
-				return 1
-			}
-			return 0
-		},
-		TokenExpiry: func() float64 {
-			if exp := client.TokenExpiry(); !exp.IsZero() {
-				return float64(exp.Unix())
-			}
-			return 0
-		},
-		StoreFailClosed: func() float64 {
-			if svc.Health() != nil {
-				return 1
-			}
-			return 0
-		},
-		ConflictsOpen: func() float64 { return float64(len(svc.Conflicts())) },
-	})
-
-	st, err = store.Open(cfg.DataDir, store.Options{Logger: log, OnCommit: m.StoreCommit, OnGroup: m.StoreGroup,
-		FailWrites: sm.failWrites, FailWrite: sm.failWrite, Fault: sm.storeFault, ArchiveChunk: sm.archiveChunk})
-	if err != nil {
-		return fmt.Errorf("journal: %w", err)
-	}
-	// The store closes last, after every worker that writes to it has stopped.
-	defer st.Close()
-
-	ucfg := upstreamConfig(cfg, log)
-	ucfg.OnCall = func(r upstream.CallRecord) { m.UpstreamCall(r.Op, r.Class.String(), r.Duration) }
-	ucfg.WrapTransport = sm.transport
-	if sm.upstream != nil {
-		sm.upstream(&ucfg)
-	}
-	client, err = upstream.New(ucfg, st)
-	if err != nil {
-		return fmt.Errorf("upstream: %w", err)
-	}
-	svc, err = newPaymentService(cfg, st, upstream.NewGateway(client, payment.Mode(cfg.Mode),
-		upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}), log, m, sm.payment)
+	st, err := d.openStore()
 	if err != nil {
 		return err
 	}
-	if sm.service != nil {
-		sm.service(svc)
+	// The store closes last, after every worker that writes to it has stopped.
+	defer st.Close()
+	client, err := d.newUpstream(st)
+	if err != nil {
+		return err
 	}
+	svc, err := d.newPayments(st, client)
+	if err != nil {
+		return err
+	}
+	registerGauges(d.m, svc, client)
 	// Every operation the last run left in flight becomes unknown before the
 	// first request is taken; the reconciler settles them.
 	if err := svc.Recover(ctx); err != nil {
@@ -142,15 +82,134 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 		}
 		return err
 	}
+	srv, lns, err := d.newHTTP(st, svc, client, b.Version)
+	if err != nil {
+		return err
+	}
+	return d.serve(ctx, st, client, svc, srv, lns, onReady)
+}
 
+// daemon is what every part of the graph is built with: the config, the test
+// seams, the logger and the metrics (whose hooks each part gets as it is
+// built). The parts themselves are passed from one constructor to the next.
+type daemon struct {
+	cfg     *config.Config
+	sm      seams
+	log     zerolog.Logger
+	mainLog zerolog.Logger // component=main
+	m       *metrics.Metrics
+}
+
+// openStore opens the journal in the data dir, creating the dir first.
+func (d *daemon) openStore() (*store.Store, error) {
+	if err := os.MkdirAll(d.cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	st, err := store.Open(d.cfg.DataDir, store.Options{Logger: d.log, OnCommit: d.m.StoreCommit, OnGroup: d.m.StoreGroup,
+		FailWrites: d.sm.FailWrites, FailWrite: d.sm.FailWrite, Fault: d.sm.StoreFault, ArchiveChunk: d.sm.ArchiveChunk})
+	if err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	}
+	return st, nil
+}
+
+// newUpstream is the iyzico client, its calls timed by the metrics.
+func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
+	u := d.cfg.Upstream
+	ucfg := upstream.Config{
+		BaseURL: u.BaseURL,
+		Credentials: upstream.Credentials{ClientID: u.ClientID, ClientSecret: u.ClientSecret.Reveal(),
+			Username: u.Username, Password: u.Password.Reveal()},
+		Locale:        d.cfg.EffectiveLocale(),
+		CardTimeout:   u.CardTimeout,
+		QueryTimeout:  u.QueryTimeout,
+		Logger:        d.log,
+		OnCall:        func(r upstream.CallRecord) { d.m.UpstreamCall(r.Op, r.Class.String(), r.Duration) },
+		WrapTransport: d.sm.Transport,
+	}
+	if d.sm.Upstream != nil {
+		d.sm.Upstream(&ucfg)
+	}
+	client, err := upstream.New(ucfg, st)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	return client, nil
+}
+
+// newPayments is the payment service over the journal and the gateway of
+// the config's mode.
+func (d *daemon) newPayments(st *store.Store, client *upstream.Client) (*payment.Service, error) {
+	cfg := d.cfg
+	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
+	if err != nil {
+		return nil, err
+	}
+	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
+	if err != nil {
+		return nil, fmt.Errorf("payments.max_amount: %w", err)
+	}
+	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
+	for i, t := range cfg.Terminals {
+		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
+	}
+	o := payment.Options{
+		Mode: payment.Mode(cfg.Mode), Terminals: terms, Journal: st, Logger: d.log,
+		Gateway:   upstream.NewGateway(client, payment.Mode(cfg.Mode), upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}),
+		MaxAmount: maxAmount, Currency: cur, CardTimeout: cfg.Upstream.CardTimeout,
+		OnState: d.m.Operation, OnQuery: d.m.ReconcilerQuery, OnConflict: d.m.Conflict, OnSettle: d.m.Settlement,
+	}
+	if d.sm.Payment != nil {
+		d.sm.Payment(&o)
+	}
+	svc, err := payment.New(o)
+	if err != nil {
+		return nil, err
+	}
+	if d.sm.Service != nil {
+		d.sm.Service(svc)
+	}
+	return svc, nil
+}
+
+// registerGauges registers the values read at scrape time, over parts that
+// exist by now.
+func registerGauges(m *metrics.Metrics, svc *payment.Service, client *upstream.Client) {
+	m.RegisterGauges(metrics.Gauges{
+		UnknownOpen:    func() float64 { return float64(svc.UnknownCount()) },
+		TokenRefreshes: func() float64 { return float64(client.TokenStatus().Refreshes) },
+		TokenLogins:    func() float64 { return float64(client.TokenStatus().Logins) },
+		TokenFailures:  func() float64 { return oneIf(client.TokenStatus().LastError != "") },
+		TokenExpiry: func() float64 {
+			if exp := client.TokenExpiry(); !exp.IsZero() {
+				return float64(exp.Unix())
+			}
+			return 0
+		},
+		StoreFailClosed: func() float64 { return oneIf(svc.Health() != nil) },
+		ConflictsOpen:   func() float64 { return float64(len(svc.Conflicts())) },
+	})
+}
+
+// oneIf is a gauge's 1 or 0.
+func oneIf(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// newHTTP is the local API's server and its listeners, opened once the
+// journal is recovered.
+func (d *daemon) newHTTP(st *store.Store, svc *payment.Service, client *upstream.Client, version string) (*server.HTTP, []net.Listener, error) {
 	handler := server.New(server.Options{
-		Logger:         log,
-		Keys:           serverKeys(cfg.API.Keys),
-		AllowedHosts:   cfg.API.AllowedHosts,
-		AllowedOrigins: cfg.API.AllowedOrigins,
+		Logger:         d.log,
+		Keys:           serverKeys(d.cfg.API.Keys),
+		AllowedHosts:   d.cfg.API.AllowedHosts,
+		AllowedOrigins: d.cfg.API.AllowedOrigins,
 		Service:        svc,
-		DefaultWait:    cfg.API.DefaultWait,
-		CardTimeout:    cfg.Upstream.CardTimeout,
+		DefaultWait:    d.cfg.API.DefaultWait,
+		CardTimeout:    d.cfg.Upstream.CardTimeout,
 		Token: func() server.TokenHealth {
 			ts := client.TokenStatus()
 			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, LastError: ts.LastError}
@@ -160,24 +219,29 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 			return server.UpstreamHealth{Reachable: cs.Reachable(), ServerErrors: cs.ServerErrors(), ServerErrorStatus: cs.LastServerErrorStatus,
 				LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess, LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
 		},
-		Metrics: m,
-		Version: b.Version,
+		Metrics: d.m,
+		Version: version,
 		Journal: journalAdmin(st, svc),
 	})
-	lns, err := openListeners(cfg.Listen, getenvOS, mainLog)
+	lns, err := ossvc.OpenListeners(d.cfg.Listen, os.Getenv, d.mainLog) // socket activation is a fact of this process, whatever the verbs were given
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
-	if sm.handler != nil {
-		handler = sm.handler(handler)
+	if d.sm.Handler != nil {
+		handler = d.sm.Handler(handler)
 	}
-	srv := server.NewHTTP(handler, connLimits(cfg, mainLog), log)
+	return server.NewHTTP(handler, connLimits(d.cfg, d.mainLog), d.log), lns, nil
+}
 
+// serve supervises the workers (token owner, reconciler, journal upkeep, one
+// server per listener) until ctx ends or one fails, then drains.
+func (d *daemon) serve(ctx context.Context, st *store.Store, client *upstream.Client, svc *payment.Service,
+	srv *server.HTTP, lns []net.Listener, onReady func(addr string)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return client.Run(gctx) })
 	g.Go(func() error { return svc.Run(gctx) })
 	// Closed business days past journal.retain_days go to the archives.
-	g.Go(func() error { return st.Maintain(gctx, store.MaintainOptions{RetainDays: cfg.Journal.RetainDays}) })
+	g.Go(func() error { return st.Maintain(gctx, store.MaintainOptions{RetainDays: d.cfg.Journal.RetainDays}) })
 	for _, ln := range lns {
 		g.Go(func() error {
 			if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
@@ -201,12 +265,12 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 	for i, ln := range lns {
 		addrs[i] = ln.Addr().String()
 	}
-	mainLog.Info().Str("listen", addrs[0]).Strs("addresses", addrs).Msg("ready")
+	d.mainLog.Info().Str("listen", addrs[0]).Strs("addresses", addrs).Msg("ready")
 	if onReady != nil {
 		onReady(addrs[0])
 	}
-	err = g.Wait()
-	mainLog.Info().Msg("stopped")
+	err := g.Wait()
+	d.mainLog.Info().Msg("stopped")
 	return err
 }
 
@@ -214,7 +278,7 @@ func runDaemonWith(ctx context.Context, cfg *config.Config, stderr io.Writer, on
 // of open files with room for the journal, iyzico and the log.
 func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
 	lim := server.ConnLimits{Max: cfg.API.MaxConnections, Reserved: cfg.API.ReservedConnections}
-	if n := fdLimit(); n > 0 && lim.Max > n-128 {
+	if n := ossvc.FDLimit(); n > 0 && lim.Max > n-128 {
 		lim.Max = max(16, n-128)
 		lim.Reserved = min(lim.Reserved, lim.Max/2)
 		log.Warn().Int("max_connections", cfg.API.MaxConnections).Int("open_files_limit", n).Int("used", lim.Max).
@@ -223,56 +287,7 @@ func connLimits(cfg *config.Config, log zerolog.Logger) server.ConnLimits {
 	return lim
 }
 
-// upstreamConfig is the iyzico client's config from bridged's.
-func upstreamConfig(cfg *config.Config, log zerolog.Logger) upstream.Config {
-	return upstream.Config{
-		BaseURL: cfg.Upstream.BaseURL,
-		Credentials: upstream.Credentials{
-			ClientID:     cfg.Upstream.ClientID,
-			ClientSecret: cfg.Upstream.ClientSecret.Reveal(),
-			Username:     cfg.Upstream.Username,
-			Password:     cfg.Upstream.Password.Reveal(),
-		},
-		Locale:       cfg.EffectiveLocale(),
-		CardTimeout:  cfg.Upstream.CardTimeout,
-		QueryTimeout: cfg.Upstream.QueryTimeout,
-		Logger:       log,
-	}
-}
-
-func newPaymentService(cfg *config.Config, st *store.Store, gw payment.Gateway, log zerolog.Logger, m *metrics.Metrics, adjust func(*payment.Options)) (*payment.Service, error) {
-	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
-	if err != nil {
-		return nil, err
-	}
-	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
-	if err != nil {
-		return nil, fmt.Errorf("payments.max_amount: %w", err)
-	}
-	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
-	for i, t := range cfg.Terminals {
-		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
-	}
-	o := payment.Options{
-		Mode:        payment.Mode(cfg.Mode),
-		Terminals:   terms,
-		Journal:     st,
-		Gateway:     gw,
-		Logger:      log,
-		MaxAmount:   maxAmount,
-		Currency:    cur,
-		CardTimeout: cfg.Upstream.CardTimeout,
-		OnState:     m.Operation,
-		OnQuery:     m.ReconcilerQuery,
-		OnConflict:  m.Conflict,
-		OnSettle:    m.Settlement,
-	}
-	if adjust != nil {
-		adjust(&o)
-	}
-	return payment.New(o)
-}
-
+// serverKeys are the config's API keys as the server checks them.
 func serverKeys(keys []config.APIKey) []server.Key {
 	out := make([]server.Key, len(keys))
 	for i, k := range keys {
@@ -284,6 +299,93 @@ func serverKeys(keys []config.APIKey) []server.Key {
 	return out
 }
 
-// getenvOS reads the process environment: socket activation is a fact of
-// this process, whatever environment the verbs were given.
-func getenvOS(k string) string { return os.Getenv(k) }
+// journalAdmin is the journal's upkeep the daemon offers on its API
+// (/v1/admin/backup, /v1/admin/compact): a backup while payments go on, and
+// a compaction with every terminal held (payment.Service.Hold).
+func journalAdmin(st *store.Store, svc *payment.Service) server.Journal {
+	return server.Journal{
+		Backup: func(ctx context.Context, w io.Writer) error {
+			_, err := st.Backup(ctx, w)
+			return err
+		},
+		Compact: func(ctx context.Context, force bool) (server.CompactResult, error) {
+			return opscli.CompactJournal(ctx, st, force, svc.Hold)
+		},
+	}
+}
+
+// newLogger builds the one logger of the process. Packages get it passed in and
+// add their own component field; nothing logs through a global.
+func newLogger(c config.Log, stderr io.Writer) (zerolog.Logger, io.Closer, error) {
+	level, err := zerolog.ParseLevel(c.Level)
+	if err != nil {
+		return zerolog.Nop(), nil, err
+	}
+	var w io.Writer = stderr
+	var closer io.Closer = io.NopCloser(nil)
+	if c.File != "" {
+		// lumberjack rotates by size and keeps a bounded number of old files.
+		lj := &lumberjack.Logger{
+			Filename:   c.File,
+			MaxSize:    c.MaxSizeMB,
+			MaxBackups: c.MaxBackups,
+			MaxAge:     c.MaxAgeDays,
+			Compress:   true,
+		}
+		w, closer = lj, lj
+	} else if c.Format == "console" || (c.Format == "auto" && isTerminal(stderr)) {
+		w = zerolog.ConsoleWriter{Out: stderr, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(level).With().Timestamp().Logger(), closer, nil
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && (isatty.IsTerminal(f.Fd()) || isatty.IsCygwinTerminal(f.Fd()))
+}
+
+// settleOffline runs tx settle or tx acknowledge on the journal itself,
+// when no daemon holds it, with the daemon's rules: the payment service
+// over the journal and iyzico, so that a settlement asks iyzico once more
+// first and iyzico's definite answer wins. Operations the last run left in
+// flight become unknown first, as at every start. The wait before a
+// settlement counts on the wall clock since the send (no process was
+// watching it); the daemon, once started, watches the settled operation
+// until the end of its business day.
+func settleOffline(ctx context.Context, cfg *config.Config, stderr io.Writer, adjust func(*payment.Options),
+	apply func(*payment.Service) (*payment.Operation, error)) (*payment.Operation, error) {
+	st, err := store.Open(cfg.DataDir, store.Options{Timeout: time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("bridged is not running and its journal cannot be opened: %w", err)
+	}
+	defer st.Close()
+	fmt.Fprintf(stderr, "bridged is not running: working on the journal in %s directly\n", cfg.DataDir)
+	log, closeLog, err := newLogger(config.Log{Level: "warn", Format: "console"}, stderr)
+	if err != nil {
+		return nil, err
+	}
+	defer closeLog.Close()
+	d := &daemon{cfg: cfg, log: log, m: metrics.New(), sm: seams{Payment: func(o *payment.Options) {
+		o.SettleByWallClock = true
+		if adjust != nil {
+			adjust(o)
+		}
+	}}}
+	client, err := d.newUpstream(st)
+	if err != nil {
+		return nil, err
+	}
+	// The token owner, as in the daemon: the status query needs a token.
+	runCtx, stop := context.WithCancel(ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- client.Run(runCtx) }()
+	defer func() { stop(); <-stopped }()
+	svc, err := d.newPayments(st, client)
+	if err != nil {
+		return nil, err
+	}
+	if err := svc.Recover(ctx); err != nil {
+		return nil, err
+	}
+	return apply(svc)
+}

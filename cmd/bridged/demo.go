@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,72 +25,98 @@ import (
 // never used). The simulator is reachable only through this verb and
 // cmd/iyzico-sim, never from `run`.
 func (a *app) cmdDemo(ctx context.Context, args []string) error {
-	var listen, mode, path string
-	if _, err := a.flags("demo", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&listen, "listen", "", "address for the ECR API (default 127.0.0.1:8470, or the config's listen with -c)")
+	var d demo
+	var mode string
+	if _, err := a.ops().Flags("demo", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&d.listen, "listen", "", "address for the ECR API (default 127.0.0.1:8470, or the config's listen with -c)")
 		fs.StringVar(&mode, "mode", string(config.ModeVUK509), "vuk509 or vuk507 (without -c)")
-		fs.StringVar(&path, "c", "", "try this config against the simulator (its data dir and iyzico credentials are not used)")
+		fs.StringVar(&d.path, "c", "", "try this config against the simulator (its data dir and iyzico credentials are not used)")
 	}); err != nil {
 		return err
 	}
-	dir, err := os.MkdirTemp("", "bridged-demo-")
-	if err != nil {
+	var err error
+	if d.dir, err = os.MkdirTemp("", "bridged-demo-"); err != nil {
 		return fmt.Errorf("demo data dir: %w", err)
 	}
-	defer os.RemoveAll(dir)
-
-	var own *config.Config
-	if path != "" {
-		if own, err = a.demoOwnConfig(path); err != nil {
+	defer os.RemoveAll(d.dir)
+	if d.path != "" {
+		if d.own, err = a.demoOwnConfig(d.path); err != nil {
 			return err
 		}
 	}
-	key, err := newAPIKey()
+	if d.key, err = newAPIKey(); err != nil {
+		return err
+	}
+	stop, err := d.startSimulator()
 	if err != nil {
 		return err
 	}
+	defer stop()
+	cfg := d.config(config.Mode(mode))
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return runDaemon(ctx, cfg, a.stderr, func(addr string) { d.print(a.stdout, cfg, addr) })
+}
+
+// demo is one run of the demo verb: its flags, its data dir and key, and
+// the simulator's address once it runs.
+type demo struct {
+	listen, path string
+	own          *config.Config // the config of -c, if given
+	dir, key     string
+	simURL       string
+}
+
+// startSimulator starts the simulator on its own loopback port, playing
+// iyzico for the demo's devices; a one-second card wait stands for the
+// customer tapping the card.
+func (d *demo) startSimulator() (stop func(), err error) {
 	devices := []string{demoDevice}
-	if own != nil {
+	if d.own != nil {
 		devices = nil
-		for _, t := range own.Terminals {
+		for _, t := range d.own.Terminals {
 			devices = append(devices, t.DeviceUniqueID)
 		}
 	}
-	// The simulator listens on its own loopback port and plays iyzico; a
-	// one-second card wait stands for the customer tapping the card.
 	sim := simulator.New(simulator.Config{Devices: devices, CardWait: time.Second})
 	simLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return fmt.Errorf("demo simulator: %w", err)
+		return nil, fmt.Errorf("demo simulator: %w", err)
 	}
 	simSrv := &http.Server{Handler: sim.Handler(), ReadHeaderTimeout: 5 * time.Second}
 	go func() { _ = simSrv.Serve(simLn) }()
-	defer simSrv.Close()
-	simURL := "http://" + simLn.Addr().String()
+	d.simURL = "http://" + simLn.Addr().String()
+	return func() { simSrv.Close() }, nil
+}
 
-	var cfg *config.Config
-	keyLine := "  export BRIDGED_KEY=" + key + " BRIDGED_KEY_NAME=demo\n  (PowerShell: $env:BRIDGED_KEY = '" + key +
-		"'; $env:BRIDGED_KEY_NAME = 'demo'. Windows cmd: set BRIDGED_KEY=" + key + ")"
-	keyIntro := "In another terminal, set the API key (it has every scope: payments, read, operate):"
-	if own != nil {
-		cfg = demoWithConfig(own, dir, listen, simURL)
-		keyIntro = "In another terminal, set the API key of your ECR (the key of api.keys with the payments scope in " + path + "):"
-		keyLine = "  export BRIDGED_KEY=<that key> BRIDGED_KEY_NAME=<its name>"
-	} else {
-		if listen == "" {
-			listen = "127.0.0.1:8470"
-		}
-		cfg = demoConfig(dir, listen, config.Mode(mode), key, simURL)
+// config is the daemon's config: -c's with the demo's data dir and the
+// simulator, or the demo's own in the given mode.
+func (d *demo) config(mode config.Mode) *config.Config {
+	if d.own != nil {
+		return demoWithConfig(d.own, d.dir, d.listen, d.simURL)
 	}
-	if err := cfg.Validate(); err != nil {
-		return fmt.Errorf("demo: %w", err)
+	if d.listen == "" {
+		d.listen = "127.0.0.1:8470"
+	}
+	return demoConfig(d.dir, d.listen, mode, d.key, d.simURL)
+}
+
+// print is the demo's welcome once the daemon listens on addr: the key to
+// set and the lines to paste.
+func (d *demo) print(w io.Writer, cfg *config.Config, addr string) {
+	keyIntro := "In another terminal, set the API key (it has every scope: payments, read, operate):"
+	keyLine := "  export BRIDGED_KEY=" + d.key + " BRIDGED_KEY_NAME=demo\n  (PowerShell: $env:BRIDGED_KEY = '" + d.key +
+		"'; $env:BRIDGED_KEY_NAME = 'demo'. Windows cmd: set BRIDGED_KEY=" + d.key + ")"
+	if d.own != nil {
+		keyIntro = "In another terminal, set the API key of your ECR (the key of api.keys with the payments scope in " + d.path + "):"
+		keyLine = "  export BRIDGED_KEY=<that key> BRIDGED_KEY_NAME=<its name>"
 	}
 	terminal := ""
 	if len(cfg.Terminals) > 1 {
 		terminal = cfg.Terminals[0].ID
 	}
-	return runDaemon(ctx, cfg, a.stderr, func(addr string) {
-		fmt.Fprintf(a.stdout, `bridged demo is running (mode %s) against the iyzico simulator at %s.
+	fmt.Fprintf(w, `bridged demo is running (mode %s) against the iyzico simulator at %s.
   data dir: %s (removed on exit)
   status page: http://%s/ (log in with a key that has the read or operate scope)
 
@@ -119,10 +146,9 @@ POST /v1/payments/ID/settle with {"outcome":"declined","evidence":"slip: cancell
 or bridged tx settle (docs/operations.md, "When iyzico will never settle it").
 
 Press Ctrl-C to stop.
-`, cfg.Mode, simURL, dir, addr, keyIntro, keyLine,
-			demoSaleCurl(cfg.Mode, addr, terminal), demoLookupCurl(addr), demoFindID(addr), demoVoidCurl(addr), demoEventsCurl(addr),
-			cfg.Upstream.CardTimeout+2*time.Minute)
-	})
+`, cfg.Mode, d.simURL, d.dir, addr, keyIntro, keyLine,
+		demoSaleCurl(cfg.Mode, addr, terminal), demoLookupCurl(addr), demoFindID(addr), demoVoidCurl(addr), demoEventsCurl(addr),
+		cfg.Upstream.CardTimeout+2*time.Minute)
 }
 
 // demoOwnConfig loads a config for demo -c: every problem counts but those

@@ -257,7 +257,7 @@ func TestE2EQueryAnswerMustBeAboutTheSale(t *testing.T) {
 			return resp, nil
 		})
 	}
-	e := startE2E(t, e2eOpts{seams: seams{transport: anon}})
+	e := startE2E(t, e2eOpts{seams: seams{Transport: anon}})
 	var ids []string
 	for i := range 3 {
 		e.sim.Inject(simulator.Fault{Op: simulator.OpPayment, Kind: simulator.FaultCommitThenDrop})

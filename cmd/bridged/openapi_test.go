@@ -422,12 +422,12 @@ func testContract509(t *testing.T) {
 				}
 			}
 		}},
-		seams: seams{failWrites: func() error {
+		seams: seams{FailWrites: func() error {
 			if broken.Load() {
 				return errors.New("injected: no space left on device")
 			}
 			return nil
-		}, payment: func(o *payment.Options) {
+		}, Payment: func(o *payment.Options) {
 			o.NotFoundGrace = time.Millisecond // an operator may settle an unknown at once
 		}},
 	})

@@ -46,7 +46,7 @@ func TestReadyzHealthy(t *testing.T) {
 
 func TestReadyzStoreFailClosed(t *testing.T) {
 	var broken atomic.Bool
-	e := startE2E(t, e2eOpts{seams: seams{failWrites: func() error {
+	e := startE2E(t, e2eOpts{seams: seams{FailWrites: func() error {
 		if broken.Load() {
 			return errors.New("injected: no space left on device")
 		}

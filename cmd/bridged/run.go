@@ -11,6 +11,8 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/opscli"
+	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -39,13 +41,8 @@ Operator verbs read the config at -c FILE (default /etc/bridged/bridged.yaml; on
 with the key and refuse any answer the daemon did not sign.
 `
 
-// usageError is a mistake on the command line: exit code 2.
-type usageError struct{ msg string }
-
-func (e usageError) Error() string { return e.msg }
-
 func exitCode(err error) int {
-	var ue usageError
+	var ue opscli.UsageError
 	if errors.As(err, &ue) {
 		return 2
 	}
@@ -89,7 +86,7 @@ func (a *app) main(ctx context.Context, args []string) error {
 func (a *app) dispatch(ctx context.Context, args []string) error {
 	if len(args) == 0 {
 		fmt.Fprint(a.stderr, usage)
-		return usageError{"no command given"}
+		return opscli.UsageError{Msg: "no command given"}
 	}
 	verb, rest := args[0], args[1:]
 	switch verb {
@@ -98,104 +95,52 @@ func (a *app) dispatch(ctx context.Context, args []string) error {
 	case "demo":
 		return a.cmdDemo(ctx, rest)
 	case "check-config":
-		return a.cmdCheckConfig(rest)
+		return a.ops().CheckConfig(rest)
 	case "version", "--version":
 		return printVersion(a.stdout)
 	case "install", "uninstall", "start", "stop", "restart":
-		return a.cmdService(verb, rest)
+		return a.ops().Service(verb, rest)
 	case "status":
-		return a.cmdStatus(ctx, rest)
+		return a.ops().Status(ctx, rest)
 	case "tx":
-		return a.cmdTx(ctx, rest)
+		return a.ops().Tx(ctx, rest)
 	case "export":
-		return a.cmdExport(ctx, rest)
+		return a.ops().Export(ctx, rest)
 	case "doctor":
-		return a.cmdDoctor(ctx, rest)
+		return a.ops().Doctor(ctx, rest)
 	case "backup":
-		return a.cmdBackup(ctx, rest)
+		return a.ops().Backup(ctx, rest)
 	case "restore":
-		return a.cmdRestore(ctx, rest)
+		return a.ops().Restore(ctx, rest)
 	case "verify":
-		return a.cmdVerify(ctx, rest)
+		return a.ops().Verify(ctx, rest)
 	case "compact":
-		return a.cmdCompact(ctx, rest)
+		return a.ops().Compact(ctx, rest)
 	case "help", "-h", "--help":
 		fmt.Fprint(a.stdout, usage)
 		return nil
 	}
 	fmt.Fprint(a.stderr, usage)
-	return usageError{fmt.Sprintf("unknown command %q", verb)}
+	return opscli.UsageError{Msg: fmt.Sprintf("unknown command %q", verb)}
 }
 
-// flags parses a verb's flags; -c/--config is common to most verbs.
-func (a *app) flags(name string, args []string, define func(*flag.FlagSet)) (*flag.FlagSet, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
-	if define != nil {
-		define(fs)
+// ops is the operator verbs' view of the app: exactly what they are handed.
+func (a *app) ops() *opscli.CLI {
+	return &opscli.CLI{
+		Getenv: a.getenv, Stdout: a.stdout, Stderr: a.stderr,
+		NewService: a.newService, Exit: a.exit, Version: currentBuild().Version,
+		SettleOffline: func(ctx context.Context, cfg *config.Config, apply func(*payment.Service) (*payment.Operation, error)) (*payment.Operation, error) {
+			return settleOffline(ctx, cfg, a.stderr, a.offlinePayment, apply)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil, err // the usage went to stderr; asking for it is no mistake
-		}
-		return nil, usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return nil, usageError{fmt.Sprintf("%s: unexpected argument %q", name, fs.Arg(0))}
-	}
-	return fs, nil
-}
-
-func configFlag(path *string) func(*flag.FlagSet) {
-	return func(fs *flag.FlagSet) {
-		fs.StringVar(path, "c", "", "path to the YAML config file")
-		fs.StringVar(path, "config", "", "path to the YAML config file")
-	}
-}
-
-// loadConfig loads and validates; every problem is reported together.
-func (a *app) loadConfig(path string) (*config.Config, error) {
-	if path == "" {
-		return nil, usageError{"-c FILE is required"}
-	}
-	cfg, err := config.Load(path, a.getenv)
-	if err != nil {
-		return nil, err
-	}
-	if err := cfg.Validate(); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
-	}
-	return cfg, nil
-}
-
-func (a *app) cmdCheckConfig(args []string) error {
-	var path string
-	if _, err := a.flags("check-config", args, configFlag(&path)); err != nil {
-		return err
-	}
-	cfg, err := a.loadConfig(path)
-	if err != nil {
-		return err
-	}
-	out, err := cfg.Masked()
-	if err != nil {
-		return fmt.Errorf("render config: %w", err)
-	}
-	// Who may read the file matters where it runs; say it here, refuse at run.
-	for _, p := range config.CheckAccess(path, cfg.DataDir) {
-		fmt.Fprintf(a.stderr, "bridged: warning: %s (bridged run refuses to start so)\n", p)
-	}
-	fmt.Fprintf(a.stdout, "# %s is valid: mode %s, %d terminal(s), listening on %s\n%s",
-		path, cfg.Mode, len(cfg.Terminals), cfg.Listen, out)
-	return nil
 }
 
 func (a *app) cmdRun(ctx context.Context, args []string) error {
 	var path string
-	if _, err := a.flags("run", args, configFlag(&path)); err != nil {
+	if _, err := a.ops().Flags("run", args, opscli.ConfigFlag(&path)); err != nil {
 		return err
 	}
-	cfg, err := a.loadConfig(path)
+	cfg, err := a.ops().LoadConfig(path)
 	if err != nil {
 		return err
 	}
@@ -211,14 +156,14 @@ func (a *app) cmdRun(ctx context.Context, args []string) error {
 	}
 	// Under systemd (Type=notify) readiness is sent once the journal is
 	// recovered and the listener accepts; elsewhere the notifier is nil.
-	ready := readyNotifier(a.getenv, a.stderr)
+	ready := ossvc.ReadyNotifier(a.getenv, a.stderr)
 	if a.interactive() {
 		return runDaemon(ctx, cfg, a.stderr, ready)
 	}
 	// Started by systemd or the Windows SCM: hand control to the service
 	// manager, which calls program.Start and program.Stop.
-	prg := newProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, ready) }, a.exit, a.stderr)
-	svc, err := a.newService(prg, serviceConfig(path))
+	prg := ossvc.NewProgram(func(ctx context.Context) error { return runDaemon(ctx, cfg, a.stderr, ready) }, a.exit, a.stderr, currentBuild().Version)
+	svc, err := a.newService(prg, ossvc.Config(path))
 	if err != nil {
 		return fmt.Errorf("service: %w", err)
 	}

@@ -412,44 +412,6 @@ func TestStatusWithoutDaemon(t *testing.T) {
 	}
 }
 
-// TestRunUnderServiceManager drives the path systemd and the SCM take: Run
-// calls program.Start, which must return while the daemon keeps running, and
-// Stop, which must return only after the daemon has drained.
-func TestRunUnderServiceManager(t *testing.T) {
-	started := make(chan struct{})
-	drained := make(chan struct{})
-	p := newProgram(func(ctx context.Context) error {
-		close(started)
-		<-ctx.Done()
-		close(drained)
-		return nil
-	}, func(int) { t.Error("exit called on a clean stop") }, io.Discard)
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	<-started
-	if err := p.Stop(nil); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-drained:
-	default:
-		t.Fatal("Stop returned before the daemon drained")
-	}
-}
-
-func TestProgramExitsWhenDaemonFails(t *testing.T) {
-	exited := make(chan int, 1)
-	p := newProgram(func(context.Context) error { return errors.New("store broke") },
-		func(code int) { exited <- code }, io.Discard)
-	if err := p.Start(nil); err != nil {
-		t.Fatal(err)
-	}
-	if code := <-exited; code != 1 {
-		t.Fatalf("exit code %d", code)
-	}
-}
-
 func TestRunNonInteractiveHandsOverToServiceManager(t *testing.T) {
 	path := writeConfig(t, validConfig(privateDir(t)))
 	fake := &fakeService{}
@@ -500,19 +462,29 @@ func (f *fakeService) Run() error {
 	}
 	return nil
 }
-func (f *fakeService) Start() error     { f.calls = append(f.calls, "Start"); return nil }
-func (f *fakeService) Stop() error      { f.calls = append(f.calls, "Stop"); return nil }
-func (f *fakeService) Restart() error   { f.calls = append(f.calls, "Restart"); return nil }
-func (f *fakeService) Install() error   { f.calls = append(f.calls, "Install"); return nil }
+
+func (f *fakeService) Start() error { f.calls = append(f.calls, "Start"); return nil }
+
+func (f *fakeService) Stop() error { f.calls = append(f.calls, "Stop"); return nil }
+
+func (f *fakeService) Restart() error { f.calls = append(f.calls, "Restart"); return nil }
+
+func (f *fakeService) Install() error { f.calls = append(f.calls, "Install"); return nil }
+
 func (f *fakeService) Uninstall() error { f.calls = append(f.calls, "Uninstall"); return nil }
+
 func (f *fakeService) Logger(chan<- error) (service.Logger, error) {
 	return nil, errors.New("not in tests")
 }
+
 func (f *fakeService) SystemLogger(chan<- error) (service.Logger, error) {
 	return nil, errors.New("not in tests")
 }
-func (f *fakeService) String() string   { return "fake" }
+
+func (f *fakeService) String() string { return "fake" }
+
 func (f *fakeService) Platform() string { return "fake" }
+
 func (f *fakeService) Status() (service.Status, error) {
 	f.calls = append(f.calls, "Status")
 	return f.status, f.statusErr

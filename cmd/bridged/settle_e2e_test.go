@@ -44,7 +44,7 @@ func TestE2EOperatorSettlesWhatIyzicoNeverWill(t *testing.T) {
 	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
 		for _, cents := range []string{"52", "57", "58", "59"} {
 			t.Run(fmt.Sprintf("%s/.%s", mode, cents), func(t *testing.T) {
-				e := startE2E(t, e2eOpts{mode: mode, seams: seams{payment: quickSettle}})
+				e := startE2E(t, e2eOpts{mode: mode, seams: seams{Payment: quickSettle}})
 				stuck := e.pay("stuck", saleBody(mode, "10."+cents, "STUCK"))
 				expect(t, stuck, 202, "status", "unknown")
 				id := stuck.str("id")
@@ -79,7 +79,7 @@ func TestE2EOperatorSettlesWhatIyzicoNeverWill(t *testing.T) {
 func TestE2EOperatorSettlesApprovedThenRefunds(t *testing.T) {
 	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
 		t.Run(string(mode), func(t *testing.T) {
-			e := startE2E(t, e2eOpts{mode: mode, seams: seams{payment: quickSettle}})
+			e := startE2E(t, e2eOpts{mode: mode, seams: seams{Payment: quickSettle}})
 			stuck := e.pay("stuck", saleBody(mode, "20.61", "STUCK"))
 			expect(t, stuck, 202, "status", "unknown")
 			expect(t, e.call("POST", "/v1/payments/"+stuck.str("id")+"/resolve", ""), 200, "status", "unknown", "reason", "queried_timeout")
@@ -117,7 +117,7 @@ func TestE2ESettlementRefusedWhileIyzicoCanAnswer(t *testing.T) {
 		t.Fatalf("the refusal does not say why: %s", young.raw)
 	}
 
-	q := startE2E(t, e2eOpts{seams: seams{payment: quickSettle}})
+	q := startE2E(t, e2eOpts{seams: seams{Payment: quickSettle}})
 	q.sim.Inject(simulator.Fault{Op: simulator.OpQuery, Kind: simulator.FaultHTTPStatus, Status: 503, Probability: 1})
 	late := q.pay("late", `{"amount":"10.60","reference":"L"}`) // charged; the answer a timeout
 	expect(t, late, 202, "status", "unknown")
@@ -136,7 +136,7 @@ func TestE2ESettlementRefusedWhileIyzicoCanAnswer(t *testing.T) {
 // /readyz, the metrics, the event stream and the log; an acknowledgment
 // closes it.
 func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
-	e := startE2E(t, e2eOpts{seams: seams{payment: quickSettle}})
+	e := startE2E(t, e2eOpts{seams: seams{Payment: quickSettle}})
 	stuck := e.pay("stuck", `{"amount":"30.61","reference":"S"}`)
 	expect(t, stuck, 202, "status", "unknown")
 	id := stuck.str("id")
@@ -194,7 +194,7 @@ func TestE2EEndOfDayWithOpenUnknowns(t *testing.T) {
 func TestE2EControlQueryBeforeNotFound(t *testing.T) {
 	for _, mode := range []config.Mode{config.ModeVUK509, config.ModeVUK507} {
 		t.Run(string(mode), func(t *testing.T) {
-			e := startE2E(t, e2eOpts{mode: mode, seams: seams{payment: quickSettle}})
+			e := startE2E(t, e2eOpts{mode: mode, seams: seams{Payment: quickSettle}})
 			expect(t, e.pay("known", saleBody(mode, "15.00", "K")), 201, "status", "approved")
 			e.sim.Inject(simulator.Fault{Kind: simulator.FaultQueryNotFound, Probability: 1})
 			opOf := simulator.OpPayment
@@ -227,7 +227,7 @@ func (e *e2e) operate(path, body string) reply {
 // the open conflict, `bridged tx acknowledge` closes it, and the journal
 // read with the daemon stopped exports the same.
 func TestCLISettleAcknowledgeAndExport(t *testing.T) {
-	e := startE2E(t, e2eOpts{seams: seams{payment: quickSettle}})
+	e := startE2E(t, e2eOpts{seams: seams{Payment: quickSettle}})
 	stuck := e.pay("stuck", `{"amount":"30.61","reference":"CLI-S"}`)
 	expect(t, stuck, 202, "status", "unknown")
 	id := stuck.str("id")

@@ -5,6 +5,8 @@ import (
 	"io"
 	"runtime"
 	"runtime/debug"
+
+	"github.com/bridgedpos/bridged/internal/ossvc"
 )
 
 // Set by the release build: -ldflags "-X main.version=v1.2.3 -X main.commit=abc123".
@@ -42,7 +44,7 @@ func currentBuild() buildInfo {
 func printVersion(w io.Writer) error {
 	b := currentBuild()
 	_, err := fmt.Fprintf(w, "bridged %s\ncommit: %s\ngo: %s\nplatform: %s\nsigned: %s\n", b.Version, b.Commit, b.GoVersion, b.Platform, b.Signed)
-	if err == nil && wineSessionBuild {
+	if err == nil && ossvc.WineSessionBuild {
 		_, err = fmt.Fprintln(w, "build: winesession (a Wine CI test build, never a release)")
 	}
 	return err

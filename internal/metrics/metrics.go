@@ -41,8 +41,9 @@ type Gauges struct {
 	ConflictsOpen   func() float64
 }
 
-// New registers every collector on a fresh registry.
-func New(g Gauges) *Metrics {
+// New registers the counters and histograms on a fresh registry; the parts
+// of the daemon feed them through the hooks below as they are built.
+func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
 	m.operations = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "bridged_operations_total",
@@ -86,6 +87,12 @@ func New(g Gauges) *Metrics {
 	}, []string{"route"})
 	m.reg.MustRegister(m.operations, m.upstreamLatency, m.storeCommit, m.storeGroup, m.reconcilerRuns, m.conflicts, m.settlements, m.httpRequests, m.httpDuration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+// RegisterGauges registers the values read at scrape time, once the parts
+// they read exist; a nil func registers nothing. Call it once.
+func (m *Metrics) RegisterGauges(g Gauges) {
 	gauge := func(name, help string, f func() float64) {
 		if f != nil {
 			m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
@@ -103,7 +110,6 @@ func New(g Gauges) *Metrics {
 	gauge("bridged_token_expiry_timestamp_seconds", "Expiry of the held access token (unix seconds), 0 when none.", g.TokenExpiry)
 	gauge("bridged_store_fail_closed", "1 when a journal write failed and new money operations are refused.", g.StoreFailClosed)
 	gauge("bridged_conflicts_open", "Operator settlements contradicted by iyzico and not acknowledged yet.", g.ConflictsOpen)
-	return m
 }
 
 // Conflict counts an answer that contradicts the journal.

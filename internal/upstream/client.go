@@ -231,40 +231,51 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 			Str("answer_transactionReferenceId", string(a.echo.Ref)).Msg("iyzico answered about another transaction; outcome unknown")
 	}
 
-	var out *R
-	if a.env != nil {
-		out = new(R)
-		if derr := json.Unmarshal(a.body, out); derr != nil {
-			var te *json.UnmarshalTypeError
-			if !errors.As(derr, &te) {
-				// The envelope read but the whole did not: keep the class
-				// the envelope proves, but an approval without its details
-				// (paymentId, ...) is not usable evidence.
-				out = nil
-				if a.class == Approved {
-					a.class, a.reason = Unknown, ReasonUnparseable
-				}
-			} else {
-				c.log.Warn().Str("op", op.name).Str("field", te.Field).Msg("answer field of unexpected type ignored")
-			}
-		}
-	}
-	var e *Error
+	out := decodeAnswer[R](c, op, &a)
 	if a.class != Approved {
-		e = &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
-		if a.env != nil {
-			e.Code = c.scrub(string(a.env.ErrorCode), sent...)
-			e.Group = c.scrub(a.env.ErrorGroup, sent...)
-			e.Message = c.scrub(a.env.ErrorMessage, sent...)
-			e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage, sent...)
-		}
-	}
-	if e != nil {
+		e := c.failure(op, &a, resent, sent)
 		c.logCall(op, m, e, time.Since(start))
 		return out, e
 	}
 	c.logOK(op, m, a.status, resent, time.Since(start))
 	return out, nil
+}
+
+// decodeAnswer reads the typed answer when the envelope read. A field of an
+// unexpected type is ignored (and logged); an answer that does not read as
+// a whole is nil, and an approval without its details (paymentId, ...) is
+// not usable evidence: Unknown.
+func decodeAnswer[R any](c *Client, op *operation, a *answer) *R {
+	if a.env == nil {
+		return nil
+	}
+	out := new(R)
+	derr := json.Unmarshal(a.body, out)
+	if derr == nil {
+		return out
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(derr, &te) {
+		c.log.Warn().Str("op", op.name).Str("field", te.Field).Msg("answer field of unexpected type ignored")
+		return out
+	}
+	if a.class == Approved {
+		a.class, a.reason = Unknown, ReasonUnparseable
+	}
+	return nil
+}
+
+// failure is the *Error of an answer that is not Approved, iyzico's texts
+// scrubbed of the tokens sent.
+func (c *Client) failure(op *operation, a *answer, resent bool, sent []*oauth2.Token) *Error {
+	e := &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
+	if a.env != nil {
+		e.Code = c.scrub(string(a.env.ErrorCode), sent...)
+		e.Group = c.scrub(a.env.ErrorGroup, sent...)
+		e.Message = c.scrub(a.env.ErrorMessage, sent...)
+		e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage, sent...)
+	}
+	return e
 }
 
 func tokenFailure(op *operation, terr *Error) *Error {

@@ -429,21 +429,31 @@ func decodeJSON(js []byte) (*payment.Operation, error) {
 
 // decodeTimes reads the operation's own times.
 func decodeTimes(op *payment.Operation, r *opV1) error {
-	var err error
-	if op.CreatedAt, err = decodeTime("created_at", r.CreatedAt); err != nil {
-		return err
-	}
-	if op.UpdatedAt, err = decodeTime("updated_at", r.UpdatedAt); err != nil {
-		return err
-	}
-	if op.SentAt, err = decodeTime("sent_at", r.SentAt); err != nil {
-		return err
-	}
-	if op.NextQueryAt, err = decodeTime("next_query_at", r.NextQueryAt); err != nil {
-		return err
-	}
-	if op.BatchSince, err = decodeTime("batch_since", r.BatchSince); err != nil {
-		return err
+	return decodeTimeFields(
+		timeField{"created_at", r.CreatedAt, &op.CreatedAt},
+		timeField{"updated_at", r.UpdatedAt, &op.UpdatedAt},
+		timeField{"sent_at", r.SentAt, &op.SentAt},
+		timeField{"next_query_at", r.NextQueryAt, &op.NextQueryAt},
+		timeField{"batch_since", r.BatchSince, &op.BatchSince},
+	)
+}
+
+// timeField is a time of the JSON mirror: its name (for errors), its text
+// and where it goes.
+type timeField struct {
+	name, text string
+	dst        *time.Time
+}
+
+// decodeTimeFields reads each field in turn; the first that does not read
+// is the error.
+func decodeTimeFields(fs ...timeField) error {
+	for _, f := range fs {
+		t, err := decodeTime(f.name, f.text)
+		if err != nil {
+			return err
+		}
+		*f.dst = t
 	}
 	return nil
 }
@@ -521,11 +531,11 @@ func (st *settlementV1) decode() (*payment.Settlement, error) {
 		return nil, nil
 	}
 	out := &payment.Settlement{By: st.By, Evidence: st.Evidence, PaymentID: st.PaymentID, Confirmed: st.Confirmed}
-	var err error
-	if out.At, err = decodeTime("settlement.at", st.At); err != nil {
-		return nil, err
-	}
-	if out.WatchUntil, err = decodeTime("settlement.watch_until", st.WatchUntil); err != nil {
+	err := decodeTimeFields(
+		timeField{"settlement.at", st.At, &out.At},
+		timeField{"settlement.watch_until", st.WatchUntil, &out.WatchUntil},
+	)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -537,11 +547,11 @@ func (c *conflictV1) decode() (*payment.Conflict, error) {
 	}
 	out := &payment.Conflict{Settled: payment.State(c.Settled), Upstream: payment.State(c.Upstream),
 		UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedNote: c.AcknowledgedNote}
-	var err error
-	if out.At, err = decodeTime("conflict.at", c.At); err != nil {
-		return nil, err
-	}
-	if out.AcknowledgedAt, err = decodeTime("conflict.acknowledged_at", c.AcknowledgedAt); err != nil {
+	err := decodeTimeFields(
+		timeField{"conflict.at", c.At, &out.At},
+		timeField{"conflict.acknowledged_at", c.AcknowledgedAt, &out.AcknowledgedAt},
+	)
+	if err != nil {
 		return nil, err
 	}
 	return out, nil

@@ -329,70 +329,94 @@ var targetNames = map[string]string{
 	targetBridged: "bridged (fsync on) → simulator",
 }
 
+// markdown is the report as docs/benchmarks.md shows it, section by section.
 func (r *report) markdown() string {
-	var b strings.Builder
-	p := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w := &mdWriter{}
+	r.mdRun(w)
+	r.mdCommit(w)
+	r.mdSales(w)
+	r.mdRatios(w)
+	r.mdFootprint(w)
+	r.mdProfiles(w)
+	r.mdTargets(w)
+	r.mdProblems(w)
+	return w.b.String()
+}
+
+// mdWriter builds the markdown of a report.
+type mdWriter struct{ b strings.Builder }
+
+func (w *mdWriter) p(format string, args ...any) { fmt.Fprintf(&w.b, format, args...) }
+
+// mdRun writes the run: command, machine, code.
+func (r *report) mdRun(w *mdWriter) {
 	if r.Smoke {
-		p("> **Smoke run** (`-smoke`): it shows that the harness works; its timings mean nothing.\n\n")
+		w.p("> **Smoke run** (`-smoke`): it shows that the harness works; its timings mean nothing.\n\n")
 	}
 	m := r.Machine
-	p("### Run\n\n| | |\n|---|---|\n")
-	p("| Command | `%s` |\n", r.Command)
-	p("| When | %s UTC, took %s |\n", r.Started.Format(time.DateTime), r.Took.Round(time.Second))
-	p("| Scenario length | %s measured after %s warm-up, closed loop |\n", r.Duration, r.Warmup)
-	p("| Machine | %d × %s, %s RAM, %s, kernel %s |\n", m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.Kernel)
-	p("| Data dir | %s on %s |\n", m.DataDir, m.FS)
-	p("| Go | %s |\n", m.Go)
+	w.p("### Run\n\n| | |\n|---|---|\n")
+	w.p("| Command | `%s` |\n", r.Command)
+	w.p("| When | %s UTC, took %s |\n", r.Started.Format(time.DateTime), r.Took.Round(time.Second))
+	w.p("| Scenario length | %s measured after %s warm-up, closed loop |\n", r.Duration, r.Warmup)
+	w.p("| Machine | %d × %s, %s RAM, %s, kernel %s |\n", m.CPUs, m.CPUModel, m.MemTotal, m.OS, m.Kernel)
+	w.p("| Data dir | %s on %s |\n", m.DataDir, m.FS)
+	w.p("| Go | %s |\n", m.Go)
 	code := m.Commit
 	if m.Dirty > 0 {
 		code += fmt.Sprintf(" + %d changed files in the working tree", m.Dirty)
 	}
-	p("| Code | %s |\n", code)
-	p("| Load average (1, 5, 15 min) | %s at start, %s at end |\n", m.LoadStart, m.LoadEnd)
+	w.p("| Code | %s |\n", code)
+	w.p("| Load average (1, 5, 15 min) | %s at start, %s at end |\n", m.LoadStart, m.LoadEnd)
 	if m.OtherCPU >= 0 {
-		p("| Other processes | kept %.2f of %d cores busy on average during the run |\n", m.OtherCPU, m.CPUs)
+		w.p("| Other processes | kept %.2f of %d cores busy on average during the run |\n", m.OtherCPU, m.CPUs)
 	}
-	p("\n")
+	w.p("\n")
 	if m.StoreDiff != "" {
-		p("`internal/store` differs from the commit (`git status --short`, `git diff --stat`):\n\n```\n%s\n```\n\n", m.StoreDiff)
+		w.p("`internal/store` differs from the commit (`git status --short`, `git diff --stat`):\n\n```\n%s\n```\n\n", m.StoreDiff)
 	} else if m.Commit != "" {
-		p("`internal/store` is as committed (`git diff --stat internal/store` is empty).\n\n")
+		w.p("`internal/store` is as committed (`git diff --stat internal/store` is empty).\n\n")
 	}
+}
 
-	p("### Durable commit\n\n")
+// mdCommit writes the durable commit's figures.
+func (r *report) mdCommit(w *mdWriter) {
+	w.p("### Durable commit\n\n")
 	if c := r.Commit; c != nil {
-		p("| On the data dir's filesystem, one at a time | Count | p50 | p99 | max | mean | CPU each |\n|---|--:|--:|--:|--:|--:|--:|\n")
+		w.p("| On the data dir's filesystem, one at a time | Count | p50 | p99 | max | mean | CPU each |\n|---|--:|--:|--:|--:|--:|--:|\n")
 		row := func(name string, f *commitFigures) {
 			if f != nil {
-				p("| %s | %s | %s | %s | %s | %s | %s |\n", name, count(f.N), ms(f.P50), ms(f.P99), ms(f.Max), ms(f.Mean), ms(f.CPU))
+				w.p("| %s | %s | %s | %s | %s | %s | %s |\n", name, count(f.N), ms(f.P50), ms(f.P99), ms(f.Max), ms(f.Mean), ms(f.CPU))
 			}
 		}
 		row("bbolt commit of one 1 KiB key, fsync on (the disk's commit: the targets' \"commit\")", c)
 		row("journal write through `internal/store`: a sale's `Begin` or `Record`, each one commit (bridged makes two per sale)", r.StoreWrite)
 		row("the same commit of one key, bbolt opened as etcd runs it (`NoFreelistSync`, map freelist)", r.CommitNFS)
 		row("the same journal write, store opened with `NoFreelistSync`", r.StoreWriteNFS)
-		p("\n")
+		w.p("\n")
 		if f := r.Freelist; f != nil {
-			p("`NoFreelistSync` leaves the freelist out of every commit; bbolt then rebuilds it at each open by walking every page of the file. Opening a copy of the journal of %s operations (%s): freelist read from the file %s warm, %s cold; rebuilt %s warm, %s cold.\n\n",
+			w.p("`NoFreelistSync` leaves the freelist out of every commit; bbolt then rebuilds it at each open by walking every page of the file. Opening a copy of the journal of %s operations (%s): freelist read from the file %s warm, %s cold; rebuilt %s warm, %s cold.\n\n",
 				count(r.Big.Records), mib(f.FileBytes), ms(f.SyncedWarm), optMS(f.SyncedCold), ms(f.RebuildWarm), optMS(f.RebuildCold))
 		}
 	} else {
-		p("Not measured.\n\n")
+		w.p("Not measured.\n\n")
 	}
+}
 
-	p("### Sales\n\nThe same sale (149.90 TRY, approved, no card wait); each terminal sends its next sale when the last is answered.\n\n")
-	p("| Path | Terminals | Sales | Errors | p50 | p99 | max | Sales/s | New sim connections per sale |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
+// mdSales writes the sales at each concurrency, bridged's commits and CPU, the errors.
+func (r *report) mdSales(w *mdWriter) {
+	w.p("### Sales\n\nThe same sale (149.90 TRY, approved, no card wait); each terminal sends its next sale when the last is answered.\n\n")
+	w.p("| Path | Terminals | Sales | Errors | p50 | p99 | max | Sales/s | New sim connections per sale |\n|---|--:|--:|--:|--:|--:|--:|--:|--:|\n")
 	for _, c := range r.concurrencies() {
 		for _, t := range targets {
 			s := r.find(t, c)
 			if s == nil {
 				continue
 			}
-			p("| %s | %d | %s | %d | %s | %s | %s | %.0f | %.2f |\n", targetNames[t], c, count(s.Latency.N), s.Errors,
+			w.p("| %s | %d | %s | %d | %s | %s | %s | %.0f | %.2f |\n", targetNames[t], c, count(s.Latency.N), s.Errors,
 				ms(s.Latency.P50), ms(s.Latency.P99), ms(s.Latency.Max), s.Throughput, s.SimConnsPerSale)
 		}
 	}
-	p("\n")
+	w.p("\n")
 	var jc []string
 	for _, s := range r.Scenarios {
 		if s.Commits != nil {
@@ -404,10 +428,10 @@ func (r *report) markdown() string {
 		}
 	}
 	if len(jc) > 0 {
-		p("Inside bridged during those runs (warm-up included): its journal commits, from its `/metrics` (`bridged_store_commit_duration_seconds`; a sale is two writes, its intent and its outcome, and concurrent writes share a commit), and its CPU time (user + system, `/proc/<pid>/stat`).\n\n")
-		p("| Terminals | Commits | Commits per sale | Mean commit | bridged CPU per sale |\n|--:|--:|--:|--:|--:|\n%s\n", strings.Join(jc, ""))
+		w.p("Inside bridged during those runs (warm-up included): its journal commits, from its `/metrics` (`bridged_store_commit_duration_seconds`; a sale is two writes, its intent and its outcome, and concurrent writes share a commit), and its CPU time (user + system, `/proc/<pid>/stat`).\n\n")
+		w.p("| Terminals | Commits | Commits per sale | Mean commit | bridged CPU per sale |\n|--:|--:|--:|--:|--:|\n%s\n", strings.Join(jc, ""))
 		if c := r.Commit; c != nil && c.CPU > 0 {
-			p("Two one-key commits, the least a sale's two durable steps can cost, took %s of this process's CPU on this disk (the table above).\n\n", ms(2*c.CPU))
+			w.p("Two one-key commits, the least a sale's two durable steps can cost, took %s of this process's CPU on this disk (the table above).\n\n", ms(2*c.CPU))
 		}
 	}
 	for _, s := range r.Scenarios {
@@ -417,26 +441,29 @@ func (r *report) markdown() string {
 			for _, k := range keys {
 				kinds = append(kinds, fmt.Sprintf("%d × %s", s.ErrorKinds[k], k))
 			}
-			p("Errors of %s at %d: %s.\n\n", s.Target, s.Concurrency, strings.Join(kinds, "; "))
+			w.p("Errors of %s at %d: %s.\n\n", s.Target, s.Concurrency, strings.Join(kinds, "; "))
 		}
 	}
+}
 
+// mdRatios writes bridged against its baselines, at each concurrency.
+func (r *report) mdRatios(w *mdWriter) {
 	if len(r.Comparisons) > 0 {
-		p("### Ratios\n\n| |")
+		w.p("### Ratios\n\n| |")
 		for _, c := range r.Comparisons {
-			p(" %d terminal(s) |", c.Concurrency)
+			w.p(" %d terminal(s) |", c.Concurrency)
 		}
-		p("\n|---|")
+		w.p("\n|---|")
 		for range r.Comparisons {
-			p("--:|")
+			w.p("--:|")
 		}
-		p("\n")
+		w.p("\n")
 		row := func(name string, f func(c comparison) string) {
-			p("| %s |", name)
+			w.p("| %s |", name)
 			for _, c := range r.Comparisons {
-				p(" %s |", f(c))
+				w.p(" %s |", f(c))
 			}
-			p("\n")
+			w.p("\n")
 		}
 		x := func(v float64) string { return fmt.Sprintf("%.2f×", v) }
 		row("bridged / bare proxy, p50", func(c comparison) string { return x(c.P50Ratio) })
@@ -447,15 +474,18 @@ func (r *report) markdown() string {
 		row("added p50 / commit p50", func(c comparison) string { return x(c.AddedP50PerCommit) })
 		row("added p99 / commit p99", func(c comparison) string { return x(c.AddedP99PerCommit) })
 		row("bridged − bare proxy, p50", func(c comparison) string { return ms(c.OverProxyP50) })
-		p("\n")
+		w.p("\n")
 	}
+}
 
-	p("### Footprint\n\n| | |\n|---|---|\n")
+// mdFootprint writes memory, start times, journal sizes, binary.
+func (r *report) mdFootprint(w *mdWriter) {
+	w.p("### Footprint\n\n| | |\n|---|---|\n")
 	if s := r.StartEmpty; s != nil {
 		if s.IdleRSS != nil {
-			p("| RSS idle (empty journal, %s after ready) | %s |\n", r.Idle, rssText(*s.IdleRSS))
+			w.p("| RSS idle (empty journal, %s after ready) | %s |\n", r.Idle, rssText(*s.IdleRSS))
 		}
-		p("| Start to ready, empty journal | median %s, max %s (%d starts) |\n", ms(s.Median), ms(s.Max), len(s.Runs))
+		w.p("| Start to ready, empty journal | median %s, max %s (%d starts) |\n", ms(s.Median), ms(s.Max), len(s.Runs))
 	}
 	for _, c := range r.concurrencies() {
 		if s := r.find(targetBridged, c); s != nil && s.RSSPeak != nil {
@@ -463,57 +493,70 @@ func (r *report) markdown() string {
 			if s.RSSAnonPeak != nil {
 				anon = fmt.Sprintf("; anonymous at most %s", mib(*s.RSSAnonPeak))
 			}
-			p("| RSS under load, %d terminal(s) | %s peak (VmHWM); largest sample %s%s |\n", c, mib(*s.RSSHWM), rssText(*s.RSSPeak), anon)
+			w.p("| RSS under load, %d terminal(s) | %s peak (VmHWM); largest sample %s%s |\n", c, mib(*s.RSSHWM), rssText(*s.RSSPeak), anon)
 		}
 	}
 	for _, g := range []*bigFigures{r.Big, r.NoEOD} {
-		if g == nil {
-			continue
-		}
-		name := fmt.Sprintf("%s operations", count(g.Records))
-		shape := fmt.Sprintf("a shop's history: %d terminals × %d sales a day, an end of day per terminal and day, the last day open",
-			r.terminals, salesPerTerminalDay)
-		if g.Shape != "days" {
-			name += ", no end of day"
-			shape = fmt.Sprintf("%d terminals × %d sales a day, never an end of day (the worst case of the start's scan)", r.terminals, salesPerTerminalDay)
-		}
-		how := "filled by this run"
-		if g.Cached {
-			how = fmt.Sprintf("cached, filled %s UTC", g.FilledAt.Format(time.DateTime))
-		}
-		perOp := ""
-		if g.Records > 0 {
-			perOp = fmt.Sprintf(", %.1f KiB per operation", float64(g.FileBytes)/float64(g.Records)/1024)
-		}
-		p("| Journal of %s | %s; Begin + Record each; file %s%s; filled in %s (%s) |\n",
-			name, shape, mib(g.FileBytes), perOp, g.FillTime.Round(time.Second), how)
-		if len(g.Warm.Runs) > 0 {
-			p("| Start to ready, %s, page cache warm | median %s, max %s (%d starts) |\n", name, ms(g.Warm.Median), ms(g.Warm.Max), len(g.Warm.Runs))
-		}
-		if g.Cold != nil {
-			p("| Start to ready, %s, journal not in the page cache | %s |\n", name, ms(*g.Cold))
-		} else if g.ColdNote != "" {
-			p("| Start to ready, %s, journal not in the page cache | %s |\n", name, g.ColdNote)
-		}
-		if g.Warm.IdleRSS != nil {
-			p("| RSS idle, %s (%s after ready) | %s |\n", name, r.Idle, rssText(*g.Warm.IdleRSS))
+		if g != nil {
+			r.mdBigJournal(w, g)
 		}
 	}
 	if st := r.Steady; st != nil {
-		p("| Two years of a shop, time compressed | %d lanes × %d sales a day for %d days (%s operations, %d days archived), `journal.retain_days` %d, through the store's API (`internal/store/storesim`) in %s: file %s after %d days, %s at the end, %s at most; at the end %s in use, %s of it free pages |\n",
+		w.p("| Two years of a shop, time compressed | %d lanes × %d sales a day for %d days (%s operations, %d days archived), `journal.retain_days` %d, through the store's API (`internal/store/storesim`) in %s: file %s after %d days, %s at the end, %s at most; at the end %s in use, %s of it free pages |\n",
 			st.Terminals, st.SalesPerDay, st.Days, count(st.Ops), st.Archived, st.RetainDays, st.Took.Round(time.Second),
 			mib(st.AtRetain.FileBytes), st.RetainDays, mib(st.End.FileBytes), mib(st.Peak.FileBytes), mib(st.End.UsedBytes), mib(st.End.FreeBytes))
 	}
 	if bi := r.Binary; bi != nil {
-		p("| Binary size | %s (`go build`), %s (release: `-trimpath -ldflags \"%s\"`, the binary measured) |\n",
+		w.p("| Binary size | %s (`go build`), %s (release: `-trimpath -ldflags \"%s\"`, the binary measured) |\n",
 			mib(bi.Plain), mib(bi.Release), releaseLDFlags)
 	}
-	for _, pr := range r.Profiles {
-		p("\n### Profile of bridged, %d terminal(s)\n\n", pr.Concurrency)
-		p("`go run ./bench -profile DIR` built bridged with the `pprof` tag and drove it like the bridged scenario (%s; %s sales, warm-up included). By own time (flat), then selected frames of a sale's path by cumulative time, then allocations by bytes:\n\n", pr.Total, count(pr.Sales))
-		p("```\n%s\n```\n\n```\n%s\n```\n\n```\n%s\n```\n", strings.Join(pr.CPU, "\n"), strings.Join(pr.Cum, "\n"), strings.Join(pr.Allocs, "\n"))
+}
+
+// mdBigJournal writes the rows of one big journal: how it was filled,
+// its start times and idle RSS.
+func (r *report) mdBigJournal(w *mdWriter, g *bigFigures) {
+	name := fmt.Sprintf("%s operations", count(g.Records))
+	shape := fmt.Sprintf("a shop's history: %d terminals × %d sales a day, an end of day per terminal and day, the last day open",
+		r.terminals, salesPerTerminalDay)
+	if g.Shape != "days" {
+		name += ", no end of day"
+		shape = fmt.Sprintf("%d terminals × %d sales a day, never an end of day (the worst case of the start's scan)", r.terminals, salesPerTerminalDay)
 	}
-	p("\n### Targets\n\nIssue 10 set the harness's targets; issue 18 (the lean journal) added its own, measured in the same run.\n\n| Issue | Target | Goal | Measured | |\n|--:|---|---|---|---|\n")
+	how := "filled by this run"
+	if g.Cached {
+		how = fmt.Sprintf("cached, filled %s UTC", g.FilledAt.Format(time.DateTime))
+	}
+	perOp := ""
+	if g.Records > 0 {
+		perOp = fmt.Sprintf(", %.1f KiB per operation", float64(g.FileBytes)/float64(g.Records)/1024)
+	}
+	w.p("| Journal of %s | %s; Begin + Record each; file %s%s; filled in %s (%s) |\n",
+		name, shape, mib(g.FileBytes), perOp, g.FillTime.Round(time.Second), how)
+	if len(g.Warm.Runs) > 0 {
+		w.p("| Start to ready, %s, page cache warm | median %s, max %s (%d starts) |\n", name, ms(g.Warm.Median), ms(g.Warm.Max), len(g.Warm.Runs))
+	}
+	if g.Cold != nil {
+		w.p("| Start to ready, %s, journal not in the page cache | %s |\n", name, ms(*g.Cold))
+	} else if g.ColdNote != "" {
+		w.p("| Start to ready, %s, journal not in the page cache | %s |\n", name, g.ColdNote)
+	}
+	if g.Warm.IdleRSS != nil {
+		w.p("| RSS idle, %s (%s after ready) | %s |\n", name, r.Idle, rssText(*g.Warm.IdleRSS))
+	}
+}
+
+// mdProfiles writes the profiles of bridged (-profile).
+func (r *report) mdProfiles(w *mdWriter) {
+	for _, pr := range r.Profiles {
+		w.p("\n### Profile of bridged, %d terminal(s)\n\n", pr.Concurrency)
+		w.p("`go run ./bench -profile DIR` built bridged with the `pprof` tag and drove it like the bridged scenario (%s; %s sales, warm-up included). By own time (flat), then selected frames of a sale's path by cumulative time, then allocations by bytes:\n\n", pr.Total, count(pr.Sales))
+		w.p("```\n%s\n```\n\n```\n%s\n```\n\n```\n%s\n```\n", strings.Join(pr.CPU, "\n"), strings.Join(pr.Cum, "\n"), strings.Join(pr.Allocs, "\n"))
+	}
+}
+
+// mdTargets writes the targets, met or missed.
+func (r *report) mdTargets(w *mdWriter) {
+	w.p("\n### Targets\n\nIssue 10 set the harness's targets; issue 18 (the lean journal) added its own, measured in the same run.\n\n| Issue | Target | Goal | Measured | |\n|--:|---|---|---|---|\n")
 	for _, t := range r.Targets {
 		verdict := "not measured"
 		if t.Met != nil {
@@ -522,17 +565,20 @@ func (r *report) markdown() string {
 				verdict = "met"
 			}
 		}
-		p("| %d | %s | %s | %s | %s |\n", t.Issue, t.Name, t.Goal, t.Measured, verdict)
+		w.p("| %d | %s | %s | %s | %s |\n", t.Issue, t.Name, t.Goal, t.Measured, verdict)
 	}
-	p("\n")
+	w.p("\n")
+}
+
+// mdProblems writes what went wrong in the run.
+func (r *report) mdProblems(w *mdWriter) {
 	if len(r.Problems) > 0 {
-		p("### Problems\n\n")
+		w.p("### Problems\n\n")
 		for _, pr := range r.Problems {
-			p("- %s\n", strings.ReplaceAll(pr, "\n", " "))
+			w.p("- %s\n", strings.ReplaceAll(pr, "\n", " "))
 		}
-		p("\n")
+		w.p("\n")
 	}
-	return b.String()
 }
 
 // The markers of the generated part of a markdown file.

@@ -8,33 +8,49 @@ package simulator
 type schemas map[string]schema
 
 func buildSchemas(cfg Config) schemas {
-	var (
-		localeEnum509   = []string{"tr", "en"}
-		currencyEnum    = []string{"TRY", "USD", "EUR"}
-		salesTypeEnum   = []string{"SALE", "PRE_AUTH", "POST_AUTH"}
-		paymentTypeEnum = []string{"CARD", "CASH"}
-		documentEnum    = []string{"1", "9"}
-		customerEnum    = []string{"1", "2"}
-		installmentEnum = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}
-	)
-	req := func(name string, k jsonKind) field { return field{name: name, kind: k, required: true} }
-	opt := func(name string, k jsonKind) field { return field{name: name, kind: k} }
-	device := field{name: "deviceUniqueId", kind: kString, required: true, maxLen: maxDeviceIDLen}
-	optDevice := device
-	optDevice.required = false
-
-	// VUK 509: conversationId and locale are required everywhere (spec §3).
-	common509 := func(fs ...field) schema {
-		return append(schema{
-			req("conversationId", kString),
-			field{name: "locale", kind: kString, required: true, enum: localeEnum509},
-		}, fs...)
+	s := schemas509(cfg)
+	for name, sc := range schemas507(cfg) {
+		s[name] = sc
 	}
-	// VUK 507: both optional, locale free text defaulting to TR (spec §4).
-	common507 := func(fs ...field) schema {
-		return append(schema{opt("locale", kString), opt("conversationId", kString)}, fs...)
-	}
+	return s
+}
 
+// The enumerations the schemas check.
+var (
+	localeEnum509   = []string{"tr", "en"}
+	currencyEnum    = []string{"TRY", "USD", "EUR"}
+	salesTypeEnum   = []string{"SALE", "PRE_AUTH", "POST_AUTH"}
+	paymentTypeEnum = []string{"CARD", "CASH"}
+	documentEnum    = []string{"1", "9"}
+	customerEnum    = []string{"1", "2"}
+	installmentEnum = []string{"0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"}
+)
+
+func req(name string, k jsonKind) field { return field{name: name, kind: k, required: true} }
+func opt(name string, k jsonKind) field { return field{name: name, kind: k} }
+
+// deviceID is deviceUniqueId, at most maxDeviceIDLen characters.
+func deviceID(required bool) field {
+	return field{name: "deviceUniqueId", kind: kString, required: required, maxLen: maxDeviceIDLen}
+}
+
+// common509 is a VUK 509 body: conversationId and locale are required
+// everywhere (spec §3).
+func common509(fs ...field) schema {
+	return append(schema{
+		req("conversationId", kString),
+		field{name: "locale", kind: kString, required: true, enum: localeEnum509},
+	}, fs...)
+}
+
+// common507 is a VUK 507 body: both optional, locale free text defaulting to
+// TR (spec §4).
+func common507(fs ...field) schema {
+	return append(schema{opt("locale", kString), opt("conversationId", kString)}, fs...)
+}
+
+// schemas509 is the VUK 509 operations' schemas (spec §3).
+func schemas509(cfg Config) schemas {
 	queryID := func(name string) field {
 		f := opt(name, kString)
 		f.required = cfg.StrictQuery509
@@ -43,48 +59,9 @@ func buildSchemas(cfg Config) schemas {
 		}
 		return f
 	}
-
-	saleItem := func(refund bool) []field {
-		lineRefund := refund || cfg.RequireReturnFieldsOnSale
-		return []field{
-			field{name: "relatedSaleItemId", kind: kString, required: lineRefund},
-			req("name", kString),
-			opt("generic", kBool),
-			req("unitCode", kString),
-			req("taxGroupCode", kString),
-			req("itemQuantity", kInteger),
-			req("unitPriceAmount", kAmount),
-			req("grossPriceAmount", kAmount),
-			req("totalPriceAmount", kAmount),
-			field{name: "returnAmount", kind: kAmount, required: lineRefund},
-		}
-	}
-	buyer := []field{
-		field{name: "customerType", kind: kInteger, enum: customerEnum},
-		opt("firstName", kString), opt("middleName", kString), opt("familyName", kString),
-		opt("companyName", kString), opt("taxOfficeCode", kString), opt("taxNumber", kString),
-		opt("country", kString), opt("city", kString), opt("district", kString),
-	}
-	gmuSale := common507(
-		device,
-		req("transactionReferenceId", kString),
-		req("price", kAmount),
-		req("paidPrice", kAmount),
-		field{name: "paymentType", kind: kString, required: true, enum: paymentTypeEnum},
-		field{name: "currency", kind: kString, enum: currencyEnum},
-		opt("installment", kInteger),
-		req("saleAppName", kString),
-		req("saleAppVersion", kString),
-		field{name: "saleDocumentType", kind: kString, required: true, enum: documentEnum},
-		opt("notificationPhone", kString),
-		opt("notificationEmail", kString),
-		field{name: "saleItems", kind: kObjects, required: true, minItems: 1, fields: saleItem(false)},
-		field{name: "buyerInfo", kind: kObject, fields: buyer},
-	)
-
 	return schemas{
 		OpPayment: common509(
-			device,
+			deviceID(true),
 			req("transactionReferenceId", kString),
 			req("price", kAmount),
 			field{name: "currency", kind: kString, required: true, enum: currencyEnum},
@@ -101,30 +78,36 @@ func buildSchemas(cfg Config) schemas {
 		OpVoid: common509(
 			req("paymentId", kString),
 			req("paymentDate", kDate),
-			device,
+			deviceID(true),
 			req("transactionReferenceId", kString),
 			opt("reason", kString),
 			opt("description", kString),
 		),
 		OpRefund: common509(
 			req("paymentId", kString),
-			device,
+			deviceID(true),
 			req("price", kAmount),
 			req("transactionReferenceId", kString),
 			req("paymentDate", kDate),
 			opt("reason", kString),
 			opt("description", kString),
 		),
-		OpEOD: common509(device, opt("useSummary", kBool)),
+		OpEOD: common509(deviceID(true), opt("useSummary", kBool)),
+	}
+}
 
+// schemas507 is the VUK 507 operations' schemas (spec §4).
+func schemas507(cfg Config) schemas {
+	gmuSale := gmuSaleSchema(cfg)
+	return schemas{
 		OpGmuPayment: gmuSale,
 		OpGmuQuery: common507(
 			opt("paymentId", kString),
-			optDevice,
+			deviceID(false),
 			opt("transactionReferenceId", kString),
 		),
 		OpGmuVoid: common507(
-			device,
+			deviceID(true),
 			req("paymentId", kString),
 			req("paymentDate", kIntDate),
 			req("transactionReferenceId", kString),
@@ -132,7 +115,7 @@ func buildSchemas(cfg Config) schemas {
 			opt("description", kString),
 		),
 		OpGmuRefund: common507(
-			device,
+			deviceID(true),
 			req("paymentId", kString),
 			req("paymentDate", kIntDate),
 			req("transactionReferenceId", kString),
@@ -140,12 +123,12 @@ func buildSchemas(cfg Config) schemas {
 			req("saleAppVersion", kString),
 			opt("notificationPhone", kString),
 			opt("notificationEmail", kString),
-			field{name: "saleItems", kind: kObjects, required: true, minItems: 1, fields: saleItem(true)},
+			field{name: "saleItems", kind: kObjects, required: true, minItems: 1, fields: saleItemFields(cfg, true)},
 		),
-		OpGmuRefundableSaleInfo: common507(optDevice, req("transactionReferenceId", kString)),
+		OpGmuRefundableSaleInfo: common507(deviceID(false), req("transactionReferenceId", kString)),
 		OpGmuPartialStart:       gmuSale,
 		OpGmuPartialAdd: common507(
-			optDevice,
+			deviceID(false),
 			opt("transactionReferenceId", kString),
 			req("saleNumber", kString),
 			req("price", kAmount),
@@ -153,10 +136,58 @@ func buildSchemas(cfg Config) schemas {
 			field{name: "currency", kind: kString, enum: currencyEnum},
 		),
 		OpGmuPartialComplete: common507(
-			device,
+			deviceID(true),
 			req("transactionReferenceId", kString),
 			req("saleNumber", kString),
 		),
-		OpGmuEOD: common507(device, opt("useSummary", kBool)),
+		OpGmuEOD: common507(deviceID(true), opt("useSummary", kBool)),
+	}
+}
+
+// gmuSaleSchema is the body of a VUK 507 sale, and of partial-payment/start.
+func gmuSaleSchema(cfg Config) schema {
+	return common507(
+		deviceID(true),
+		req("transactionReferenceId", kString),
+		req("price", kAmount),
+		req("paidPrice", kAmount),
+		field{name: "paymentType", kind: kString, required: true, enum: paymentTypeEnum},
+		field{name: "currency", kind: kString, enum: currencyEnum},
+		opt("installment", kInteger),
+		req("saleAppName", kString),
+		req("saleAppVersion", kString),
+		field{name: "saleDocumentType", kind: kString, required: true, enum: documentEnum},
+		opt("notificationPhone", kString),
+		opt("notificationEmail", kString),
+		field{name: "saleItems", kind: kObjects, required: true, minItems: 1, fields: saleItemFields(cfg, false)},
+		field{name: "buyerInfo", kind: kObject, fields: buyerFields()},
+	)
+}
+
+// saleItemFields is a sale line; a refund's lines (and, with
+// RequireReturnFieldsOnSale, a sale's) need relatedSaleItemId and returnAmount.
+func saleItemFields(cfg Config, refund bool) []field {
+	lineRefund := refund || cfg.RequireReturnFieldsOnSale
+	return []field{
+		{name: "relatedSaleItemId", kind: kString, required: lineRefund},
+		req("name", kString),
+		opt("generic", kBool),
+		req("unitCode", kString),
+		req("taxGroupCode", kString),
+		req("itemQuantity", kInteger),
+		req("unitPriceAmount", kAmount),
+		req("grossPriceAmount", kAmount),
+		req("totalPriceAmount", kAmount),
+		{name: "returnAmount", kind: kAmount, required: lineRefund},
+	}
+}
+
+// buyerFields is a VUK 507 sale's buyerInfo.
+func buyerFields() []field {
+	return []field{
+		{name: "customerType", kind: kInteger, enum: customerEnum},
+		opt("firstName", kString), opt("middleName", kString), opt("familyName", kString),
+		opt("companyName", kString), opt("taxOfficeCode", kString), opt("taxNumber", kString),
+		opt("country", kString), opt("city", kString), opt("district", kString),
 	}
 }

@@ -128,23 +128,8 @@ func (c *call) english() bool { return strings.EqualFold(c.locale, "en") }
 // authenticate, validate, handle, then answer (or drop the answer), and record.
 func (s *Sim) serve(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{r: r, op: rt.op, fam: rt.fam, at: s.now(), work: r.Context()}
-		if !s.cfg.AbandonOnCancel {
-			// The device does not notice that the client went away: the
-			// operation goes on until it is done, or until the Sim is closed.
-			work, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
-			defer cancel()
-			stop := context.AfterFunc(s.life, cancel)
-			defer stop()
-			c.work = work
-		}
-		raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
-		c.raw = raw
-		if err != nil {
-			c.parseE = errors.New("body too large or unreadable")
-		} else if rt.fam == fam509 || rt.fam == fam507 {
-			c.peek()
-		}
+		c, done := s.newCall(w, r, rt)
+		defer done()
 		if rt.op == "" {
 			s.notFound(w, c)
 			return
@@ -152,17 +137,7 @@ func (s *Sim) serve(rt route) http.Handler {
 
 		// Every exit records the request before the client can see the end of
 		// it, so that a test reading the log after its answer finds it there.
-		switch pf := s.preFaults(c); {
-		case pf.abandon:
-			s.record(c, OutcomeAbandoned, 0)
-			return
-		case pf.reset:
-			s.record(c, OutcomeReset, 0)
-			cut(w, true)
-			return
-		case pf.status != 0:
-			s.record(c, OutcomeAnswered, pf.status)
-			writeFaultStatus(w, pf.status)
+		if s.preFault(w, c) {
 			return
 		}
 
@@ -185,30 +160,85 @@ func (s *Sim) serve(rt route) http.Handler {
 			}
 			return
 		case c.processed:
-			if f, ok := s.faults.take(FaultCommitThenDrop, c.op, c.device); ok {
-				c.faults = append(c.faults, string(f.Kind))
-				s.record(c, OutcomeDropped, 0)
-				cut(w, false)
+			if s.commitFault(w, c, rt, &rep) {
 				return
-			}
-			if rt.service != nil {
-				if f, ok := s.faults.take(FaultCommitThenSessionTerminated, c.op, c.device); ok {
-					// The operation ran (and charged); the answer is a token
-					// error on a non-401 status, as if the session ended
-					// while the device worked.
-					c.faults = append(c.faults, string(f.Kind))
-					rep = s.fail(c, errSessionTerminated())
-					rep.status = f.Status
-					if rep.status == 0 {
-						rep.status = http.StatusOK
-					}
-					c.errorCode = rep.errorCode
-				}
 			}
 		}
 		s.record(c, OutcomeAnswered, rep.status)
 		writeJSON(w, rep.status, rep.body)
 	})
+}
+
+// newCall reads the request into a call. Its work context ends with the
+// client's unless the device would not notice (AbandonOnCancel off); done
+// releases it.
+func (s *Sim) newCall(w http.ResponseWriter, r *http.Request, rt route) (*call, func()) {
+	c := &call{r: r, op: rt.op, fam: rt.fam, at: s.now(), work: r.Context()}
+	done := func() {}
+	if !s.cfg.AbandonOnCancel {
+		// The device does not notice that the client went away: the
+		// operation goes on until it is done, or until the Sim is closed.
+		work, cancel := context.WithCancel(context.WithoutCancel(r.Context()))
+		stop := context.AfterFunc(s.life, cancel)
+		done = func() {
+			stop()
+			cancel()
+		}
+		c.work = work
+	}
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	c.raw = raw
+	if err != nil {
+		c.parseE = errors.New("body too large or unreadable")
+	} else if rt.fam == fam509 || rt.fam == fam507 {
+		c.peek()
+	}
+	return c, done
+}
+
+// preFault applies a fault that strikes before anything runs (no answer, a
+// reset, a bare status); true when one did and the request is over.
+func (s *Sim) preFault(w http.ResponseWriter, c *call) bool {
+	switch pf := s.preFaults(c); {
+	case pf.abandon:
+		s.record(c, OutcomeAbandoned, 0)
+	case pf.reset:
+		s.record(c, OutcomeReset, 0)
+		cut(w, true)
+	case pf.status != 0:
+		s.record(c, OutcomeAnswered, pf.status)
+		writeFaultStatus(w, pf.status)
+	default:
+		return false
+	}
+	return true
+}
+
+// commitFault applies a fault that strikes after the operation ran: the
+// answer dropped (true: the request is over), or, for a terminal-host call,
+// replaced by a token error.
+func (s *Sim) commitFault(w http.ResponseWriter, c *call, rt route, rep *reply) bool {
+	if f, ok := s.faults.take(FaultCommitThenDrop, c.op, c.device); ok {
+		c.faults = append(c.faults, string(f.Kind))
+		s.record(c, OutcomeDropped, 0)
+		cut(w, false)
+		return true
+	}
+	if rt.service == nil {
+		return false
+	}
+	if f, ok := s.faults.take(FaultCommitThenSessionTerminated, c.op, c.device); ok {
+		// The operation ran (and charged); the answer is a token error on a
+		// non-401 status, as if the session ended while the device worked.
+		c.faults = append(c.faults, string(f.Kind))
+		*rep = s.fail(c, errSessionTerminated())
+		rep.status = f.Status
+		if rep.status == 0 {
+			rep.status = http.StatusOK
+		}
+		c.errorCode = rep.errorCode
+	}
+	return false
 }
 
 // service authenticates a terminal-host call, validates its body against the

@@ -137,100 +137,123 @@ func (v *validator) object(obj map[string]any, sch schema, prefix string) {
 }
 
 func (v *validator) value(f field, val any, path string) {
-	wrong := func() { v.add(path, FindingType, "must be "+f.kind.String()) }
 	switch f.kind {
 	case kString:
-		s, ok := val.(string)
-		if !ok {
-			wrong()
-			return
-		}
-		switch {
-		case s == "" && f.required:
-			v.add(path, FindingMissing, "required, empty")
-		case f.maxLen > 0 && len(s) > f.maxLen:
-			v.add(path, FindingValue, fmt.Sprintf("longer than %d characters", f.maxLen))
-		case len(f.enum) > 0 && !slices.Contains(f.enum, s):
-			v.add(path, FindingEnum, "must be one of "+strings.Join(f.enum, ", "))
-		}
+		v.stringValue(f, val, path)
 	case kInteger:
-		n, ok := val.(json.Number)
-		if !ok {
-			wrong()
-			return
-		}
-		if _, err := parseInteger(n.String()); err != nil {
-			wrong()
-			return
-		}
-		if len(f.enum) > 0 && !slices.Contains(f.enum, n.String()) {
-			v.add(path, FindingEnum, "must be one of "+strings.Join(f.enum, ", "))
-		}
+		v.integerValue(f, val, path)
 	case kAmount:
-		var lit string
-		switch x := val.(type) {
-		case json.Number:
-			lit = x.String()
-		case string:
-			if !v.decimalStrings {
-				wrong()
-				return
-			}
-			lit = x
-		default:
-			wrong()
-			return
-		}
-		if _, err := parseAmount(lit); err != nil {
-			v.add(path, FindingValue, err.Error())
-		}
+		v.amountValue(f, val, path)
 	case kBool:
 		if _, ok := val.(bool); !ok {
-			wrong()
+			v.wrongType(f, path)
 		}
 	case kDate:
 		s, ok := val.(string)
-		if !ok {
-			wrong()
-			return
-		}
-		if !validDate(s) {
-			v.add(path, FindingValue, "must be a date YYYYMMDD")
-		}
+		v.date(f, s, ok, path)
 	case kIntDate:
 		n, ok := val.(json.Number)
-		if !ok {
-			wrong()
-			return
-		}
-		if !validDate(n.String()) {
-			v.add(path, FindingValue, "must be a date YYYYMMDD")
-		}
+		v.date(f, n.String(), ok, path)
 	case kObject:
 		obj, ok := val.(map[string]any)
 		if !ok {
-			wrong()
+			v.wrongType(f, path)
 			return
 		}
 		v.object(obj, f.fields, path+".")
 	case kObjects:
-		arr, ok := val.([]any)
-		if !ok {
-			wrong()
+		v.objectsValue(f, val, path)
+	}
+}
+
+// wrongType records a value of another JSON type than the field's.
+func (v *validator) wrongType(f field, path string) {
+	v.add(path, FindingType, "must be "+f.kind.String())
+}
+
+func (v *validator) stringValue(f field, val any, path string) {
+	s, ok := val.(string)
+	if !ok {
+		v.wrongType(f, path)
+		return
+	}
+	switch {
+	case s == "" && f.required:
+		v.add(path, FindingMissing, "required, empty")
+	case f.maxLen > 0 && len(s) > f.maxLen:
+		v.add(path, FindingValue, fmt.Sprintf("longer than %d characters", f.maxLen))
+	case len(f.enum) > 0 && !slices.Contains(f.enum, s):
+		v.add(path, FindingEnum, "must be one of "+strings.Join(f.enum, ", "))
+	}
+}
+
+func (v *validator) integerValue(f field, val any, path string) {
+	n, ok := val.(json.Number)
+	if !ok {
+		v.wrongType(f, path)
+		return
+	}
+	if _, err := parseInteger(n.String()); err != nil {
+		v.wrongType(f, path)
+		return
+	}
+	if len(f.enum) > 0 && !slices.Contains(f.enum, n.String()) {
+		v.add(path, FindingEnum, "must be one of "+strings.Join(f.enum, ", "))
+	}
+}
+
+// amountValue checks an amount: a JSON number, or a decimal string where
+// the config allows one.
+func (v *validator) amountValue(f field, val any, path string) {
+	var lit string
+	switch x := val.(type) {
+	case json.Number:
+		lit = x.String()
+	case string:
+		if !v.decimalStrings {
+			v.wrongType(f, path)
 			return
 		}
-		if len(arr) < f.minItems {
-			v.add(path, FindingValue, fmt.Sprintf("needs at least %d item(s)", f.minItems))
+		lit = x
+	default:
+		v.wrongType(f, path)
+		return
+	}
+	if _, err := parseAmount(lit); err != nil {
+		v.add(path, FindingValue, err.Error())
+	}
+}
+
+// date checks a date YYYYMMDD, s, read from a value of the field's JSON type
+// (ok false when it was another).
+func (v *validator) date(f field, s string, ok bool, path string) {
+	if !ok {
+		v.wrongType(f, path)
+		return
+	}
+	if !validDate(s) {
+		v.add(path, FindingValue, "must be a date YYYYMMDD")
+	}
+}
+
+// objectsValue checks a list of objects, each against the field's members.
+func (v *validator) objectsValue(f field, val any, path string) {
+	arr, ok := val.([]any)
+	if !ok {
+		v.wrongType(f, path)
+		return
+	}
+	if len(arr) < f.minItems {
+		v.add(path, FindingValue, fmt.Sprintf("needs at least %d item(s)", f.minItems))
+	}
+	for i, item := range arr {
+		obj, ok := item.(map[string]any)
+		p := fmt.Sprintf("%s[%d]", path, i)
+		if !ok {
+			v.add(p, FindingType, "must be object")
+			continue
 		}
-		for i, item := range arr {
-			obj, ok := item.(map[string]any)
-			p := fmt.Sprintf("%s[%d]", path, i)
-			if !ok {
-				v.add(p, FindingType, "must be object")
-				continue
-			}
-			v.object(obj, f.fields, p+".")
-		}
+		v.object(obj, f.fields, p+".")
 	}
 }
 

@@ -343,59 +343,93 @@ func (s *Store) writeArchive(ctx context.Context, day string, part int, ids []st
 			return err
 		}
 		hdr.Anchor = archiveEntry{Seq: head.seq, Hash: hex.EncodeToString(head.hash[:])}
-		ops, journal := tx.Bucket(bucketOps), tx.Bucket(bucketJournal)
-		sorted := slices.Clone(ids)
-		slices.Sort(sorted)
-		for _, id := range sorted {
-			v := ops.Get([]byte(id))
-			if v == nil {
-				return fmt.Errorf("%w: operation %s vanished while frozen", ErrCorrupt, id)
-			}
-			op, val, err := decodeValue(v)
-			if err != nil {
-				return err
-			}
-			for _, seq := range val.seqs {
-				e, rest, err := parseEntry(seq, journal.Get(seqKey(seq)))
-				if err != nil {
-					return err
-				}
-				prev, err := prevHash(tx, seq)
-				if err != nil {
-					return err
-				}
-				if entryHash(prev, seq, rest) != e.hash {
-					return &ChainError{Seq: seq, OpID: id, Reason: "hash does not match the entry's contents or the entry before"}
-				}
-				entries = append(entries, archiveEntry{Seq: seq, Prev: hex.EncodeToString(prev[:]), Hash: hex.EncodeToString(e.hash[:]),
-					At: e.at.Format(time.RFC3339Nano), Op: e.opID, State: string(e.state), RecordSHA256: hex.EncodeToString(e.recSum[:])})
-			}
-			js, err := encodeJSON(op)
-			if err != nil {
-				return err
-			}
-			ao := archiveOp{Seqs: val.seqs, Operation: js}
-			if back, err := recordOfJSON(js); err != nil || !bytes.Equal(back, val.record) {
-				ao.Record = base64.StdEncoding.EncodeToString(val.record)
-			}
-			line, err := json.Marshal(ao)
-			if err != nil {
-				return err
-			}
-			opLines = append(opLines, line)
-		}
-		return nil
+		entries, opLines, err = archiveContents(tx, ids)
+		return err
 	})
 	if err != nil {
 		return sum, hdr, err
 	}
 	slices.SortFunc(entries, func(a, b archiveEntry) int { return compareU64(a.Seq, b.Seq) })
 	hdr.Operations, hdr.Entries = len(opLines), len(entries)
+	sum, err = writeArchiveFile(path, hdr, entries, opLines)
+	return sum, hdr, err
+}
 
+// archiveContents reads the frozen operations ids, in id order: each one's
+// journal entries (each hash checked against its contents and the entry
+// before) and its record line.
+func archiveContents(tx *bolt.Tx, ids []string) ([]archiveEntry, [][]byte, error) {
+	var entries []archiveEntry
+	var opLines [][]byte
+	ops := tx.Bucket(bucketOps)
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	for _, id := range sorted {
+		v := ops.Get([]byte(id))
+		if v == nil {
+			return nil, nil, fmt.Errorf("%w: operation %s vanished while frozen", ErrCorrupt, id)
+		}
+		op, val, err := decodeValue(v)
+		if err != nil {
+			return nil, nil, err
+		}
+		if entries, err = appendArchiveEntries(entries, tx, id, val.seqs); err != nil {
+			return nil, nil, err
+		}
+		line, err := archiveLine(op, val)
+		if err != nil {
+			return nil, nil, err
+		}
+		opLines = append(opLines, line)
+	}
+	return entries, opLines, nil
+}
+
+// appendArchiveEntries appends the journal entries seqs of operation id,
+// each hash checked against its contents and the entry before.
+func appendArchiveEntries(entries []archiveEntry, tx *bolt.Tx, id string, seqs []uint64) ([]archiveEntry, error) {
+	journal := tx.Bucket(bucketJournal)
+	for _, seq := range seqs {
+		e, rest, err := parseEntry(seq, journal.Get(seqKey(seq)))
+		if err != nil {
+			return nil, err
+		}
+		prev, err := prevHash(tx, seq)
+		if err != nil {
+			return nil, err
+		}
+		if entryHash(prev, seq, rest) != e.hash {
+			return nil, &ChainError{Seq: seq, OpID: id, Reason: "hash does not match the entry's contents or the entry before"}
+		}
+		entries = append(entries, archiveEntry{Seq: seq, Prev: hex.EncodeToString(prev[:]), Hash: hex.EncodeToString(e.hash[:]),
+			At: e.at.Format(time.RFC3339Nano), Op: e.opID, State: string(e.state), RecordSHA256: hex.EncodeToString(e.recSum[:])})
+	}
+	return entries, nil
+}
+
+// archiveLine is an operation's line: its seqs and its JSON mirror, plus the
+// record itself where the mirror would not give it back byte for byte.
+func archiveLine(op *payment.Operation, val opValue) ([]byte, error) {
+	js, err := encodeJSON(op)
+	if err != nil {
+		return nil, err
+	}
+	ao := archiveOp{Seqs: val.seqs, Operation: js}
+	if back, err := recordOfJSON(js); err != nil || !bytes.Equal(back, val.record) {
+		ao.Record = base64.StdEncoding.EncodeToString(val.record)
+	}
+	return json.Marshal(ao)
+}
+
+// writeArchiveFile writes the archive (header, entries, operation lines,
+// gzipped) to path through a temporary file, synced, renamed, directory
+// synced, and returns its sha256.
+func writeArchiveFile(path string, hdr archiveHeader, entries []archiveEntry, opLines [][]byte) ([32]byte, error) {
+	var sum [32]byte
 	tmp := path + ".tmp"
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
-		return sum, hdr, err
+		return sum, err
 	}
 	h := sha256.New()
 	bw := bufio.NewWriterSize(io.MultiWriter(f, h), 256<<10)
@@ -426,10 +460,10 @@ func (s *Store) writeArchive(ctx context.Context, day string, part int, ids []st
 	}
 	if werr != nil {
 		_ = os.Remove(tmp)
-		return sum, hdr, fmt.Errorf("write %s: %w", path, werr)
+		return sum, fmt.Errorf("write %s: %w", path, werr)
 	}
 	h.Sum(sum[:0])
-	return sum, hdr, nil
+	return sum, nil
 }
 
 func compareU64(a, b uint64) int {
@@ -781,181 +815,236 @@ func (s *Store) VerifyArchives(ctx context.Context) (ArchiveReport, error) {
 		return rep, err
 	}
 	rep.Journal = n
-	listed := map[string]archiveListing{}
-	type run struct {
-		first, last         uint64
-		prevFirst, hashLast [32]byte
-		where               string
+	v := &archiveCheck{rep: &rep, listed: map[string]archiveListing{}, anchors: map[uint64][32]byte{}}
+	if err := s.view(ctx, v.readJournal); err != nil {
+		return rep, err
 	}
-	var runs []run
-	anchors := map[uint64][32]byte{} // seq -> hash the anchors say
-	err = s.view(ctx, func(tx *bolt.Tx) error {
-		if err := tx.Bucket(bucketArchives).ForEach(func(k, v []byte) error {
-			var l archiveListing
-			if err := json.Unmarshal(v, &l); err != nil {
-				return fmt.Errorf("%w: archive listing %s: %w", ErrCorrupt, k, err)
-			}
-			listed[string(k)] = l
-			return nil
-		}); err != nil {
-			return err
+	if err := v.readAnchors(filepath.Join(s.dir, ArchiveDir)); err != nil {
+		return rep, err
+	}
+	if err := s.view(ctx, v.anchorsInJournal); err != nil {
+		return rep, err
+	}
+	for _, name := range v.names {
+		if err := v.checkArchive(filepath.Join(s.dir, ArchiveDir), name); err != nil {
+			return rep, err
 		}
-		head, err := readHead(tx.Bucket(bucketMeta))
+	}
+	if err := v.checkTiling(); err != nil {
+		return rep, err
+	}
+	rep.Unlisted = unlistedArchives(filepath.Join(s.dir, ArchiveDir), v.listed)
+	return rep, nil
+}
+
+// chainRun is a run of consecutive entries, in the journal or an archive.
+type chainRun struct {
+	first, last         uint64
+	prevFirst, hashLast [32]byte
+	where               string
+}
+
+// archiveCheck is VerifyArchives in progress.
+type archiveCheck struct {
+	rep     *ArchiveReport
+	listed  map[string]archiveListing // the journal's listing, by name
+	names   []string                  // the listed names, sorted
+	runs    []chainRun
+	anchors map[uint64][32]byte // seq -> hash the anchors say, until found on the chain
+}
+
+// readJournal reads the archive listing, the head and the journal's runs of
+// consecutive entries.
+func (v *archiveCheck) readJournal(tx *bolt.Tx) error {
+	if err := tx.Bucket(bucketArchives).ForEach(func(k, val []byte) error {
+		var l archiveListing
+		if err := json.Unmarshal(val, &l); err != nil {
+			return fmt.Errorf("%w: archive listing %s: %w", ErrCorrupt, k, err)
+		}
+		v.listed[string(k)] = l
+		return nil
+	}); err != nil {
+		return err
+	}
+	head, err := readHead(tx.Bucket(bucketMeta))
+	if err != nil {
+		return err
+	}
+	v.rep.Head = head.seq
+	c := tx.Bucket(bucketJournal).Cursor()
+	var cur *chainRun
+	for k, val := c.First(); k != nil; k, val = c.Next() {
+		seq := binary.BigEndian.Uint64(k)
+		e, _, err := parseEntry(seq, val)
 		if err != nil {
 			return err
 		}
-		rep.Head = head.seq
-		// The journal's runs of consecutive entries.
-		c := tx.Bucket(bucketJournal).Cursor()
-		var cur *run
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			seq := binary.BigEndian.Uint64(k)
-			e, _, err := parseEntry(seq, v)
+		if cur == nil || seq != cur.last+1 {
+			prev, err := prevHash(tx, seq)
 			if err != nil {
 				return err
 			}
-			if cur == nil || seq != cur.last+1 {
-				prev, err := prevHash(tx, seq)
-				if err != nil {
-					return err
-				}
-				runs = append(runs, run{first: seq, prevFirst: prev, where: "the journal"})
-				cur = &runs[len(runs)-1]
-			}
-			cur.last, cur.hashLast = seq, e.hash
+			v.runs = append(v.runs, chainRun{first: seq, prevFirst: prev, where: "the journal"})
+			cur = &v.runs[len(v.runs)-1]
 		}
-		return nil
-	})
-	if err != nil {
-		return rep, err
+		cur.last, cur.hashLast = seq, e.hash
 	}
-	names := make([]string, 0, len(listed))
-	for name := range listed {
-		names = append(names, name)
+	return nil
+}
+
+// readAnchors reads every listed archive's anchor (from its header): each
+// must be on the chain, its seq somewhere, with that hash.
+func (v *archiveCheck) readAnchors(dir string) error {
+	v.names = make([]string, 0, len(v.listed))
+	for name := range v.listed {
+		v.names = append(v.names, name)
 	}
-	slices.Sort(names)
-	// Every archive's anchor must be on the chain: its seq somewhere, with that hash.
-	for _, name := range names {
-		h, err := readArchiveHeader(filepath.Join(s.dir, ArchiveDir, filepath.FromSlash(name)))
+	slices.Sort(v.names)
+	for _, name := range v.names {
+		h, err := readArchiveHeader(filepath.Join(dir, filepath.FromSlash(name)))
 		if errors.Is(err, os.ErrNotExist) {
-			return rep, &ChainError{Reason: fmt.Sprintf("archive %s: listed in the journal but missing (day %s)", name, listed[name].Day)}
+			return &ChainError{Reason: fmt.Sprintf("archive %s: listed in the journal but missing (day %s)", name, v.listed[name].Day)}
 		}
 		if err != nil {
-			return rep, &ChainError{Reason: fmt.Sprintf("archive %s: %v", name, err)}
+			return &ChainError{Reason: fmt.Sprintf("archive %s: %v", name, err)}
 		}
 		ah, err := hex.DecodeString(h.Anchor.Hash)
 		if err != nil || len(ah) != 32 {
-			return rep, &ChainError{Reason: fmt.Sprintf("archive %s: bad anchor", name)}
+			return &ChainError{Reason: fmt.Sprintf("archive %s: bad anchor", name)}
 		}
-		anchors[h.Anchor.Seq] = [32]byte(ah)
+		v.anchors[h.Anchor.Seq] = [32]byte(ah)
 	}
-	err = s.view(ctx, func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketJournal).Cursor()
-		for seq := range anchors {
-			if v := c.Bucket().Get(seqKey(seq)); v != nil {
-				e, _, err := parseEntry(seq, v)
-				if err != nil {
-					return err
-				}
-				if e.hash != anchors[seq] {
-					return &ChainError{Seq: seq, Reason: "an archive's anchor does not match the journal's entry"}
-				}
-				delete(anchors, seq)
+	return nil
+}
+
+// anchorsInJournal checks the anchors whose entries are still in the journal.
+func (v *archiveCheck) anchorsInJournal(tx *bolt.Tx) error {
+	journal := tx.Bucket(bucketJournal)
+	for seq := range v.anchors {
+		if val := journal.Get(seqKey(seq)); val != nil {
+			e, _, err := parseEntry(seq, val)
+			if err != nil {
+				return err
 			}
+			if e.hash != v.anchors[seq] {
+				return &ChainError{Seq: seq, Reason: "an archive's anchor does not match the journal's entry"}
+			}
+			delete(v.anchors, seq)
 		}
-		return nil
-	})
+	}
+	return nil
+}
+
+// checkArchive verifies one listed archive: there with its sha256, its
+// header and listing true to its contents, its entries chained, its records
+// the ones their last entries name.
+func (v *archiveCheck) checkArchive(dir, name string) error {
+	l := v.listed[name]
+	fail := archiveFailure(name)
+	a, err := readArchive(filepath.Join(dir, filepath.FromSlash(name)))
+	if errors.Is(err, os.ErrNotExist) {
+		return fail(0, "", "listed in the journal but missing (day %s)", l.Day)
+	}
 	if err != nil {
-		return rep, err
+		return fail(0, "", "%v", err)
 	}
-	for _, name := range names {
-		l := listed[name]
-		path := filepath.Join(s.dir, ArchiveDir, filepath.FromSlash(name))
-		fail := func(seq uint64, op, format string, args ...any) error {
-			return &ChainError{Seq: seq, OpID: op, Reason: fmt.Sprintf("archive %s: %s", name, fmt.Sprintf(format, args...))}
-		}
-		a, err := readArchive(path)
-		if errors.Is(err, os.ErrNotExist) {
-			return rep, fail(0, "", "listed in the journal but missing (day %s)", l.Day)
-		}
-		if err != nil {
-			return rep, fail(0, "", "%v", err)
-		}
-		if hex.EncodeToString(a.sum[:]) != l.SHA256 {
-			return rep, fail(0, "", "the file's sha256 is %x, the journal lists %s: it was changed", a.sum, l.SHA256)
-		}
-		h := a.header
-		if h.Day != l.Day || h.Part != l.Part || h.Operations != len(a.ops) || h.Entries != len(a.entries) ||
-			l.Operations != len(a.ops) || l.Entries != len(a.entries) {
-			return rep, fail(0, "", "header or listing does not match the file's contents")
-		}
-		byOp := map[string][]uint64{}
-		sums := map[uint64][32]byte{}
-		var cur *run
-		for i, e := range a.entries {
-			if i > 0 && e.seq <= a.entries[i-1].seq {
-				return rep, fail(e.seq, e.opID, "entries out of order")
-			}
-			if entryHash(e.prev, e.seq, e.rest()) != e.hash {
-				return rep, fail(e.seq, e.opID, "hash does not match the entry's contents")
-			}
-			if cur != nil && e.seq == cur.last+1 {
-				if e.prev != cur.hashLast {
-					return rep, fail(e.seq, e.opID, "previous hash does not match the entry before")
-				}
-			} else {
-				runs = append(runs, run{first: e.seq, prevFirst: e.prev, where: "archive " + name})
-				cur = &runs[len(runs)-1]
-			}
-			cur.last, cur.hashLast = e.seq, e.hash
-			if want, ok := anchors[e.seq]; ok {
-				if want != e.hash {
-					return rep, fail(e.seq, e.opID, "an archive's anchor does not match this entry")
-				}
-				delete(anchors, e.seq)
-			}
-			byOp[e.opID] = append(byOp[e.opID], e.seq)
-			sums[e.seq] = e.recSum
-		}
-		for _, o := range a.ops {
-			if !slices.Equal(o.seqs, byOp[o.id]) {
-				return rep, fail(o.seqs[0], o.id, "the operation's entries are not the ones its line lists")
-			}
-			delete(byOp, o.id)
-			if sha256.Sum256(o.record) != sums[o.seqs[len(o.seqs)-1]] {
-				return rep, fail(o.seqs[len(o.seqs)-1], o.id, "operation record differs from the one its last entry names")
-			}
-		}
-		for id, seqs := range byOp {
-			return rep, fail(seqs[0], id, "entry of an operation the archive does not hold")
-		}
-		rep.Archives++
-		rep.Operations += len(a.ops)
-		rep.Entries += len(a.entries)
+	if hex.EncodeToString(a.sum[:]) != l.SHA256 {
+		return fail(0, "", "the file's sha256 is %x, the journal lists %s: it was changed", a.sum, l.SHA256)
 	}
-	// One chain from 1 to the head: the runs tile it, each linked to the one before.
-	slices.SortFunc(runs, func(a, b run) int { return compareU64(a.first, b.first) })
+	h := a.header
+	if h.Day != l.Day || h.Part != l.Part || h.Operations != len(a.ops) || h.Entries != len(a.entries) ||
+		l.Operations != len(a.ops) || l.Entries != len(a.entries) {
+		return fail(0, "", "header or listing does not match the file's contents")
+	}
+	byOp, sums, err := v.chainEntries(a, name)
+	if err != nil {
+		return err
+	}
+	for _, o := range a.ops {
+		if !slices.Equal(o.seqs, byOp[o.id]) {
+			return fail(o.seqs[0], o.id, "the operation's entries are not the ones its line lists")
+		}
+		delete(byOp, o.id)
+		if sha256.Sum256(o.record) != sums[o.seqs[len(o.seqs)-1]] {
+			return fail(o.seqs[len(o.seqs)-1], o.id, "operation record differs from the one its last entry names")
+		}
+	}
+	for id, seqs := range byOp {
+		return fail(seqs[0], id, "entry of an operation the archive does not hold")
+	}
+	v.rep.Archives++
+	v.rep.Operations += len(a.ops)
+	v.rep.Entries += len(a.entries)
+	return nil
+}
+
+// chainEntries checks an archive's entries (in order, each hash true, each
+// chained to the one before in the file) and adds their runs; it returns
+// each operation's seqs and each entry's record sha256.
+func (v *archiveCheck) chainEntries(a *archiveFile, name string) (map[string][]uint64, map[uint64][32]byte, error) {
+	fail := archiveFailure(name)
+	byOp := map[string][]uint64{}
+	sums := map[uint64][32]byte{}
+	var cur *chainRun
+	for i, e := range a.entries {
+		if i > 0 && e.seq <= a.entries[i-1].seq {
+			return nil, nil, fail(e.seq, e.opID, "entries out of order")
+		}
+		if entryHash(e.prev, e.seq, e.rest()) != e.hash {
+			return nil, nil, fail(e.seq, e.opID, "hash does not match the entry's contents")
+		}
+		if cur != nil && e.seq == cur.last+1 {
+			if e.prev != cur.hashLast {
+				return nil, nil, fail(e.seq, e.opID, "previous hash does not match the entry before")
+			}
+		} else {
+			v.runs = append(v.runs, chainRun{first: e.seq, prevFirst: e.prev, where: "archive " + name})
+			cur = &v.runs[len(v.runs)-1]
+		}
+		cur.last, cur.hashLast = e.seq, e.hash
+		if want, ok := v.anchors[e.seq]; ok {
+			if want != e.hash {
+				return nil, nil, fail(e.seq, e.opID, "an archive's anchor does not match this entry")
+			}
+			delete(v.anchors, e.seq)
+		}
+		byOp[e.opID] = append(byOp[e.opID], e.seq)
+		sums[e.seq] = e.recSum
+	}
+	return byOp, sums, nil
+}
+
+// archiveFailure returns the *ChainError maker of archive name.
+func archiveFailure(name string) func(seq uint64, op, format string, args ...any) error {
+	return func(seq uint64, op, format string, args ...any) error {
+		return &ChainError{Seq: seq, OpID: op, Reason: fmt.Sprintf("archive %s: %s", name, fmt.Sprintf(format, args...))}
+	}
+}
+
+// checkTiling checks that the runs make one chain from 1 to the head, each
+// linked to the one before, and that every anchor was found on it.
+func (v *archiveCheck) checkTiling() error {
+	slices.SortFunc(v.runs, func(a, b chainRun) int { return compareU64(a.first, b.first) })
 	var prev [32]byte
 	var next uint64 = 1
-	for _, r := range runs {
+	for _, r := range v.runs {
 		switch {
 		case r.first > next:
-			return rep, &ChainError{Seq: next, Reason: fmt.Sprintf("entries %d to %d are neither in the journal nor in an archive", next, r.first-1)}
+			return &ChainError{Seq: next, Reason: fmt.Sprintf("entries %d to %d are neither in the journal nor in an archive", next, r.first-1)}
 		case r.first < next:
-			return rep, &ChainError{Seq: r.first, Reason: "entry " + fmt.Sprint(r.first) + " is twice: in " + r.where + " and elsewhere"}
+			return &ChainError{Seq: r.first, Reason: "entry " + fmt.Sprint(r.first) + " is twice: in " + r.where + " and elsewhere"}
 		case r.prevFirst != prev:
-			return rep, &ChainError{Seq: r.first, Reason: "the entry before, in the journal or an archive, has another hash than " + r.where + " says"}
+			return &ChainError{Seq: r.first, Reason: "the entry before, in the journal or an archive, has another hash than " + r.where + " says"}
 		}
 		prev, next = r.hashLast, r.last+1
 	}
-	if next != rep.Head+1 && rep.Head != 0 {
-		return rep, &ChainError{Seq: next, Reason: fmt.Sprintf("the chain ends at %d, its head is %d", next-1, rep.Head)}
+	if next != v.rep.Head+1 && v.rep.Head != 0 {
+		return &ChainError{Seq: next, Reason: fmt.Sprintf("the chain ends at %d, its head is %d", next-1, v.rep.Head)}
 	}
-	for seq := range anchors {
-		return rep, &ChainError{Seq: seq, Reason: "an archive's anchor names an entry that is nowhere"}
+	for seq := range v.anchors {
+		return &ChainError{Seq: seq, Reason: "an archive's anchor names an entry that is nowhere"}
 	}
-	rep.Unlisted = unlistedArchives(filepath.Join(s.dir, ArchiveDir), listed)
-	return rep, nil
+	return nil
 }
 
 // unlistedArchives lists the files under dir that are not listed.

@@ -199,16 +199,9 @@ func verifyJournal(ctx context.Context, tx *bolt.Tx) (int, error) {
 		}
 		seq := binary.BigEndian.Uint64(k)
 		if seq != prevSeq+1 || seq == 1 {
-			// The entry before was archived: the anchor stands for it.
-			switch a := gaps.Get(k); {
-			case seq == 1:
-				prev = [32]byte{}
-			case a == nil:
-				return n, &ChainError{Seq: prevSeq + 1, Reason: fmt.Sprintf("entry missing (next entry is %d) and no archive anchor", seq)}
-			case len(a) != 32:
-				return n, &ChainError{Seq: seq, Reason: "malformed archive anchor"}
-			default:
-				copy(prev[:], a)
+			var err error
+			if prev, err = anchorBefore(gaps, k, seq, prevSeq); err != nil {
+				return n, err
 			}
 		}
 		e, rest, err := parseEntry(seq, v)
@@ -218,16 +211,8 @@ func verifyJournal(ctx context.Context, tx *bolt.Tx) (int, error) {
 		if entryHash(prev, seq, rest) != e.hash {
 			return n, &ChainError{Seq: seq, OpID: e.opID, Reason: "hash does not match the entry's contents or the entry before"}
 		}
-		ov := ops.Get([]byte(e.opID))
-		if ov == nil {
-			return n, &ChainError{Seq: seq, OpID: e.opID, Reason: "operation in the journal is missing from the records"}
-		}
-		val, err := parseOpValue(ov)
-		if err != nil {
-			return n, &ChainError{Seq: seq, OpID: e.opID, Reason: err.Error()}
-		}
-		if !hasSeq(val.seqs, seq) {
-			return n, &ChainError{Seq: seq, OpID: e.opID, Reason: "the operation does not list this entry"}
+		if err := entryListed(ops, e); err != nil {
+			return n, err
 		}
 		prev, prevSeq = e.hash, seq
 		n++
@@ -245,29 +230,66 @@ func verifyJournal(ctx context.Context, tx *bolt.Tx) (int, error) {
 		return n, &ChainError{Seq: head.seq, Reason: "head hash does not match the last entry"}
 	}
 	journal := tx.Bucket(bucketJournal)
-	return n, ops.ForEach(func(k, v []byte) error {
-		val, err := parseOpValue(v)
-		if err != nil {
-			return &ChainError{OpID: string(k), Reason: err.Error()}
+	return n, ops.ForEach(func(k, v []byte) error { return recordNamed(journal, string(k), v) })
+}
+
+// anchorBefore is the hash before entry seq (at key k) when the entry
+// before it is not in the journal: none for seq 1, else the archive anchor
+// that stands for the archived entry.
+func anchorBefore(gaps *bolt.Bucket, k []byte, seq, prevSeq uint64) ([32]byte, error) {
+	var prev [32]byte
+	switch a := gaps.Get(k); {
+	case seq == 1:
+	case a == nil:
+		return prev, &ChainError{Seq: prevSeq + 1, Reason: fmt.Sprintf("entry missing (next entry is %d) and no archive anchor", seq)}
+	case len(a) != 32:
+		return prev, &ChainError{Seq: seq, Reason: "malformed archive anchor"}
+	default:
+		copy(prev[:], a)
+	}
+	return prev, nil
+}
+
+// entryListed checks that entry e's operation is in the records and lists e.
+func entryListed(ops *bolt.Bucket, e entry) error {
+	ov := ops.Get([]byte(e.opID))
+	if ov == nil {
+		return &ChainError{Seq: e.seq, OpID: e.opID, Reason: "operation in the journal is missing from the records"}
+	}
+	val, err := parseOpValue(ov)
+	if err != nil {
+		return &ChainError{Seq: e.seq, OpID: e.opID, Reason: err.Error()}
+	}
+	if !hasSeq(val.seqs, e.seq) {
+		return &ChainError{Seq: e.seq, OpID: e.opID, Reason: "the operation does not list this entry"}
+	}
+	return nil
+}
+
+// recordNamed checks that operation id's entries are all in the journal and
+// that its record (value v) is the one its last entry names.
+func recordNamed(journal *bolt.Bucket, id string, v []byte) error {
+	val, err := parseOpValue(v)
+	if err != nil {
+		return &ChainError{OpID: id, Reason: err.Error()}
+	}
+	for _, seq := range val.seqs {
+		if journal.Get(seqKey(seq)) == nil {
+			return &ChainError{Seq: seq, OpID: id, Reason: "operation lists an entry the journal does not have"}
 		}
-		for _, seq := range val.seqs {
-			if journal.Get(seqKey(seq)) == nil {
-				return &ChainError{Seq: seq, OpID: string(k), Reason: "operation lists an entry the journal does not have"}
-			}
-		}
-		ev := journal.Get(seqKey(val.last()))
-		e, _, err := parseEntry(val.last(), ev)
-		if err != nil {
-			return &ChainError{Seq: val.last(), OpID: string(k), Reason: err.Error()}
-		}
-		if e.opID != string(k) {
-			return &ChainError{Seq: val.last(), OpID: string(k), Reason: "operation lists an entry of operation " + e.opID}
-		}
-		if sha256.Sum256(val.record) != e.recSum {
-			return &ChainError{Seq: e.seq, OpID: string(k), Reason: "operation record differs from the one its last journal entry names"}
-		}
-		return nil
-	})
+	}
+	ev := journal.Get(seqKey(val.last()))
+	e, _, err := parseEntry(val.last(), ev)
+	if err != nil {
+		return &ChainError{Seq: val.last(), OpID: id, Reason: err.Error()}
+	}
+	if e.opID != id {
+		return &ChainError{Seq: val.last(), OpID: id, Reason: "operation lists an entry of operation " + e.opID}
+	}
+	if sha256.Sum256(val.record) != e.recSum {
+		return &ChainError{Seq: e.seq, OpID: id, Reason: "operation record differs from the one its last journal entry names"}
+	}
+	return nil
 }
 
 func hasSeq(seqs []uint64, seq uint64) bool {

@@ -250,63 +250,103 @@ func encodeJSON(op *payment.Operation) ([]byte, error) {
 		Queries:                op.Queries,
 		NextQueryAt:            encodeTime(op.NextQueryAt),
 	}
-	if rep := op.Report; rep != nil {
-		r.EODReport = &eodReportV1{BatchNo: rep.BatchNo, ResultMessage: rep.ResultMessage}
-		if rep.Totals != nil {
-			r.EODReport.Totals = make([]acquirerTotalV1, len(rep.Totals))
-			for i, t := range rep.Totals {
-				r.EODReport.Totals[i] = acquirerTotalV1{
-					AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName, TerminalID: t.TerminalID,
-					BatchNo: t.BatchNo, Amount: encodeMoney(t.Amount), Count: t.Count, ResponseCode: t.ResponseCode,
-				}
-			}
-		}
-	}
-	if op.Lines != nil {
-		r.Lines = make([]lineV1, len(op.Lines))
-		for i, l := range op.Lines {
-			r.Lines[i] = lineV1{
-				ID:            l.ID,
-				Name:          l.Name,
-				Quantity:      l.Quantity,
-				UnitPrice:     encodeMoney(l.UnitPrice),
-				Total:         encodeMoney(l.Total),
-				UnitCode:      l.UnitCode,
-				TaxGroupCode:  l.TaxGroupCode,
-				Generic:       l.Generic,
-				RelatedLineID: l.RelatedLineID,
-				RefundedQty:   l.RefundedQuantity,
-				RefundedMinor: l.RefundedMinor,
-			}
-		}
-	}
-	if b := op.Buyer; b != nil {
-		r.Buyer = &buyerV1{
-			CustomerType: b.CustomerType, FirstName: b.FirstName, MiddleName: b.MiddleName,
-			FamilyName: b.FamilyName, CompanyName: b.CompanyName, TaxOfficeCode: b.TaxOfficeCode,
-			TaxNumber: b.TaxNumber, Country: b.Country, City: b.City, District: b.District,
-		}
-	}
-	if c := op.Card; c != nil {
-		r.Card = &cardV1{BIN: c.BIN, Last4: c.Last4, Type: c.Type}
-	}
-	if e := op.Error; e != nil {
-		r.Error = &upstreamErrorV1{Code: e.Code, Group: e.Group, Message: e.Message}
-	}
-	if st := op.Settlement; st != nil {
-		r.Settlement = &settlementV1{By: st.By, At: encodeTime(st.At), Evidence: st.Evidence, PaymentID: st.PaymentID,
-			WatchUntil: encodeTime(st.WatchUntil), Confirmed: st.Confirmed}
-	}
-	if c := op.Conflict; c != nil {
-		r.Conflict = &conflictV1{At: encodeTime(c.At), Settled: string(c.Settled), Upstream: string(c.Upstream),
-			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy,
-			AcknowledgedAt: encodeTime(c.AcknowledgedAt), AcknowledgedNote: c.AcknowledgedNote}
-	}
+	r.EODReport = encodeReport(op.Report)
+	r.Lines = encodeLines(op.Lines)
+	r.Buyer = encodeBuyer(op.Buyer)
+	r.Card = encodeCard(op.Card)
+	r.Error = encodeUpstreamError(op.Error)
+	r.Settlement = encodeSettlement(op.Settlement)
+	r.Conflict = encodeConflict(op.Conflict)
 	js, err := json.Marshal(&r)
 	if err != nil {
 		return nil, fmt.Errorf("encode operation %s: %w", op.ID, err)
 	}
 	return js, nil
+}
+
+// The encode helpers below write the nested parts of the JSON mirror: nil
+// stays nil (the member is left out), as does a nil slice.
+
+func encodeReport(rep *payment.EndOfDayReport) *eodReportV1 {
+	if rep == nil {
+		return nil
+	}
+	r := &eodReportV1{BatchNo: rep.BatchNo, ResultMessage: rep.ResultMessage}
+	if rep.Totals != nil {
+		r.Totals = make([]acquirerTotalV1, len(rep.Totals))
+		for i, t := range rep.Totals {
+			r.Totals[i] = acquirerTotalV1{
+				AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName, TerminalID: t.TerminalID,
+				BatchNo: t.BatchNo, Amount: encodeMoney(t.Amount), Count: t.Count, ResponseCode: t.ResponseCode,
+			}
+		}
+	}
+	return r
+}
+
+func encodeLines(lines []payment.SaleLine) []lineV1 {
+	if lines == nil {
+		return nil
+	}
+	out := make([]lineV1, len(lines))
+	for i, l := range lines {
+		out[i] = lineV1{
+			ID:            l.ID,
+			Name:          l.Name,
+			Quantity:      l.Quantity,
+			UnitPrice:     encodeMoney(l.UnitPrice),
+			Total:         encodeMoney(l.Total),
+			UnitCode:      l.UnitCode,
+			TaxGroupCode:  l.TaxGroupCode,
+			Generic:       l.Generic,
+			RelatedLineID: l.RelatedLineID,
+			RefundedQty:   l.RefundedQuantity,
+			RefundedMinor: l.RefundedMinor,
+		}
+	}
+	return out
+}
+
+func encodeBuyer(b *payment.Buyer) *buyerV1 {
+	if b == nil {
+		return nil
+	}
+	return &buyerV1{
+		CustomerType: b.CustomerType, FirstName: b.FirstName, MiddleName: b.MiddleName,
+		FamilyName: b.FamilyName, CompanyName: b.CompanyName, TaxOfficeCode: b.TaxOfficeCode,
+		TaxNumber: b.TaxNumber, Country: b.Country, City: b.City, District: b.District,
+	}
+}
+
+func encodeCard(c *payment.Card) *cardV1 {
+	if c == nil {
+		return nil
+	}
+	return &cardV1{BIN: c.BIN, Last4: c.Last4, Type: c.Type}
+}
+
+func encodeUpstreamError(e *payment.UpstreamError) *upstreamErrorV1 {
+	if e == nil {
+		return nil
+	}
+	return &upstreamErrorV1{Code: e.Code, Group: e.Group, Message: e.Message}
+}
+
+func encodeSettlement(st *payment.Settlement) *settlementV1 {
+	if st == nil {
+		return nil
+	}
+	return &settlementV1{By: st.By, At: encodeTime(st.At), Evidence: st.Evidence, PaymentID: st.PaymentID,
+		WatchUntil: encodeTime(st.WatchUntil), Confirmed: st.Confirmed}
+}
+
+func encodeConflict(c *payment.Conflict) *conflictV1 {
+	if c == nil {
+		return nil
+	}
+	return &conflictV1{At: encodeTime(c.At), Settled: string(c.Settled), Upstream: string(c.Upstream),
+		UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy,
+		AcknowledgedAt: encodeTime(c.AcknowledgedAt), AcknowledgedNote: c.AcknowledgedNote}
 }
 
 // decodeOp builds a new Operation from record bytes of either version. It
@@ -369,83 +409,150 @@ func decodeJSON(js []byte) (*payment.Operation, error) {
 		BusinessDay:                  r.BusinessDay,
 		Queries:                      r.Queries,
 	}
+	if err := decodeTimes(op, &r); err != nil {
+		return nil, err
+	}
+	op.Report = r.EODReport.decode()
+	op.Lines = decodeLines(r.Lines)
+	op.Buyer = r.Buyer.decode()
+	op.Card = r.Card.decode()
+	op.Error = r.Error.decode()
 	var err error
-	if op.CreatedAt, err = decodeTime("created_at", r.CreatedAt); err != nil {
+	if op.Settlement, err = r.Settlement.decode(); err != nil {
 		return nil, err
 	}
-	if op.UpdatedAt, err = decodeTime("updated_at", r.UpdatedAt); err != nil {
+	if op.Conflict, err = r.Conflict.decode(); err != nil {
 		return nil, err
-	}
-	if op.SentAt, err = decodeTime("sent_at", r.SentAt); err != nil {
-		return nil, err
-	}
-	if op.NextQueryAt, err = decodeTime("next_query_at", r.NextQueryAt); err != nil {
-		return nil, err
-	}
-	if op.BatchSince, err = decodeTime("batch_since", r.BatchSince); err != nil {
-		return nil, err
-	}
-	if rep := r.EODReport; rep != nil {
-		op.Report = &payment.EndOfDayReport{BatchNo: rep.BatchNo, ResultMessage: rep.ResultMessage}
-		if rep.Totals != nil {
-			op.Report.Totals = make([]payment.AcquirerTotal, len(rep.Totals))
-			for i, t := range rep.Totals {
-				op.Report.Totals[i] = payment.AcquirerTotal{
-					AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName, TerminalID: t.TerminalID,
-					BatchNo: t.BatchNo, Amount: t.Amount.decode(), Count: t.Count, ResponseCode: t.ResponseCode,
-				}
-			}
-		}
-	}
-	if r.Lines != nil {
-		op.Lines = make([]payment.SaleLine, len(r.Lines))
-		for i, l := range r.Lines {
-			op.Lines[i] = payment.SaleLine{
-				ID:               l.ID,
-				Name:             l.Name,
-				Quantity:         l.Quantity,
-				UnitPrice:        l.UnitPrice.decode(),
-				Total:            l.Total.decode(),
-				UnitCode:         l.UnitCode,
-				TaxGroupCode:     l.TaxGroupCode,
-				Generic:          l.Generic,
-				RelatedLineID:    l.RelatedLineID,
-				RefundedQuantity: l.RefundedQty,
-				RefundedMinor:    l.RefundedMinor,
-			}
-		}
-	}
-	if b := r.Buyer; b != nil {
-		op.Buyer = &payment.Buyer{
-			CustomerType: b.CustomerType, FirstName: b.FirstName, MiddleName: b.MiddleName,
-			FamilyName: b.FamilyName, CompanyName: b.CompanyName, TaxOfficeCode: b.TaxOfficeCode,
-			TaxNumber: b.TaxNumber, Country: b.Country, City: b.City, District: b.District,
-		}
-	}
-	if c := r.Card; c != nil {
-		op.Card = &payment.Card{BIN: c.BIN, Last4: c.Last4, Type: c.Type}
-	}
-	if e := r.Error; e != nil {
-		op.Error = &payment.UpstreamError{Code: e.Code, Group: e.Group, Message: e.Message}
-	}
-	if st := r.Settlement; st != nil {
-		op.Settlement = &payment.Settlement{By: st.By, Evidence: st.Evidence, PaymentID: st.PaymentID, Confirmed: st.Confirmed}
-		if op.Settlement.At, err = decodeTime("settlement.at", st.At); err != nil {
-			return nil, err
-		}
-		if op.Settlement.WatchUntil, err = decodeTime("settlement.watch_until", st.WatchUntil); err != nil {
-			return nil, err
-		}
-	}
-	if c := r.Conflict; c != nil {
-		op.Conflict = &payment.Conflict{Settled: payment.State(c.Settled), Upstream: payment.State(c.Upstream),
-			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedNote: c.AcknowledgedNote}
-		if op.Conflict.At, err = decodeTime("conflict.at", c.At); err != nil {
-			return nil, err
-		}
-		if op.Conflict.AcknowledgedAt, err = decodeTime("conflict.acknowledged_at", c.AcknowledgedAt); err != nil {
-			return nil, err
-		}
 	}
 	return op, nil
+}
+
+// decodeTimes reads the operation's own times.
+func decodeTimes(op *payment.Operation, r *opV1) error {
+	return decodeTimeFields(
+		timeField{"created_at", r.CreatedAt, &op.CreatedAt},
+		timeField{"updated_at", r.UpdatedAt, &op.UpdatedAt},
+		timeField{"sent_at", r.SentAt, &op.SentAt},
+		timeField{"next_query_at", r.NextQueryAt, &op.NextQueryAt},
+		timeField{"batch_since", r.BatchSince, &op.BatchSince},
+	)
+}
+
+// timeField is a time of the JSON mirror: its name (for errors), its text
+// and where it goes.
+type timeField struct {
+	name, text string
+	dst        *time.Time
+}
+
+// decodeTimeFields reads each field in turn; the first that does not read
+// is the error.
+func decodeTimeFields(fs ...timeField) error {
+	for _, f := range fs {
+		t, err := decodeTime(f.name, f.text)
+		if err != nil {
+			return err
+		}
+		*f.dst = t
+	}
+	return nil
+}
+
+// The decode helpers below read the nested parts of the JSON mirror: an
+// absent member stays nil, as does an absent list.
+
+func (rep *eodReportV1) decode() *payment.EndOfDayReport {
+	if rep == nil {
+		return nil
+	}
+	out := &payment.EndOfDayReport{BatchNo: rep.BatchNo, ResultMessage: rep.ResultMessage}
+	if rep.Totals != nil {
+		out.Totals = make([]payment.AcquirerTotal, len(rep.Totals))
+		for i, t := range rep.Totals {
+			out.Totals[i] = payment.AcquirerTotal{
+				AcquirerID: t.AcquirerID, AcquirerName: t.AcquirerName, TerminalID: t.TerminalID,
+				BatchNo: t.BatchNo, Amount: t.Amount.decode(), Count: t.Count, ResponseCode: t.ResponseCode,
+			}
+		}
+	}
+	return out
+}
+
+func decodeLines(lines []lineV1) []payment.SaleLine {
+	if lines == nil {
+		return nil
+	}
+	out := make([]payment.SaleLine, len(lines))
+	for i, l := range lines {
+		out[i] = payment.SaleLine{
+			ID:               l.ID,
+			Name:             l.Name,
+			Quantity:         l.Quantity,
+			UnitPrice:        l.UnitPrice.decode(),
+			Total:            l.Total.decode(),
+			UnitCode:         l.UnitCode,
+			TaxGroupCode:     l.TaxGroupCode,
+			Generic:          l.Generic,
+			RelatedLineID:    l.RelatedLineID,
+			RefundedQuantity: l.RefundedQty,
+			RefundedMinor:    l.RefundedMinor,
+		}
+	}
+	return out
+}
+
+func (b *buyerV1) decode() *payment.Buyer {
+	if b == nil {
+		return nil
+	}
+	return &payment.Buyer{
+		CustomerType: b.CustomerType, FirstName: b.FirstName, MiddleName: b.MiddleName,
+		FamilyName: b.FamilyName, CompanyName: b.CompanyName, TaxOfficeCode: b.TaxOfficeCode,
+		TaxNumber: b.TaxNumber, Country: b.Country, City: b.City, District: b.District,
+	}
+}
+
+func (c *cardV1) decode() *payment.Card {
+	if c == nil {
+		return nil
+	}
+	return &payment.Card{BIN: c.BIN, Last4: c.Last4, Type: c.Type}
+}
+
+func (e *upstreamErrorV1) decode() *payment.UpstreamError {
+	if e == nil {
+		return nil
+	}
+	return &payment.UpstreamError{Code: e.Code, Group: e.Group, Message: e.Message}
+}
+
+func (st *settlementV1) decode() (*payment.Settlement, error) {
+	if st == nil {
+		return nil, nil
+	}
+	out := &payment.Settlement{By: st.By, Evidence: st.Evidence, PaymentID: st.PaymentID, Confirmed: st.Confirmed}
+	err := decodeTimeFields(
+		timeField{"settlement.at", st.At, &out.At},
+		timeField{"settlement.watch_until", st.WatchUntil, &out.WatchUntil},
+	)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *conflictV1) decode() (*payment.Conflict, error) {
+	if c == nil {
+		return nil, nil
+	}
+	out := &payment.Conflict{Settled: payment.State(c.Settled), Upstream: payment.State(c.Upstream),
+		UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedNote: c.AcknowledgedNote}
+	err := decodeTimeFields(
+		timeField{"conflict.at", c.At, &out.At},
+		timeField{"conflict.acknowledged_at", c.AcknowledgedAt, &out.AcknowledgedAt},
+	)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/payment"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -141,179 +142,10 @@ func migrateCopy(src *bolt.DB, dstPath string, from uint64, now time.Time, hit f
 	if err := out.Update(func(tx *bolt.Tx) error { return createSchema(tx, now) }); err != nil {
 		return st, err
 	}
-	b := &batcher{db: out}
 	err = src.View(func(stx *bolt.Tx) error {
-		oldMeta := stx.Bucket(bucketMeta)
-		oldHead, err := readHead(oldMeta)
-		if err != nil {
-			return err
-		}
-		st.OldHead = oldHead
-		for _, name := range [][]byte{bucketOps, bucketJournal, bucketIdem, bucketTokens} {
-			if stx.Bucket(name) == nil {
-				return fmt.Errorf("%w: bucket %s is missing", ErrCorrupt, name)
-			}
-		}
-		// The journal, in seq order: the old chain verified, the new one built.
-		seqs := map[string][]uint64{}
-		var prevOld, prevNew [32]byte
-		journal := stx.Bucket(bucketJournal)
-		c := journal.Cursor()
-		expected := uint64(1)
-		for k, v := c.First(); k != nil; k, v = c.Next() {
-			if len(k) != 8 || binary.BigEndian.Uint64(k) != expected {
-				return &ChainError{Seq: expected, Reason: fmt.Sprintf("entry missing or malformed key %x", k)}
-			}
-			e, err := parseV1Entry(v)
-			switch {
-			case err != nil:
-				return &ChainError{Seq: expected, Reason: err.Error()}
-			case e.seq != expected:
-				return &ChainError{Seq: expected, OpID: e.opID, Reason: fmt.Sprintf("entry claims seq %d", e.seq)}
-			case e.prev != prevOld:
-				return &ChainError{Seq: expected, OpID: e.opID, Reason: "previous hash does not match the entry before"}
-			case v1Hash(prevOld, e.body) != e.hash:
-				return &ChainError{Seq: expected, OpID: e.opID, Reason: "hash does not match the entry's contents"}
-			}
-			op, err := decodeOp(e.record)
-			if err != nil {
-				return fmt.Errorf("journal entry %d: %w", e.seq, err)
-			}
-			rec, err := encodeRecord(op)
-			if err != nil {
-				return err
-			}
-			val, h := entryValue(prevNew, e.seq, e.at, e.opID, e.state, sha256.Sum256(rec))
-			if err := b.put(bucketJournal, seqKey(e.seq), val); err != nil {
-				return err
-			}
-			seqs[e.opID] = append(seqs[e.opID], e.seq)
-			prevOld, prevNew = e.hash, h
-			if expected == oldHead.seq/2 {
-				// Halfway: what is written so far reaches the new file.
-				if err := b.flush(); err != nil {
-					return err
-				}
-				if err := hit("migration"); err != nil {
-					return err
-				}
-			}
-			expected++
-			st.Entries++
-		}
-		if oldHead.seq != expected-1 || oldHead.hash != prevOld {
-			return &ChainError{Seq: expected, Reason: fmt.Sprintf("journal ends at seq %d but its head says %d, or the head hash differs", expected-1, oldHead.seq)}
-		}
-		st.NewHead = journalHead{seq: oldHead.seq, hash: prevNew}
-		// The records, each once, with their indexes and the terminals' marks.
-		terminals := map[string]*marks{}
-		err = stx.Bucket(bucketOps).ForEach(func(k, v []byte) error {
-			id := string(k)
-			ss := seqs[id]
-			if len(ss) == 0 {
-				return &ChainError{OpID: id, Reason: "operation has no journal entry"}
-			}
-			delete(seqs, id)
-			last, err := parseV1Entry(journal.Get(seqKey(ss[len(ss)-1])))
-			if err != nil {
-				return err
-			}
-			if !bytes.Equal(last.record, v) {
-				return &ChainError{Seq: last.seq, OpID: id, Reason: "operation record differs from its last journal entry"}
-			}
-			op, err := decodeOp(v)
-			if err != nil {
-				return fmt.Errorf("operation %s: %w", id, err)
-			}
-			if op.ID != id {
-				return fmt.Errorf("%w: operation %s is stored under %s", ErrCorrupt, op.ID, id)
-			}
-			rec, err := encodeRecord(op)
-			if err != nil {
-				return err
-			}
-			if err := b.put(bucketOps, []byte(id), appendOpValue(nil, ss, rec)); err != nil {
-				return err
-			}
-			type ix struct{ bucket, k, v []byte }
-			idx := []ix{{bucketCreated, createdKey(op.CreatedAt, op.ID), createdValue(string(op.Kind), op.Terminal)}}
-			if op.Reference != "" {
-				idx = append(idx, ix{bucketRef, refKey(op.Reference, op.ID), nil})
-			}
-			if op.ParentID != "" {
-				idx = append(idx, ix{bucketParent, parentKey(op.ParentID, op.ID), nil})
-			}
-			if !op.State.Final() {
-				idx = append(idx, ix{bucketOpen, []byte(op.ID), nil})
-			}
-			if ownsPaymentID(op) {
-				idx = append(idx, ix{bucketPaymentID, paymentIDKey(op.PaymentID, op.ID), nil})
-			}
-			if op.Attention() {
-				idx = append(idx, ix{bucketAttention, []byte(op.ID), nil})
-			}
-			for _, x := range idx {
-				if err := b.put(x.bucket, x.k, x.v); err != nil {
-					return err
-				}
-			}
-			if op.Terminal != "" {
-				m := terminals[op.Terminal]
-				if m == nil {
-					m = &marks{}
-					terminals[op.Terminal] = m
-				}
-				m.advance(op)
-			}
-			st.Ops++
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-		for id, ss := range seqs {
-			return &ChainError{Seq: ss[0], OpID: id, Reason: "operation in the journal is missing from the records"}
-		}
-		// The idempotency keys as they are: a key pruned or given back stays so.
-		ops := stx.Bucket(bucketOps)
-		err = stx.Bucket(bucketIdem).ForEach(func(k, v []byte) error {
-			if ops.Get(v) == nil {
-				return fmt.Errorf("%w: idempotency key points to missing operation %s", ErrCorrupt, v)
-			}
-			st.Keys++
-			return b.put(bucketIdem, k, v)
-		})
-		if err != nil {
-			return err
-		}
-		for t, m := range terminals {
-			if err := b.put(bucketTerminals, []byte(t), encodeMarks(*m)); err != nil {
-				return err
-			}
-		}
-		if tok := stx.Bucket(bucketTokens).Get(tokenKey); tok != nil {
-			if err := b.put(bucketTokens, tokenKey, tok); err != nil {
-				return err
-			}
-		}
-		if r := stx.Bucket([]byte("eod_reports")); r != nil {
-			st.Reports = r.Stats().KeyN // kept in the operations' records; the bucket itself was never read
-		}
-		st.MigratedFromValue = fmt.Sprintf("schema %d, journal head seq %d sha256 %s, migrated %s",
-			from, oldHead.seq, hex.EncodeToString(oldHead.hash[:]), now.UTC().Format(time.RFC3339))
-		if err := b.put(bucketMeta, metaMigratedFrom, []byte(st.MigratedFromValue)); err != nil {
-			return err
-		}
-		if ca := oldMeta.Get(metaCreatedAt); ca != nil {
-			if err := b.put(bucketMeta, metaCreatedAt, ca); err != nil {
-				return err
-			}
-		}
-		hv := binary.BigEndian.AppendUint64(nil, st.NewHead.seq)
-		if err := b.put(bucketMeta, metaJournalHead, append(hv, st.NewHead.hash[:]...)); err != nil {
-			return err
-		}
-		return b.flush() // inside the read transaction: the values read are valid until it ends
+		m := &migration{stx: stx, journal: stx.Bucket(bucketJournal), b: &batcher{db: out}, st: &st, hit: hit,
+			seqs: map[string][]uint64{}, terminals: map[string]*marks{}}
+		return m.run(from, now)
 	})
 	if err != nil {
 		return st, err
@@ -322,6 +154,236 @@ func migrateCopy(src *bolt.DB, dstPath string, from uint64, now time.Time, hit f
 		return st, err
 	}
 	return st, out.Close()
+}
+
+// migration is one copy in progress: the old file's read transaction, the
+// new file's writes, and what the journal tells about the records.
+type migration struct {
+	stx     *bolt.Tx
+	journal *bolt.Bucket // the old one
+	b       *batcher
+	st      *migrationStats
+	hit     func(string) error
+
+	seqs      map[string][]uint64 // each operation's entries, until its record is copied
+	terminals map[string]*marks
+}
+
+// run copies everything, inside the old file's read transaction: the values
+// read are valid until it ends, so the last flush happens here.
+func (m *migration) run(from uint64, now time.Time) error {
+	oldMeta := m.stx.Bucket(bucketMeta)
+	oldHead, err := readHead(oldMeta)
+	if err != nil {
+		return err
+	}
+	m.st.OldHead = oldHead
+	for _, name := range [][]byte{bucketOps, bucketJournal, bucketIdem, bucketTokens} {
+		if m.stx.Bucket(name) == nil {
+			return fmt.Errorf("%w: bucket %s is missing", ErrCorrupt, name)
+		}
+	}
+	if m.st.NewHead, err = m.copyJournal(oldHead); err != nil {
+		return err
+	}
+	if err := m.stx.Bucket(bucketOps).ForEach(m.copyRecord); err != nil {
+		return err
+	}
+	for id, ss := range m.seqs {
+		return &ChainError{Seq: ss[0], OpID: id, Reason: "operation in the journal is missing from the records"}
+	}
+	if err := m.copyKeys(); err != nil {
+		return err
+	}
+	if err := m.copyTerminalsAndToken(); err != nil {
+		return err
+	}
+	if r := m.stx.Bucket([]byte("eod_reports")); r != nil {
+		m.st.Reports = r.Stats().KeyN // kept in the operations' records; the bucket itself was never read
+	}
+	if err := m.writeMeta(oldMeta, from, now); err != nil {
+		return err
+	}
+	return m.b.flush()
+}
+
+// copyJournal copies the journal in seq order: the old chain verified, the
+// new one built over the re-encoded records. It returns the new head.
+func (m *migration) copyJournal(oldHead journalHead) (journalHead, error) {
+	var prevOld, prevNew [32]byte
+	c := m.journal.Cursor()
+	expected := uint64(1)
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		e, err := checkV1Entry(k, v, expected, prevOld)
+		if err != nil {
+			return journalHead{}, err
+		}
+		op, err := decodeOp(e.record)
+		if err != nil {
+			return journalHead{}, fmt.Errorf("journal entry %d: %w", e.seq, err)
+		}
+		rec, err := encodeRecord(op)
+		if err != nil {
+			return journalHead{}, err
+		}
+		val, h := entryValue(prevNew, e.seq, e.at, e.opID, e.state, sha256.Sum256(rec))
+		if err := m.b.put(bucketJournal, seqKey(e.seq), val); err != nil {
+			return journalHead{}, err
+		}
+		m.seqs[e.opID] = append(m.seqs[e.opID], e.seq)
+		prevOld, prevNew = e.hash, h
+		if expected == oldHead.seq/2 {
+			// Halfway: what is written so far reaches the new file.
+			if err := m.b.flush(); err != nil {
+				return journalHead{}, err
+			}
+			if err := m.hit("migration"); err != nil {
+				return journalHead{}, err
+			}
+		}
+		expected++
+		m.st.Entries++
+	}
+	if oldHead.seq != expected-1 || oldHead.hash != prevOld {
+		return journalHead{}, &ChainError{Seq: expected, Reason: fmt.Sprintf("journal ends at seq %d but its head says %d, or the head hash differs", expected-1, oldHead.seq)}
+	}
+	return journalHead{seq: oldHead.seq, hash: prevNew}, nil
+}
+
+// checkV1Entry reads the old entry at key k, which must be the one of seq
+// expected, chained to prev.
+func checkV1Entry(k, v []byte, expected uint64, prev [32]byte) (v1Entry, error) {
+	if len(k) != 8 || binary.BigEndian.Uint64(k) != expected {
+		return v1Entry{}, &ChainError{Seq: expected, Reason: fmt.Sprintf("entry missing or malformed key %x", k)}
+	}
+	e, err := parseV1Entry(v)
+	switch {
+	case err != nil:
+		return e, &ChainError{Seq: expected, Reason: err.Error()}
+	case e.seq != expected:
+		return e, &ChainError{Seq: expected, OpID: e.opID, Reason: fmt.Sprintf("entry claims seq %d", e.seq)}
+	case e.prev != prev:
+		return e, &ChainError{Seq: expected, OpID: e.opID, Reason: "previous hash does not match the entry before"}
+	case v1Hash(prev, e.body) != e.hash:
+		return e, &ChainError{Seq: expected, OpID: e.opID, Reason: "hash does not match the entry's contents"}
+	}
+	return e, nil
+}
+
+// copyRecord copies one record, once, if it is the one its last journal
+// entry holds, with its indexes and its terminal's marks.
+func (m *migration) copyRecord(k, v []byte) error {
+	id := string(k)
+	ss := m.seqs[id]
+	if len(ss) == 0 {
+		return &ChainError{OpID: id, Reason: "operation has no journal entry"}
+	}
+	delete(m.seqs, id)
+	last, err := parseV1Entry(m.journal.Get(seqKey(ss[len(ss)-1])))
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(last.record, v) {
+		return &ChainError{Seq: last.seq, OpID: id, Reason: "operation record differs from its last journal entry"}
+	}
+	op, err := decodeOp(v)
+	if err != nil {
+		return fmt.Errorf("operation %s: %w", id, err)
+	}
+	if op.ID != id {
+		return fmt.Errorf("%w: operation %s is stored under %s", ErrCorrupt, op.ID, id)
+	}
+	rec, err := encodeRecord(op)
+	if err != nil {
+		return err
+	}
+	if err := m.b.put(bucketOps, []byte(id), appendOpValue(nil, ss, rec)); err != nil {
+		return err
+	}
+	for _, x := range migratedIndexes(op) {
+		if err := m.b.put(x.bucket, x.k, x.v); err != nil {
+			return err
+		}
+	}
+	if op.Terminal != "" {
+		t := m.terminals[op.Terminal]
+		if t == nil {
+			t = &marks{}
+			m.terminals[op.Terminal] = t
+		}
+		t.advance(op)
+	}
+	m.st.Ops++
+	return nil
+}
+
+// migratedIndexes is every index entry of op but its idempotency key (the
+// keys are copied as they are).
+func migratedIndexes(op *payment.Operation) []put {
+	idx := []put{{bucketCreated, createdKey(op.CreatedAt, op.ID), createdValue(string(op.Kind), op.Terminal)}}
+	if op.Reference != "" {
+		idx = append(idx, put{bucketRef, refKey(op.Reference, op.ID), nil})
+	}
+	if op.ParentID != "" {
+		idx = append(idx, put{bucketParent, parentKey(op.ParentID, op.ID), nil})
+	}
+	if !op.State.Final() {
+		idx = append(idx, put{bucketOpen, []byte(op.ID), nil})
+	}
+	if ownsPaymentID(op) {
+		idx = append(idx, put{bucketPaymentID, paymentIDKey(op.PaymentID, op.ID), nil})
+	}
+	if op.Attention() {
+		idx = append(idx, put{bucketAttention, []byte(op.ID), nil})
+	}
+	return idx
+}
+
+// copyKeys copies the idempotency keys as they are: a key pruned or given
+// back stays so.
+func (m *migration) copyKeys() error {
+	ops := m.stx.Bucket(bucketOps)
+	return m.stx.Bucket(bucketIdem).ForEach(func(k, v []byte) error {
+		if ops.Get(v) == nil {
+			return fmt.Errorf("%w: idempotency key points to missing operation %s", ErrCorrupt, v)
+		}
+		m.st.Keys++
+		return m.b.put(bucketIdem, k, v)
+	})
+}
+
+// copyTerminalsAndToken writes the terminals' marks, rebuilt from the
+// records, and copies the token.
+func (m *migration) copyTerminalsAndToken() error {
+	for t, mk := range m.terminals {
+		if err := m.b.put(bucketTerminals, []byte(t), encodeMarks(*mk)); err != nil {
+			return err
+		}
+	}
+	if tok := m.stx.Bucket(bucketTokens).Get(tokenKey); tok != nil {
+		if err := m.b.put(bucketTokens, tokenKey, tok); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// writeMeta writes meta's migrated_from, the old created_at and the new
+// journal head.
+func (m *migration) writeMeta(oldMeta *bolt.Bucket, from uint64, now time.Time) error {
+	st := m.st
+	st.MigratedFromValue = fmt.Sprintf("schema %d, journal head seq %d sha256 %s, migrated %s",
+		from, st.OldHead.seq, hex.EncodeToString(st.OldHead.hash[:]), now.UTC().Format(time.RFC3339))
+	if err := m.b.put(bucketMeta, metaMigratedFrom, []byte(st.MigratedFromValue)); err != nil {
+		return err
+	}
+	if ca := oldMeta.Get(metaCreatedAt); ca != nil {
+		if err := m.b.put(bucketMeta, metaCreatedAt, ca); err != nil {
+			return err
+		}
+	}
+	hv := binary.BigEndian.AppendUint64(nil, st.NewHead.seq)
+	return m.b.put(bucketMeta, metaJournalHead, append(hv, st.NewHead.hash[:]...))
 }
 
 // keepAsBackup makes backup a second name of path (a hard link), or, where

@@ -269,34 +269,10 @@ func appendRecord(dst []byte, op *payment.Operation) ([]byte, error) {
 	e.str(fPaymentType, op.PaymentType)
 	e.str(fDocumentType, op.DocumentType)
 	for i := range op.Lines {
-		l := &op.Lines[i]
-		e.msg(fLine, func(e *enc) {
-			e.str(lID, l.ID)
-			e.str(lName, l.Name)
-			e.int(lQuantity, int64(l.Quantity))
-			e.money(lUnitPrice, l.UnitPrice)
-			e.money(lTotal, l.Total)
-			e.str(lUnitCode, l.UnitCode)
-			e.str(lTaxGroupCode, l.TaxGroupCode)
-			e.boolean(lGeneric, l.Generic)
-			e.str(lRelatedLineID, l.RelatedLineID)
-			e.int(lRefundedQuantity, int64(l.RefundedQuantity))
-			e.int(lRefundedMinor, l.RefundedMinor)
-		})
+		e.line(&op.Lines[i])
 	}
-	if b := op.Buyer; b != nil {
-		e.msg(fBuyer, func(e *enc) {
-			e.int(bCustomerType, int64(b.CustomerType))
-			e.str(bFirstName, b.FirstName)
-			e.str(bMiddleName, b.MiddleName)
-			e.str(bFamilyName, b.FamilyName)
-			e.str(bCompanyName, b.CompanyName)
-			e.str(bTaxOfficeCode, b.TaxOfficeCode)
-			e.str(bTaxNumber, b.TaxNumber)
-			e.str(bCountry, b.Country)
-			e.str(bCity, b.City)
-			e.str(bDistrict, b.District)
-		})
+	if op.Buyer != nil {
+		e.buyer(op.Buyer)
 	}
 	e.str(fParentID, op.ParentID)
 	e.str(fParentRef, op.ParentTransactionReferenceID)
@@ -311,19 +287,11 @@ func appendRecord(dst []byte, op *payment.Operation) ([]byte, error) {
 	e.str(fAuthCode, op.AuthCode)
 	e.str(fHostRef, op.HostRef)
 	e.str(fBatchNo, op.BatchNo)
-	if c := op.Card; c != nil {
-		e.msg(fCard, func(e *enc) {
-			e.str(cBIN, c.BIN)
-			e.str(cLast4, c.Last4)
-			e.str(cType, c.Type)
-		})
+	if op.Card != nil {
+		e.card(op.Card)
 	}
-	if x := op.Error; x != nil {
-		e.msg(fError, func(e *enc) {
-			e.str(eCode, x.Code)
-			e.str(eGroup, x.Group)
-			e.str(eMessage, x.Message)
-		})
+	if op.Error != nil {
+		e.upstreamError(op.Error)
 	}
 	e.boolean(fVoided, op.Voided)
 	e.int(fRefundedMinor, op.RefundedMinor)
@@ -332,48 +300,18 @@ func appendRecord(dst []byte, op *payment.Operation) ([]byte, error) {
 	e.boolean(fClosed, op.Closed)
 	e.str(fReason, op.Reason)
 	e.boolean(fKeyReleased, op.KeyReleased)
-	if st := op.Settlement; st != nil {
-		e.msg(fSettlement, func(e *enc) {
-			e.str(sBy, st.By)
-			e.time(sAt, st.At)
-			e.str(sEvidence, st.Evidence)
-			e.str(sPaymentID, st.PaymentID)
-			e.time(sWatchUntil, st.WatchUntil)
-			e.boolean(sConfirmed, st.Confirmed)
-		})
+	if op.Settlement != nil {
+		e.settlement(op.Settlement)
 	}
-	if c := op.Conflict; c != nil {
-		e.msg(fConflict, func(e *enc) {
-			e.time(kAt, c.At)
-			e.str(kSettled, string(c.Settled))
-			e.str(kUpstream, string(c.Upstream))
-			e.str(kUpstreamPaymentID, c.UpstreamPaymentID)
-			e.str(kAcknowledgedBy, c.AcknowledgedBy)
-			e.time(kAcknowledgedAt, c.AcknowledgedAt)
-			e.str(kAcknowledgedNote, c.AcknowledgedNote)
-		})
+	if op.Conflict != nil {
+		e.conflict(op.Conflict)
 	}
 	e.time(fCreatedAt, op.CreatedAt)
 	e.time(fUpdatedAt, op.UpdatedAt)
 	e.time(fSentAt, op.SentAt)
 	e.str(fBusinessDay, op.BusinessDay)
-	if r := op.Report; r != nil {
-		e.msg(fReport, func(e *enc) {
-			e.str(rBatchNo, r.BatchNo)
-			e.str(rResultMessage, r.ResultMessage)
-			for i := range r.Totals {
-				t := &r.Totals[i]
-				e.msg(rTotal, func(e *enc) {
-					e.str(tAcquirerID, t.AcquirerID)
-					e.str(tAcquirerName, t.AcquirerName)
-					e.str(tTerminalID, t.TerminalID)
-					e.str(tBatchNo, t.BatchNo)
-					e.money(tAmount, t.Amount)
-					e.int(tCount, int64(t.Count))
-					e.str(tResponseCode, t.ResponseCode)
-				})
-			}
-		})
+	if op.Report != nil {
+		e.report(op.Report)
 	}
 	e.time(fBatchSince, op.BatchSince)
 	e.boolean(fBatchMaybeClosed, op.BatchMaybeClosed)
@@ -383,6 +321,102 @@ func appendRecord(dst []byte, op *payment.Operation) ([]byte, error) {
 		return nil, fmt.Errorf("encode operation %s: %w", op.ID, e.err)
 	}
 	return e.b, nil
+}
+
+// line writes one sale line.
+func (e *enc) line(l *payment.SaleLine) {
+	e.msg(fLine, func(e *enc) {
+		e.str(lID, l.ID)
+		e.str(lName, l.Name)
+		e.int(lQuantity, int64(l.Quantity))
+		e.money(lUnitPrice, l.UnitPrice)
+		e.money(lTotal, l.Total)
+		e.str(lUnitCode, l.UnitCode)
+		e.str(lTaxGroupCode, l.TaxGroupCode)
+		e.boolean(lGeneric, l.Generic)
+		e.str(lRelatedLineID, l.RelatedLineID)
+		e.int(lRefundedQuantity, int64(l.RefundedQuantity))
+		e.int(lRefundedMinor, l.RefundedMinor)
+	})
+}
+
+// buyer writes the buyer of a VUK 507 sale.
+func (e *enc) buyer(b *payment.Buyer) {
+	e.msg(fBuyer, func(e *enc) {
+		e.int(bCustomerType, int64(b.CustomerType))
+		e.str(bFirstName, b.FirstName)
+		e.str(bMiddleName, b.MiddleName)
+		e.str(bFamilyName, b.FamilyName)
+		e.str(bCompanyName, b.CompanyName)
+		e.str(bTaxOfficeCode, b.TaxOfficeCode)
+		e.str(bTaxNumber, b.TaxNumber)
+		e.str(bCountry, b.Country)
+		e.str(bCity, b.City)
+		e.str(bDistrict, b.District)
+	})
+}
+
+// card writes the masked card.
+func (e *enc) card(c *payment.Card) {
+	e.msg(fCard, func(e *enc) {
+		e.str(cBIN, c.BIN)
+		e.str(cLast4, c.Last4)
+		e.str(cType, c.Type)
+	})
+}
+
+// upstreamError writes iyzico's refusal.
+func (e *enc) upstreamError(x *payment.UpstreamError) {
+	e.msg(fError, func(e *enc) {
+		e.str(eCode, x.Code)
+		e.str(eGroup, x.Group)
+		e.str(eMessage, x.Message)
+	})
+}
+
+// settlement writes an operator's settlement.
+func (e *enc) settlement(st *payment.Settlement) {
+	e.msg(fSettlement, func(e *enc) {
+		e.str(sBy, st.By)
+		e.time(sAt, st.At)
+		e.str(sEvidence, st.Evidence)
+		e.str(sPaymentID, st.PaymentID)
+		e.time(sWatchUntil, st.WatchUntil)
+		e.boolean(sConfirmed, st.Confirmed)
+	})
+}
+
+// conflict writes a conflict between a settlement and iyzico.
+func (e *enc) conflict(c *payment.Conflict) {
+	e.msg(fConflict, func(e *enc) {
+		e.time(kAt, c.At)
+		e.str(kSettled, string(c.Settled))
+		e.str(kUpstream, string(c.Upstream))
+		e.str(kUpstreamPaymentID, c.UpstreamPaymentID)
+		e.str(kAcknowledgedBy, c.AcknowledgedBy)
+		e.time(kAcknowledgedAt, c.AcknowledgedAt)
+		e.str(kAcknowledgedNote, c.AcknowledgedNote)
+	})
+}
+
+// report writes an end of day report.
+func (e *enc) report(r *payment.EndOfDayReport) {
+	e.msg(fReport, func(e *enc) {
+		e.str(rBatchNo, r.BatchNo)
+		e.str(rResultMessage, r.ResultMessage)
+		for i := range r.Totals {
+			t := &r.Totals[i]
+			e.msg(rTotal, func(e *enc) {
+				e.str(tAcquirerID, t.AcquirerID)
+				e.str(tAcquirerName, t.AcquirerName)
+				e.str(tTerminalID, t.TerminalID)
+				e.str(tBatchNo, t.BatchNo)
+				e.money(tAmount, t.Amount)
+				e.int(tCount, int64(t.Count))
+				e.str(tResponseCode, t.ResponseCode)
+			})
+		}
+	})
 }
 
 // dec reads fields from a record or a nested message.
@@ -516,109 +550,128 @@ func decodeRecord(b []byte) (*payment.Operation, error) {
 	d := &dec{b: b[1:], what: "operation record"}
 	op := &payment.Operation{}
 	for n, w, ok := d.next(); ok; n, w, ok = d.next() {
-		switch n {
-		case fID:
-			op.ID = d.str(w)
-		case fKind:
-			op.Kind = payment.Kind(d.str(w))
-		case fClient:
-			op.Client = d.str(w)
-		case fIdempotencyKey:
-			op.IdempotencyKey = d.str(w)
-		case fFingerprint:
-			op.Fingerprint = d.str(w)
-		case fReference:
-			op.Reference = d.str(w)
-		case fTerminal:
-			op.Terminal = d.str(w)
-		case fDeviceUniqueID:
-			op.DeviceUniqueID = d.str(w)
-		case fAmount:
-			op.Amount = d.money(w, "amount")
-		case fInstallment:
-			op.Installment = d.small(w)
-		case fPaymentType:
-			op.PaymentType = d.str(w)
-		case fDocumentType:
-			op.DocumentType = d.str(w)
-		case fLine:
-			op.Lines = append(op.Lines, d.line(w))
-		case fBuyer:
-			op.Buyer = d.buyer(w)
-		case fParentID:
-			op.ParentID = d.str(w)
-		case fParentRef:
-			op.ParentTransactionReferenceID = d.str(w)
-		case fSaleNumber:
-			op.SaleNumber = d.str(w)
-		case fTransactionReferenceID:
-			op.TransactionReferenceID = d.str(w)
-		case fConversationID:
-			op.ConversationID = d.str(w)
-		case fState:
-			op.State = payment.State(d.str(w))
-		case fResolution:
-			op.Resolution = payment.Resolution(d.str(w))
-		case fSafeToRetry:
-			op.SafeToRetry = d.boolean(w)
-		case fPaymentID:
-			op.PaymentID = d.str(w)
-		case fPaymentDate:
-			op.PaymentDate = d.str(w)
-		case fAuthCode:
-			op.AuthCode = d.str(w)
-		case fHostRef:
-			op.HostRef = d.str(w)
-		case fBatchNo:
-			op.BatchNo = d.str(w)
-		case fCard:
-			op.Card = d.card(w)
-		case fError:
-			op.Error = d.upstreamError(w)
-		case fVoided:
-			op.Voided = d.boolean(w)
-		case fRefundedMinor:
-			op.RefundedMinor = d.int(w)
-		case fCapturedBy:
-			op.CapturedBy = d.str(w)
-		case fCapturedMinor:
-			op.CapturedMinor = d.int(w)
-		case fClosed:
-			op.Closed = d.boolean(w)
-		case fReason:
-			op.Reason = d.str(w)
-		case fKeyReleased:
-			op.KeyReleased = d.boolean(w)
-		case fSettlement:
-			op.Settlement = d.settlement(w)
-		case fConflict:
-			op.Conflict = d.conflict(w)
-		case fCreatedAt:
-			op.CreatedAt = d.time(w)
-		case fUpdatedAt:
-			op.UpdatedAt = d.time(w)
-		case fSentAt:
-			op.SentAt = d.time(w)
-		case fBusinessDay:
-			op.BusinessDay = d.str(w)
-		case fReport:
-			op.Report = d.report(w)
-		case fBatchSince:
-			op.BatchSince = d.time(w)
-		case fBatchMaybeClosed:
-			op.BatchMaybeClosed = d.boolean(w)
-		case fQueries:
-			op.Queries = d.small(w)
-		case fNextQueryAt:
-			op.NextQueryAt = d.time(w)
-		default:
-			d.unknown(n)
+		if n < fState {
+			d.requestField(op, n, w)
+		} else {
+			d.outcomeField(op, n, w)
 		}
 	}
 	if d.err != nil {
 		return nil, d.err
 	}
 	return op, nil
+}
+
+// requestField reads one of the fields that say what was asked (fID to
+// fConversationID).
+func (d *dec) requestField(op *payment.Operation, n, w int) {
+	switch n {
+	case fID:
+		op.ID = d.str(w)
+	case fKind:
+		op.Kind = payment.Kind(d.str(w))
+	case fClient:
+		op.Client = d.str(w)
+	case fIdempotencyKey:
+		op.IdempotencyKey = d.str(w)
+	case fFingerprint:
+		op.Fingerprint = d.str(w)
+	case fReference:
+		op.Reference = d.str(w)
+	case fTerminal:
+		op.Terminal = d.str(w)
+	case fDeviceUniqueID:
+		op.DeviceUniqueID = d.str(w)
+	case fAmount:
+		op.Amount = d.money(w, "amount")
+	case fInstallment:
+		op.Installment = d.small(w)
+	case fPaymentType:
+		op.PaymentType = d.str(w)
+	case fDocumentType:
+		op.DocumentType = d.str(w)
+	case fLine:
+		op.Lines = append(op.Lines, d.line(w))
+	case fBuyer:
+		op.Buyer = d.buyer(w)
+	case fParentID:
+		op.ParentID = d.str(w)
+	case fParentRef:
+		op.ParentTransactionReferenceID = d.str(w)
+	case fSaleNumber:
+		op.SaleNumber = d.str(w)
+	case fTransactionReferenceID:
+		op.TransactionReferenceID = d.str(w)
+	case fConversationID:
+		op.ConversationID = d.str(w)
+	default:
+		d.unknown(n)
+	}
+}
+
+// outcomeField reads one of the fields that say what came of it and the
+// journal's upkeep of it (fState on).
+func (d *dec) outcomeField(op *payment.Operation, n, w int) {
+	switch n {
+	case fState:
+		op.State = payment.State(d.str(w))
+	case fResolution:
+		op.Resolution = payment.Resolution(d.str(w))
+	case fSafeToRetry:
+		op.SafeToRetry = d.boolean(w)
+	case fPaymentID:
+		op.PaymentID = d.str(w)
+	case fPaymentDate:
+		op.PaymentDate = d.str(w)
+	case fAuthCode:
+		op.AuthCode = d.str(w)
+	case fHostRef:
+		op.HostRef = d.str(w)
+	case fBatchNo:
+		op.BatchNo = d.str(w)
+	case fCard:
+		op.Card = d.card(w)
+	case fError:
+		op.Error = d.upstreamError(w)
+	case fVoided:
+		op.Voided = d.boolean(w)
+	case fRefundedMinor:
+		op.RefundedMinor = d.int(w)
+	case fCapturedBy:
+		op.CapturedBy = d.str(w)
+	case fCapturedMinor:
+		op.CapturedMinor = d.int(w)
+	case fClosed:
+		op.Closed = d.boolean(w)
+	case fReason:
+		op.Reason = d.str(w)
+	case fKeyReleased:
+		op.KeyReleased = d.boolean(w)
+	case fSettlement:
+		op.Settlement = d.settlement(w)
+	case fConflict:
+		op.Conflict = d.conflict(w)
+	case fCreatedAt:
+		op.CreatedAt = d.time(w)
+	case fUpdatedAt:
+		op.UpdatedAt = d.time(w)
+	case fSentAt:
+		op.SentAt = d.time(w)
+	case fBusinessDay:
+		op.BusinessDay = d.str(w)
+	case fReport:
+		op.Report = d.report(w)
+	case fBatchSince:
+		op.BatchSince = d.time(w)
+	case fBatchMaybeClosed:
+		op.BatchMaybeClosed = d.boolean(w)
+	case fQueries:
+		op.Queries = d.small(w)
+	case fNextQueryAt:
+		op.NextQueryAt = d.time(w)
+	default:
+		d.unknown(n)
+	}
 }
 
 func (d *dec) line(w int) payment.SaleLine {

@@ -131,24 +131,58 @@ type answer struct {
 	err    error
 }
 
-// call sends one terminal-host request and returns its typed answer and, when
-// the class is not Approved, an *Error. At most one resend happens: when
-// iyzico answered HTTP 401 (it refused the token, or ended the session) —
-// the one answer given before any device is involved. A token error in any
-// other answer may have followed a device action: it is Unknown, never
-// resent, and the token is dropped so that the next call logs in again.
-// request is a typed request that can check itself before it is sent.
-type request interface{ validate() *Error }
+// request is a typed request: it shows its head and can check itself before
+// it is sent.
+type request interface {
+	head() head
+	validate() *Error
+}
 
-// send refuses a request that fails its own checks (nothing reaches iyzico)
-// and otherwise makes the call.
-func send[R any](ctx context.Context, c *Client, op *operation, m meta, r request) (*R, error) {
+// head is what every typed request shares, wherever its fields stand on the
+// wire: the conversation id and locale the client fills in, and what a call
+// logs about the request (meta; its conv is set once the id is filled in).
+type head struct {
+	conv, locale *string
+	meta
+}
+
+// fill gives the request a conversation id (a new one when empty) and its
+// VUK's locale, and returns what the call logs about it.
+func (h head) fill(c *Client, op *operation) meta {
+	*h.conv = conversation(*h.conv)
+	*h.locale = c.locale(op, *h.locale)
+	h.meta.conv = *h.conv
+	return h.meta
+}
+
+// locale is the request's locale, else Config.Locale: in upper case for
+// VUK 507, in lower case for VUK 509.
+func (c *Client) locale(op *operation, l string) string {
+	if l == "" {
+		l = c.cfg.Locale
+	}
+	if op.gmu() {
+		return strings.ToUpper(l)
+	}
+	return strings.ToLower(l)
+}
+
+// send fills the request's head, refuses a request that fails its own checks
+// (nothing reaches iyzico) and otherwise makes the call.
+func send[R any](ctx context.Context, c *Client, op *operation, r request) (*R, error) {
+	m := r.head().fill(c, op)
 	if e := r.validate(); e != nil {
 		return nil, c.refuse(op, e, m)
 	}
 	return call[R](ctx, c, op, m, r)
 }
 
+// call sends one terminal-host request and returns its typed answer and, when
+// the class is not Approved, an *Error. At most one resend happens: when
+// iyzico answered HTTP 401 (it refused the token, or ended the session) —
+// the one answer given before any device is involved. A token error in any
+// other answer may have followed a device action: it is Unknown, never
+// resent, and the token is dropped so that the next call logs in again.
 func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any) (*R, error) {
 	start := time.Now()
 	raw, err := json.Marshal(body)
@@ -200,40 +234,51 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 			Str("answer_transactionReferenceId", string(a.echo.Ref)).Msg("iyzico answered about another transaction; outcome unknown")
 	}
 
-	var out *R
-	if a.env != nil {
-		out = new(R)
-		if derr := json.Unmarshal(a.body, out); derr != nil {
-			var te *json.UnmarshalTypeError
-			if !errors.As(derr, &te) {
-				// The envelope read but the whole did not: keep the class
-				// the envelope proves, but an approval without its details
-				// (paymentId, ...) is not usable evidence.
-				out = nil
-				if a.class == Approved {
-					a.class, a.reason = Unknown, ReasonUnparseable
-				}
-			} else {
-				c.log.Warn().Str("op", op.name).Str("field", te.Field).Msg("answer field of unexpected type ignored")
-			}
-		}
-	}
-	var e *Error
+	out := decodeAnswer[R](c, op, &a)
 	if a.class != Approved {
-		e = &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
-		if a.env != nil {
-			e.Code = c.scrub(string(a.env.ErrorCode), sent...)
-			e.Group = c.scrub(a.env.ErrorGroup, sent...)
-			e.Message = c.scrub(a.env.ErrorMessage, sent...)
-			e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage, sent...)
-		}
-	}
-	if e != nil {
+		e := c.failure(op, &a, resent, sent)
 		c.logCall(op, m, e, time.Since(start))
 		return out, e
 	}
 	c.logOK(op, m, a.status, resent, time.Since(start))
 	return out, nil
+}
+
+// decodeAnswer reads the typed answer when the envelope read. A field of an
+// unexpected type is ignored (and logged); an answer that does not read as
+// a whole is nil, and an approval without its details (paymentId, ...) is
+// not usable evidence: Unknown.
+func decodeAnswer[R any](c *Client, op *operation, a *answer) *R {
+	if a.env == nil {
+		return nil
+	}
+	out := new(R)
+	derr := json.Unmarshal(a.body, out)
+	if derr == nil {
+		return out
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(derr, &te) {
+		c.log.Warn().Str("op", op.name).Str("field", te.Field).Msg("answer field of unexpected type ignored")
+		return out
+	}
+	if a.class == Approved {
+		a.class, a.reason = Unknown, ReasonUnparseable
+	}
+	return nil
+}
+
+// failure is the *Error of an answer that is not Approved, iyzico's texts
+// scrubbed of the tokens sent.
+func (c *Client) failure(op *operation, a *answer, resent bool, sent []*oauth2.Token) *Error {
+	e := &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
+	if a.env != nil {
+		e.Code = c.scrub(string(a.env.ErrorCode), sent...)
+		e.Group = c.scrub(a.env.ErrorGroup, sent...)
+		e.Message = c.scrub(a.env.ErrorMessage, sent...)
+		e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage, sent...)
+	}
+	return e
 }
 
 func tokenFailure(op *operation, terr *Error) *Error {

@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"github.com/bridgedpos/bridged/internal/payment"
 )
@@ -131,6 +130,10 @@ type GmuPaymentRequest struct {
 	PaidPrice payment.Money `json:"-"`
 }
 
+func (r *GmuPaymentRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+}
+
 // MarshalJSON writes price, paidPrice and currency.
 func (r GmuPaymentRequest) MarshalJSON() ([]byte, error) {
 	type plain GmuPaymentRequest
@@ -152,6 +155,10 @@ type GmuQueryRequest struct {
 	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
 }
 
+func (r *GmuQueryRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, pid: r.PaymentID}}
+}
+
 // GmuVoidRequest is POST /v2/terminal-host/gmu/payment/void (same day only).
 type GmuVoidRequest struct {
 	Locale                 string `json:"locale,omitempty"`
@@ -162,6 +169,10 @@ type GmuVoidRequest struct {
 	TransactionReferenceID string `json:"transactionReferenceId"`
 	Reason                 string `json:"reason,omitempty"`
 	Description            string `json:"description,omitempty"`
+}
+
+func (r *GmuVoidRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // GmuRefundRequest is POST /v2/terminal-host/gmu/payment/refund, by line.
@@ -179,12 +190,20 @@ type GmuRefundRequest struct {
 	SaleItems              []SaleItem `json:"saleItems"` // each with RelatedSaleItemID and ReturnAmount
 }
 
+func (r *GmuRefundRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+}
+
 // GmuRefundableSaleInfoRequest is POST /v2/terminal-host/gmu/payment/refundable-sale-info.
 type GmuRefundableSaleInfoRequest struct {
 	Locale                 string `json:"locale,omitempty"`
 	ConversationID         string `json:"conversationId,omitempty"`
 	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
 	TransactionReferenceID string `json:"transactionReferenceId"` // of the original sale
+}
+
+func (r *GmuRefundableSaleInfoRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // GmuPartialAddRequest is POST /v2/terminal-host/gmu/partial-payment/add-payment.
@@ -197,6 +216,10 @@ type GmuPartialAddRequest struct {
 	Installment            int    `json:"installment,omitempty"`
 	// Price (at most the remaining amount) is sent as price and currency.
 	Price payment.Money `json:"-"`
+}
+
+func (r *GmuPartialAddRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // MarshalJSON writes price and currency.
@@ -218,12 +241,20 @@ type GmuPartialCompleteRequest struct {
 	SaleNumber             string `json:"saleNumber"`
 }
 
+func (r *GmuPartialCompleteRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+}
+
 // GmuEODRequest is POST /v2/terminal-host/gmu/eod.
 type GmuEODRequest struct {
 	Locale         string `json:"locale,omitempty"`
 	ConversationID string `json:"conversationId,omitempty"`
 	DeviceUniqueID string `json:"deviceUniqueId"`
 	UseSummary     *bool  `json:"useSummary,omitempty"`
+}
+
+func (r *GmuEODRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID}}
 }
 
 // AddedSaleItem is a sale line as the device recorded it.
@@ -372,78 +403,52 @@ type GmuEODResponse struct {
 	Tails          []EODTotal `json:"tails"`
 }
 
-// locale507 is the VUK 507 locale: the request's, else Config.Locale, upper case.
-func (c *Client) locale507(l string) string {
-	if l == "" {
-		l = c.cfg.Locale
-	}
-	return strings.ToUpper(l)
-}
-
 // GmuPayment runs a fiscal sale on the GMU device (card or cash) and waits up
 // to CardTimeout.
 func (c *Client) GmuPayment(ctx context.Context, r GmuPaymentRequest) (*GmuPaymentResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuPaymentResponse](ctx, c, &opGmuPayment, m, &r)
+	return send[GmuPaymentResponse](ctx, c, &opGmuPayment, &r)
 }
 
 // GmuQueryTransactionStatus reads the status of an earlier sale, void or
 // refund; classes as for QueryTransactionStatus.
 func (c *Client) GmuQueryTransactionStatus(ctx context.Context, r GmuQueryRequest) (*GmuQueryResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID, pid: r.PaymentID}
-	return send[GmuQueryResponse](ctx, c, &opGmuQuery, m, &r)
+	return send[GmuQueryResponse](ctx, c, &opGmuQuery, &r)
 }
 
 // GmuVoid voids a same-day sale.
 func (c *Client) GmuVoid(ctx context.Context, r GmuVoidRequest) (*GmuVoidResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuVoidResponse](ctx, c, &opGmuVoid, m, &r)
+	return send[GmuVoidResponse](ctx, c, &opGmuVoid, &r)
 }
 
 // GmuRefund refunds sale lines.
 func (c *Client) GmuRefund(ctx context.Context, r GmuRefundRequest) (*GmuRefundResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuRefundResponse](ctx, c, &opGmuRefund, m, &r)
+	return send[GmuRefundResponse](ctx, c, &opGmuRefund, &r)
 }
 
 // GmuRefundableSaleInfo reads what can still be refunded of a sale. NotFound
 // when iyzico does not know the sale.
 func (c *Client) GmuRefundableSaleInfo(ctx context.Context, r GmuRefundableSaleInfoRequest) (*GmuRefundableSaleInfoResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuRefundableSaleInfoResponse](ctx, c, &opGmuRefundableInfo, m, &r)
+	return send[GmuRefundableSaleInfoResponse](ctx, c, &opGmuRefundableInfo, &r)
 }
 
 // GmuPartialStart opens a sale paid in parts; the answer's SaleNumber drives
 // the next steps. It talks to the device, so it is bounded by CardTimeout and
 // classified as a card operation.
 func (c *Client) GmuPartialStart(ctx context.Context, r GmuPaymentRequest) (*GmuPartialStartResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuPartialStartResponse](ctx, c, &opGmuPartialStart, m, &r)
+	return send[GmuPartialStartResponse](ctx, c, &opGmuPartialStart, &r)
 }
 
 // GmuPartialAdd pays one part of an open partial sale.
 func (c *Client) GmuPartialAdd(ctx context.Context, r GmuPartialAddRequest) (*GmuPaymentResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuPaymentResponse](ctx, c, &opGmuPartialAdd, m, &r)
+	return send[GmuPaymentResponse](ctx, c, &opGmuPartialAdd, &r)
 }
 
 // GmuPartialComplete closes a fully paid partial sale (the fiscal record).
 func (c *Client) GmuPartialComplete(ctx context.Context, r GmuPartialCompleteRequest) (*GmuPartialCompleteResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[GmuPartialCompleteResponse](ctx, c, &opGmuPartialComplete, m, &r)
+	return send[GmuPartialCompleteResponse](ctx, c, &opGmuPartialComplete, &r)
 }
 
 // GmuEndOfDay closes the batch and the device's fiscal day.
 func (c *Client) GmuEndOfDay(ctx context.Context, r GmuEODRequest) (*GmuEODResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale507(r.Locale)
-	m := meta{device: r.DeviceUniqueID, conv: r.ConversationID}
-	return send[GmuEODResponse](ctx, c, &opGmuEOD, m, &r)
+	return send[GmuEODResponse](ctx, c, &opGmuEOD, &r)
 }

@@ -3,7 +3,6 @@ package upstream
 import (
 	"context"
 	"encoding/json"
-	"strings"
 
 	"github.com/bridgedpos/bridged/internal/payment"
 )
@@ -49,6 +48,10 @@ type PaymentRequest struct {
 	Amount payment.Money `json:"-"`
 }
 
+func (r *PaymentRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+}
+
 // MarshalJSON writes price and currency from Amount.
 func (r PaymentRequest) MarshalJSON() ([]byte, error) {
 	type plain PaymentRequest
@@ -70,6 +73,10 @@ type QueryRequest struct {
 	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
 }
 
+func (r *QueryRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, pid: r.PaymentID}}
+}
+
 // VoidRequest is POST /v2/terminal-host/payment/void.
 type VoidRequest struct {
 	ConversationID         string `json:"conversationId"`
@@ -80,6 +87,10 @@ type VoidRequest struct {
 	TransactionReferenceID string `json:"transactionReferenceId"` // new, for this void
 	Reason                 string `json:"reason,omitempty"`
 	Description            string `json:"description,omitempty"`
+}
+
+func (r *VoidRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // RefundRequest is POST /v2/terminal-host/payment/refund (by amount).
@@ -94,6 +105,10 @@ type RefundRequest struct {
 	Description            string `json:"description,omitempty"`
 	// Amount is sent as price; the spec's refund has no currency field.
 	Amount payment.Money `json:"-"`
+}
+
+func (r *RefundRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // MarshalJSON writes price from Amount.
@@ -112,6 +127,10 @@ type EODRequest struct {
 	DeviceUniqueID string `json:"deviceUniqueId"`
 	// UseSummary: true prints the transaction details on the slip; nil omits it.
 	UseSummary *bool `json:"useSummary,omitempty"`
+}
+
+func (r *EODRequest) head() head {
+	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID}}
 }
 
 // PaymentResponse is TerminalPaymentSuccessResponse (payment, query, void,
@@ -173,50 +192,32 @@ type EODResponse struct {
 	ResultMessage  string     `json:"resultMessage"`
 }
 
-// locale509 is the VUK 509 locale: the request's, else Config.Locale, lower case.
-func (c *Client) locale509(l string) string {
-	if l == "" {
-		l = c.cfg.Locale
-	}
-	return strings.ToLower(l)
-}
-
 // Payment starts a sale, pre-authorisation or post-authorisation on the
 // device and waits (up to CardTimeout) for the cardholder and the bank.
 func (c *Client) Payment(ctx context.Context, r PaymentRequest) (*PaymentResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[PaymentResponse](ctx, c, &opPayment, m, &r)
+	return send[PaymentResponse](ctx, c, &opPayment, &r)
 }
 
 // QueryTransactionStatus reads the status of an earlier payment, void or
 // refund. Approved: the queried transaction succeeded; Declined: it failed on
 // positive evidence; NotFound: iyzico does not know it; Unknown: no answer.
 func (c *Client) QueryTransactionStatus(ctx context.Context, r QueryRequest) (*PaymentResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID, pid: r.PaymentID}
-	return send[PaymentResponse](ctx, c, &opQuery, m, &r)
+	return send[PaymentResponse](ctx, c, &opQuery, &r)
 }
 
 // Void reverses a payment; the card is presented on the device.
 func (c *Client) Void(ctx context.Context, r VoidRequest) (*PaymentResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[PaymentResponse](ctx, c, &opVoid, m, &r)
+	return send[PaymentResponse](ctx, c, &opVoid, &r)
 }
 
 // Refund refunds part or all of a payment; the card is presented on the device.
 func (c *Client) Refund(ctx context.Context, r RefundRequest) (*PaymentResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, conv: r.ConversationID}
-	return send[PaymentResponse](ctx, c, &opRefund, m, &r)
+	return send[PaymentResponse](ctx, c, &opRefund, &r)
 }
 
 // EndOfDay closes the terminal's batch and returns the per-acquirer totals.
 func (c *Client) EndOfDay(ctx context.Context, r EODRequest) (*EODResponse, error) {
-	r.ConversationID, r.Locale = conversation(r.ConversationID), c.locale509(r.Locale)
-	m := meta{device: r.DeviceUniqueID, conv: r.ConversationID}
-	return send[EODResponse](ctx, c, &opEOD, m, &r)
+	return send[EODResponse](ctx, c, &opEOD, &r)
 }
 
 // refuse logs and returns a request refused locally.

@@ -265,37 +265,17 @@ type h2stream struct {
 }
 
 func (e *Edge) serveConn(c net.Conn) {
-	tc := c.(*tls.Conn)
-	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
-	if err := tc.Handshake(); err != nil || tc.ConnectionState().NegotiatedProtocol != "h2" {
+	tc, ok := acceptH2(c)
+	if !ok {
 		return
 	}
-	preface := make([]byte, len(http2.ClientPreface))
-	if _, err := io.ReadFull(tc, preface); err != nil || string(preface) != http2.ClientPreface {
-		return
-	}
-	_ = tc.SetDeadline(time.Time{})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	bw := bufio.NewWriter(tc)
-	h := &h2conn{e: e, c: tc, bw: bw, ctx: ctx, fr: http2.NewFramer(bw, tc), connWindow: 65535, initWindow: 65535,
-		maxFrame: 16384, streams: map[uint32]*h2stream{}}
-	h.fcond = sync.NewCond(&h.fmu)
-	h.enc = hpack.NewEncoder(&h.encBuf)
-	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
-	h.fr.MaxHeaderListSize = 1 << 20
+	h := newH2conn(ctx, e, tc)
 	h.write(func() error {
 		return h.fr.WriteSettings(http2.Setting{ID: http2.SettingMaxConcurrentStreams, Val: 250})
 	})
-	defer func() {
-		h.fmu.Lock()
-		h.gone = true
-		for _, st := range h.streams {
-			st.cancel()
-		}
-		h.fcond.Broadcast()
-		h.fmu.Unlock()
-	}()
+	defer h.close()
 	for {
 		f, err := h.fr.ReadFrame()
 		if err != nil {
@@ -306,79 +286,135 @@ func (e *Edge) serveConn(c net.Conn) {
 			}
 			return
 		}
-		switch f := f.(type) {
-		case *http2.SettingsFrame:
-			if f.IsAck() {
-				continue
-			}
-			_ = f.ForeachSetting(func(s http2.Setting) error {
-				h.fmu.Lock()
-				defer h.fmu.Unlock()
-				switch s.ID {
-				case http2.SettingInitialWindowSize:
-					delta := int64(s.Val) - h.initWindow
-					h.initWindow = int64(s.Val)
-					for _, st := range h.streams {
-						st.window += delta
-					}
-					h.fcond.Broadcast()
-				case http2.SettingMaxFrameSize:
-					h.maxFrame = s.Val
-				}
-				return nil
-			})
-			h.write(func() error { return h.fr.WriteSettingsAck() })
-		case *http2.MetaHeadersFrame:
-			st := h.open(f)
-			if st != nil && f.StreamEnded() {
-				h.dispatch(st)
-			}
-		case *http2.DataFrame:
-			h.fmu.Lock()
-			st := h.streams[f.StreamID]
-			if st != nil && !st.started {
-				st.body.Write(f.Data())
-			}
-			h.fmu.Unlock()
-			if n := len(f.Data()); n > 0 {
-				h.write(func() error {
-					if err := h.fr.WriteWindowUpdate(0, uint32(n)); err != nil {
-						return err
-					}
-					if st != nil && !f.StreamEnded() {
-						return h.fr.WriteWindowUpdate(f.StreamID, uint32(n))
-					}
-					return nil
-				})
-			}
-			if st != nil && f.StreamEnded() {
-				h.dispatch(st)
-			}
-		case *http2.WindowUpdateFrame:
-			h.fmu.Lock()
-			if f.StreamID == 0 {
-				h.connWindow += int64(f.Increment)
-			} else if st := h.streams[f.StreamID]; st != nil {
-				st.window += int64(f.Increment)
-			}
-			h.fcond.Broadcast()
-			h.fmu.Unlock()
-		case *http2.PingFrame:
-			if !f.IsAck() {
-				data := f.Data
-				h.write(func() error { return h.fr.WritePing(true, data) })
-			}
-		case *http2.RSTStreamFrame:
-			h.fmu.Lock()
-			if st := h.streams[f.StreamID]; st != nil {
-				st.cancel() // the client gave up: the forwarded request is cancelled too
-				delete(h.streams, f.StreamID)
-			}
-			h.fcond.Broadcast()
-			h.fmu.Unlock()
-		case *http2.GoAwayFrame:
+		if !h.frame(f) {
 			return
 		}
+	}
+}
+
+// acceptH2 completes the TLS handshake (h2 negotiated) and reads the client
+// preface, within ten seconds.
+func acceptH2(c net.Conn) (*tls.Conn, bool) {
+	tc := c.(*tls.Conn)
+	_ = tc.SetDeadline(time.Now().Add(10 * time.Second))
+	if err := tc.Handshake(); err != nil || tc.ConnectionState().NegotiatedProtocol != "h2" {
+		return nil, false
+	}
+	preface := make([]byte, len(http2.ClientPreface))
+	if _, err := io.ReadFull(tc, preface); err != nil || string(preface) != http2.ClientPreface {
+		return nil, false
+	}
+	_ = tc.SetDeadline(time.Time{})
+	return tc, true
+}
+
+func newH2conn(ctx context.Context, e *Edge, tc *tls.Conn) *h2conn {
+	bw := bufio.NewWriter(tc)
+	h := &h2conn{e: e, c: tc, bw: bw, ctx: ctx, fr: http2.NewFramer(bw, tc), connWindow: 65535, initWindow: 65535,
+		maxFrame: 16384, streams: map[uint32]*h2stream{}}
+	h.fcond = sync.NewCond(&h.fmu)
+	h.enc = hpack.NewEncoder(&h.encBuf)
+	h.fr.ReadMetaHeaders = hpack.NewDecoder(4096, nil)
+	h.fr.MaxHeaderListSize = 1 << 20
+	return h
+}
+
+// close cancels every stream and wakes the writers waiting for a window.
+func (h *h2conn) close() {
+	h.fmu.Lock()
+	h.gone = true
+	for _, st := range h.streams {
+		st.cancel()
+	}
+	h.fcond.Broadcast()
+	h.fmu.Unlock()
+}
+
+// frame handles one frame from the client; false ends the connection.
+func (h *h2conn) frame(f http2.Frame) bool {
+	switch f := f.(type) {
+	case *http2.SettingsFrame:
+		if !f.IsAck() {
+			h.settings(f)
+		}
+	case *http2.MetaHeadersFrame:
+		st := h.open(f)
+		if st != nil && f.StreamEnded() {
+			h.dispatch(st)
+		}
+	case *http2.DataFrame:
+		h.data(f)
+	case *http2.WindowUpdateFrame:
+		h.fmu.Lock()
+		if f.StreamID == 0 {
+			h.connWindow += int64(f.Increment)
+		} else if st := h.streams[f.StreamID]; st != nil {
+			st.window += int64(f.Increment)
+		}
+		h.fcond.Broadcast()
+		h.fmu.Unlock()
+	case *http2.PingFrame:
+		if !f.IsAck() {
+			data := f.Data
+			h.write(func() error { return h.fr.WritePing(true, data) })
+		}
+	case *http2.RSTStreamFrame:
+		h.fmu.Lock()
+		if st := h.streams[f.StreamID]; st != nil {
+			st.cancel() // the client gave up: the forwarded request is cancelled too
+			delete(h.streams, f.StreamID)
+		}
+		h.fcond.Broadcast()
+		h.fmu.Unlock()
+	case *http2.GoAwayFrame:
+		return false
+	}
+	return true
+}
+
+// settings applies the client's window and frame sizes, and acknowledges.
+func (h *h2conn) settings(f *http2.SettingsFrame) {
+	_ = f.ForeachSetting(func(s http2.Setting) error {
+		h.fmu.Lock()
+		defer h.fmu.Unlock()
+		switch s.ID {
+		case http2.SettingInitialWindowSize:
+			delta := int64(s.Val) - h.initWindow
+			h.initWindow = int64(s.Val)
+			for _, st := range h.streams {
+				st.window += delta
+			}
+			h.fcond.Broadcast()
+		case http2.SettingMaxFrameSize:
+			h.maxFrame = s.Val
+		}
+		return nil
+	})
+	h.write(func() error { return h.fr.WriteSettingsAck() })
+}
+
+// data takes a request body's bytes, gives the window back, and dispatches
+// the request once its body ended.
+func (h *h2conn) data(f *http2.DataFrame) {
+	h.fmu.Lock()
+	st := h.streams[f.StreamID]
+	if st != nil && !st.started {
+		st.body.Write(f.Data())
+	}
+	h.fmu.Unlock()
+	if n := len(f.Data()); n > 0 {
+		h.write(func() error {
+			if err := h.fr.WriteWindowUpdate(0, uint32(n)); err != nil {
+				return err
+			}
+			if st != nil && !f.StreamEnded() {
+				return h.fr.WriteWindowUpdate(f.StreamID, uint32(n))
+			}
+			return nil
+		})
+	}
+	if st != nil && f.StreamEnded() {
+		h.dispatch(st)
 	}
 }
 

@@ -172,7 +172,10 @@ key=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
 sed -e "s|^listen: .*|listen: 127.0.0.1:$port|" -e "s|change-me-to-a-random-key-of-32-chars-or-more|$key|" \
 	-e "s|base_url: .*|base_url: $simurl|" -e 's|your-client-id|sim-client|' -e 's|your-client-secret|sim-secret|' \
 	-e 's|your-merchant-user|sim-user|' -e 's|your-merchant-password|sim-password|' configs/bridged.example.yaml >"$W/bridged.yaml"
-chmod 0644 "$W/bridged.yaml"
+# As docs/install.md says: the config is the container user's (65532), mode
+# 0600; bridged refuses one every user may read.
+chown 65532:65532 "$W/bridged.yaml"
+chmod 0600 "$W/bridged.yaml"
 healthy() {
 	for _ in $(seq 1 150); do
 		curl -fs -m 1 "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && return 0

@@ -212,7 +212,7 @@ func (d *daemon) newHTTP(st *store.Store, svc *payment.Service, client *upstream
 		CardTimeout:    d.cfg.Upstream.CardTimeout,
 		Token: func() server.TokenHealth {
 			ts := client.TokenStatus()
-			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, LastError: ts.LastError}
+			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, Failure: string(ts.LastErrorReason)}
 		},
 		Upstream: func() server.UpstreamHealth {
 			cs := client.CallStatus()

@@ -406,7 +406,7 @@ func TestE2EVUK507(t *testing.T) {
 	expect(t, start, 201, "status", "approved", "type", "split_start")
 	sid := start.str("id")
 	expect(t, e.call("POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"60.00"}`, "Idempotency-Key: sp1-a"), 201, "status", "approved", "type", "split_payment")
-	expect(t, e.call("POST", "/v1/split-sales/"+sid+"/complete", ``, "Idempotency-Key: sp1-early"), 422, "code", "amount_out_of_range")
+	expect(t, e.call("POST", "/v1/split-sales/"+sid+"/complete", ``, "Idempotency-Key: sp1-early"), 409, "code", "split_sale_unpaid")
 	expect(t, e.call("POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"40.00"}`, "Idempotency-Key: sp1-b"), 201, "status", "approved")
 	expect(t, e.call("POST", "/v1/split-sales/"+sid+"/complete", ``, "Idempotency-Key: sp1-c"), 201, "status", "approved", "type", "split_complete", "amount", "100.00")
 

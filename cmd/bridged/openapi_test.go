@@ -649,7 +649,7 @@ func testContract507(t *testing.T) {
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"60.00","installment":1,"reference":"SPLIT-A"}`, "Idempotency-Key: sp1-a"), 201, "type", "split_payment")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"60.00"}`, "Idempotency-Key: sp1-x"), 422, "code", "amount_out_of_range")
 	expect(t, c.call(docRefuses, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"1.00","tip":"1"}`, "Idempotency-Key: sp1-y"), 400, "code", "invalid_request")
-	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/complete", "", "Idempotency-Key: sp1-early"), 422, "code", "amount_out_of_range")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/complete", "", "Idempotency-Key: sp1-early"), 409, "code", "split_sale_unpaid")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"40.00"}`, "Idempotency-Key: sp1-b"), 201, "status", "approved")
 	expect(t, c.call(docRefuses, "POST", "/v1/split-sales/"+sid+"/complete", `{"amount":"1.00"}`, "Idempotency-Key: sp1-z"), 400, "code", "invalid_request")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/complete", `{"reference":"SPLIT-C"}`, "Idempotency-Key: sp1-c"), 201, "type", "split_complete", "amount", "100.00")

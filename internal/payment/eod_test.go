@@ -123,7 +123,7 @@ func TestSplitSale(t *testing.T) {
 	add := func(key, amount string) (*payment.Result, error) {
 		return h.svc.AddSplitPayment(ctx, caller(key), payment.SplitPaymentRequest{SplitID: start.Op.ID, Amount: amount})
 	}
-	if _, err := h.svc.CompleteSplit(ctx, caller("c0"), start.Op.ID, ""); !errors.Is(err, payment.ErrAmountOutOfRange) {
+	if _, err := h.svc.CompleteSplit(ctx, caller("c0"), start.Op.ID, ""); !errors.Is(err, payment.ErrSplitUnpaid) {
 		t.Fatalf("complete before paid: %v", err)
 	}
 	if r, err := add("p1", "60.00"); err != nil || r.Op.State != payment.StateApproved || r.Op.SaleNumber != "SN-1" {

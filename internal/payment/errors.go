@@ -22,8 +22,11 @@ var (
 	ErrRefundExceeds        = errors.New("refund exceeds the refundable amount")
 	ErrAmountOutOfRange     = errors.New("amount out of range")
 	ErrSplitClosed          = errors.New("split sale is not open")
-	ErrNotCapturable        = errors.New("pre-authorisation cannot be captured")
-	ErrShuttingDown         = errors.New("bridged is shutting down")
+	// ErrSplitUnpaid: a split sale completed while an amount remains to be
+	// paid; a state of the split sale, not a wrong amount.
+	ErrSplitUnpaid   = errors.New("split sale not fully paid")
+	ErrNotCapturable = errors.New("pre-authorisation cannot be captured")
+	ErrShuttingDown  = errors.New("bridged is shutting down")
 	// ErrAlreadyFinal matches a *FinalError: a final state is never overwritten.
 	ErrAlreadyFinal = errors.New("operation is final already")
 	// ErrPaymentIDConflict matches a *PaymentIDConflictError.

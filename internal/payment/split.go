@@ -136,7 +136,7 @@ func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, referenc
 			return err
 		}
 		if remaining.IsPositive() {
-			return fmt.Errorf("%w: %s remains to be paid before the sale can be completed", ErrAmountOutOfRange, remaining.Decimal())
+			return fmt.Errorf("%w: %s remains to be paid before the sale can be completed", ErrSplitUnpaid, remaining.Decimal())
 		}
 		return nil
 	}})

@@ -95,6 +95,7 @@ var refusals = []refusal{
 		detail: "the request ended before bridged journaled it; nothing was sent; send it again with the same key", retryAfter: "1"},
 	{err: payment.ErrNotSettleable, status: http.StatusConflict, code: "not_settleable", title: "Cannot be settled by an operator"},
 	{err: payment.ErrSplitClosed, status: http.StatusConflict, code: "split_sale_closed", title: "Split sale not open"},
+	{err: payment.ErrSplitUnpaid, status: http.StatusConflict, code: "split_sale_unpaid", title: "Split sale not fully paid"},
 	{err: payment.ErrNotCapturable, status: http.StatusConflict, code: "not_capturable", title: "Pre-authorisation cannot be captured"},
 	{err: payment.ErrShuttingDown, status: http.StatusServiceUnavailable, code: "shutting_down", title: "Shutting down",
 		detail: "bridged is stopping; try again shortly", retryAfter: "5"},

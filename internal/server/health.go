@@ -9,14 +9,18 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/safetext"
 )
 
 // TokenHealth is the iyzico token's state, as the wiring reads it from the
 // upstream client. It holds no token.
 type TokenHealth struct {
-	Valid     bool
-	Expiry    time.Time
-	LastError string
+	Valid  bool
+	Expiry time.Time
+	// Failure is the last login's failure as a code (upstream's reason,
+	// such as auth_failed or timeout), never its text: `bridged doctor`
+	// shows iyzico's words to the operator.
+	Failure string
 }
 
 // UpstreamHealth is what the calls made so far say about iyzico.
@@ -165,8 +169,8 @@ func (s *server) readiness(ctx context.Context) readiness {
 		}
 		switch {
 		case th.Valid:
-		case th.LastError != "":
-			rd.Token.part = part{Status: "fail", Detail: "cannot log in to iyzico: " + th.LastError + " (check upstream credentials and the network)"}
+		case th.Failure != "":
+			rd.Token.part = part{Status: "fail", Detail: "cannot log in to iyzico (" + safetext.Escape(th.Failure) + "): check upstream credentials and the network; `bridged doctor` shows iyzico's answer"}
 		default:
 			rd.Token.part = part{Status: "fail", Detail: "no iyzico token yet: bridged is logging in"}
 		}

@@ -226,7 +226,7 @@ func TestStatusPageFailing(t *testing.T) {
 	stub.health = errors.New("fsync: input/output error")
 	stub.listErr = errors.New("bolt: database not open")
 	rec := getPage(t, Options{Service: stub,
-		Token: func() TokenHealth { return TokenHealth{LastError: "invalid_client"} },
+		Token: func() TokenHealth { return TokenHealth{Failure: "auth_failed"} },
 		Upstream: func() UpstreamHealth {
 			return UpstreamHealth{LastFailure: time.Now(), LastFailureReason: "connection refused"}
 		},
@@ -317,5 +317,20 @@ func TestPageShowsConflictsAndSettlements(t *testing.T) {
 	body = getPage(t, Options{Service: stub}, "127.0.0.1:5000").Body.String()
 	if strings.Contains(body, `data-conflict=`) || !strings.Contains(body, "conflict (iyzico said approved) acknowledged by Mehmet") {
 		t.Error("an acknowledged conflict is still a banner, or its note is missing")
+	}
+}
+
+// TestReadyzShowsTheLoginFailureAsACode: /readyz names a failed login by its
+// reason code, never by the error's text (which may quote iyzico's answer).
+func TestReadyzShowsTheLoginFailureAsACode(t *testing.T) {
+	o := Options{Logger: zerolog.Nop(), Service: richStub(), Keys: []Key{{Name: "ops", Key: []byte(opsKey), Scopes: []Scope{ScopeRead}}},
+		Token: func() TokenHealth { return TokenHealth{Failure: "credentials_rejected"} }}
+	req := httptest.NewRequest("GET", "http://127.0.0.1:8470/readyz", nil)
+	req.RemoteAddr = "127.0.0.1:1"
+	req.Header.Set("Authorization", "Bearer "+opsKey)
+	rec := httptest.NewRecorder()
+	New(o).ServeHTTP(rec, req)
+	if !strings.Contains(rec.Body.String(), `"detail":"cannot log in to iyzico (credentials_rejected): check upstream credentials`) {
+		t.Fatalf("/readyz: %d %s", rec.Code, rec.Body.String())
 	}
 }

@@ -275,7 +275,7 @@ func TestSessionTerminatedAndLoginFailsIsAuthFailed(t *testing.T) {
 	if c := f.counts(); c.service != 1 || c.authorizes != 2 {
 		t.Fatalf("counts = %+v, want 1 service call and a second login", c)
 	}
-	if st := h.c.TokenStatus(); st.LastErrorClass != AuthFailed || st.LastError == "" {
+	if st := h.c.TokenStatus(); st.LastErrorClass != AuthFailed || st.LastError == "" || st.LastErrorReason != ReasonCredentialsRejected {
 		t.Fatalf("status = %+v", st)
 	}
 }

@@ -80,6 +80,9 @@ type TokenStatus struct {
 	// LastErrorClass is the class of LastError (AuthFailed means the
 	// credentials were rejected).
 	LastErrorClass Class `json:"last_error_class,omitempty"`
+	// LastErrorReason is LastError as a code (its Reason, or its class when
+	// it has none): what /readyz shows, never the text.
+	LastErrorReason Reason `json:"last_error_reason,omitempty"`
 	// Logins and Refreshes count successful renewals since start.
 	Logins    int `json:"logins"`
 	Refreshes int `json:"refreshes"`
@@ -391,7 +394,7 @@ func (c *Client) install(ctx context.Context, tok *oauth2.Token, login bool) {
 	c.held.Store(&held{tok: tok, obtained: c.cfg.Now()})
 	c.droppedTok.Store(nil)
 	c.statusMu.Lock()
-	c.status.LastError, c.status.LastErrorClass = "", Unknown
+	c.status.LastError, c.status.LastErrorClass, c.status.LastErrorReason = "", Unknown, ""
 	if login {
 		c.status.Logins++
 	} else {
@@ -416,7 +419,10 @@ func (c *Client) install(ctx context.Context, tok *oauth2.Token, login bool) {
 func (c *Client) fail(err *Error) {
 	c.statusMu.Lock()
 	defer c.statusMu.Unlock()
-	c.status.LastError, c.status.LastErrorClass = err.Error(), err.Class
+	c.status.LastError, c.status.LastErrorClass, c.status.LastErrorReason = err.Error(), err.Class, err.Reason
+	if err.Reason == "" {
+		c.status.LastErrorReason = Reason(err.Class.String())
+	}
 	c.retryAt = time.Now().Add(c.retryBackoff.Fail())
 	if err.Class == AuthFailed {
 		c.authErr, c.authBlockedUntil = err, time.Now().Add(c.authBackoff.Fail())

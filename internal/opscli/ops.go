@@ -145,7 +145,8 @@ func (a *CLI) Tx(ctx context.Context, args []string) error {
 // will never settle) and tx acknowledge (what was done about a conflict).
 // Both go through the running daemon, with the config's operate key: a
 // settlement asks iyzico once more first, and the daemon then watches it
-// until the end of the business day.
+// until the end of the business day. With no daemon running, they work on
+// the journal itself with the same rules (SettleOffline).
 func (a *CLI) txSettle(ctx context.Context, verb string, args []string) error {
 	sa := settleArgs{verb: verb}
 	if err := sa.parse(args, a.Stderr); err != nil {
@@ -207,18 +208,27 @@ func (sa *settleArgs) parse(args []string, stderr io.Writer) error {
 	} else {
 		fs.StringVar(&sa.note, "note", "", "what was done about it (a refund at the counter, the books corrected)")
 	}
+	id, err := parseWithID(fs, args, fmt.Sprintf("tx %s: want exactly one operation id", sa.verb))
+	sa.id = id
+	return err
+}
+
+// parseWithID parses a verb's flags around its one operand, an id, which
+// may come before or after them.
+func parseWithID(fs *flag.FlagSet, args []string, usage string) (string, error) {
+	var id string
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		sa.id, args = args[0], args[1:]
+		id, args = args[0], args[1:]
 	}
 	if err := fs.Parse(args); err != nil {
-		return UsageError{err.Error()}
+		return "", UsageError{err.Error()}
 	}
-	if sa.id == "" && fs.NArg() == 1 {
-		sa.id = fs.Arg(0)
-	} else if fs.NArg() > 0 || sa.id == "" {
-		return UsageError{fmt.Sprintf("tx %s: want exactly one operation id", sa.verb)}
+	if id == "" && fs.NArg() == 1 {
+		id = fs.Arg(0)
+	} else if fs.NArg() > 0 || id == "" {
+		return "", UsageError{usage}
 	}
-	return nil
+	return id, nil
 }
 
 // request is the API's endpoint (below the operation) and body; every
@@ -320,18 +330,9 @@ func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
 	fs := flag.NewFlagSet("tx "+verb, flag.ContinueOnError)
 	fs.SetOutput(a.Stderr)
 	ConfigFlag(&path)(fs)
-	// The id may come before or after the flags.
-	var id string
-	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
-		id, args = args[0], args[1:]
-	}
-	if err := fs.Parse(args); err != nil {
-		return UsageError{err.Error()}
-	}
-	if id == "" && fs.NArg() == 1 {
-		id = fs.Arg(0)
-	} else if fs.NArg() > 0 || id == "" {
-		return UsageError{fmt.Sprintf("tx %s: want exactly one id (or, for show, an ECR reference)", verb)}
+	id, err := parseWithID(fs, args, fmt.Sprintf("tx %s: want exactly one id (or, for show, an ECR reference)", verb))
+	if err != nil {
+		return err
 	}
 	cfg, err := a.opsConfig(path)
 	if err != nil {

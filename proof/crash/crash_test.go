@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -217,6 +218,12 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 	if len(more) == 0 || !more[len(more)-1].Final() {
 		d2.Kill()
 		tl.unconverged.Add(1)
+		// What never converged may have been sent twice: say so first, so
+		// that a resend is named as one, not only as a case that hung.
+		if refs := resentReferences(sim); len(refs) > 0 {
+			tl.resends.Add(1)
+			t.Errorf("a card request reached iyzico more than once under %v: it was resent", refs)
+		}
 		t.Fatalf("no final answer 30 s after the restart: %v\n%s", more, d2.Tail())
 	}
 	if p.kind != "sale" {
@@ -234,6 +241,29 @@ func (c crashCase) run(t *testing.T, bin string, tl *tally) {
 		return
 	}
 	c.check(t, dir, sim, answers, tl)
+}
+
+// resentReferences lists the references under which iyzico processed a
+// card request (sale, refund, void) more than once; a request refused by
+// the token check (401) was refused before any device acted and does not
+// count.
+func resentReferences(sim *simulator.Sim) []string {
+	card := map[string]bool{simulator.OpPayment: true, simulator.OpGmuPayment: true, simulator.OpRefund: true,
+		simulator.OpGmuRefund: true, simulator.OpVoid: true, simulator.OpGmuVoid: true}
+	processed := map[string]int{}
+	for _, r := range sim.Requests() {
+		if card[r.Op] && r.Status != 401 && r.TransactionReferenceID != "" {
+			processed[r.TransactionReferenceID]++
+		}
+	}
+	var refs []string
+	for ref, n := range processed {
+		if n > 1 {
+			refs = append(refs, ref)
+		}
+	}
+	slices.Sort(refs)
+	return refs
 }
 
 // approvedSale runs a life with no failpoint for the sale that the case then

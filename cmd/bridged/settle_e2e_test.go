@@ -150,6 +150,9 @@ func TestE2EConflictRaisedInFivePlaces(t *testing.T) {
 	if rd.str("status") != "degraded" || rd.str("conflicts", "status") != "degraded" || !strings.Contains(rd.str("conflicts", "operations"), id) {
 		t.Fatalf("/readyz does not show the conflict: %s", rd.raw)
 	}
+	// The event comes with the commit; the metric and the error log line
+	// right after it (the metric first): wait for the line.
+	waitFor(t, e.logs, "CONFLICT")
 	metrics := e.call("GET", "/metrics", "", "Authorization: Bearer "+e.ops)
 	for _, want := range []string{`bridged_conflicts_total{kind="settlement"} 1`, "bridged_conflicts_open 1", `bridged_operator_settlements_total{outcome="declined"} 1`} {
 		if !strings.Contains(metrics.raw, want) {

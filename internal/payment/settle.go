@@ -246,12 +246,14 @@ func (s *Service) watchOne(ctx context.Context, op *Operation) {
 		s.endWatch(ctx, op.ID, func(o *Operation) {
 			o.Conflict = &Conflict{At: now, Settled: o.State, Upstream: upstream, UpstreamPaymentID: out.PaymentID}
 		})
-		s.log.Error().Str("op_id", op.ID).Str("terminal", op.Terminal).Str("settled", string(op.State)).
-			Str("iyzico", string(upstream)).Str("upstream_payment_id", out.PaymentID).
-			Msg("CONFLICT: iyzico's answer contradicts the operator's settlement; the money state is left as settled: an operator must look")
+		// The metric before the log line: whoever reads the line (an operator,
+		// a test) finds the counter already up.
 		if s.opt.OnConflict != nil {
 			s.opt.OnConflict("settlement")
 		}
+		s.log.Error().Str("op_id", op.ID).Str("terminal", op.Terminal).Str("settled", string(op.State)).
+			Str("iyzico", string(upstream)).Str("upstream_payment_id", out.PaymentID).
+			Msg("CONFLICT: iyzico's answer contradicts the operator's settlement; the money state is left as settled: an operator must look")
 	case !now.Before(op.Settlement.WatchUntil):
 		s.endWatch(ctx, op.ID, func(*Operation) {})
 	default:

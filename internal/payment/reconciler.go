@@ -159,20 +159,25 @@ func (s *Service) Run(ctx context.Context) error {
 	}
 }
 
-// ReconcileDue queries every unknown operation whose next query is due and
-// returns when the next one will be due (zero: none pending).
-func (s *Service) ReconcileDue(ctx context.Context) time.Time {
-	now := s.clock.Now()
-	s.mu.Lock()
-	var due []*Operation
-	var next time.Time
-	for _, op := range s.pending {
+// dueBy splits ops (the reconciler's pending or the settlements watched) at
+// now: copies of those whose next query is due, and when the next of the
+// others will be (zero: none). The caller holds s.mu.
+func dueBy(ops map[string]*Operation, now time.Time) (due []*Operation, next time.Time) {
+	for _, op := range ops {
 		if !op.NextQueryAt.After(now) {
 			due = append(due, op.Clone())
 		} else if next.IsZero() || op.NextQueryAt.Before(next) {
 			next = op.NextQueryAt
 		}
 	}
+	return due, next
+}
+
+// ReconcileDue queries every unknown operation whose next query is due and
+// returns when the next one will be due (zero: none pending).
+func (s *Service) ReconcileDue(ctx context.Context) time.Time {
+	s.mu.Lock()
+	due, next := dueBy(s.pending, s.clock.Now())
 	s.mu.Unlock()
 	for _, op := range due {
 		if ctx.Err() != nil {

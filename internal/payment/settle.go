@@ -197,17 +197,8 @@ func (s *Service) unknownFor(op *Operation) time.Duration {
 // watch asks iyzico about the settled operations whose next query is due,
 // and returns when the next one will be due.
 func (s *Service) watch(ctx context.Context) time.Time {
-	now := s.clock.Now()
 	s.mu.Lock()
-	var due []*Operation
-	var next time.Time
-	for _, op := range s.watched {
-		if !op.NextQueryAt.After(now) {
-			due = append(due, op.Clone())
-		} else if next.IsZero() || op.NextQueryAt.Before(next) {
-			next = op.NextQueryAt
-		}
-	}
+	due, next := dueBy(s.watched, s.clock.Now())
 	s.mu.Unlock()
 	for _, op := range due {
 		if ctx.Err() != nil {

@@ -139,3 +139,15 @@ func TestUnknownRouteIsProblem(t *testing.T) {
 		t.Fatalf("%d %s", rec.Code, rec.Body)
 	}
 }
+
+// TestRequestIDsNeverLookLikeACardNumber: a generated id always holds a
+// hex letter, so no answer or log line carries sixteen decimal digits that
+// a card scanner (proof/scan: 13-19 digits passing Luhn) would flag.
+func TestRequestIDsNeverLookLikeACardNumber(t *testing.T) {
+	for range 100000 {
+		id := newRequestID()
+		if len(id) != 16 || !strings.ContainsAny(id, "abcdef") || strings.Trim(id, "0123456789abcdef") != "" {
+			t.Fatalf("request id %q", id)
+		}
+	}
+}

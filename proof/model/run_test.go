@@ -422,6 +422,11 @@ func (r *run) failClosedCheck(d *harness.Daemon, life int) {
 	name := fmt.Sprintf("probe%d", r.probes)
 	r.tally.failClosedChecks++
 	r.mu.Unlock()
+	// The failpoint announces the failed write from inside the journal's
+	// transaction, a moment before bridged hears of it and fails closed.
+	// Wait (at most two seconds) for /readyz to say so, as a monitor would:
+	// a bridged that never fails closed is still caught by the probe below.
+	awaitStoreFail(d, 2*time.Second)
 	st := Step{Op: "probe", Name: name}
 	body := r.saleBody(Step{Amount: "3.00", Items: []Item{{Qty: 1, Unit: "3.00"}}}, r.key(name), 0, "")
 	c := r.newPurchaseCall(name, st, "sale", "POST", "/v1/payments", r.key(name), body)
@@ -723,4 +728,28 @@ func (r *run) journalOps() ([]*payment.Operation, error) {
 		f.Cursor = next
 	}
 	return all, problem
+}
+
+// awaitStoreFail polls /readyz (operator's key) until it reports the
+// journal failed, or within is over.
+func awaitStoreFail(d *harness.Daemon, within time.Duration) {
+	c := &http.Client{Timeout: time.Second}
+	deadline := time.Now().Add(within)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for time.Now().Before(deadline) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+d.Addr+"/readyz", nil)
+		req.Header.Set("Authorization", "Bearer "+harness.OpsKey)
+		if resp, err := c.Do(req); err == nil {
+			var rd struct {
+				Store struct{ Status string } `json:"store"`
+			}
+			_ = json.NewDecoder(resp.Body).Decode(&rd)
+			resp.Body.Close()
+			if rd.Store.Status == "fail" {
+				return
+			}
+		}
+		<-tick.C
+	}
 }

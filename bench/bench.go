@@ -22,6 +22,8 @@ type bench struct {
 	root string // the module's root
 	work string // the run's directory, under opt.dir
 	bin  string // the binary under test: the release build
+	// baseBin is the -baseline revision's release build.
+	baseBin string
 }
 
 // run measures everything, phase by phase. A phase that fails is noted in the
@@ -47,11 +49,12 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 	}
 	rep.Machine = machine(b.root, b.work)
 
-	phases := []struct {
+	type phase struct {
 		name    string
 		fn      func(context.Context, *report) error
 		needBin bool
-	}{
+	}
+	phases := []phase{
 		{"build", b.build, false},
 		{"commit latency", b.commitLatency, false},
 		{"sale workloads", b.workloads, true},
@@ -60,6 +63,9 @@ func (b *bench) run(ctx context.Context) (*report, error) {
 		{"start with a journal without end of day", b.startNoEOD, true},
 		{"two years of a shop, time compressed", b.steady, false},
 		{"profile", b.profile, true},
+	}
+	if b.opt.baseline != "" {
+		phases = []phase{{"build", b.build, false}, {"build the baseline", b.buildBaseline, false}, {"against the baseline", b.compareBaseline, true}}
 	}
 	for _, p := range phases {
 		if ctx.Err() != nil {
@@ -135,7 +141,7 @@ func (b *bench) workloads(ctx context.Context, rep *report) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			sc, err := b.scenario(ctx, tgt, conc)
+			sc, err := b.scenario(ctx, tgt, conc, b.bin, fmt.Sprintf("load-c%d", conc))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s at %d: %w", tgt, conc, err))
 				continue
@@ -152,7 +158,8 @@ func (b *bench) workloads(ctx context.Context, rep *report) error {
 // bridged is configured with: the largest concurrency, at least 64.
 func (b *bench) terminals() int { return max(64, slices.Max(b.opt.concurrency)) }
 
-func (b *bench) scenario(ctx context.Context, tgt string, conc int) (scenario, error) {
+// scenario drives tgt at conc terminals; bridged is bin, its data dir named run.
+func (b *bench) scenario(ctx context.Context, tgt string, conc int, bin, run string) (scenario, error) {
 	sc := scenario{Target: tgt, Concurrency: conc}
 	up, err := startSim(b.terminals())
 	if err != nil {
@@ -180,7 +187,7 @@ func (b *bench) scenario(ctx context.Context, tgt string, conc int) (scenario, e
 		defer dc.close()
 		do = dc.sale
 	case targetBridged:
-		d, err := b.launch(fmt.Sprintf("load-c%d", conc), up)
+		d, err := b.launchBin(bin, filepath.Join(b.work, run), up, nil)
 		if err != nil {
 			return sc, err
 		}
@@ -268,12 +275,6 @@ type running struct {
 	// Ready is the time from exec to the ready log line.
 	Ready time.Duration
 	stop  func()
-}
-
-// launch starts the binary under test with a fresh data dir under the run's
-// directory, configured with every terminal against up.
-func (b *bench) launch(name string, up *simServer) (*running, error) {
-	return b.launchIn(filepath.Join(b.work, name), up)
 }
 
 // launchIn starts the binary under test with dir's config and dir/data; its

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"time"
 )
 
@@ -27,10 +26,7 @@ const releaseLDFlags = "-s -w -buildid="
 // build compiles cmd/bridged (no build tags: the production code, no
 // failpoints) into the run's directory.
 func (b *bench) build(ctx context.Context, rep *report) error {
-	exe := ""
-	if runtime.GOOS == "windows" {
-		exe = ".exe"
-	}
+	exe := exeSuffix()
 	dir := filepath.Join(b.work, "bin")
 	plain := filepath.Join(dir, "bridged-plain"+exe)
 	release := filepath.Join(dir, "bridged"+exe)

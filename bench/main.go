@@ -9,6 +9,7 @@
 //	go run ./bench                              # the full run (a few minutes; the first also fills a 1 M-record journal)
 //	go run ./bench -smoke                       # ~20 s: checks that the harness works (CI)
 //	go run ./bench -out docs/benchmarks.md      # the full run, written into the document
+//	go run ./bench -baseline REV                # only this tree's bridged against REV's, same run, alternating rounds
 //
 // It exits non-zero when a measurement could not be made or a sale failed:
 // figures with failed sales in them are not figures. A target missed is not
@@ -54,14 +55,18 @@ type options struct {
 	profile     string // when set: profile bridged at each concurrency into this directory
 	// The steady-state run: days simulated, sales per lane and day, days retained.
 	steadyDays, steadySales, steadyRetain int
-	command                               string // as typed, for the report
+	// The comparison with another revision: when baseline is set, the run
+	// is only that (build both, drive both, -rounds times).
+	baseline string
+	rounds   int
+	command  string // as typed, for the report
 }
 
 func defaults() options {
 	return options{duration: 10 * time.Second, warmup: time.Second, concurrency: []int{1, 64},
 		commits: 2000, records: 1_000_000, starts: 5, idle: 3 * time.Second,
 		steadyDays: 730, steadySales: 10, steadyRetain: 400,
-		dir: os.TempDir(), cache: os.TempDir()}
+		rounds: 3, dir: os.TempDir(), cache: os.TempDir()}
 }
 
 // smokeDefaults replace the defaults that -smoke changes, unless the flag was
@@ -90,6 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.steadyDays, "steady-days", o.steadyDays, "days of the steady-state run (a shop's journal, time compressed)")
 	fs.IntVar(&o.steadySales, "steady-sales", o.steadySales, "sales per lane and day in the steady-state run")
 	fs.IntVar(&o.steadyRetain, "steady-retain", o.steadyRetain, "journal.retain_days of the steady-state run")
+	fs.StringVar(&o.baseline, "baseline", "", "instead of the full run: set bridged of this tree against bridged of this git revision, the sale workload only, in alternating rounds")
+	fs.IntVar(&o.rounds, "rounds", o.rounds, "rounds per concurrency of the -baseline comparison")
 	fs.BoolVar(&o.keep, "keep", false, "keep the run's directory (data dirs, daemon logs)")
 	fs.StringVar(&o.profile, "profile", "", "also profile bridged (CPU and allocations, go tool pprof) at each concurrency into this directory")
 	if err := fs.Parse(args); err != nil {
@@ -134,6 +141,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	}
 	if o.warmup < 0 || o.idle < 0 {
 		errs = append(errs, errors.New("-warmup, -idle: must not be negative"))
+	}
+	if o.rounds < 1 {
+		errs = append(errs, errors.New("-rounds: must be at least 1"))
 	}
 	if o.commits < 1 || o.starts < 1 || o.records < 1 {
 		errs = append(errs, errors.New("-commits, -starts, -records: must be at least 1"))

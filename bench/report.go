@@ -99,6 +99,7 @@ type report struct {
 	Big           *bigFigures      `json:"start_big,omitempty"`
 	NoEOD         *bigFigures      `json:"start_no_eod,omitempty"`
 	Profiles      []profileRun     `json:"profiles,omitempty"`
+	Baseline      *baselineRun     `json:"baseline,omitempty"`
 	Targets       []targetResult   `json:"targets"`
 	Problems      []string         `json:"problems,omitempty"`
 }
@@ -333,6 +334,11 @@ var targetNames = map[string]string{
 func (r *report) markdown() string {
 	w := &mdWriter{}
 	r.mdRun(w)
+	if r.Baseline != nil {
+		r.mdBaseline(w)
+		r.mdProblems(w)
+		return w.b.String()
+	}
 	r.mdCommit(w)
 	r.mdSales(w)
 	r.mdRatios(w)

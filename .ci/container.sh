@@ -22,22 +22,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 W=$(mktemp -d /tmp/bridged-container.XXXXXX)
-t0=$(date +%s)
-step() { printf '\n== container: %s (%ss)\n' "$*" "$(($(date +%s) - t0))"; }
-checks=0
-ok() {
-	checks=$((checks + 1))
-	echo "ok: $*"
-}
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
+PART=container
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
 GO_VERSION=$(sed -n 's/^ARG GO_VERSION=//p' Dockerfile)
 GOLANG_IMG=docker.io/library/golang:${GO_VERSION}-bookworm
@@ -54,18 +41,12 @@ VOL=bridged-ci-data-$$
 RUN=(podman --runtime runc run --ulimit nofile=20000:20000 --ulimit nproc=4096:4096 --network host --health-interval=disable)
 
 step "tools"
-missing=()
-command -v buildah >/dev/null || missing+=(buildah)
-command -v podman >/dev/null || missing+=(podman)
-command -v runc >/dev/null || missing+=(runc)
-command -v mmdebstrap >/dev/null || missing+=(mmdebstrap)
-command -v curl >/dev/null || missing+=(curl)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "apt-get install ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
-fi
+need buildah buildah
+need podman podman
+need runc runc
+need mmdebstrap mmdebstrap
+need curl curl
+install_needed
 echo "$(buildah --version), $(podman --version), $(runc --version | head -n 1)"
 
 sim=

@@ -35,11 +35,9 @@ TOOLS="${BRIDGED_CI_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/bridged-ci}"
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 
-t0=$(date +%s)
-step() { printf '\n== packaging: %s (%ss)\n' "$*" "$(($(date +%s) - t0))"; }
-fail() { echo "FAIL: $*" >&2; exit 1; }
-checks=0
-ok() { checks=$((checks + 1)); }
+PART=packaging
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
 # expect_mode PATH MODE OWNER:GROUP (numeric ids)
 expect_mode() {
@@ -50,23 +48,18 @@ expect_mode() {
 }
 
 step "tools"
-missing=()
-command -v systemd-analyze >/dev/null || missing+=(systemd)
-command -v zip >/dev/null || missing+=(zip)
-command -v unzip >/dev/null || missing+=(unzip)
-command -v rpm >/dev/null || missing+=(rpm)
-command -v strace >/dev/null || missing+=(strace)
-command -v curl >/dev/null || missing+=(curl)
-command -v shellcheck >/dev/null || missing+=(shellcheck)
-command -v useradd >/dev/null || missing+=(passwd)
-command -v node >/dev/null || missing+=(nodejs npm)
-command -v wixl >/dev/null || missing+=(wixl)
+need systemd-analyze systemd
+need zip zip
+need unzip unzip
+need rpm rpm
+need strace strace
+need curl curl
+need shellcheck shellcheck
+need useradd passwd
+need node nodejs npm
+need wixl wixl
 command -v msibuild >/dev/null && command -v msiinfo >/dev/null || missing+=(msitools)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "apt-get install ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
-fi
+install_needed
 NFPM="$TOOLS/bin/nfpm"
 if ! go version -m "$NFPM" 2>/dev/null | grep -Eq "^\s+mod\s+github.com/goreleaser/nfpm/v2\s+$NFPM_VERSION\s"; then
 	echo "go install nfpm@$NFPM_VERSION"
@@ -82,7 +75,7 @@ fi
 
 step "shell scripts (shellcheck)"
 shellcheck -s sh packaging/scripts/postinstall.sh packaging/scripts/preremove.sh packaging/scripts/postremove.sh
-shellcheck -S warning .ci/packaging.sh
+shellcheck -S warning -x .ci/packaging.sh .ci/lib.sh .ci/windows.sh .ci/container.sh
 ok
 
 # One version, commit and timestamp for every build below.

@@ -28,40 +28,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 W=$(mktemp -d /tmp/bridged-windows.XXXXXX)
-t0=$(date +%s)
-step() { printf '\n== windows: %s (%ss)\n' "$*" "$(($(date +%s) - t0))"; }
-checks=0
-ok() {
-	checks=$((checks + 1))
-	echo "ok: $*"
-}
-fail() {
-	echo "FAIL: $*" >&2
-	exit 1
-}
-# check WHAT CMD...: runs CMD, counts it or fails with WHAT.
-check() {
-	local what=$1
-	shift
-	if "$@"; then ok "$what"; else fail "$what"; fi
-}
+PART=windows
+# shellcheck source=.ci/lib.sh
+. .ci/lib.sh
 
 step "tools"
-missing=()
 [ -x /usr/lib/wine/wine64 ] || missing+=(wine64 wine)
-command -v x86_64-w64-mingw32-gcc >/dev/null || missing+=(gcc-mingw-w64-x86-64-win32)
-command -v wixl >/dev/null || missing+=(wixl)
+need x86_64-w64-mingw32-gcc gcc-mingw-w64-x86-64-win32
+need wixl wixl
 command -v msiinfo >/dev/null && command -v msibuild >/dev/null || missing+=(msitools)
-command -v osslsigncode >/dev/null || missing+=(osslsigncode)
-command -v openssl >/dev/null || missing+=(openssl)
-command -v curl >/dev/null || missing+=(curl)
-command -v zip >/dev/null || missing+=(zip)
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "apt-get install ${missing[*]}"
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		-o DPkg::Lock::Timeout=600 "${missing[@]}" >/dev/null
-fi
+need osslsigncode osslsigncode
+need openssl openssl
+need curl curl
+need zip zip
+install_needed
 echo "$(/usr/lib/wine/wine64 --version), wixl $(wixl --version), $(osslsigncode --version 2>&1 | head -n 1)"
 
 # Wine, with no display and no Mono/Gecko prompts. The prefix is new every

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/ossvc/ossvctest"
 	"github.com/kardianos/service"
 )
 
@@ -346,7 +347,7 @@ func TestServiceVerbsUseTheServiceManager(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.verb, func(t *testing.T) {
-			fake := &fakeService{status: service.StatusRunning}
+			fake := &ossvctest.Service{State: service.StatusRunning}
 			var out bytes.Buffer
 			a := testApp(noEnv, &out, io.Discard)
 			var gotCfg *service.Config
@@ -357,8 +358,8 @@ func TestServiceVerbsUseTheServiceManager(t *testing.T) {
 			if err := a.main(context.Background(), []string{tt.verb, "-c", path}); err != nil {
 				t.Fatal(err)
 			}
-			if strings.Join(fake.calls, ",") != tt.want {
-				t.Errorf("calls = %v, want %s", fake.calls, tt.want)
+			if strings.Join(fake.Calls, ",") != tt.want {
+				t.Errorf("calls = %v, want %s", fake.Calls, tt.want)
 			}
 			if tt.verb == "install" {
 				if gotCfg.Name != "bridged" || gotCfg.Arguments[0] != "run" || !filepath.IsAbs(gotCfg.Arguments[2]) {
@@ -373,15 +374,15 @@ func TestServiceVerbsUseTheServiceManager(t *testing.T) {
 }
 
 func TestInstallRefusesABadConfig(t *testing.T) {
-	fake := &fakeService{}
+	fake := &ossvctest.Service{}
 	a := testApp(noEnv, io.Discard, io.Discard)
 	a.newService = func(service.Interface, *service.Config) (service.Service, error) { return fake, nil }
 	bad := writeConfig(t, strings.Replace(validConfig(privateDir(t)), "mode: vuk509", "mode: x", 1))
 	if err := a.main(context.Background(), []string{"install", "-c", bad}); err == nil {
 		t.Fatal("installed a service with a bad config")
 	}
-	if len(fake.calls) != 0 {
-		t.Errorf("service manager called: %v", fake.calls)
+	if len(fake.Calls) != 0 {
+		t.Errorf("service manager called: %v", fake.Calls)
 	}
 }
 
@@ -399,7 +400,7 @@ func TestStatusWithoutDaemon(t *testing.T) {
 			var out bytes.Buffer
 			a := testApp(noEnv, &out, io.Discard)
 			a.newService = func(service.Interface, *service.Config) (service.Service, error) {
-				return &fakeService{status: tt.status, statusErr: tt.err}, nil
+				return &ossvctest.Service{State: tt.status, StateErr: tt.err}, nil
 			}
 			err := a.main(context.Background(), []string{"status", "-c", writeConfig(t, validConfig(privateDir(t)))})
 			if err == nil || !strings.Contains(err.Error(), "not running") {
@@ -414,13 +415,13 @@ func TestStatusWithoutDaemon(t *testing.T) {
 
 func TestRunNonInteractiveHandsOverToServiceManager(t *testing.T) {
 	path := writeConfig(t, validConfig(privateDir(t)))
-	fake := &fakeService{}
+	fake := &ossvctest.Service{}
 	a := testApp(noEnv, io.Discard, io.Discard)
 	a.interactive = func() bool { return false }
 	var prg service.Interface
 	a.newService = func(i service.Interface, _ *service.Config) (service.Service, error) {
 		prg = i
-		fake.onRun = func() error {
+		fake.OnRun = func() error {
 			if err := i.Start(fake); err != nil {
 				return err
 			}
@@ -431,8 +432,8 @@ func TestRunNonInteractiveHandsOverToServiceManager(t *testing.T) {
 	if err := a.main(context.Background(), []string{"run", "-c", path}); err != nil {
 		t.Fatal(err)
 	}
-	if prg == nil || strings.Join(fake.calls, ",") != "Run" {
-		t.Fatalf("calls = %v", fake.calls)
+	if prg == nil || strings.Join(fake.Calls, ",") != "Run" {
+		t.Fatalf("calls = %v", fake.Calls)
 	}
 }
 
@@ -446,48 +447,6 @@ func testApp(getenv func(string) string, stdout, stderr io.Writer) *app {
 		interactive: func() bool { return true },
 		exit:        func(int) {},
 	}
-}
-
-type fakeService struct {
-	calls     []string
-	status    service.Status
-	statusErr error
-	onRun     func() error
-}
-
-func (f *fakeService) Run() error {
-	f.calls = append(f.calls, "Run")
-	if f.onRun != nil {
-		return f.onRun()
-	}
-	return nil
-}
-
-func (f *fakeService) Start() error { f.calls = append(f.calls, "Start"); return nil }
-
-func (f *fakeService) Stop() error { f.calls = append(f.calls, "Stop"); return nil }
-
-func (f *fakeService) Restart() error { f.calls = append(f.calls, "Restart"); return nil }
-
-func (f *fakeService) Install() error { f.calls = append(f.calls, "Install"); return nil }
-
-func (f *fakeService) Uninstall() error { f.calls = append(f.calls, "Uninstall"); return nil }
-
-func (f *fakeService) Logger(chan<- error) (service.Logger, error) {
-	return nil, errors.New("not in tests")
-}
-
-func (f *fakeService) SystemLogger(chan<- error) (service.Logger, error) {
-	return nil, errors.New("not in tests")
-}
-
-func (f *fakeService) String() string { return "fake" }
-
-func (f *fakeService) Platform() string { return "fake" }
-
-func (f *fakeService) Status() (service.Status, error) {
-	f.calls = append(f.calls, "Status")
-	return f.status, f.statusErr
 }
 
 // safeBuffer is a writer the daemon writes to while the test reads it; every

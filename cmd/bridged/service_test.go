@@ -12,27 +12,11 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/bridgedpos/bridged/internal/ossvc"
+	"github.com/bridgedpos/bridged/internal/ossvc/ossvctest"
 	"github.com/kardianos/service"
 )
-
-// platformService is the fake service manager of run_test.go under a given
-// platform name, as kardianos/service reports it ("windows-service",
-// "linux-systemd").
-type platformService struct {
-	*fakeService
-	platform string
-	log      *[]string
-}
-
-func (p platformService) Platform() string { return p.platform }
-
-func (p platformService) Install() error {
-	*p.log = append(*p.log, "Install")
-	return p.fakeService.Install()
-}
 
 // TestWindowsInstallProtectsTheDataDirFirst drives `bridged install -c` the
 // way it runs on Windows, with a fake service manager: the data directory is
@@ -43,7 +27,7 @@ func TestWindowsInstallProtectsTheDataDirFirst(t *testing.T) {
 	path := writeConfig(t, validConfig(dataDir))
 
 	var log []string
-	fake := platformService{&fakeService{}, "windows-service", &log} // kardianos/service's name for the Windows SCM
+	fake := ossvctest.On("windows-service", &log) // kardianos/service's name for the Windows SCM
 	var out, errOut bytes.Buffer
 	a := testApp(noEnv, &out, &errOut)
 	var cfg *service.Config
@@ -74,12 +58,12 @@ func TestWindowsInstallProtectsTheDataDirFirst(t *testing.T) {
 	if err := os.WriteFile(journal, []byte("journal"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	fake.calls = nil
+	fake.Calls = nil
 	if err := a.main(context.Background(), []string{"uninstall"}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(fake.calls, ",") != "Uninstall" {
-		t.Errorf("uninstall calls: %v", fake.calls)
+	if strings.Join(fake.Calls, ",") != "Uninstall" {
+		t.Errorf("uninstall calls: %v", fake.Calls)
 	}
 	if b, err := os.ReadFile(journal); err != nil || string(b) != "journal" {
 		t.Errorf("journal after uninstall: %q %v", b, err)
@@ -104,7 +88,7 @@ func TestPackagedUnitTypeHasReadiness(t *testing.T) {
 	if isWindows() {
 		t.Skip("no unix datagram sockets")
 	}
-	sock, ready := listenNotify(t)
+	sock, ready := ossvctest.ListenNotify(t)
 	path := writeConfig(t, validConfig(privateDir(t)))
 	a := testApp(func(k string) string {
 		if k == "NOTIFY_SOCKET" {
@@ -115,8 +99,8 @@ func TestPackagedUnitTypeHasReadiness(t *testing.T) {
 	a.interactive = func() bool { return false }
 	stopped := make(chan struct{})
 	a.newService = func(i service.Interface, _ *service.Config) (service.Service, error) {
-		f := &fakeService{}
-		f.onRun = func() error {
+		f := &ossvctest.Service{}
+		f.OnRun = func() error {
 			if err := i.Start(f); err != nil {
 				return err
 			}
@@ -127,44 +111,13 @@ func TestPackagedUnitTypeHasReadiness(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- a.main(context.Background(), []string{"run", "-c", path}) }()
-	msg := waitDatagram(t, ready, "Type=notify, but `bridged run` under the service manager sent no READY=1: pass readyNotifier to runDaemon in cmdRun")
+	msg := ossvctest.WaitDatagram(t, ready, "Type=notify, but `bridged run` under the service manager sent no READY=1: pass readyNotifier to runDaemon in cmdRun")
 	close(stopped)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(msg, "READY=1") {
 		t.Fatalf("Type=notify, but the service sent %q", msg)
-	}
-}
-
-// listenNotify is a stand-in for systemd's notify socket.
-func listenNotify(t *testing.T) (string, <-chan string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	got := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		n, err := conn.Read(buf)
-		if err == nil {
-			got <- string(buf[:n])
-		}
-	}()
-	return path, got
-}
-
-func waitDatagram(t *testing.T, ch <-chan string, failure string) string {
-	t.Helper()
-	select {
-	case s := <-ch:
-		return s
-	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
-		t.Fatal(failure)
-		return ""
 	}
 }
 
@@ -188,26 +141,15 @@ func TestInstallStartsOnlyACompleteConfig(t *testing.T) {
 		t.Fatalf("a placeholder and a real problem: %v", err)
 	}
 
-	fake := &fakeService{}
+	fake := &ossvctest.Service{}
 	a.newService = func(service.Interface, *service.Config) (service.Service, error) { return fake, nil }
 	err = a.main(context.Background(), []string{"start", "-c", path})
 	if err == nil || !strings.Contains(err.Error(), "upstream.client_id: is still the example's placeholder") {
 		t.Fatalf("start -c a draft: %v", err)
 	}
-	if len(fake.calls) != 0 {
-		t.Errorf("service manager called: %v", fake.calls)
+	if len(fake.Calls) != 0 {
+		t.Errorf("service manager called: %v", fake.Calls)
 	}
-}
-
-// hasIPv6Loopback: some CI containers have no ::1.
-func hasIPv6Loopback(t *testing.T) bool {
-	t.Helper()
-	ln, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
 }
 
 // freePort is a port free on both loopback addresses, for the moment.
@@ -234,7 +176,7 @@ func freePort(t *testing.T) string {
 // holding [::1]:PORT, makes `bridged run` refuse to start, naming the holder
 // (here this test process) and saying why.
 func TestSquatterStopsTheStart(t *testing.T) {
-	if !hasIPv6Loopback(t) {
+	if !ossvctest.HasIPv6Loopback(t) {
 		t.Skip("no IPv6 loopback on this machine")
 	}
 	for _, host := range []string{"127.0.0.1", "::1"} {

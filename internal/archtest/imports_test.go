@@ -78,6 +78,9 @@ var rules = map[string]rule{
 	// local-API wire types); never chi.
 	"internal/opscli": {allowBridged: []string{"internal/config", "internal/payment", "internal/store", "internal/upstream",
 		"internal/server", "internal/apiauth", "internal/safetext", "internal/ossvc"}, forbidden: []string{chi}},
+	// ossvctest is the stand-ins the tests of ossvc and cmd/bridged share
+	// (a service manager, systemd's notify socket); only tests import it.
+	"internal/ossvc/ossvctest": {forbidden: []string{bbolt, chi, http}},
 	// profiling (the bench's pprof build) writes profiles and knows nothing of bridged.
 	"internal/profiling": {forbidden: []string{bbolt, chi, http}},
 }

@@ -1,10 +1,7 @@
 package ossvc
 
 import (
-	"errors"
 	"fmt"
-
-	"github.com/kardianos/service"
 )
 
 // The helpers below are cmd/bridged's test helpers of the same names, for
@@ -35,35 +32,3 @@ log: {format: json}
 }
 
 func noEnv(string) string { return "" }
-
-type fakeService struct {
-	calls     []string
-	status    service.Status
-	statusErr error
-	onRun     func() error
-}
-
-func (f *fakeService) Run() error {
-	f.calls = append(f.calls, "Run")
-	if f.onRun != nil {
-		return f.onRun()
-	}
-	return nil
-}
-func (f *fakeService) Start() error     { f.calls = append(f.calls, "Start"); return nil }
-func (f *fakeService) Stop() error      { f.calls = append(f.calls, "Stop"); return nil }
-func (f *fakeService) Restart() error   { f.calls = append(f.calls, "Restart"); return nil }
-func (f *fakeService) Install() error   { f.calls = append(f.calls, "Install"); return nil }
-func (f *fakeService) Uninstall() error { f.calls = append(f.calls, "Uninstall"); return nil }
-func (f *fakeService) Logger(chan<- error) (service.Logger, error) {
-	return nil, errors.New("not in tests")
-}
-func (f *fakeService) SystemLogger(chan<- error) (service.Logger, error) {
-	return nil, errors.New("not in tests")
-}
-func (f *fakeService) String() string   { return "fake" }
-func (f *fakeService) Platform() string { return "fake" }
-func (f *fakeService) Status() (service.Status, error) {
-	f.calls = append(f.calls, "Status")
-	return f.status, f.statusErr
-}

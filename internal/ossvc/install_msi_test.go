@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/ossvc/ossvctest"
 	"github.com/kardianos/service"
 )
 
@@ -133,14 +134,14 @@ func TestSetListen(t *testing.T) {
 }
 
 func TestStartAndWait(t *testing.T) {
-	running := &fakeService{status: service.StatusRunning}
+	running := &ossvctest.Service{State: service.StatusRunning}
 	if err := StartAndWait(running, time.Minute); err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(running.calls, ","); got != "Start,Status" {
+	if got := strings.Join(running.Calls, ","); got != "Start,Status" {
 		t.Errorf("calls %s", got)
 	}
-	stopped := &fakeService{status: service.StatusStopped}
+	stopped := &ossvctest.Service{State: service.StatusStopped}
 	if err := StartAndWait(stopped, 0); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("a service that stays stopped: %v", err)
 	}

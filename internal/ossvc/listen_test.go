@@ -8,24 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/bridgedpos/bridged/internal/ossvc/ossvctest"
 	"github.com/rs/zerolog"
 )
-
-// hasIPv6Loopback: some CI containers have no ::1.
-func hasIPv6Loopback(t *testing.T) bool {
-	t.Helper()
-	ln, err := net.Listen("tcp", "[::1]:0")
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
-}
 
 // TestNoOneBindsBesideBridged: while bridged runs, its port cannot be bound
 // on either loopback address, nor on the wildcard that covers them.
 func TestNoOneBindsBesideBridged(t *testing.T) {
-	if !hasIPv6Loopback(t) {
+	if !ossvctest.HasIPv6Loopback(t) {
 		t.Skip("no IPv6 loopback on this machine")
 	}
 	lns, err := OpenListeners("127.0.0.1:0", noEnv, zerolog.Nop())

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -20,23 +19,8 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/bridgedpos/bridged/internal/config"
+	"github.com/bridgedpos/bridged/internal/ossvc/ossvctest"
 )
-
-// platformService is the fake service manager of run_test.go under a given
-// platform name, as kardianos/service reports it ("windows-service",
-// "linux-systemd").
-type platformService struct {
-	*fakeService
-	platform string
-	log      *[]string
-}
-
-func (p platformService) Platform() string { return p.platform }
-
-func (p platformService) Install() error {
-	*p.log = append(*p.log, "Install")
-	return p.fakeService.Install()
-}
 
 // fakeHost records every change install makes to the machine.
 func fakeHost(log *[]string) Host {
@@ -123,7 +107,7 @@ func TestWindowsInstallOrder(t *testing.T) {
 	var errOut bytes.Buffer
 	h := fakeHost(&log)
 	h.stderr = &errOut
-	if err := h.Install(platformService{&fakeService{}, windowsPlatform, &log}, cfg, `C:\ProgramData\bridged\bridged.yaml`); err != nil {
+	if err := h.Install(ossvctest.On(windowsPlatform, &log), cfg, `C:\ProgramData\bridged\bridged.yaml`); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{`protect C:\ProgramData\bridged`, `protect config C:\ProgramData\bridged\bridged.yaml`, "Install"}; !reflect.DeepEqual(log, want) {
@@ -136,7 +120,7 @@ func TestWindowsInstallOrder(t *testing.T) {
 	// A failing ACL stops the install before the service exists.
 	log = nil
 	h.protectDataDir = func(string) error { return errors.New("access denied") }
-	err := h.Install(platformService{&fakeService{}, windowsPlatform, &log}, cfg, `C:\x.yaml`)
+	err := h.Install(ossvctest.On(windowsPlatform, &log), cfg, `C:\x.yaml`)
 	if err == nil || len(log) != 0 {
 		t.Errorf("err %v, steps %q", err, log)
 	}
@@ -226,7 +210,7 @@ func TestReadyNotifier(t *testing.T) {
 	if isWindows() {
 		t.Skip("no unix datagram sockets")
 	}
-	sock, ready := listenNotify(t)
+	sock, ready := ossvctest.ListenNotify(t)
 	notify := ReadyNotifier(func(k string) string {
 		if k == "NOTIFY_SOCKET" {
 			return sock
@@ -234,7 +218,7 @@ func TestReadyNotifier(t *testing.T) {
 		return ""
 	}, io.Discard)
 	notify("127.0.0.1:8470")
-	if got := waitDatagram(t, ready, "no READY=1"); got != "READY=1\nSTATUS=listening on 127.0.0.1:8470" {
+	if got := ossvctest.WaitDatagram(t, ready, "no READY=1"); got != "READY=1\nSTATUS=listening on 127.0.0.1:8470" {
 		t.Errorf("sent %q", got)
 	}
 
@@ -265,7 +249,7 @@ func TestSystemdInstallCreatesTheAccount(t *testing.T) {
 		missing = false
 		return nil
 	}
-	if err := h.Install(platformService{&fakeService{}, systemdPlatform, &log}, cfg, "/etc/bridged/bridged.yaml"); err != nil {
+	if err := h.Install(ossvctest.On(systemdPlatform, &log), cfg, "/etc/bridged/bridged.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -288,7 +272,7 @@ func TestSystemdInstallCreatesTheAccount(t *testing.T) {
 
 	// An existing account is used as it is.
 	log = nil
-	if err := h.Install(platformService{&fakeService{}, systemdPlatform, &log}, cfg, "/etc/bridged/bridged.yaml"); err != nil {
+	if err := h.Install(ossvctest.On(systemdPlatform, &log), cfg, "/etc/bridged/bridged.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"lookup bridged", "share /etc/bridged/bridged.yaml", "data dir /var/lib/bridged", "Install", "systemctl enable bridged.socket"}; !reflect.DeepEqual(log, want) {
@@ -362,7 +346,7 @@ func TestSystemdInstallRefusesWhatTheUnitCannotRun(t *testing.T) {
 	var log []string
 	h := fakeHost(&log)
 	h.executable = func() (string, error) { return "/home/it/bridged", nil }
-	err := h.Install(platformService{&fakeService{}, systemdPlatform, &log}, &good, "/etc/bridged/bridged.yaml")
+	err := h.Install(ossvctest.On(systemdPlatform, &log), &good, "/etc/bridged/bridged.yaml")
 	if err == nil || !strings.Contains(err.Error(), "ProtectHome") || len(log) != 0 {
 		t.Errorf("err %v, steps %q", err, log)
 	}
@@ -394,7 +378,7 @@ func TestInstallWithoutSystemd(t *testing.T) {
 			h := fakeHost(&log)
 			h.root = fakeRoot(t)
 			cfg := &config.Config{DataDir: "/var/lib/bridged", Listen: "127.0.0.1:8470"}
-			err := h.Install(platformService{&fakeService{}, platform, &log}, cfg, "/etc/bridged/bridged.yaml")
+			err := h.Install(ossvctest.On(platform, &log), cfg, "/etc/bridged/bridged.yaml")
 			if err == nil || !strings.Contains(err.Error(), "does not run systemd") || !strings.Contains(err.Error(), platform) ||
 				!strings.Contains(err.Error(), "Nothing was changed") {
 				t.Fatalf("install: %v", err)
@@ -442,7 +426,7 @@ func TestUninstallRemovesSysVLeftovers(t *testing.T) {
 	if err := os.Symlink("/etc/init.d/otherd", other); err != nil {
 		t.Fatal(err)
 	}
-	sysv := &sysvFake{fakeService: &fakeService{}, script: script}
+	sysv := &sysvFake{Service: &ossvctest.Service{}, script: script}
 	if err := h.Uninstall(sysv); err != nil {
 		t.Fatal(err)
 	}
@@ -461,7 +445,7 @@ func TestUninstallRemovesSysVLeftovers(t *testing.T) {
 
 // sysvFake is kardianos/service's SysV manager: Uninstall removes the script only.
 type sysvFake struct {
-	*fakeService
+	*ossvctest.Service
 	script string
 }
 
@@ -479,15 +463,15 @@ func TestSystemdUninstallRemovesTheSocket(t *testing.T) {
 	if err := os.WriteFile(sock, []byte(systemdSocket("8470")), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	svc := platformService{&fakeService{}, systemdPlatform, &log}
+	svc := ossvctest.On(systemdPlatform, &log)
 	if err := h.Uninstall(svc); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := os.Stat(sock); err == nil {
 		t.Error("bridged.socket left behind")
 	}
-	if want := []string{"systemctl disable --now bridged.socket"}; !reflect.DeepEqual(log, want) || strings.Join(svc.calls, ",") != "Uninstall" {
-		t.Errorf("steps %q, calls %v", log, svc.calls)
+	if want := []string{"systemctl disable --now bridged.socket"}; !reflect.DeepEqual(log, want) || strings.Join(svc.Calls, ",") != "Uninstall" {
+		t.Errorf("steps %q, calls %v", log, svc.Calls)
 	}
 }
 
@@ -495,7 +479,7 @@ func TestOtherPlatformsOnlyRegister(t *testing.T) {
 	var log []string
 	h := fakeHost(&log)
 	cfg := &config.Config{DataDir: "/srv/anything"}
-	if err := h.Install(platformService{&fakeService{}, "darwin-launchd", &log}, cfg, "/x.yaml"); err != nil {
+	if err := h.Install(ossvctest.On("darwin-launchd", &log), cfg, "/x.yaml"); err != nil {
 		t.Fatal(err)
 	}
 	if !reflect.DeepEqual(log, []string{"Install"}) {
@@ -540,37 +524,6 @@ func readRepoFile(t *testing.T, parts ...string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// listenNotify is a stand-in for systemd's notify socket.
-func listenNotify(t *testing.T) (string, <-chan string) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	got := make(chan string, 1)
-	go func() {
-		buf := make([]byte, 4096)
-		n, err := conn.Read(buf)
-		if err == nil {
-			got <- string(buf[:n])
-		}
-	}()
-	return path, got
-}
-
-func waitDatagram(t *testing.T, ch <-chan string, failure string) string {
-	t.Helper()
-	select {
-	case s := <-ch:
-		return s
-	case <-time.After(30 * time.Second): // a hang guard, not a timing assertion
-		t.Fatal(failure)
-		return ""
-	}
 }
 
 // lineDiff shows the first differing line of two texts.

@@ -70,29 +70,18 @@ func (s *Sim) gmuPartialAdd(c *call, b body) reply {
 		c.findings = append(c.findings, Finding{Field: "currency", Kind: FindingValue, Detail: "must be the sale's currency " + sp.currency})
 		return s.fail(c, errValidation("currency: must be the sale's currency "+sp.currency))
 	}
-	return s.withDevice(c, sp.device.id, func(d *device) reply {
-		s.mu.Lock()
-		if rep, done := s.duplicateLocked(c, d, ref); done {
-			s.mu.Unlock()
-			return rep
-		}
-		var e *apiError
+	check := func(*device) *apiError {
 		switch {
 		case sp.sale != nil:
-			e = errSaleClosed(saleNumber)
+			return errSaleClosed(saleNumber)
 		case price > sp.remaining:
-			e = errAmountNotAvailable("payment " + price.String() + " exceeds the remaining " + sp.remaining.String())
+			return errAmountNotAvailable("payment " + price.String() + " exceeds the remaining " + sp.remaining.String())
 		}
-		s.mu.Unlock()
-		if e != nil {
-			return s.fail(c, e)
-		}
-		out, waited := s.presentCard(c, d, price)
-		if !waited {
-			return reply{abandoned: true}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		return nil
+	}
+	var out cardOutcome
+	wait := func(d *device) (waited bool) { out, waited = s.presentCard(c, d, price); return waited }
+	return s.cardStep(c, sp.device.id, ref, check, wait, func(d *device) reply {
 		op := &operation{kind: kindPartialAdd, fam: fam507, ref: ref, device: d, at: s.now(), batch: d.batch,
 			amount: price, currency: sp.currency, installment: b.integer("installment", 1), split: sp}
 		if out.err != nil {

@@ -204,6 +204,33 @@ func (s *Sim) withDevice(c *call, id string, fn func(*device) reply) reply {
 	return fn(d)
 }
 
+// cardStep runs an operation on a device that may wait for a card, on the
+// device as withDevice holds it. Under the lock, a reference already used on
+// the device answers as before (duplicateLocked), then check says whether the
+// operation may go on; wait runs without the lock (the card, or nothing) and
+// reports false when the caller went away; apply runs under the lock and
+// answers.
+func (s *Sim) cardStep(c *call, deviceID, ref string, check func(d *device) *apiError, wait func(d *device) bool, apply func(d *device) reply) reply {
+	return s.withDevice(c, deviceID, func(d *device) reply {
+		s.mu.Lock()
+		if rep, done := s.duplicateLocked(c, d, ref); done {
+			s.mu.Unlock()
+			return rep
+		}
+		e := check(d)
+		s.mu.Unlock()
+		if e != nil {
+			return s.fail(c, e)
+		}
+		if !wait(d) {
+			return reply{abandoned: true}
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return apply(d)
+	})
+}
+
 // duplicateLocked applies Config.DuplicateReferences when ref was used on d
 // before. It reports whether the call is answered.
 func (s *Sim) duplicateLocked(c *call, d *device, ref string) (reply, bool) {

@@ -273,25 +273,15 @@ func nonEmpty(s string) *string {
 
 func (s *Sim) gmuVoid(c *call, b body) reply {
 	ref := b.str("transactionReferenceId")
-	return s.withDevice(c, b.str("deviceUniqueId"), func(d *device) reply {
-		s.mu.Lock()
-		if rep, done := s.duplicateLocked(c, d, ref); done {
-			s.mu.Unlock()
-			return rep
-		}
-		p, e := s.lookupLocked(fam507, d, b.str("paymentId"), b.date("paymentDate"))
-		if e == nil {
+	var p *payment
+	check := func(d *device) (e *apiError) {
+		if p, e = s.lookupLocked(fam507, d, b.str("paymentId"), b.date("paymentDate")); e == nil {
 			e = s.voidableLocked(p)
 		}
-		s.mu.Unlock()
-		if e != nil {
-			return s.fail(c, e)
-		}
-		if !p.cash && !s.cardWait(c, d, "", s.cfg.CardWait) {
-			return reply{abandoned: true}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		return e
+	}
+	wait := func(d *device) bool { return p.cash || s.cardWait(c, d, "", s.cfg.CardWait) }
+	return s.cardStep(c, b.str("deviceUniqueId"), ref, check, wait, func(d *device) reply {
 		now := s.now()
 		op := &operation{kind: kindVoid, fam: fam507, ref: ref, device: d, at: now, batch: d.batch,
 			amount: p.amount, currency: p.currency, installment: p.installment, payment: p, auth: s.hostAuthLocked()}
@@ -345,26 +335,21 @@ func (s *Sim) gmuRefund(c *call, b body) reply {
 		c.findings = append(c.findings, bad...)
 		return s.fail(c, errValidation(fatalDetails(bad)))
 	}
-	return s.withDevice(c, b.str("deviceUniqueId"), func(d *device) reply {
-		s.mu.Lock()
-		if rep, done := s.duplicateLocked(c, d, ref); done {
-			s.mu.Unlock()
-			return rep
+	var p *payment
+	var total amount
+	var out cardOutcome
+	check := func(d *device) (e *apiError) {
+		p, total, e = s.lineRefundableLocked(c, d, b, lines)
+		return e
+	}
+	wait := func(d *device) (waited bool) {
+		if p.cash {
+			return true
 		}
-		p, total, e := s.lineRefundableLocked(c, d, b, lines)
-		s.mu.Unlock()
-		if e != nil {
-			return s.fail(c, e)
-		}
-		var out cardOutcome
-		if !p.cash {
-			var waited bool
-			if out, waited = s.presentCard(c, d, total); !waited {
-				return reply{abandoned: true}
-			}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		out, waited = s.presentCard(c, d, total)
+		return waited
+	}
+	return s.cardStep(c, b.str("deviceUniqueId"), ref, check, wait, func(d *device) reply {
 		op := &operation{kind: kindRefund, fam: fam507, ref: ref, device: d, at: s.now(), batch: d.batch,
 			amount: total, currency: p.currency, installment: p.installment, payment: p}
 		if out.err != nil {

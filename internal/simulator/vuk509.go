@@ -75,28 +75,16 @@ func (s *Sim) payment509(c *call, b body) reply {
 	kind := map[string]opKind{"SALE": kindSale, "PRE_AUTH": kindPreAuth, "POST_AUTH": kindPostAuth}[salesType]
 	price, ref := b.amount("price"), b.str("transactionReferenceId")
 
-	return s.withDevice(c, b.str("deviceUniqueId"), func(d *device) reply {
-		s.mu.Lock()
-		if rep, done := s.duplicateLocked(c, d, ref); done {
-			s.mu.Unlock()
-			return rep
-		}
-		var pre *payment
+	var pre *payment
+	var out cardOutcome
+	check := func(d *device) (e *apiError) {
 		if kind == kindPostAuth {
-			var e *apiError
-			if pre, e = s.capturableLocked(d, paymentID, price); e != nil {
-				s.mu.Unlock()
-				return s.fail(c, e)
-			}
+			pre, e = s.capturableLocked(d, paymentID, price)
 		}
-		s.mu.Unlock()
-
-		out, waited := s.presentCard(c, d, price)
-		if !waited {
-			return reply{abandoned: true}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		return e
+	}
+	wait := func(d *device) (waited bool) { out, waited = s.presentCard(c, d, price); return waited }
+	return s.cardStep(c, b.str("deviceUniqueId"), ref, check, wait, func(d *device) reply {
 		now := s.now()
 		op := &operation{kind: kind, fam: fam509, ref: ref, device: d, at: now, batch: d.batch,
 			amount: price, currency: b.str("currency"), installment: b.integer("installment", 0)}
@@ -176,25 +164,15 @@ func (s *Sim) query509(c *call, b body) reply {
 
 func (s *Sim) void509(c *call, b body) reply {
 	ref := b.str("transactionReferenceId")
-	return s.withDevice(c, b.str("deviceUniqueId"), func(d *device) reply {
-		s.mu.Lock()
-		if rep, done := s.duplicateLocked(c, d, ref); done {
-			s.mu.Unlock()
-			return rep
-		}
-		p, e := s.lookupLocked(fam509, d, b.str("paymentId"), b.str("paymentDate"))
-		if e == nil {
+	var p *payment
+	check := func(d *device) (e *apiError) {
+		if p, e = s.lookupLocked(fam509, d, b.str("paymentId"), b.str("paymentDate")); e == nil {
 			e = s.voidableLocked(p)
 		}
-		s.mu.Unlock()
-		if e != nil {
-			return s.fail(c, e)
-		}
-		if !s.cardWait(c, d, "", s.cfg.CardWait) {
-			return reply{abandoned: true}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		return e
+	}
+	wait := func(d *device) bool { return s.cardWait(c, d, "", s.cfg.CardWait) }
+	return s.cardStep(c, b.str("deviceUniqueId"), ref, check, wait, func(d *device) reply {
 		op := &operation{kind: kindVoid, fam: fam509, ref: ref, device: d, at: s.now(), batch: d.batch,
 			amount: p.amount, currency: p.currency, installment: p.installment, payment: p, auth: s.hostAuthLocked()}
 		p.voidLocked(op.auth.hostRef)
@@ -204,26 +182,16 @@ func (s *Sim) void509(c *call, b body) reply {
 
 func (s *Sim) refund509(c *call, b body) reply {
 	ref, price := b.str("transactionReferenceId"), b.amount("price")
-	return s.withDevice(c, b.str("deviceUniqueId"), func(d *device) reply {
-		s.mu.Lock()
-		if rep, done := s.duplicateLocked(c, d, ref); done {
-			s.mu.Unlock()
-			return rep
-		}
-		p, e := s.lookupLocked(fam509, d, b.str("paymentId"), b.str("paymentDate"))
-		if e == nil {
+	var p *payment
+	var out cardOutcome
+	check := func(d *device) (e *apiError) {
+		if p, e = s.lookupLocked(fam509, d, b.str("paymentId"), b.str("paymentDate")); e == nil {
 			e = refundableLocked(p, price)
 		}
-		s.mu.Unlock()
-		if e != nil {
-			return s.fail(c, e)
-		}
-		out, waited := s.presentCard(c, d, price)
-		if !waited {
-			return reply{abandoned: true}
-		}
-		s.mu.Lock()
-		defer s.mu.Unlock()
+		return e
+	}
+	wait := func(d *device) (waited bool) { out, waited = s.presentCard(c, d, price); return waited }
+	return s.cardStep(c, b.str("deviceUniqueId"), ref, check, wait, func(d *device) reply {
 		op := &operation{kind: kindRefund, fam: fam509, ref: ref, device: d, at: s.now(), batch: d.batch,
 			amount: price, currency: p.currency, installment: p.installment, payment: p}
 		if out.err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 )
@@ -577,7 +578,7 @@ func TestConcurrentCallsShareOneRefresh(t *testing.T) {
 	f.refreshGate, f.refreshEntered = gate, entered
 	f.mu.Unlock()
 	waiting := make(chan struct{}, calls)
-	h.c.onAsk = func() { waiting <- struct{}{} }
+	h.c.tok.onAsk = func() { waiting <- struct{}{} }
 	clk.Advance(7199*time.Second - 2*time.Second) // less life left than CardTimeout
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)
@@ -726,7 +727,7 @@ func TestProactiveRefreshByOwner(t *testing.T) {
 
 func TestNoOwnerMeansNotSent(t *testing.T) {
 	f := newFake(t)
-	c, err := New(Config{BaseURL: f.srv.URL, Credentials: Credentials{ClientID: "a", ClientSecret: "b", Username: "c", Password: "d"}}, nil)
+	c, err := New(Config{BaseURL: f.srv.URL, Credentials: Credentials{ClientID: "a", ClientSecret: secret.New("b"), Username: "c", Password: secret.New("d")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,10 +786,10 @@ func TestTokensNeverLogged(t *testing.T) {
 }
 
 func TestCredentialsRedacted(t *testing.T) {
-	c := Credentials{ClientID: "id", ClientSecret: testSecret, Username: "user", Password: testPassword}
+	c := Credentials{ClientID: "id", ClientSecret: secret.New(testSecret), Username: "user", Password: secret.New(testPassword)}
 	cfg := Config{Credentials: c}
 	b, _ := json.Marshal(c)
-	ar := AuthorizeRequest{ClientSecret: testSecret, Password: testPassword}
+	ar := AuthorizeRequest{ClientSecret: secret.New(testSecret), Password: secret.New(testPassword)}
 	for _, s := range []string{
 		c.String(), c.GoString(), string(b),
 		fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%s", c), fmt.Sprintf("%q", c),
@@ -820,7 +821,7 @@ func TestConfigValidation(t *testing.T) {
 	if strings.Contains(err.Error(), testPassword) {
 		t.Fatal("config error repeats a secret")
 	}
-	c, err := New(Config{BaseURL: "https://sandbox-api.iyzipay.com/", Credentials: Credentials{"a", "b", "c", "d"}}, nil)
+	c, err := New(Config{BaseURL: "https://sandbox-api.iyzipay.com/", Credentials: Credentials{"a", secret.New("b"), "c", secret.New("d")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -836,7 +837,7 @@ func TestSavedTokenWithoutAccessTokenIsRenewedFirst(t *testing.T) {
 	clk := newClock()
 	store := NewMemoryTokenStore(&oauth2.Token{RefreshToken: "unknown-refresh-token", Expiry: clk.Now().Add(time.Hour)})
 	c, err := New(Config{BaseURL: f.srv.URL, Now: clk.Now,
-		Credentials: Credentials{ClientID: testClientID, ClientSecret: testSecret, Username: testUser, Password: testPassword}}, store)
+		Credentials: Credentials{ClientID: testClientID, ClientSecret: secret.New(testSecret), Username: testUser, Password: secret.New(testPassword)}}, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -956,7 +957,7 @@ func TestScrubTokenSentAndJWTs(t *testing.T) {
 		t.Fatalf("message %q", e.Message)
 	}
 	// And directly.
-	got := h.c.scrub("sent sent-token-123 and "+jwt+" and eyJhbGciOiJub25lIn0", &oauth2.Token{AccessToken: "sent-token-123"})
+	got := h.c.tok.scrub("sent sent-token-123 and "+jwt+" and eyJhbGciOiJub25lIn0", &oauth2.Token{AccessToken: "sent-token-123"})
 	if strings.Contains(got, "sent-token-123") || strings.Contains(got, "eyJ") {
 		t.Fatalf("scrub: %q", got)
 	}

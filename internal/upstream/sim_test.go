@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	sec "github.com/bridgedpos/bridged/internal/secret"
 	"github.com/bridgedpos/bridged/internal/simulator"
 )
 
@@ -31,7 +32,7 @@ func newSimEnv(t *testing.T, sc simulator.Config, mod func(*Config)) *simEnv {
 	logs := &syncBuffer{}
 	cfg := Config{
 		BaseURL:      srv.URL,
-		Credentials:  Credentials{ClientID: "sim-client", ClientSecret: "sim-secret", Username: "sim-user", Password: "sim-password"},
+		Credentials:  Credentials{ClientID: "sim-client", ClientSecret: sec.New("sim-secret"), Username: "sim-user", Password: sec.New("sim-password")},
 		CardTimeout:  5 * time.Second,
 		QueryTimeout: 5 * time.Second,
 		EODTimeout:   5 * time.Second,
@@ -521,7 +522,7 @@ func TestSimSessionRevokedAndLoginRefused(t *testing.T) {
 
 func TestSimBadCredentials(t *testing.T) {
 	const secret = "sim-password-that-is-right"
-	e := newSimEnv(t, simulator.Config{Password: secret}, func(c *Config) { c.Credentials.Password = "wrong-" + secret })
+	e := newSimEnv(t, simulator.Config{Password: secret}, func(c *Config) { c.Credentials.Password = sec.New("wrong-" + secret) })
 	_, err := e.c.Payment(context.Background(), simSale("ref", 100))
 	x := wantClass(t, err, AuthFailed)
 	if x.Reason != ReasonCredentialsRejected || !strings.Contains(err.Error(), "rejected the credentials") {
@@ -600,7 +601,7 @@ func TestSimRestartUsesSavedToken(t *testing.T) {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	store := NewMemoryTokenStore(nil)
-	cfg := Config{BaseURL: srv.URL, Credentials: Credentials{"sim-client", "sim-secret", "sim-user", "sim-password"}}
+	cfg := Config{BaseURL: srv.URL, Credentials: Credentials{"sim-client", sec.New("sim-secret"), "sim-user", sec.New("sim-password")}}
 	for i := range 2 {
 		c, err := New(cfg, store)
 		if err != nil {
@@ -739,7 +740,7 @@ func TestSimLateRefund(t *testing.T) {
 func TestSimSecretWithReservedCharacters(t *testing.T) {
 	const secret = "pl+us/sl=ash==:c%2B"
 	e := newSimEnv(t, simulator.Config{ClientID: "id+1/=", ClientSecret: secret},
-		func(c *Config) { c.Credentials.ClientID, c.Credentials.ClientSecret = "id+1/=", secret })
+		func(c *Config) { c.Credentials.ClientID, c.Credentials.ClientSecret = "id+1/=", sec.New(secret) })
 	_, err := e.c.Payment(context.Background(), simSale("ref", 100))
 	wantClass(t, err, Approved)
 	if c := e.sim.Counters(); c.TokenByCode != 1 || c.OAuthFailures != 0 {

@@ -130,11 +130,10 @@ func (d *directClient) close() {
 
 func (d *directClient) sale(ctx context.Context, w, seq int) error {
 	_, err := d.c.Payment(ctx, upstream.PaymentRequest{
-		DeviceUniqueID:         d.devices[w],
-		TransactionReferenceID: fmt.Sprintf("bench-%d-%d", w, seq),
-		Installment:            1,
-		SalesType:              upstream.SalesTypeSale,
-		Amount:                 payment.NewMoney(saleMinor, payment.TRY),
+		Head:        upstream.Head{DeviceUniqueID: d.devices[w], TransactionReferenceID: fmt.Sprintf("bench-%d-%d", w, seq)},
+		Installment: 1,
+		SalesType:   upstream.SalesTypeSale,
+		Amount:      payment.NewMoney(saleMinor, payment.TRY),
 	})
 	if err != nil {
 		var ue *upstream.Error

@@ -111,12 +111,36 @@ type request interface {
 	validate() *Error
 }
 
-// head is what every typed request shares, wherever its fields stand on the
-// wire: the conversation id and locale the client fills in, and what a call
-// logs about the request (meta; its conv is set once the id is filled in).
+// Head is what every terminal-host request starts with, embedded in each of
+// them: the conversation id and the locale, filled in when empty (a new UUID;
+// Config.Locale, in lower case for VUK 509 and upper case for VUK 507), the
+// device, and the request's own transactionReferenceId, which the answer must
+// repeat. Each is sent only when set; a request that needs one refuses its
+// absence before anything is sent (validate.go).
+type Head struct {
+	ConversationID         string `json:"conversationId,omitempty"`
+	Locale                 string `json:"locale,omitempty"`
+	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
+	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
+}
+
+// head shows the request's head to send.
+func (h *Head) head() head {
+	return head{&h.ConversationID, &h.Locale, meta{device: h.DeviceUniqueID, ref: h.TransactionReferenceID}}
+}
+
+// head is a request's Head as a call uses it: the conversation id and locale
+// the client fills in, and what the call logs about the request (meta; its
+// conv is set once the id is filled in).
 type head struct {
 	conv, locale *string
 	meta
+}
+
+// asking adds the paymentId a query asks for.
+func (h head) asking(pid string) head {
+	h.pid = pid
+	return h
 }
 
 // fill gives the request a conversation id (a new one when empty) and its

@@ -19,7 +19,7 @@ import (
 )
 
 func sale(ref string, minor int64) PaymentRequest {
-	return PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref,
+	return PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref},
 		Amount: payment.NewMoney(minor, payment.TRY), Installment: 1, SalesType: SalesTypeSale}
 }
 
@@ -164,7 +164,7 @@ func TestHTTP5xxIsUnknownEvenWithADeclineBody(t *testing.T) {
 		if e := wantClass(t, err, Unknown); e.HTTPStatus != status {
 			t.Fatalf("status = %d", e.HTTPStatus)
 		}
-		_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+		_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"}})
 		wantClass(t, err, Unknown)
 		if c := f.counts(); c.service != 2 {
 			t.Fatalf("service calls = %d, want 2", c.service)
@@ -229,7 +229,7 @@ func TestUnauthorizedTwiceIsNeverAThirdSend(t *testing.T) {
 	if c := f.counts(); c.service != 2 {
 		t.Fatalf("service calls = %d, want exactly 2", c.service)
 	}
-	_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+	_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"}})
 	if e := wantClass(t, err, AuthFailed); !e.Resent {
 		t.Fatalf("query after two 401s: %#v", e)
 	}
@@ -377,7 +377,7 @@ func TestChargedThenTokenErrorIsUnknown(t *testing.T) {
 				t.Fatalf("counts = %+v: resent, or renewed before anyone needed it", c)
 			}
 			// The query with the same reference settles it, after a fresh login.
-			resp, err := h.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+			resp, err := h.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"}})
 			wantClass(t, err, Approved)
 			if resp.PaymentID != "p-ref-1" || charges("ref-1") != 1 {
 				t.Fatalf("query %+v, charges %d", resp, charges("ref-1"))
@@ -489,11 +489,11 @@ func TestNotFoundOnlyForReadOnlyCalls(t *testing.T) {
 	_, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p-x"})
 	wantClass(t, err, NotFound)
 	// A query by reference answered "not found by paymentId" is no evidence.
-	_, err = h.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{TransactionReferenceID: "r"})
+	_, err = h.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{TransactionReferenceID: "r"}})
 	wantClass(t, err, Unknown)
-	_, err = h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{TransactionReferenceID: "r"})
+	_, err = h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{TransactionReferenceID: "r"}})
 	wantClass(t, err, NotFound)
-	_, err = h.c.Void(ctx, VoidRequest{PaymentID: "p-x", PaymentDate: "20260406", DeviceUniqueID: testDevice, TransactionReferenceID: "v"})
+	_, err = h.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "v"}, PaymentID: "p-x", PaymentDate: "20260406"})
 	wantClass(t, err, Declined)
 }
 
@@ -545,11 +545,11 @@ func TestInvalidRequestIsRefusedLocally(t *testing.T) {
 			t.Errorf("%q not reported: %v", want, err)
 		}
 	}
-	_, err = h.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: "p", PaymentDate: 2026046, TransactionReferenceID: "v"})
+	_, err = h.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "v"}, PaymentID: "p", PaymentDate: 2026046})
 	wantClass(t, err, NotSent)
-	_, err = h.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice})
+	_, err = h.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice}})
 	wantClass(t, err, NotSent)
-	_, err = h.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "r", Amount: payment.NewMoney(100, payment.TRY), SalesType: SalesTypePostAuth})
+	_, err = h.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "r"}, Amount: payment.NewMoney(100, payment.TRY), SalesType: SalesTypePostAuth})
 	wantClass(t, err, NotSent)
 	if c := f.counts(); c.service != 0 {
 		t.Fatalf("service calls = %d, want 0", c.service)

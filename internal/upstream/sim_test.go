@@ -90,9 +90,9 @@ func TestSimVUK509(t *testing.T) {
 		t.Fatalf("amount %v %v", m, err)
 	}
 	for _, q := range []QueryRequest{
-		{DeviceUniqueID: testDevice, TransactionReferenceID: "509-sale-1"},
+		{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-sale-1"}},
 		{PaymentID: string(s1.PaymentID)},
-		{PaymentID: string(s1.PaymentID), TransactionReferenceID: "509-sale-1"},
+		{Head: Head{TransactionReferenceID: "509-sale-1"}, PaymentID: string(s1.PaymentID)},
 	} {
 		r, err := e.c.QueryTransactionStatus(ctx, q)
 		wantClass(t, err, Approved)
@@ -102,8 +102,7 @@ func TestSimVUK509(t *testing.T) {
 	}
 
 	// Void the sale; the query then shows it voided.
-	v, err := e.c.Void(ctx, VoidRequest{PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), DeviceUniqueID: testDevice,
-		TransactionReferenceID: "509-void-1", Reason: "customer request"})
+	v, err := e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-1"}, PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), Reason: "customer request"})
 	wantClass(t, err, Approved)
 	if v.CancelHostReference == "" {
 		t.Fatalf("void answer: %+v", v)
@@ -117,24 +116,22 @@ func TestSimVUK509(t *testing.T) {
 	// A second sale, refunded in part, in English.
 	s2, err := e.c.Payment(ctx, simSale("509-sale-2", 20000))
 	wantClass(t, err, Approved)
-	rf, err := e.c.Refund(ctx, RefundRequest{Locale: "en", PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate),
-		DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1", Amount: payment.NewMoney(5000, payment.TRY)})
+	rf, err := e.c.Refund(ctx, RefundRequest{Head: Head{Locale: "en", DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1"}, PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(5000, payment.TRY)})
 	wantClass(t, err, Approved)
 	if m, _ := rf.Amount(); m.Minor() != 5000 || rf.RefundHostReference == "" {
 		t.Fatalf("refund answer: %+v", rf)
 	}
 	// Refunding more than is left is a business decline.
-	_, err = e.c.Refund(ctx, RefundRequest{PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate),
-		DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2", Amount: payment.NewMoney(90000, payment.TRY)})
+	_, err = e.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2"}, PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(90000, payment.TRY)})
 	if x := wantClass(t, err, Declined); x.Code != "380112" || x.Group != "BUSINESS_ERROR" {
 		t.Fatalf("over-refund: %v", err)
 	}
 
 	// Pre-authorisation and its capture.
-	pre, err := e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-pre-1",
+	pre, err := e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-pre-1"},
 		Amount: payment.NewMoney(30000, payment.TRY), Installment: 1, SalesType: SalesTypePreAuth})
 	wantClass(t, err, Approved)
-	_, err = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-post-1",
+	_, err = e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-post-1"},
 		Amount: payment.NewMoney(25000, payment.TRY), Installment: 1, SalesType: SalesTypePostAuth, PaymentID: string(pre.PaymentID)})
 	wantClass(t, err, Approved)
 
@@ -162,7 +159,7 @@ func TestSimVUK509(t *testing.T) {
 		if x.Code != tc.code || x.Group != tc.group || x.Message == "" {
 			t.Fatalf(".%d: %#v", tc.kurus, x)
 		}
-		_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref})
+		_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}})
 		if q := wantClass(t, err, tc.query); q != nil && q.Reason != tc.queryReason {
 			t.Fatalf(".%d: query reason %v, want %v", tc.kurus, q.Reason, tc.queryReason)
 		}
@@ -171,22 +168,21 @@ func TestSimVUK509(t *testing.T) {
 		}
 	}
 	// A reference iyzico never saw.
-	_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-never-sent"})
+	_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-never-sent"}})
 	wantClass(t, err, NotFound)
 	// A device iyzico does not know: refused before any device acted.
-	_, err = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: "NO-SUCH-DEVICE", TransactionReferenceID: "509-x",
+	_, err = e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: "NO-SUCH-DEVICE", TransactionReferenceID: "509-x"},
 		Amount: payment.NewMoney(100, payment.TRY), Installment: 1, SalesType: SalesTypeSale})
 	wantClass(t, err, NotSent)
 
 	yes := true
-	eod, err := e.c.EndOfDay(ctx, EODRequest{DeviceUniqueID: testDevice, UseSummary: &yes})
+	eod, err := e.c.EndOfDay(ctx, EODRequest{Head: Head{DeviceUniqueID: testDevice}, UseSummary: &yes})
 	wantClass(t, err, Approved)
 	if eod.BatchNo == "" || len(eod.Totals) == 0 {
 		t.Fatalf("eod answer: %+v", eod)
 	}
 	// After end of day a void is refused: a business decline.
-	_, err = e.c.Void(ctx, VoidRequest{PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), DeviceUniqueID: testDevice,
-		TransactionReferenceID: "509-void-late"})
+	_, err = e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-late"}, PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate)})
 	if x := wantClass(t, err, Declined); x.HTTPStatus != 422 {
 		t.Fatalf("late void: %v", err)
 	}
@@ -218,7 +214,7 @@ func gmuLines(prices ...int64) ([]SaleItem, payment.Money) {
 
 func gmuSaleOf(ref string, pt PaymentType, prices ...int64) GmuPaymentRequest {
 	items, total := gmuLines(prices...)
-	return GmuPaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref, Price: total, PaidPrice: total,
+	return GmuPaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}, Price: total, PaidPrice: total,
 		PaymentType: pt, SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleDocumentType: DocumentEInvoice, SaleItems: items}
 }
 
@@ -239,7 +235,7 @@ func TestSimVUK507(t *testing.T) {
 			if m, err := s1.Amount(); err != nil || m.Minor() != 12345 {
 				t.Fatalf("amount %v %v", m, err)
 			}
-			for _, q := range []GmuQueryRequest{{PaymentID: string(s1.PaymentID)}, {DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}} {
+			for _, q := range []GmuQueryRequest{{PaymentID: string(s1.PaymentID)}, {Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}}} {
 				r, err := e.c.GmuQueryTransactionStatus(ctx, q)
 				wantClass(t, err, Approved)
 				if r.PaymentID != s1.PaymentID || r.CancelHostReference != "" {
@@ -248,7 +244,7 @@ func TestSimVUK507(t *testing.T) {
 			}
 
 			// What can be refunded, then refund one line.
-			info, err := e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"})
+			info, err := e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}})
 			wantClass(t, err, Approved)
 			if len(info.SaleItems) != 2 || info.TotalReturnableAmount == "" {
 				t.Fatalf("refundable info: %+v", info)
@@ -256,8 +252,7 @@ func TestSimVUK507(t *testing.T) {
 			line := sale.SaleItems[1]
 			line.RelatedSaleItemID = strconv.FormatInt(int64(info.SaleItems[1].ID), 10)
 			line.ReturnAmount = try(2345)
-			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{DeviceUniqueID: testDevice, PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate),
-				TransactionReferenceID: "507-refund-1", SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
+			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-refund-1"}, PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate), SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
 			wantClass(t, err, Approved)
 			if m, _ := rf.Amount(); m.Minor() != 2345 {
 				t.Fatalf("refund answer: %+v", rf)
@@ -266,8 +261,7 @@ func TestSimVUK507(t *testing.T) {
 			// Cash sale, voided the same day.
 			s2, err := e.c.GmuPayment(ctx, gmuSaleOf("507-cash-1", PaymentTypeCash, 5000))
 			wantClass(t, err, Approved)
-			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate),
-				TransactionReferenceID: "507-void-1", Reason: "customer request"})
+			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-void-1"}, PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate), Reason: "customer request"})
 			wantClass(t, err, Approved)
 			if v.CancelHostReference == "" {
 				t.Fatalf("void answer: %+v", v)
@@ -285,11 +279,11 @@ func TestSimVUK507(t *testing.T) {
 				t.Fatalf("start: %+v", st)
 			}
 			for i, part := range []int64{5000, 7345} {
-				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{DeviceUniqueID: testDevice, TransactionReferenceID: fmt.Sprintf("507-split-1-part-%d", i),
+				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: fmt.Sprintf("507-split-1-part-%d", i)},
 					SaleNumber: st.SaleNumber, Price: try(part), Installment: 1})
 				wantClass(t, err, Approved)
 			}
-			done, err := e.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "507-split-1-complete", SaleNumber: st.SaleNumber})
+			done, err := e.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-split-1-complete"}, SaleNumber: st.SaleNumber})
 			wantClass(t, err, Approved)
 			if m, err := ParseAmount(done.RemainingPaymentAmount, payment.TRY); err != nil || !m.IsZero() {
 				t.Fatalf("complete: %+v", done)
@@ -313,19 +307,19 @@ func TestSimVUK507(t *testing.T) {
 				if x := wantClass(t, err, tc.class); x.Code != tc.code {
 					t.Fatalf(".%d: %#v", tc.kurus, x)
 				}
-				_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref})
+				_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}})
 				wantClass(t, err, tc.query)
 				if n := e.sim.Charges(ref); n != tc.charged {
 					t.Fatalf(".%d charged %d times", tc.kurus, n)
 				}
 			}
-			_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "507-never-sent"})
+			_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-never-sent"}})
 			wantClass(t, err, NotFound)
-			_, err = e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{TransactionReferenceID: "507-never-sent"})
+			_, err = e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{TransactionReferenceID: "507-never-sent"}})
 			wantClass(t, err, NotFound)
 
 			no := false
-			eod, err := e.c.GmuEndOfDay(ctx, GmuEODRequest{DeviceUniqueID: testDevice, UseSummary: &no})
+			eod, err := e.c.GmuEndOfDay(ctx, GmuEODRequest{Head: Head{DeviceUniqueID: testDevice}, UseSummary: &no})
 			wantClass(t, err, Approved)
 			if eod.BatchNo == "" || len(eod.Tails) == 0 {
 				t.Fatalf("eod: %+v", eod)
@@ -373,7 +367,7 @@ func TestSimFaults(t *testing.T) {
 			mod:   func(c *Config) { c.QueryTimeout = 150 * time.Millisecond },
 			fault: simulator.Fault{Op: simulator.OpGmuQuery, Kind: simulator.FaultDelay, Delay: time.Minute},
 			op: func(e *simEnv, ref string) error {
-				_, err := e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{TransactionReferenceID: ref})
+				_, err := e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{TransactionReferenceID: ref}})
 				return err
 			},
 			class: Unknown,
@@ -388,7 +382,7 @@ func TestSimFaults(t *testing.T) {
 				if n := e.sim.Charges("ref"); n != 1 {
 					t.Fatalf("charges = %d", n)
 				}
-				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"})
+				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"}})
 				wantClass(t, err, Approved)
 			},
 		},
@@ -412,7 +406,7 @@ func TestSimFaults(t *testing.T) {
 			op:    func(e *simEnv, ref string) error { _, err := e.c.Payment(ctx, simSale(ref, 100)); return err },
 			class: Unknown, // the request was written: the client cannot know it was not processed
 			check: func(t *testing.T, e *simEnv) {
-				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"})
+				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"}})
 				wantClass(t, err, NotFound)
 			},
 		},
@@ -426,7 +420,7 @@ func TestSimFaults(t *testing.T) {
 			name:  "502 on a gmu refund",
 			fault: simulator.Fault{Op: simulator.OpGmuPartialAdd, Kind: simulator.FaultHTTPStatus, Status: 502},
 			op: func(e *simEnv, ref string) error {
-				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{SaleNumber: "S", TransactionReferenceID: ref, Price: try(100)})
+				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{Head: Head{TransactionReferenceID: ref}, SaleNumber: "S", Price: try(100)})
 				return err
 			},
 			class: Unknown,
@@ -569,7 +563,7 @@ func TestSimConcurrentExpiry(t *testing.T) {
 			errs := make([]error, len(devices))
 			for i, d := range devices {
 				wg.Go(func() {
-					_, errs[i] = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: d, TransactionReferenceID: "ref-" + d,
+					_, errs[i] = e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: d, TransactionReferenceID: "ref-" + d},
 						Amount: payment.NewMoney(1000, payment.TRY), Installment: 1, SalesType: SalesTypeSale})
 				})
 			}

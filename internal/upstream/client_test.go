@@ -549,7 +549,8 @@ func TestInvalidRequestIsRefusedLocally(t *testing.T) {
 	wantClass(t, err, NotSent)
 	_, err = h.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice}})
 	wantClass(t, err, NotSent)
-	_, err = h.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "r"}, Amount: payment.NewMoney(100, payment.TRY), SalesType: SalesTypePostAuth})
+	_, err = h.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "r"},
+		Amount: payment.NewMoney(100, payment.TRY), SalesType: SalesTypePostAuth})
 	wantClass(t, err, NotSent)
 	if c := f.counts(); c.service != 0 {
 		t.Fatalf("service calls = %d, want 0", c.service)

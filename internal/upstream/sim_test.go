@@ -102,7 +102,8 @@ func TestSimVUK509(t *testing.T) {
 	}
 
 	// Void the sale; the query then shows it voided.
-	v, err := e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-1"}, PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), Reason: "customer request"})
+	v, err := e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-1"},
+		PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), Reason: "customer request"})
 	wantClass(t, err, Approved)
 	if v.CancelHostReference == "" {
 		t.Fatalf("void answer: %+v", v)
@@ -116,13 +117,15 @@ func TestSimVUK509(t *testing.T) {
 	// A second sale, refunded in part, in English.
 	s2, err := e.c.Payment(ctx, simSale("509-sale-2", 20000))
 	wantClass(t, err, Approved)
-	rf, err := e.c.Refund(ctx, RefundRequest{Head: Head{Locale: "en", DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1"}, PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(5000, payment.TRY)})
+	rf, err := e.c.Refund(ctx, RefundRequest{Head: Head{Locale: "en", DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1"},
+		PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(5000, payment.TRY)})
 	wantClass(t, err, Approved)
 	if m, _ := rf.Amount(); m.Minor() != 5000 || rf.RefundHostReference == "" {
 		t.Fatalf("refund answer: %+v", rf)
 	}
 	// Refunding more than is left is a business decline.
-	_, err = e.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2"}, PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(90000, payment.TRY)})
+	_, err = e.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2"},
+		PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(90000, payment.TRY)})
 	if x := wantClass(t, err, Declined); x.Code != "380112" || x.Group != "BUSINESS_ERROR" {
 		t.Fatalf("over-refund: %v", err)
 	}
@@ -182,7 +185,8 @@ func TestSimVUK509(t *testing.T) {
 		t.Fatalf("eod answer: %+v", eod)
 	}
 	// After end of day a void is refused: a business decline.
-	_, err = e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-late"}, PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate)})
+	_, err = e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-late"},
+		PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate)})
 	if x := wantClass(t, err, Declined); x.HTTPStatus != 422 {
 		t.Fatalf("late void: %v", err)
 	}
@@ -252,7 +256,8 @@ func TestSimVUK507(t *testing.T) {
 			line := sale.SaleItems[1]
 			line.RelatedSaleItemID = strconv.FormatInt(int64(info.SaleItems[1].ID), 10)
 			line.ReturnAmount = try(2345)
-			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-refund-1"}, PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate), SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
+			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-refund-1"},
+				PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate), SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
 			wantClass(t, err, Approved)
 			if m, _ := rf.Amount(); m.Minor() != 2345 {
 				t.Fatalf("refund answer: %+v", rf)
@@ -261,7 +266,8 @@ func TestSimVUK507(t *testing.T) {
 			// Cash sale, voided the same day.
 			s2, err := e.c.GmuPayment(ctx, gmuSaleOf("507-cash-1", PaymentTypeCash, 5000))
 			wantClass(t, err, Approved)
-			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-void-1"}, PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate), Reason: "customer request"})
+			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-void-1"},
+				PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate), Reason: "customer request"})
 			wantClass(t, err, Approved)
 			if v.CancelHostReference == "" {
 				t.Fatalf("void answer: %+v", v)
@@ -283,7 +289,8 @@ func TestSimVUK507(t *testing.T) {
 					SaleNumber: st.SaleNumber, Price: try(part), Installment: 1})
 				wantClass(t, err, Approved)
 			}
-			done, err := e.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-split-1-complete"}, SaleNumber: st.SaleNumber})
+			done, err := e.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-split-1-complete"},
+				SaleNumber: st.SaleNumber})
 			wantClass(t, err, Approved)
 			if m, err := ParseAmount(done.RemainingPaymentAmount, payment.TRY); err != nil || !m.IsZero() {
 				t.Fatalf("complete: %+v", done)

@@ -75,7 +75,8 @@ func TestWireShapes(t *testing.T) {
 		}, PathVoid, []string{"conversationId", "locale", "paymentId", "paymentDate", "deviceUniqueId", "transactionReferenceId", "reason"},
 			map[string]any{"paymentDate": "20260406"}},
 		{"refund", func() error {
-			_, err := h.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "f-1"}, PaymentID: "p-1", PaymentDate: "20260406", Amount: try(100)})
+			_, err := h.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "f-1"},
+				PaymentID: "p-1", PaymentDate: "20260406", Amount: try(100)})
 			return err
 		}, PathRefund, []string{"conversationId", "locale", "paymentId", "deviceUniqueId", "price", "transactionReferenceId", "paymentDate"},
 			map[string]any{"price": json.Number("1.00"), "paymentDate": "20260406"}},
@@ -102,7 +103,8 @@ func TestWireShapes(t *testing.T) {
 		}, PathGmuVoid, []string{"locale", "conversationId", "deviceUniqueId", "paymentId", "paymentDate", "transactionReferenceId"},
 			map[string]any{"paymentDate": json.Number("20260406")}},
 		{"gmu.refund", func() error {
-			_, err := h.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "f-1"}, PaymentID: "p-1", PaymentDate: 20260406, SaleAppName: "bridged", SaleAppVersion: "1", SaleItems: []SaleItem{refundLine}})
+			_, err := h.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "f-1"},
+				PaymentID: "p-1", PaymentDate: 20260406, SaleAppName: "bridged", SaleAppVersion: "1", SaleItems: []SaleItem{refundLine}})
 			return err
 		}, PathGmuRefund, []string{"locale", "conversationId", "deviceUniqueId", "paymentId", "paymentDate", "transactionReferenceId",
 			"saleAppName", "saleAppVersion", "saleItems"}, map[string]any{"paymentDate": json.Number("20260406")}},

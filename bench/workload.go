@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/bridgedpos/bridged/internal/simulator"
 	"github.com/bridgedpos/bridged/internal/upstream"
 	"github.com/bridgedpos/bridged/proof/harness"
@@ -106,8 +107,8 @@ type directClient struct {
 func newDirect(ctx context.Context, baseURL string, devices []string) (*directClient, error) {
 	c, err := upstream.New(upstream.Config{
 		BaseURL: baseURL,
-		Credentials: upstream.Credentials{ClientID: "sim-client", ClientSecret: "sim-secret",
-			Username: "sim-user", Password: "sim-password"},
+		Credentials: upstream.Credentials{ClientID: "sim-client", ClientSecret: secret.New("sim-secret"),
+			Username: "sim-user", Password: secret.New("sim-password")},
 		Logger: zerolog.Nop(),
 	}, nil)
 	if err != nil {
@@ -129,11 +130,10 @@ func (d *directClient) close() {
 
 func (d *directClient) sale(ctx context.Context, w, seq int) error {
 	_, err := d.c.Payment(ctx, upstream.PaymentRequest{
-		DeviceUniqueID:         d.devices[w],
-		TransactionReferenceID: fmt.Sprintf("bench-%d-%d", w, seq),
-		Installment:            1,
-		SalesType:              upstream.SalesTypeSale,
-		Amount:                 payment.NewMoney(saleMinor, payment.TRY),
+		Head:        upstream.Head{DeviceUniqueID: d.devices[w], TransactionReferenceID: fmt.Sprintf("bench-%d-%d", w, seq)},
+		Installment: 1,
+		SalesType:   upstream.SalesTypeSale,
+		Amount:      payment.NewMoney(saleMinor, payment.TRY),
 	})
 	if err != nil {
 		var ue *upstream.Error

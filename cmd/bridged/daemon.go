@@ -118,8 +118,8 @@ func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
 	u := d.cfg.Upstream
 	ucfg := upstream.Config{
 		BaseURL: u.BaseURL,
-		Credentials: upstream.Credentials{ClientID: u.ClientID, ClientSecret: u.ClientSecret.Reveal(),
-			Username: u.Username, Password: u.Password.Reveal()},
+		Credentials: upstream.Credentials{ClientID: u.ClientID, ClientSecret: u.ClientSecret,
+			Username: u.Username, Password: u.Password},
 		Locale:        d.cfg.EffectiveLocale(),
 		CardTimeout:   u.CardTimeout,
 		QueryTimeout:  u.QueryTimeout,

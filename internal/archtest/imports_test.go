@@ -34,11 +34,11 @@ var (
 var rules = map[string]rule{
 	"internal/payment":     {allowBridged: []string{"internal/idempotency", "internal/backoff"}, forbidden: []string{bbolt, chi, http}},
 	"internal/idempotency": {forbidden: []string{bbolt, chi, http}},
-	"internal/config":      {allowBridged: []string{"internal/payment", "internal/loopback"}, forbidden: []string{bbolt, chi, http}},
+	"internal/config":      {allowBridged: []string{"internal/payment", "internal/loopback", "internal/secret"}, forbidden: []string{bbolt, chi, http}},
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
 	// storesim runs a shop's journal through time for the steady-state test and the bench.
 	"internal/store/storesim": {allowBridged: []string{"internal/store", "internal/payment"}, forbidden: []string{chi, http}},
-	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff"}, forbidden: []string{bbolt, chi}},
+	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff", "internal/secret"}, forbidden: []string{bbolt, chi}},
 	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
@@ -50,7 +50,9 @@ var rules = map[string]rule{
 	// loopback is the one "is this machine" check: config, server and the simulator's command ask it.
 	"internal/loopback": {forbidden: []string{bbolt, chi, http}},
 	// backoff is the one doubling backoff: the reconciler and the token owner use it.
-	"internal/backoff":  {forbidden: []string{bbolt, chi, http}},
+	"internal/backoff": {forbidden: []string{bbolt, chi, http}},
+	// secret is the one credential type: config reads secrets into it, upstream carries it to the OAuth2 form and header.
+	"internal/secret":   {forbidden: []string{bbolt, chi, http}},
 	"internal/archtest": {},
 	// The proof suites' support: the harness runs the real binary and scans
 	// what it captured; nothing in the product imports either.
@@ -58,7 +60,7 @@ var rules = map[string]rule{
 	"proof/scan":    {},
 	// The benchmark harness drives the real binary, the simulator and the
 	// store; nothing imports it.
-	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/store/storesim", "internal/upstream", "internal/simulator", "proof/harness"}},
+	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/store/storesim", "internal/upstream", "internal/secret", "internal/simulator", "proof/harness"}},
 	// metrics owns the Prometheus registry; the wiring feeds it through hooks.
 	"internal/metrics": {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
 	// failpoint holds the daemon's test seams: it names payment's and

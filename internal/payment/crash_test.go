@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/bridgedpos/bridged/internal/simulator"
 	"github.com/bridgedpos/bridged/internal/simulator/simtest"
 	"github.com/bridgedpos/bridged/internal/store"
@@ -44,7 +45,7 @@ func start(t *testing.T, dir, url string, clock *fakeClock) *node {
 		t.Fatal(err)
 	}
 	client, err := upstream.New(upstream.Config{BaseURL: url,
-		Credentials: upstream.Credentials{ClientID: "sim-client", ClientSecret: "sim-secret", Username: "sim-user", Password: "sim-password"},
+		Credentials: upstream.Credentials{ClientID: "sim-client", ClientSecret: secret.New("sim-secret"), Username: "sim-user", Password: secret.New("sim-password")},
 		CardTimeout: 10 * time.Second, QueryTimeout: 5 * time.Second, Logger: zerolog.Nop()}, st)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/bridgedpos/bridged/internal/backoff"
 	"github.com/google/uuid"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
@@ -22,32 +21,13 @@ import (
 // Client is bridged's only door to the iyzico Terminal API. Its methods are
 // safe for concurrent use; Run must be running for them to get a token.
 type Client struct {
-	cfg   Config
-	http  *http.Client
-	store TokenStore
-	log   zerolog.Logger
-
-	held     atomic.Pointer[held]
-	requests chan tokenRequest
-	running  atomic.Bool
-	stopped  chan struct{}
-
-	statusMu         sync.Mutex
-	status           TokenStatus
-	retryAt          time.Time // real time of the next renewal attempt after a failure
-	retryBackoff     backoff.Counter
-	authErr          *Error // the last credential rejection, answered while blocked
-	authBlockedUntil time.Time
-	authBackoff      backoff.Counter
-
-	// droppedTok is the access token iyzico refused outside an HTTP 401
-	// (see drop); nil when none.
-	droppedTok atomic.Pointer[string]
+	cfg  Config
+	http *http.Client
+	log  zerolog.Logger
+	tok  *tokenOwner // the OAuth2 token: login, refresh, the held token, its health
 
 	callMu sync.Mutex
 	calls  CallStatus
-
-	onAsk func() // tests only: called when a call starts waiting for the token owner
 }
 
 // New builds a client. tokens may be nil (a MemoryTokenStore is used, so every
@@ -81,16 +61,9 @@ func New(cfg Config, tokens TokenStore) (*Client, error) {
 	// A 307/308 would make net/http send the POST again: a possible second
 	// charge. Redirects are answered as they are, and classified.
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	return &Client{
-		cfg:          cfg,
-		http:         hc,
-		store:        tokens,
-		log:          cfg.Logger.With().Str("component", "upstream").Logger(),
-		requests:     make(chan tokenRequest),
-		stopped:      make(chan struct{}),
-		retryBackoff: backoff.Counter{Policy: backoff.Policy{Min: retryMin, Max: retryMax}},
-		authBackoff:  backoff.Counter{Policy: backoff.Policy{Min: authBackoffMin, Max: authBackoffMax}},
-	}, nil
+	c := &Client{cfg: cfg, http: hc, log: cfg.Logger.With().Str("component", "upstream").Logger()}
+	c.tok = newTokenOwner(cfg, hc, tokens, c.log, c.observe)
+	return c, nil
 }
 
 // operation describes one terminal-host endpoint.
@@ -138,12 +111,36 @@ type request interface {
 	validate() *Error
 }
 
-// head is what every typed request shares, wherever its fields stand on the
-// wire: the conversation id and locale the client fills in, and what a call
-// logs about the request (meta; its conv is set once the id is filled in).
+// Head is what every terminal-host request starts with, embedded in each of
+// them: the conversation id and the locale, filled in when empty (a new UUID;
+// Config.Locale, in lower case for VUK 509 and upper case for VUK 507), the
+// device, and the request's own transactionReferenceId, which the answer must
+// repeat. Each is sent only when set; a request that needs one refuses its
+// absence before anything is sent (validate.go).
+type Head struct {
+	ConversationID         string `json:"conversationId,omitempty"`
+	Locale                 string `json:"locale,omitempty"`
+	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
+	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
+}
+
+// head shows the request's head to send.
+func (h *Head) head() head {
+	return head{&h.ConversationID, &h.Locale, meta{device: h.DeviceUniqueID, ref: h.TransactionReferenceID}}
+}
+
+// head is a request's Head as a call uses it: the conversation id and locale
+// the client fills in, and what the call logs about the request (meta; its
+// conv is set once the id is filled in).
 type head struct {
 	conv, locale *string
 	meta
+}
+
+// asking adds the paymentId a query asks for.
+func (h head) asking(pid string) head {
+	h.pid = pid
+	return h
 }
 
 // fill gives the request a conversation id (a new one when empty) and its
@@ -192,7 +189,7 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 		return nil, e
 	}
 	minLife := c.timeout(op)
-	tok, terr := c.token(ctx, minLife)
+	tok, terr := c.tok.token(ctx, minLife)
 	if terr != nil {
 		e := tokenFailure(op, terr)
 		c.logCall(op, m, e, time.Since(start))
@@ -203,7 +200,7 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 	resent := false
 	if a.auth.resend() {
 		c.logAttempt(op, m, &a)
-		tok2, terr := c.replace(ctx, tok, a.auth == authRelogin, minLife)
+		tok2, terr := c.tok.replace(ctx, tok, a.auth == authRelogin, minLife)
 		if terr != nil {
 			// The first answer was a 401: nothing reached a device.
 			e := tokenFailure(op, terr)
@@ -227,7 +224,7 @@ func call[R any](ctx context.Context, c *Client, op *operation, m meta, body any
 		}
 	}
 	if a.auth == authDrop {
-		c.drop(tok)
+		c.tok.drop(tok)
 	}
 	if a.reason == ReasonReferenceMismatch {
 		c.log.Warn().Str("op", op.name).Str("device", m.device).Str("transactionReferenceId", m.ref).
@@ -273,10 +270,10 @@ func decodeAnswer[R any](c *Client, op *operation, a *answer) *R {
 func (c *Client) failure(op *operation, a *answer, resent bool, sent []*oauth2.Token) *Error {
 	e := &Error{Op: op.name, Class: a.class, Reason: a.reason, HTTPStatus: a.status, Resent: resent, Err: a.err}
 	if a.env != nil {
-		e.Code = c.scrub(string(a.env.ErrorCode), sent...)
-		e.Group = c.scrub(a.env.ErrorGroup, sent...)
-		e.Message = c.scrub(a.env.ErrorMessage, sent...)
-		e.ConsumerMessage = c.scrub(a.env.ConsumerErrorMessage, sent...)
+		e.Code = c.tok.scrub(string(a.env.ErrorCode), sent...)
+		e.Group = c.tok.scrub(a.env.ErrorGroup, sent...)
+		e.Message = c.tok.scrub(a.env.ErrorMessage, sent...)
+		e.ConsumerMessage = c.tok.scrub(a.env.ConsumerErrorMessage, sent...)
 	}
 	return e
 }
@@ -298,7 +295,7 @@ func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.To
 	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{WroteHeaders: func() { writes.Add(1) }})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.cfg.BaseURL+op.path, bytes.NewReader(raw))
 	if err != nil {
-		return answer{verdict: verdict{class: NotSent, reason: ReasonInvalidRequest}, err: c.safe(err, tok)}
+		return answer{verdict: verdict{class: NotSent, reason: ReasonInvalidRequest}, err: c.tok.safe(err, tok)}
 	}
 	// Without GetBody no layer of net/http can rewind the body and send the
 	// request again once it was written: Go's HTTP/2 client would otherwise
@@ -313,7 +310,7 @@ func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.To
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return answer{verdict: classifyTransport(err, writes.Load() > 0), err: c.safe(err, tok)}
+		return answer{verdict: classifyTransport(err, writes.Load() > 0), err: c.tok.safe(err, tok)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
@@ -324,7 +321,7 @@ func (c *Client) send(ctx context.Context, op *operation, m meta, tok *oauth2.To
 		if resp.StatusCode == http.StatusUnauthorized {
 			v = verdict{class: NotSent, reason: ReasonUnauthorized, auth: authRefresh}
 		}
-		return answer{verdict: v, status: resp.StatusCode, err: c.safe(err, tok)}
+		return answer{verdict: v, status: resp.StatusCode, err: c.tok.safe(err, tok)}
 	}
 	a := answer{status: resp.StatusCode, body: body}
 	if int64(len(body)) <= maxAnswerBytes {

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 )
 
 func sale(ref string, minor int64) PaymentRequest {
-	return PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref,
+	return PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref},
 		Amount: payment.NewMoney(minor, payment.TRY), Installment: 1, SalesType: SalesTypeSale}
 }
 
@@ -163,7 +164,7 @@ func TestHTTP5xxIsUnknownEvenWithADeclineBody(t *testing.T) {
 		if e := wantClass(t, err, Unknown); e.HTTPStatus != status {
 			t.Fatalf("status = %d", e.HTTPStatus)
 		}
-		_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+		_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"}})
 		wantClass(t, err, Unknown)
 		if c := f.counts(); c.service != 2 {
 			t.Fatalf("service calls = %d, want 2", c.service)
@@ -228,7 +229,7 @@ func TestUnauthorizedTwiceIsNeverAThirdSend(t *testing.T) {
 	if c := f.counts(); c.service != 2 {
 		t.Fatalf("service calls = %d, want exactly 2", c.service)
 	}
-	_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+	_, err = h.c.QueryTransactionStatus(context.Background(), QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"}})
 	if e := wantClass(t, err, AuthFailed); !e.Resent {
 		t.Fatalf("query after two 401s: %#v", e)
 	}
@@ -376,7 +377,7 @@ func TestChargedThenTokenErrorIsUnknown(t *testing.T) {
 				t.Fatalf("counts = %+v: resent, or renewed before anyone needed it", c)
 			}
 			// The query with the same reference settles it, after a fresh login.
-			resp, err := h.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"})
+			resp, err := h.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref-1"}})
 			wantClass(t, err, Approved)
 			if resp.PaymentID != "p-ref-1" || charges("ref-1") != 1 {
 				t.Fatalf("query %+v, charges %d", resp, charges("ref-1"))
@@ -488,11 +489,11 @@ func TestNotFoundOnlyForReadOnlyCalls(t *testing.T) {
 	_, err := h.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "p-x"})
 	wantClass(t, err, NotFound)
 	// A query by reference answered "not found by paymentId" is no evidence.
-	_, err = h.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{TransactionReferenceID: "r"})
+	_, err = h.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{TransactionReferenceID: "r"}})
 	wantClass(t, err, Unknown)
-	_, err = h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{TransactionReferenceID: "r"})
+	_, err = h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{TransactionReferenceID: "r"}})
 	wantClass(t, err, NotFound)
-	_, err = h.c.Void(ctx, VoidRequest{PaymentID: "p-x", PaymentDate: "20260406", DeviceUniqueID: testDevice, TransactionReferenceID: "v"})
+	_, err = h.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "v"}, PaymentID: "p-x", PaymentDate: "20260406"})
 	wantClass(t, err, Declined)
 }
 
@@ -544,11 +545,12 @@ func TestInvalidRequestIsRefusedLocally(t *testing.T) {
 			t.Errorf("%q not reported: %v", want, err)
 		}
 	}
-	_, err = h.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: "p", PaymentDate: 2026046, TransactionReferenceID: "v"})
+	_, err = h.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "v"}, PaymentID: "p", PaymentDate: 2026046})
 	wantClass(t, err, NotSent)
-	_, err = h.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice})
+	_, err = h.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice}})
 	wantClass(t, err, NotSent)
-	_, err = h.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "r", Amount: payment.NewMoney(100, payment.TRY), SalesType: SalesTypePostAuth})
+	_, err = h.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "r"},
+		Amount: payment.NewMoney(100, payment.TRY), SalesType: SalesTypePostAuth})
 	wantClass(t, err, NotSent)
 	if c := f.counts(); c.service != 0 {
 		t.Fatalf("service calls = %d, want 0", c.service)
@@ -577,7 +579,7 @@ func TestConcurrentCallsShareOneRefresh(t *testing.T) {
 	f.refreshGate, f.refreshEntered = gate, entered
 	f.mu.Unlock()
 	waiting := make(chan struct{}, calls)
-	h.c.onAsk = func() { waiting <- struct{}{} }
+	h.c.tok.onAsk = func() { waiting <- struct{}{} }
 	clk.Advance(7199*time.Second - 2*time.Second) // less life left than CardTimeout
 	var wg sync.WaitGroup
 	errs := make(chan error, calls)
@@ -726,7 +728,7 @@ func TestProactiveRefreshByOwner(t *testing.T) {
 
 func TestNoOwnerMeansNotSent(t *testing.T) {
 	f := newFake(t)
-	c, err := New(Config{BaseURL: f.srv.URL, Credentials: Credentials{ClientID: "a", ClientSecret: "b", Username: "c", Password: "d"}}, nil)
+	c, err := New(Config{BaseURL: f.srv.URL, Credentials: Credentials{ClientID: "a", ClientSecret: secret.New("b"), Username: "c", Password: secret.New("d")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -785,10 +787,10 @@ func TestTokensNeverLogged(t *testing.T) {
 }
 
 func TestCredentialsRedacted(t *testing.T) {
-	c := Credentials{ClientID: "id", ClientSecret: testSecret, Username: "user", Password: testPassword}
+	c := Credentials{ClientID: "id", ClientSecret: secret.New(testSecret), Username: "user", Password: secret.New(testPassword)}
 	cfg := Config{Credentials: c}
 	b, _ := json.Marshal(c)
-	ar := AuthorizeRequest{ClientSecret: testSecret, Password: testPassword}
+	ar := AuthorizeRequest{ClientSecret: secret.New(testSecret), Password: secret.New(testPassword)}
 	for _, s := range []string{
 		c.String(), c.GoString(), string(b),
 		fmt.Sprintf("%v", c), fmt.Sprintf("%+v", c), fmt.Sprintf("%#v", c), fmt.Sprintf("%s", c), fmt.Sprintf("%q", c),
@@ -820,7 +822,7 @@ func TestConfigValidation(t *testing.T) {
 	if strings.Contains(err.Error(), testPassword) {
 		t.Fatal("config error repeats a secret")
 	}
-	c, err := New(Config{BaseURL: "https://sandbox-api.iyzipay.com/", Credentials: Credentials{"a", "b", "c", "d"}}, nil)
+	c, err := New(Config{BaseURL: "https://sandbox-api.iyzipay.com/", Credentials: Credentials{"a", secret.New("b"), "c", secret.New("d")}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -836,7 +838,7 @@ func TestSavedTokenWithoutAccessTokenIsRenewedFirst(t *testing.T) {
 	clk := newClock()
 	store := NewMemoryTokenStore(&oauth2.Token{RefreshToken: "unknown-refresh-token", Expiry: clk.Now().Add(time.Hour)})
 	c, err := New(Config{BaseURL: f.srv.URL, Now: clk.Now,
-		Credentials: Credentials{ClientID: testClientID, ClientSecret: testSecret, Username: testUser, Password: testPassword}}, store)
+		Credentials: Credentials{ClientID: testClientID, ClientSecret: secret.New(testSecret), Username: testUser, Password: secret.New(testPassword)}}, store)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -956,7 +958,7 @@ func TestScrubTokenSentAndJWTs(t *testing.T) {
 		t.Fatalf("message %q", e.Message)
 	}
 	// And directly.
-	got := h.c.scrub("sent sent-token-123 and "+jwt+" and eyJhbGciOiJub25lIn0", &oauth2.Token{AccessToken: "sent-token-123"})
+	got := h.c.tok.scrub("sent sent-token-123 and "+jwt+" and eyJhbGciOiJub25lIn0", &oauth2.Token{AccessToken: "sent-token-123"})
 	if strings.Contains(got, "sent-token-123") || strings.Contains(got, "eyJ") {
 		t.Fatalf("scrub: %q", got)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/rs/zerolog"
 )
 
@@ -65,34 +66,26 @@ type Config struct {
 }
 
 // Credentials log in to the iyzico Terminal API. The secret halves
-// (ClientSecret, Password) are masked in every rendering: fmt verbs, JSON and
-// zerolog.
+// (ClientSecret, Password) are secret.Values, carried from the config as they
+// are and revealed only where the authorize form and the Basic header are
+// built (oauth.go); every rendering masks them: fmt verbs, JSON and zerolog.
 type Credentials struct {
 	ClientID     string
-	ClientSecret string
+	ClientSecret secret.Value
 	Username     string
-	Password     string
-}
-
-const masked = "***"
-
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	return masked
+	Password     secret.Value
 }
 
 // String shows the identifiers and masks the secrets.
 func (c Credentials) String() string {
 	return fmt.Sprintf("{ClientID:%s ClientSecret:%s Username:%s Password:%s}",
-		c.ClientID, mask(c.ClientSecret), c.Username, mask(c.Password))
+		c.ClientID, c.ClientSecret, c.Username, c.Password)
 }
 
 // GoString masks the secrets for %#v.
 func (c Credentials) GoString() string {
 	return fmt.Sprintf("upstream.Credentials{ClientID:%q, ClientSecret:%q, Username:%q, Password:%q}",
-		c.ClientID, mask(c.ClientSecret), c.Username, mask(c.Password))
+		c.ClientID, c.ClientSecret.String(), c.Username, c.Password.String())
 }
 
 // Format masks the secrets for every fmt verb.
@@ -107,17 +100,17 @@ func (c Credentials) Format(f fmt.State, verb rune) {
 // MarshalJSON masks the secrets.
 func (c Credentials) MarshalJSON() ([]byte, error) {
 	return json.Marshal(struct {
-		ClientID     string `json:"client_id"`
-		ClientSecret string `json:"client_secret"`
-		Username     string `json:"username"`
-		Password     string `json:"password"`
-	}{c.ClientID, mask(c.ClientSecret), c.Username, mask(c.Password)})
+		ClientID     string       `json:"client_id"`
+		ClientSecret secret.Value `json:"client_secret"`
+		Username     string       `json:"username"`
+		Password     secret.Value `json:"password"`
+	}{c.ClientID, c.ClientSecret, c.Username, c.Password})
 }
 
 // MarshalZerologObject masks the secrets when logged with Object/EmbedObject.
 func (c Credentials) MarshalZerologObject(e *zerolog.Event) {
-	e.Str("client_id", c.ClientID).Str("client_secret", mask(c.ClientSecret)).
-		Str("username", c.Username).Str("password", mask(c.Password))
+	e.Str("client_id", c.ClientID).Stringer("client_secret", c.ClientSecret).
+		Str("username", c.Username).Stringer("password", c.Password)
 }
 
 // withDefaults fills zero values and checks the rest, reporting every problem
@@ -140,11 +133,14 @@ func (cfg Config) withDefaults() (Config, error) {
 		cfg.BaseURL = u.String()
 	}
 	c := cfg.Credentials
-	for _, f := range []struct{ name, v string }{
-		{"ClientID", c.ClientID}, {"ClientSecret", c.ClientSecret},
-		{"Username", c.Username}, {"Password", c.Password},
+	for _, f := range []struct {
+		name  string
+		empty bool
+	}{
+		{"ClientID", c.ClientID == ""}, {"ClientSecret", c.ClientSecret.IsZero()},
+		{"Username", c.Username == ""}, {"Password", c.Password.IsZero()},
 	} {
-		if f.v == "" {
+		if f.empty {
 			problems = append(problems, "Credentials."+f.name+" is empty")
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/rs/zerolog"
 )
 
@@ -264,7 +265,7 @@ func start(t testing.TB, baseURL string, mod func(*Config)) *harness {
 	logs := &syncBuffer{}
 	cfg := Config{
 		BaseURL:      baseURL,
-		Credentials:  Credentials{ClientID: testClientID, ClientSecret: testSecret, Username: testUser, Password: testPassword},
+		Credentials:  Credentials{ClientID: testClientID, ClientSecret: secret.New(testSecret), Username: testUser, Password: secret.New(testPassword)},
 		CardTimeout:  5 * time.Second,
 		QueryTimeout: 5 * time.Second,
 		EODTimeout:   5 * time.Second,

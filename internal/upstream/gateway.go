@@ -32,6 +32,17 @@ type gatewayBase struct {
 	c *Client
 }
 
+// headOf is the request head of op: its conversation id, device and own
+// reference (the locale is the client's).
+func headOf(op *payment.Operation) Head {
+	return Head{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID}
+}
+
+// eodHead is the head of an end of day, which has no reference.
+func eodHead(op *payment.Operation) Head {
+	return Head{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID}
+}
+
 // describe notes what a query's answer says of the transaction it is about:
 // whether it repeats op's reference (the client already refused one that
 // names another), and its amount and device, which must match op when it

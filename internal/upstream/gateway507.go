@@ -43,16 +43,14 @@ func (g *gateway507) Execute(ctx context.Context, op *payment.Operation) payment
 		}
 		return out
 	case payment.KindSplitPayment:
-		resp, err := g.c.GmuPartialAdd(ctx, GmuPartialAddRequest{ConversationID: op.ConversationID,
-			DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID,
+		resp, err := g.c.GmuPartialAdd(ctx, GmuPartialAddRequest{Head: headOf(op),
 			SaleNumber: op.SaleNumber, Installment: op.Installment, Price: op.Amount})
 		if err != nil {
 			return fromError(err)
 		}
 		return g.outcome507(op.Kind, resp, "", "")
 	case payment.KindSplitComplete:
-		resp, err := g.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{ConversationID: op.ConversationID,
-			DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID, SaleNumber: op.SaleNumber})
+		resp, err := g.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{Head: headOf(op), SaleNumber: op.SaleNumber})
 		if err != nil {
 			return fromError(err)
 		}
@@ -62,8 +60,7 @@ func (g *gateway507) Execute(ctx context.Context, op *payment.Operation) payment
 		if err != nil {
 			return notSent(fmt.Errorf("payment date %q is not YYYYMMDD", op.PaymentDate))
 		}
-		resp, err := g.c.GmuVoid(ctx, GmuVoidRequest{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID,
-			PaymentID: op.PaymentID, PaymentDate: date, TransactionReferenceID: op.TransactionReferenceID})
+		resp, err := g.c.GmuVoid(ctx, GmuVoidRequest{Head: headOf(op), PaymentID: op.PaymentID, PaymentDate: date})
 		if err != nil {
 			return fromError(err)
 		}
@@ -83,8 +80,7 @@ func (g *gateway507) gmuSale(op *payment.Operation) GmuPaymentRequest {
 		items[i] = SaleItem{Name: l.Name, Generic: l.Generic, UnitCode: l.UnitCode, TaxGroupCode: l.TaxGroupCode,
 			ItemQuantity: l.Quantity, UnitPriceAmount: l.UnitPrice, GrossPriceAmount: l.Total, TotalPriceAmount: l.Total}
 	}
-	r := GmuPaymentRequest{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID,
-		TransactionReferenceID: op.TransactionReferenceID, PaymentType: PaymentType(op.PaymentType),
+	r := GmuPaymentRequest{Head: headOf(op), PaymentType: PaymentType(op.PaymentType),
 		Installment: op.Installment, SaleAppName: g.app.Name, SaleAppVersion: g.app.Version,
 		SaleDocumentType: DocumentType(op.DocumentType), SaleItems: items, Price: op.Amount, PaidPrice: op.Amount}
 	if b := op.Buyer; b != nil {
@@ -105,8 +101,9 @@ func (g *gateway507) refund507(ctx context.Context, op *payment.Operation) payme
 	if err != nil {
 		return notSent(fmt.Errorf("payment date %q is not YYYYMMDD", op.PaymentDate))
 	}
-	info, err := g.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{ConversationID: op.ConversationID,
-		DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.ParentTransactionReferenceID})
+	sale := headOf(op)
+	sale.TransactionReferenceID = op.ParentTransactionReferenceID
+	info, err := g.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: sale})
 	if err != nil {
 		out := fromError(err)
 		out.Class, out.Busy = payment.NotSent, false
@@ -126,8 +123,7 @@ func (g *gateway507) refund507(ctx context.Context, op *payment.Operation) payme
 			Name: l.Name, UnitCode: l.UnitCode, TaxGroupCode: l.TaxGroupCode, ItemQuantity: l.Quantity,
 			UnitPriceAmount: l.UnitPrice, GrossPriceAmount: l.Total, TotalPriceAmount: l.Total, ReturnAmount: l.Total})
 	}
-	resp, err := g.c.GmuRefund(ctx, GmuRefundRequest{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID,
-		PaymentID: op.PaymentID, PaymentDate: date, TransactionReferenceID: op.TransactionReferenceID,
+	resp, err := g.c.GmuRefund(ctx, GmuRefundRequest{Head: headOf(op), PaymentID: op.PaymentID, PaymentDate: date,
 		SaleAppName: g.app.Name, SaleAppVersion: g.app.Version, SaleItems: items})
 	if err != nil {
 		return fromError(err)
@@ -142,8 +138,7 @@ func (g *gateway507) refund507(ctx context.Context, op *payment.Operation) payme
 // it (a recorded 380201/380202 is Declined: nothing happened on the device),
 // NotFound starts the grace period, anything else leaves it unknown.
 func (g *gateway507) Query(ctx context.Context, op *payment.Operation) payment.Outcome {
-	resp, err := g.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{ConversationID: op.ConversationID,
-		DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID})
+	resp, err := g.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: headOf(op)})
 	if err != nil {
 		out := fromError(err)
 		// The client classifies a failed query as a record of the
@@ -162,7 +157,7 @@ func (g *gateway507) Query(ctx context.Context, op *payment.Operation) payment.O
 
 // EndOfDay runs iyzico's end of day on the operation's device.
 func (g *gateway507) EndOfDay(ctx context.Context, op *payment.Operation) (*payment.EndOfDayReport, payment.Outcome) {
-	resp, err := g.c.GmuEndOfDay(ctx, GmuEODRequest{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID})
+	resp, err := g.c.GmuEndOfDay(ctx, GmuEODRequest{Head: eodHead(op)})
 	if err != nil {
 		return nil, fromError(err)
 	}

@@ -21,20 +21,17 @@ func (g *gateway509) Execute(ctx context.Context, op *payment.Operation) payment
 	switch op.Kind {
 	case payment.KindSale, payment.KindPreAuth, payment.KindPostAuth:
 		st := map[payment.Kind]SalesType{payment.KindSale: SalesTypeSale, payment.KindPreAuth: SalesTypePreAuth, payment.KindPostAuth: SalesTypePostAuth}[op.Kind]
-		r := PaymentRequest{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID,
-			TransactionReferenceID: op.TransactionReferenceID, Installment: op.Installment, SalesType: st, Amount: op.Amount}
+		r := PaymentRequest{Head: headOf(op), Installment: op.Installment, SalesType: st, Amount: op.Amount}
 		if op.Kind == payment.KindPostAuth {
 			r.PaymentID = op.PaymentID
 		}
 		resp, err := g.c.Payment(ctx, r)
 		return g.outcome509(op.Kind, resp, err)
 	case payment.KindVoid:
-		resp, err := g.c.Void(ctx, VoidRequest{ConversationID: op.ConversationID, PaymentID: op.PaymentID,
-			PaymentDate: op.PaymentDate, DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID})
+		resp, err := g.c.Void(ctx, VoidRequest{Head: headOf(op), PaymentID: op.PaymentID, PaymentDate: op.PaymentDate})
 		return g.outcome509(op.Kind, resp, err)
 	case payment.KindRefund:
-		resp, err := g.c.Refund(ctx, RefundRequest{ConversationID: op.ConversationID, PaymentID: op.PaymentID,
-			DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID,
+		resp, err := g.c.Refund(ctx, RefundRequest{Head: headOf(op), PaymentID: op.PaymentID,
 			PaymentDate: op.PaymentDate, Amount: op.Amount})
 		return g.outcome509(op.Kind, resp, err)
 	}
@@ -46,8 +43,7 @@ func (g *gateway509) Execute(ctx context.Context, op *payment.Operation) payment
 // it (a recorded 380201/380202 is Declined: nothing happened on the device),
 // NotFound starts the grace period, anything else leaves it unknown.
 func (g *gateway509) Query(ctx context.Context, op *payment.Operation) payment.Outcome {
-	resp, err := g.c.QueryTransactionStatus(ctx, QueryRequest{ConversationID: op.ConversationID,
-		DeviceUniqueID: op.DeviceUniqueID, TransactionReferenceID: op.TransactionReferenceID})
+	resp, err := g.c.QueryTransactionStatus(ctx, QueryRequest{Head: headOf(op)})
 	out := g.outcome509(op.Kind, resp, err)
 	if out.Class == payment.Approved && resp != nil {
 		out.Voided = op.Kind.IsPayment() && resp.CancelHostReference != ""
@@ -63,7 +59,7 @@ func (g *gateway509) Query(ctx context.Context, op *payment.Operation) payment.O
 
 // EndOfDay runs iyzico's end of day on the operation's device.
 func (g *gateway509) EndOfDay(ctx context.Context, op *payment.Operation) (*payment.EndOfDayReport, payment.Outcome) {
-	resp, err := g.c.EndOfDay(ctx, EODRequest{ConversationID: op.ConversationID, DeviceUniqueID: op.DeviceUniqueID})
+	resp, err := g.c.EndOfDay(ctx, EODRequest{Head: eodHead(op)})
 	if err != nil {
 		return nil, fromError(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/secret"
 	"golang.org/x/oauth2"
 )
 
@@ -26,34 +27,35 @@ const (
 )
 
 // AuthorizeRequest is the form of POST /in-store/oauth2/authorize (spec §2.1).
-// Its String masks the secrets.
+// Its secrets stay masked in every rendering until Form reveals them.
 type AuthorizeRequest struct {
 	Scope            string // always "iyzipayApiGateway"
 	ClientID         string
-	ClientSecret     string
+	ClientSecret     secret.Value
 	ResponseType     string // always "code"
 	Username         string
-	Password         string
+	Password         secret.Value
 	RequestTimestamp string // Unix time in seconds (unit undocumented, spec §10 q5)
 }
 
-// Form encodes the request with the spec's field names.
+// Form encodes the request with the spec's field names: one of the two places
+// (with basicCredentials) where the secrets are revealed, to go to iyzico.
 func (r AuthorizeRequest) Form() url.Values {
 	return url.Values{
 		"scope":             {r.Scope},
 		"client_id":         {r.ClientID},
-		"client_secret":     {r.ClientSecret},
+		"client_secret":     {r.ClientSecret.Reveal()},
 		"response_type":     {r.ResponseType},
 		"username":          {r.Username},
-		"password":          {r.Password},
+		"password":          {r.Password.Reveal()},
 		"request_timestamp": {r.RequestTimestamp},
 	}
 }
 
 // String masks the secrets.
 func (r AuthorizeRequest) String() string {
-	return "AuthorizeRequest{scope=" + r.Scope + " client_id=" + r.ClientID + " client_secret=" + mask(r.ClientSecret) +
-		" response_type=" + r.ResponseType + " username=" + r.Username + " password=" + mask(r.Password) +
+	return "AuthorizeRequest{scope=" + r.Scope + " client_id=" + r.ClientID + " client_secret=" + r.ClientSecret.String() +
+		" response_type=" + r.ResponseType + " username=" + r.Username + " password=" + r.Password.String() +
 		" request_timestamp=" + r.RequestTimestamp + "}"
 }
 
@@ -98,71 +100,70 @@ type tokenRefusal struct {
 	Error string `json:"error"`
 }
 
-// basicAuth is the value of the token steps' Authorization header:
-// "Basic " + base64(client_id:client_secret), the values as they are.
-func (c *Client) basicAuth() string {
-	creds := c.cfg.Credentials
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(creds.ClientID+":"+creds.ClientSecret))
+// basicCredentials is base64(client_id:client_secret), the values as they
+// are: the token steps' Basic credentials, built once and kept as a secret.
+func basicCredentials(creds Credentials) secret.Value {
+	return secret.New(base64.StdEncoding.EncodeToString([]byte(creds.ClientID + ":" + creds.ClientSecret.Reveal())))
 }
 
 // login runs the two-step login: authorize (credentials → code), then the
 // authorization-code grant (code → token).
-func (c *Client) login(ctx context.Context) (*oauth2.Token, *Error) {
-	code, err := c.authorize(ctx)
+func (o *tokenOwner) login(ctx context.Context) (*oauth2.Token, *Error) {
+	code, err := o.authorize(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return c.grant(ctx, "token", url.Values{"grant_type": {"authorization_code"}, "code": {code}}, "")
+	return o.grant(ctx, "token", url.Values{"grant_type": {"authorization_code"}, "code": {code}}, "")
 }
 
 // refresh runs the refresh-token grant.
-func (c *Client) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, *Error) {
-	return c.grant(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, refreshToken)
+func (o *tokenOwner) refresh(ctx context.Context, refreshToken string) (*oauth2.Token, *Error) {
+	return o.grant(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {refreshToken}}, refreshToken)
 }
 
 // grant posts one token request. keep is the refresh token to keep when the
 // answer names none (a refresh that does not rotate it).
-func (c *Client) grant(ctx context.Context, step string, form url.Values, keep string) (*oauth2.Token, *Error) {
+func (o *tokenOwner) grant(ctx context.Context, step string, form url.Values, keep string) (*oauth2.Token, *Error) {
 	start := time.Now()
-	tctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+	tctx, cancel := context.WithTimeout(ctx, o.cfg.LoginTimeout)
 	defer cancel()
 	var wrote atomic.Bool
 	tctx = httptrace.WithClientTrace(tctx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
-	req, err := http.NewRequestWithContext(tctx, http.MethodPost, c.cfg.BaseURL+PathToken, strings.NewReader(form.Encode()))
+	req, err := http.NewRequestWithContext(tctx, http.MethodPost, o.cfg.BaseURL+PathToken, strings.NewReader(form.Encode()))
 	if err != nil {
-		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonInvalidRequest, Err: c.safe(err)}
+		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonInvalidRequest, Err: o.safe(err)}
 	}
-	req.Header.Set("Authorization", c.basicAuth())
+	req.Header.Set("Authorization", "Basic "+o.basic.Reveal())
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(req)
+	resp, err := o.http.Do(req)
 	if err != nil {
 		v := classifyTransport(err, wrote.Load())
-		c.logOAuth(step, 0, NotSent, time.Since(start))
-		return nil, &Error{Op: step, Class: NotSent, Reason: v.reason, Err: c.safe(err)}
+		o.logOAuth(step, 0, NotSent, time.Since(start))
+		return nil, &Error{Op: step, Class: NotSent, Reason: v.reason, Err: o.safe(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		c.logOAuth(step, resp.StatusCode, NotSent, time.Since(start))
-		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonConnectionLost, HTTPStatus: resp.StatusCode, Err: c.safe(err)}
+		o.logOAuth(step, resp.StatusCode, NotSent, time.Since(start))
+		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonConnectionLost, HTTPStatus: resp.StatusCode, Err: o.safe(err)}
 	}
 	if resp.StatusCode != http.StatusOK {
 		// Only the status and iyzico's one-word error survive: the body is
 		// never logged or quoted.
 		var tr tokenRefusal
 		_ = json.Unmarshal(body, &tr)
-		e := &Error{Op: step, Class: NotSent, Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode, Code: c.scrub(tr.Error)}
+		e := &Error{Op: step, Class: NotSent, Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode, Code: o.scrub(tr.Error)}
 		if e.HTTPStatus == http.StatusBadRequest || e.HTTPStatus == http.StatusUnauthorized || e.HTTPStatus == http.StatusForbidden {
 			e.Class, e.Reason = AuthFailed, ReasonCredentialsRejected
 			e.Message = "iyzico refused the " + step + " request; check client_id and client_secret"
 		}
-		c.logOAuth(step, e.HTTPStatus, e.Class, time.Since(start))
+		o.logOAuth(step, e.HTTPStatus, e.Class, time.Since(start))
 		return nil, e
 	}
 	var ta tokenAnswer
 	if json.Unmarshal(body, &ta) != nil || ta.AccessToken == "" {
-		c.logOAuth(step, resp.StatusCode, NotSent, time.Since(start))
+		o.logOAuth(step, resp.StatusCode, NotSent, time.Since(start))
 		return nil, &Error{Op: step, Class: NotSent, Reason: ReasonUnparseable, HTTPStatus: resp.StatusCode,
 			Message: "the " + step + " answer carried no access_token"}
 	}
@@ -170,25 +171,25 @@ func (c *Client) grant(ctx context.Context, step string, form url.Values, keep s
 	if tok.RefreshToken == "" {
 		tok.RefreshToken = keep
 	}
-	c.setExpiry(tok)
-	c.logOAuth(step, http.StatusOK, Approved, time.Since(start))
+	o.setExpiry(tok)
+	o.logOAuth(step, http.StatusOK, Approved, time.Since(start))
 	return tok, nil
 }
 
 // setExpiry computes the expiry from expires_in on Config.Now.
-func (c *Client) setExpiry(tok *oauth2.Token) {
+func (o *tokenOwner) setExpiry(tok *oauth2.Token) {
 	if tok.ExpiresIn > 0 {
-		tok.Expiry = c.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
+		tok.Expiry = o.cfg.Now().Add(time.Duration(tok.ExpiresIn) * time.Second)
 	} else {
 		tok.Expiry = time.Time{}
 	}
 }
 
 // authorize posts the credentials and returns the single-use code.
-func (c *Client) authorize(ctx context.Context) (string, *Error) {
+func (o *tokenOwner) authorize(ctx context.Context) (string, *Error) {
 	start := time.Now()
 	const op = "authorize"
-	creds := c.cfg.Credentials
+	creds := o.cfg.Credentials
 	req := AuthorizeRequest{
 		Scope:            "iyzipayApiGateway",
 		ClientID:         creds.ClientID,
@@ -196,88 +197,90 @@ func (c *Client) authorize(ctx context.Context) (string, *Error) {
 		ResponseType:     "code",
 		Username:         creds.Username,
 		Password:         creds.Password,
-		RequestTimestamp: strconv.FormatInt(c.cfg.Now().Unix(), 10),
+		RequestTimestamp: strconv.FormatInt(o.cfg.Now().Unix(), 10),
 	}
-	actx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+	actx, cancel := context.WithTimeout(ctx, o.cfg.LoginTimeout)
 	defer cancel()
 	var wrote atomic.Bool
 	actx = httptrace.WithClientTrace(actx, &httptrace.ClientTrace{WroteHeaders: func() { wrote.Store(true) }})
-	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, c.cfg.BaseURL+PathAuthorize, strings.NewReader(req.Form().Encode()))
+	hreq, err := http.NewRequestWithContext(actx, http.MethodPost, o.cfg.BaseURL+PathAuthorize, strings.NewReader(req.Form().Encode()))
 	if err != nil {
-		return "", &Error{Op: op, Class: NotSent, Reason: ReasonInvalidRequest, Err: c.safe(err)}
+		return "", &Error{Op: op, Class: NotSent, Reason: ReasonInvalidRequest, Err: o.safe(err)}
 	}
 	hreq.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	hreq.Header.Set("Accept", "application/json")
-	resp, err := c.http.Do(hreq)
+	resp, err := o.http.Do(hreq)
 	if err != nil {
 		v := classifyTransport(err, wrote.Load())
-		c.logOAuth(op, 0, NotSent, time.Since(start))
-		return "", &Error{Op: op, Class: NotSent, Reason: v.reason, Err: c.safe(err)}
+		o.logOAuth(op, 0, NotSent, time.Since(start))
+		return "", &Error{Op: op, Class: NotSent, Reason: v.reason, Err: o.safe(err)}
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
-		c.logOAuth(op, resp.StatusCode, NotSent, time.Since(start))
-		return "", &Error{Op: op, Class: NotSent, Reason: ReasonConnectionLost, HTTPStatus: resp.StatusCode, Err: c.safe(err)}
+		o.logOAuth(op, resp.StatusCode, NotSent, time.Since(start))
+		return "", &Error{Op: op, Class: NotSent, Reason: ReasonConnectionLost, HTTPStatus: resp.StatusCode, Err: o.safe(err)}
 	}
 	switch {
 	case resp.StatusCode == http.StatusOK:
 		var ok AuthorizeResponse
 		if json.Unmarshal(body, &ok) != nil || ok.Code == "" {
-			c.logOAuth(op, resp.StatusCode, NotSent, time.Since(start))
+			o.logOAuth(op, resp.StatusCode, NotSent, time.Since(start))
 			return "", &Error{Op: op, Class: NotSent, Reason: ReasonUnparseable, HTTPStatus: resp.StatusCode,
 				Message: "the authorize answer carried no code"}
 		}
-		c.logOAuth(op, resp.StatusCode, Approved, time.Since(start))
+		o.logOAuth(op, resp.StatusCode, Approved, time.Since(start))
 		return ok.Code, nil
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusBadRequest || resp.StatusCode == http.StatusForbidden:
 		var ae AuthorizeErrorResponse
 		_ = json.Unmarshal(body, &ae)
 		e := &Error{Op: op, Class: AuthFailed, Reason: ReasonCredentialsRejected, HTTPStatus: resp.StatusCode,
-			Code:    c.scrub(string(ae.ErrorCode)),
+			Code:    o.scrub(string(ae.ErrorCode)),
 			Message: "iyzico rejected the credentials; check client_id, client_secret, username and password"}
-		if d := c.scrub(ae.Description); d != "" {
+		if d := o.scrub(ae.Description); d != "" {
 			e.Message += " (" + d + ")"
 		}
-		c.logOAuth(op, resp.StatusCode, AuthFailed, time.Since(start))
+		o.logOAuth(op, resp.StatusCode, AuthFailed, time.Since(start))
 		return "", e
 	default:
-		c.logOAuth(op, resp.StatusCode, NotSent, time.Since(start))
+		o.logOAuth(op, resp.StatusCode, NotSent, time.Since(start))
 		return "", &Error{Op: op, Class: NotSent, Reason: ReasonHTTPStatus, HTTPStatus: resp.StatusCode}
 	}
 }
 
-func (c *Client) logOAuth(op string, status int, class Class, d time.Duration) {
-	ev := c.log.Info()
+func (o *tokenOwner) logOAuth(op string, status int, class Class, d time.Duration) {
+	ev := o.log.Info()
 	if class != Approved {
-		ev = c.log.Warn()
+		ev = o.log.Warn()
 	}
 	ev.Str("op", op).Int("http_status", status).Str("class", class.String()).Dur("duration", d).Msg("upstream login step")
 	reason := ReasonAnswered
 	if status == 0 {
 		reason = ReasonNotConnected
 	}
-	c.observe(CallRecord{Op: op, Class: class, HTTPStatus: status, Reason: reason, Duration: d})
+	o.observe(CallRecord{Op: op, Class: class, HTTPStatus: status, Reason: reason, Duration: d})
 }
+
+// masked stands where scrub removed a secret or token.
+const masked = secret.Masked
 
 // jwtShape matches anything that looks like a JWT (or its first part): a
 // base64url JSON header starts with "eyJ" ({"...). Such a text in an error
 // message is a token, whoever's it is.
 var jwtShape = regexp.MustCompile(`eyJ[A-Za-z0-9_\-]{4,}(?:\.[A-Za-z0-9_\-]*){0,2}`)
 
-// scrub removes every secret this client knows from s: the client secret, the
-// password, the Basic credentials, the held tokens, the tokens sent on this
-// call (a renewal may have replaced the held one meanwhile), and anything
-// shaped like a JWT.
-func (c *Client) scrub(s string, sent ...*oauth2.Token) string {
+// scrub removes every secret the owner knows from s: the client secret and
+// the password (as they are or query-escaped), the Basic credentials, the
+// held tokens, the tokens sent on this call (a renewal may have replaced the
+// held one meanwhile), and anything shaped like a JWT.
+func (o *tokenOwner) scrub(s string, sent ...*oauth2.Token) string {
 	if s == "" {
 		return s
 	}
-	creds := c.cfg.Credentials
-	secrets := []string{creds.ClientSecret, creds.Password,
-		base64.StdEncoding.EncodeToString([]byte(creds.ClientID + ":" + creds.ClientSecret)),
-		url.QueryEscape(creds.ClientSecret), url.QueryEscape(creds.Password)}
-	if h := c.held.Load(); h != nil {
+	creds := o.cfg.Credentials
+	s = o.basic.Redact(creds.Password.Redact(creds.ClientSecret.Redact(s)))
+	var secrets []string
+	if h := o.held.Load(); h != nil {
 		secrets = append(secrets, h.tok.AccessToken, h.tok.RefreshToken)
 	}
 	for _, t := range sent {
@@ -294,9 +297,9 @@ func (c *Client) scrub(s string, sent ...*oauth2.Token) string {
 }
 
 // safe wraps err with a scrubbed text.
-func (c *Client) safe(err error, sent ...*oauth2.Token) error {
+func (o *tokenOwner) safe(err error, sent ...*oauth2.Token) error {
 	if err == nil {
 		return nil
 	}
-	return &safeError{msg: c.scrub(err.Error(), sent...), err: err}
+	return &safeError{msg: o.scrub(err.Error(), sent...), err: err}
 }

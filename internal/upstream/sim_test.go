@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	sec "github.com/bridgedpos/bridged/internal/secret"
 	"github.com/bridgedpos/bridged/internal/simulator"
 )
 
@@ -31,7 +32,7 @@ func newSimEnv(t *testing.T, sc simulator.Config, mod func(*Config)) *simEnv {
 	logs := &syncBuffer{}
 	cfg := Config{
 		BaseURL:      srv.URL,
-		Credentials:  Credentials{ClientID: "sim-client", ClientSecret: "sim-secret", Username: "sim-user", Password: "sim-password"},
+		Credentials:  Credentials{ClientID: "sim-client", ClientSecret: sec.New("sim-secret"), Username: "sim-user", Password: sec.New("sim-password")},
 		CardTimeout:  5 * time.Second,
 		QueryTimeout: 5 * time.Second,
 		EODTimeout:   5 * time.Second,
@@ -89,9 +90,9 @@ func TestSimVUK509(t *testing.T) {
 		t.Fatalf("amount %v %v", m, err)
 	}
 	for _, q := range []QueryRequest{
-		{DeviceUniqueID: testDevice, TransactionReferenceID: "509-sale-1"},
+		{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-sale-1"}},
 		{PaymentID: string(s1.PaymentID)},
-		{PaymentID: string(s1.PaymentID), TransactionReferenceID: "509-sale-1"},
+		{Head: Head{TransactionReferenceID: "509-sale-1"}, PaymentID: string(s1.PaymentID)},
 	} {
 		r, err := e.c.QueryTransactionStatus(ctx, q)
 		wantClass(t, err, Approved)
@@ -101,8 +102,8 @@ func TestSimVUK509(t *testing.T) {
 	}
 
 	// Void the sale; the query then shows it voided.
-	v, err := e.c.Void(ctx, VoidRequest{PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), DeviceUniqueID: testDevice,
-		TransactionReferenceID: "509-void-1", Reason: "customer request"})
+	v, err := e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-1"},
+		PaymentID: string(s1.PaymentID), PaymentDate: string(s1.PaymentDate), Reason: "customer request"})
 	wantClass(t, err, Approved)
 	if v.CancelHostReference == "" {
 		t.Fatalf("void answer: %+v", v)
@@ -116,24 +117,24 @@ func TestSimVUK509(t *testing.T) {
 	// A second sale, refunded in part, in English.
 	s2, err := e.c.Payment(ctx, simSale("509-sale-2", 20000))
 	wantClass(t, err, Approved)
-	rf, err := e.c.Refund(ctx, RefundRequest{Locale: "en", PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate),
-		DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1", Amount: payment.NewMoney(5000, payment.TRY)})
+	rf, err := e.c.Refund(ctx, RefundRequest{Head: Head{Locale: "en", DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-1"},
+		PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(5000, payment.TRY)})
 	wantClass(t, err, Approved)
 	if m, _ := rf.Amount(); m.Minor() != 5000 || rf.RefundHostReference == "" {
 		t.Fatalf("refund answer: %+v", rf)
 	}
 	// Refunding more than is left is a business decline.
-	_, err = e.c.Refund(ctx, RefundRequest{PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate),
-		DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2", Amount: payment.NewMoney(90000, payment.TRY)})
+	_, err = e.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-refund-2"},
+		PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), Amount: payment.NewMoney(90000, payment.TRY)})
 	if x := wantClass(t, err, Declined); x.Code != "380112" || x.Group != "BUSINESS_ERROR" {
 		t.Fatalf("over-refund: %v", err)
 	}
 
 	// Pre-authorisation and its capture.
-	pre, err := e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-pre-1",
+	pre, err := e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-pre-1"},
 		Amount: payment.NewMoney(30000, payment.TRY), Installment: 1, SalesType: SalesTypePreAuth})
 	wantClass(t, err, Approved)
-	_, err = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-post-1",
+	_, err = e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-post-1"},
 		Amount: payment.NewMoney(25000, payment.TRY), Installment: 1, SalesType: SalesTypePostAuth, PaymentID: string(pre.PaymentID)})
 	wantClass(t, err, Approved)
 
@@ -161,7 +162,7 @@ func TestSimVUK509(t *testing.T) {
 		if x.Code != tc.code || x.Group != tc.group || x.Message == "" {
 			t.Fatalf(".%d: %#v", tc.kurus, x)
 		}
-		_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref})
+		_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}})
 		if q := wantClass(t, err, tc.query); q != nil && q.Reason != tc.queryReason {
 			t.Fatalf(".%d: query reason %v, want %v", tc.kurus, q.Reason, tc.queryReason)
 		}
@@ -170,22 +171,22 @@ func TestSimVUK509(t *testing.T) {
 		}
 	}
 	// A reference iyzico never saw.
-	_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "509-never-sent"})
+	_, err = e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-never-sent"}})
 	wantClass(t, err, NotFound)
 	// A device iyzico does not know: refused before any device acted.
-	_, err = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: "NO-SUCH-DEVICE", TransactionReferenceID: "509-x",
+	_, err = e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: "NO-SUCH-DEVICE", TransactionReferenceID: "509-x"},
 		Amount: payment.NewMoney(100, payment.TRY), Installment: 1, SalesType: SalesTypeSale})
 	wantClass(t, err, NotSent)
 
 	yes := true
-	eod, err := e.c.EndOfDay(ctx, EODRequest{DeviceUniqueID: testDevice, UseSummary: &yes})
+	eod, err := e.c.EndOfDay(ctx, EODRequest{Head: Head{DeviceUniqueID: testDevice}, UseSummary: &yes})
 	wantClass(t, err, Approved)
 	if eod.BatchNo == "" || len(eod.Totals) == 0 {
 		t.Fatalf("eod answer: %+v", eod)
 	}
 	// After end of day a void is refused: a business decline.
-	_, err = e.c.Void(ctx, VoidRequest{PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate), DeviceUniqueID: testDevice,
-		TransactionReferenceID: "509-void-late"})
+	_, err = e.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "509-void-late"},
+		PaymentID: string(s2.PaymentID), PaymentDate: string(s2.PaymentDate)})
 	if x := wantClass(t, err, Declined); x.HTTPStatus != 422 {
 		t.Fatalf("late void: %v", err)
 	}
@@ -217,7 +218,7 @@ func gmuLines(prices ...int64) ([]SaleItem, payment.Money) {
 
 func gmuSaleOf(ref string, pt PaymentType, prices ...int64) GmuPaymentRequest {
 	items, total := gmuLines(prices...)
-	return GmuPaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref, Price: total, PaidPrice: total,
+	return GmuPaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}, Price: total, PaidPrice: total,
 		PaymentType: pt, SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleDocumentType: DocumentEInvoice, SaleItems: items}
 }
 
@@ -238,7 +239,7 @@ func TestSimVUK507(t *testing.T) {
 			if m, err := s1.Amount(); err != nil || m.Minor() != 12345 {
 				t.Fatalf("amount %v %v", m, err)
 			}
-			for _, q := range []GmuQueryRequest{{PaymentID: string(s1.PaymentID)}, {DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}} {
+			for _, q := range []GmuQueryRequest{{PaymentID: string(s1.PaymentID)}, {Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}}} {
 				r, err := e.c.GmuQueryTransactionStatus(ctx, q)
 				wantClass(t, err, Approved)
 				if r.PaymentID != s1.PaymentID || r.CancelHostReference != "" {
@@ -247,7 +248,7 @@ func TestSimVUK507(t *testing.T) {
 			}
 
 			// What can be refunded, then refund one line.
-			info, err := e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"})
+			info, err := e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-sale-1"}})
 			wantClass(t, err, Approved)
 			if len(info.SaleItems) != 2 || info.TotalReturnableAmount == "" {
 				t.Fatalf("refundable info: %+v", info)
@@ -255,8 +256,8 @@ func TestSimVUK507(t *testing.T) {
 			line := sale.SaleItems[1]
 			line.RelatedSaleItemID = strconv.FormatInt(int64(info.SaleItems[1].ID), 10)
 			line.ReturnAmount = try(2345)
-			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{DeviceUniqueID: testDevice, PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate),
-				TransactionReferenceID: "507-refund-1", SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
+			rf, err := e.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-refund-1"},
+				PaymentID: string(s1.PaymentID), PaymentDate: int(s1.PaymentDate), SaleAppName: "bridged", SaleAppVersion: "0.1.0", SaleItems: []SaleItem{line}})
 			wantClass(t, err, Approved)
 			if m, _ := rf.Amount(); m.Minor() != 2345 {
 				t.Fatalf("refund answer: %+v", rf)
@@ -265,8 +266,8 @@ func TestSimVUK507(t *testing.T) {
 			// Cash sale, voided the same day.
 			s2, err := e.c.GmuPayment(ctx, gmuSaleOf("507-cash-1", PaymentTypeCash, 5000))
 			wantClass(t, err, Approved)
-			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate),
-				TransactionReferenceID: "507-void-1", Reason: "customer request"})
+			v, err := e.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-void-1"},
+				PaymentID: string(s2.PaymentID), PaymentDate: int(s2.PaymentDate), Reason: "customer request"})
 			wantClass(t, err, Approved)
 			if v.CancelHostReference == "" {
 				t.Fatalf("void answer: %+v", v)
@@ -284,11 +285,12 @@ func TestSimVUK507(t *testing.T) {
 				t.Fatalf("start: %+v", st)
 			}
 			for i, part := range []int64{5000, 7345} {
-				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{DeviceUniqueID: testDevice, TransactionReferenceID: fmt.Sprintf("507-split-1-part-%d", i),
+				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: fmt.Sprintf("507-split-1-part-%d", i)},
 					SaleNumber: st.SaleNumber, Price: try(part), Installment: 1})
 				wantClass(t, err, Approved)
 			}
-			done, err := e.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "507-split-1-complete", SaleNumber: st.SaleNumber})
+			done, err := e.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-split-1-complete"},
+				SaleNumber: st.SaleNumber})
 			wantClass(t, err, Approved)
 			if m, err := ParseAmount(done.RemainingPaymentAmount, payment.TRY); err != nil || !m.IsZero() {
 				t.Fatalf("complete: %+v", done)
@@ -312,19 +314,19 @@ func TestSimVUK507(t *testing.T) {
 				if x := wantClass(t, err, tc.class); x.Code != tc.code {
 					t.Fatalf(".%d: %#v", tc.kurus, x)
 				}
-				_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref})
+				_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}})
 				wantClass(t, err, tc.query)
 				if n := e.sim.Charges(ref); n != tc.charged {
 					t.Fatalf(".%d charged %d times", tc.kurus, n)
 				}
 			}
-			_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "507-never-sent"})
+			_, err = e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "507-never-sent"}})
 			wantClass(t, err, NotFound)
-			_, err = e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{TransactionReferenceID: "507-never-sent"})
+			_, err = e.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{TransactionReferenceID: "507-never-sent"}})
 			wantClass(t, err, NotFound)
 
 			no := false
-			eod, err := e.c.GmuEndOfDay(ctx, GmuEODRequest{DeviceUniqueID: testDevice, UseSummary: &no})
+			eod, err := e.c.GmuEndOfDay(ctx, GmuEODRequest{Head: Head{DeviceUniqueID: testDevice}, UseSummary: &no})
 			wantClass(t, err, Approved)
 			if eod.BatchNo == "" || len(eod.Tails) == 0 {
 				t.Fatalf("eod: %+v", eod)
@@ -372,7 +374,7 @@ func TestSimFaults(t *testing.T) {
 			mod:   func(c *Config) { c.QueryTimeout = 150 * time.Millisecond },
 			fault: simulator.Fault{Op: simulator.OpGmuQuery, Kind: simulator.FaultDelay, Delay: time.Minute},
 			op: func(e *simEnv, ref string) error {
-				_, err := e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{TransactionReferenceID: ref})
+				_, err := e.c.GmuQueryTransactionStatus(ctx, GmuQueryRequest{Head: Head{TransactionReferenceID: ref}})
 				return err
 			},
 			class: Unknown,
@@ -387,7 +389,7 @@ func TestSimFaults(t *testing.T) {
 				if n := e.sim.Charges("ref"); n != 1 {
 					t.Fatalf("charges = %d", n)
 				}
-				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"})
+				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"}})
 				wantClass(t, err, Approved)
 			},
 		},
@@ -411,7 +413,7 @@ func TestSimFaults(t *testing.T) {
 			op:    func(e *simEnv, ref string) error { _, err := e.c.Payment(ctx, simSale(ref, 100)); return err },
 			class: Unknown, // the request was written: the client cannot know it was not processed
 			check: func(t *testing.T, e *simEnv) {
-				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"})
+				_, err := e.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "ref"}})
 				wantClass(t, err, NotFound)
 			},
 		},
@@ -425,7 +427,7 @@ func TestSimFaults(t *testing.T) {
 			name:  "502 on a gmu refund",
 			fault: simulator.Fault{Op: simulator.OpGmuPartialAdd, Kind: simulator.FaultHTTPStatus, Status: 502},
 			op: func(e *simEnv, ref string) error {
-				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{SaleNumber: "S", TransactionReferenceID: ref, Price: try(100)})
+				_, err := e.c.GmuPartialAdd(ctx, GmuPartialAddRequest{Head: Head{TransactionReferenceID: ref}, SaleNumber: "S", Price: try(100)})
 				return err
 			},
 			class: Unknown,
@@ -521,7 +523,7 @@ func TestSimSessionRevokedAndLoginRefused(t *testing.T) {
 
 func TestSimBadCredentials(t *testing.T) {
 	const secret = "sim-password-that-is-right"
-	e := newSimEnv(t, simulator.Config{Password: secret}, func(c *Config) { c.Credentials.Password = "wrong-" + secret })
+	e := newSimEnv(t, simulator.Config{Password: secret}, func(c *Config) { c.Credentials.Password = sec.New("wrong-" + secret) })
 	_, err := e.c.Payment(context.Background(), simSale("ref", 100))
 	x := wantClass(t, err, AuthFailed)
 	if x.Reason != ReasonCredentialsRejected || !strings.Contains(err.Error(), "rejected the credentials") {
@@ -568,7 +570,7 @@ func TestSimConcurrentExpiry(t *testing.T) {
 			errs := make([]error, len(devices))
 			for i, d := range devices {
 				wg.Go(func() {
-					_, errs[i] = e.c.Payment(ctx, PaymentRequest{DeviceUniqueID: d, TransactionReferenceID: "ref-" + d,
+					_, errs[i] = e.c.Payment(ctx, PaymentRequest{Head: Head{DeviceUniqueID: d, TransactionReferenceID: "ref-" + d},
 						Amount: payment.NewMoney(1000, payment.TRY), Installment: 1, SalesType: SalesTypeSale})
 				})
 			}
@@ -600,7 +602,7 @@ func TestSimRestartUsesSavedToken(t *testing.T) {
 	srv := httptest.NewServer(sim.Handler())
 	t.Cleanup(srv.Close)
 	store := NewMemoryTokenStore(nil)
-	cfg := Config{BaseURL: srv.URL, Credentials: Credentials{"sim-client", "sim-secret", "sim-user", "sim-password"}}
+	cfg := Config{BaseURL: srv.URL, Credentials: Credentials{"sim-client", sec.New("sim-secret"), "sim-user", sec.New("sim-password")}}
 	for i := range 2 {
 		c, err := New(cfg, store)
 		if err != nil {
@@ -739,7 +741,7 @@ func TestSimLateRefund(t *testing.T) {
 func TestSimSecretWithReservedCharacters(t *testing.T) {
 	const secret = "pl+us/sl=ash==:c%2B"
 	e := newSimEnv(t, simulator.Config{ClientID: "id+1/=", ClientSecret: secret},
-		func(c *Config) { c.Credentials.ClientID, c.Credentials.ClientSecret = "id+1/=", secret })
+		func(c *Config) { c.Credentials.ClientID, c.Credentials.ClientSecret = "id+1/=", sec.New(secret) })
 	_, err := e.c.Payment(context.Background(), simSale("ref", 100))
 	wantClass(t, err, Approved)
 	if c := e.sim.Counters(); c.TokenByCode != 1 || c.OAuthFailures != 0 {

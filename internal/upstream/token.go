@@ -3,9 +3,14 @@ package upstream
 import (
 	"context"
 	"errors"
+	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/backoff"
+	"github.com/bridgedpos/bridged/internal/secret"
+	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 )
 
@@ -88,6 +93,55 @@ type TokenStatus struct {
 	Refreshes int `json:"refreshes"`
 }
 
+// tokenOwner owns the OAuth2 token, as Vault Agent's AuthHandler owns its
+// auth, apart from the calls that use it: it logs in and refreshes (oauth.go),
+// holds and saves the token, keeps its health, and is the one holder of the
+// credentials, so it is also what scrubs them from any text. One goroutine
+// (run) renews; calls ask it through token, replace and drop.
+type tokenOwner struct {
+	cfg     Config
+	http    *http.Client
+	store   TokenStore
+	log     zerolog.Logger
+	observe func(CallRecord) // the client's call health and metrics, for each login step
+	// basic is the token steps' Basic credentials, base64(client_id:client_secret).
+	basic secret.Value
+
+	held     atomic.Pointer[held]
+	requests chan tokenRequest
+	running  atomic.Bool
+	stopped  chan struct{}
+
+	statusMu         sync.Mutex
+	status           TokenStatus
+	retryAt          time.Time // real time of the next renewal attempt after a failure
+	retryBackoff     backoff.Counter
+	authErr          *Error // the last credential rejection, answered while blocked
+	authBlockedUntil time.Time
+	authBackoff      backoff.Counter
+
+	// droppedTok is the access token iyzico refused outside an HTTP 401
+	// (see drop); nil when none.
+	droppedTok atomic.Pointer[string]
+
+	onAsk func() // tests only: called when a call starts waiting for the owner
+}
+
+func newTokenOwner(cfg Config, hc *http.Client, tokens TokenStore, log zerolog.Logger, observe func(CallRecord)) *tokenOwner {
+	return &tokenOwner{
+		cfg:          cfg,
+		http:         hc,
+		store:        tokens,
+		log:          log,
+		observe:      observe,
+		basic:        basicCredentials(cfg.Credentials),
+		requests:     make(chan tokenRequest),
+		stopped:      make(chan struct{}),
+		retryBackoff: backoff.Counter{Policy: backoff.Policy{Min: retryMin, Max: retryMax}},
+		authBackoff:  backoff.Counter{Policy: backoff.Policy{Min: authBackoffMin, Max: authBackoffMax}},
+	}
+}
+
 // tokenRequest asks the owner for a token.
 type tokenRequest struct {
 	minLife  time.Duration // the caller's operation needs at least this much life
@@ -118,94 +172,106 @@ const (
 )
 
 // TokenExpiry is the held token's expiry; zero when no token is held.
-func (c *Client) TokenExpiry() time.Time {
-	if h := c.held.Load(); h != nil {
+func (c *Client) TokenExpiry() time.Time { return c.tok.expiry() }
+
+// TokenStatus reports the token's health.
+func (c *Client) TokenStatus() TokenStatus { return c.tok.health() }
+
+// Run owns the token until ctx ends: it loads the saved token (or logs in),
+// renews it RefreshAhead before expiry, and serves the calls that need a new
+// one, one at a time. It must run for calls to work; ctx must be long-lived
+// (the service's, not a request's). It returns nil when ctx ends.
+func (c *Client) Run(ctx context.Context) error { return c.tok.run(ctx) }
+
+func (o *tokenOwner) expiry() time.Time {
+	if h := o.held.Load(); h != nil {
 		return h.tok.Expiry
 	}
 	return time.Time{}
 }
 
-// TokenStatus reports the token's health.
-func (c *Client) TokenStatus() TokenStatus {
-	c.statusMu.Lock()
-	st := c.status
-	c.statusMu.Unlock()
-	if h := c.held.Load(); h != nil {
+// health is the token's health: the status, with the held token's expiry
+// and validity.
+func (o *tokenOwner) health() TokenStatus {
+	o.statusMu.Lock()
+	st := o.status
+	o.statusMu.Unlock()
+	if h := o.held.Load(); h != nil {
 		st.Expiry = h.tok.Expiry
 		st.Renewed = h.obtained
-		st.Valid = h.tok.AccessToken != "" && (h.tok.Expiry.IsZero() || c.cfg.Now().Before(h.tok.Expiry)) && !c.dropped(h.tok)
+		st.Valid = h.tok.AccessToken != "" && (h.tok.Expiry.IsZero() || o.cfg.Now().Before(h.tok.Expiry)) && !o.dropped(h.tok)
 	}
 	return st
 }
 
 // life is how long tok has left; a token without expiry counts as long-lived
 // (iyzico always sends expires_in; if it did not, 100311 still triggers a refresh).
-func (c *Client) life(tok *oauth2.Token) time.Duration {
+func (o *tokenOwner) life(tok *oauth2.Token) time.Duration {
 	if tok.Expiry.IsZero() {
 		return time.Duration(1<<63 - 1)
 	}
-	return tok.Expiry.Sub(c.cfg.Now())
+	return tok.Expiry.Sub(o.cfg.Now())
 }
 
 // token returns an access token with at least minLife left, asking the owner
-// (Run) for a new one when the held one is too short-lived. Calls never log in
+// (run) for a new one when the held one is too short-lived. Calls never log in
 // or refresh themselves: one goroutine owns the token, so any number of
 // concurrent calls cause one renewal.
-func (c *Client) token(ctx context.Context, minLife time.Duration) (*oauth2.Token, *Error) {
-	h := c.held.Load()
-	if h != nil && c.dropped(h.tok) {
+func (o *tokenOwner) token(ctx context.Context, minLife time.Duration) (*oauth2.Token, *Error) {
+	h := o.held.Load()
+	if h != nil && o.dropped(h.tok) {
 		// iyzico refused this token in an answer that was not a 401: log in
 		// again before anything else uses it.
-		return c.ask(ctx, tokenRequest{minLife: minLife, rejected: h.tok.AccessToken, relogin: true})
+		return o.ask(ctx, tokenRequest{minLife: minLife, rejected: h.tok.AccessToken, relogin: true})
 	}
-	if c.enough(h, minLife) {
+	if o.enough(h, minLife) {
 		return h.tok, nil
 	}
-	return c.ask(ctx, tokenRequest{minLife: minLife})
+	return o.ask(ctx, tokenRequest{minLife: minLife})
 }
 
 // drop marks tok as refused by iyzico in an answer that may have followed a
 // device action (a token error that was not an HTTP 401). Nothing is resent;
 // the next call that needs a token has the owner log in again first.
-func (c *Client) drop(tok *oauth2.Token) {
+func (o *tokenOwner) drop(tok *oauth2.Token) {
 	if tok == nil || tok.AccessToken == "" {
 		return
 	}
 	s := tok.AccessToken
-	c.droppedTok.Store(&s)
-	c.log.Warn().Str("op", "token").Msg("iyzico refused the token outside an HTTP 401; the next call logs in again")
+	o.droppedTok.Store(&s)
+	o.log.Warn().Str("op", "token").Msg("iyzico refused the token outside an HTTP 401; the next call logs in again")
 }
 
 // dropped reports whether tok is the token drop marked.
-func (c *Client) dropped(tok *oauth2.Token) bool {
-	d := c.droppedTok.Load()
+func (o *tokenOwner) dropped(tok *oauth2.Token) bool {
+	d := o.droppedTok.Load()
 	return d != nil && tok != nil && *d == tok.AccessToken
 }
 
 // replace asks the owner for a token other than rejected, which iyzico refused.
-func (c *Client) replace(ctx context.Context, rejected *oauth2.Token, relogin bool, minLife time.Duration) (*oauth2.Token, *Error) {
-	return c.ask(ctx, tokenRequest{minLife: minLife, rejected: rejected.AccessToken, relogin: relogin})
+func (o *tokenOwner) replace(ctx context.Context, rejected *oauth2.Token, relogin bool, minLife time.Duration) (*oauth2.Token, *Error) {
+	return o.ask(ctx, tokenRequest{minLife: minLife, rejected: rejected.AccessToken, relogin: relogin})
 }
 
-func (c *Client) ask(ctx context.Context, r tokenRequest) (*oauth2.Token, *Error) {
-	if c.onAsk != nil {
-		c.onAsk() // tests: a call is about to wait for the owner
+func (o *tokenOwner) ask(ctx context.Context, r tokenRequest) (*oauth2.Token, *Error) {
+	if o.onAsk != nil {
+		o.onAsk() // tests: a call is about to wait for the owner
 	}
 	// A renewal is a refresh and possibly a login (authorize + token).
-	ctx, cancel := context.WithTimeout(ctx, 3*c.cfg.LoginTimeout+time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 3*o.cfg.LoginTimeout+time.Second)
 	defer cancel()
 	r.reply = make(chan tokenReply, 1)
 	notRunning := &Error{Class: NotSent, Reason: ReasonNoToken, Err: ErrNotRunning}
 	waited := func() *Error {
-		if !c.running.Load() {
+		if !o.running.Load() {
 			return notRunning
 		}
 		return &Error{Class: NotSent, Reason: ReasonNoToken,
 			Err: &safeError{msg: "waiting for a token: " + ctx.Err().Error(), err: ctx.Err()}}
 	}
 	select {
-	case c.requests <- r:
-	case <-c.stopped:
+	case o.requests <- r:
+	case <-o.stopped:
 		return nil, notRunning
 	case <-ctx.Done():
 		return nil, waited()
@@ -213,49 +279,46 @@ func (c *Client) ask(ctx context.Context, r tokenRequest) (*oauth2.Token, *Error
 	select {
 	case rep := <-r.reply:
 		return rep.tok, rep.err
-	case <-c.stopped:
+	case <-o.stopped:
 		return nil, notRunning
 	case <-ctx.Done():
 		return nil, waited()
 	}
 }
 
-// Run owns the token until ctx ends: it loads the saved token (or logs in),
-// renews it RefreshAhead before expiry, and serves the calls that need a new
-// one, one at a time. It must run for calls to work; ctx must be long-lived
-// (the service's, not a request's). It returns nil when ctx ends.
-func (c *Client) Run(ctx context.Context) error {
-	if !c.running.CompareAndSwap(false, true) {
+// run is the owner's loop (Client.Run).
+func (o *tokenOwner) run(ctx context.Context) error {
+	if !o.running.CompareAndSwap(false, true) {
 		return errors.New("upstream: Run called more than once")
 	}
-	defer close(c.stopped) // running stays true: a Client runs once
+	defer close(o.stopped) // running stays true: an owner runs once
 
-	c.loadSaved(ctx)
-	if h := c.held.Load(); h == nil || h.tok.AccessToken == "" || c.life(h.tok) < c.cfg.RefreshAhead {
-		c.renew(ctx, h == nil || h.tok.RefreshToken == "")
+	o.loadSaved(ctx)
+	if h := o.held.Load(); h == nil || h.tok.AccessToken == "" || o.life(h.tok) < o.cfg.RefreshAhead {
+		o.renew(ctx, h == nil || h.tok.RefreshToken == "")
 	}
 	for {
-		timer := time.NewTimer(c.nextRenewal())
+		timer := time.NewTimer(o.nextRenewal())
 		select {
 		case <-ctx.Done():
 			timer.Stop()
 			return nil
 		case <-timer.C:
-			h := c.held.Load()
-			c.renew(ctx, h == nil || h.tok.RefreshToken == "" || c.dropped(h.tok))
-		case r := <-c.requests:
+			h := o.held.Load()
+			o.renew(ctx, h == nil || h.tok.RefreshToken == "" || o.dropped(h.tok))
+		case r := <-o.requests:
 			timer.Stop()
-			c.serve(ctx, r)
+			o.serve(ctx, r)
 		}
 	}
 }
 
-func (c *Client) loadSaved(ctx context.Context) {
-	lctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+func (o *tokenOwner) loadSaved(ctx context.Context) {
+	lctx, cancel := context.WithTimeout(ctx, o.cfg.LoginTimeout)
 	defer cancel()
-	tok, err := c.store.LoadToken(lctx)
+	tok, err := o.store.LoadToken(lctx)
 	if err != nil {
-		c.log.Warn().Str("op", "token_load").Str("reason", "store_error").Msg("saved token could not be read; logging in")
+		o.log.Warn().Str("op", "token_load").Str("reason", "store_error").Msg("saved token could not be read; logging in")
 		return
 	}
 	if tok == nil || (tok.AccessToken == "" && tok.RefreshToken == "") {
@@ -267,47 +330,47 @@ func (c *Client) loadSaved(ctx context.Context) {
 	if tok.ExpiresIn > 0 && !tok.Expiry.IsZero() {
 		obtained = tok.Expiry.Add(-time.Duration(tok.ExpiresIn) * time.Second)
 	}
-	c.held.Store(&held{tok: copyToken(tok), obtained: obtained})
-	c.log.Info().Str("op", "token_load").Time("expiry", tok.Expiry).Msg("using saved token")
+	o.held.Store(&held{tok: copyToken(tok), obtained: obtained})
+	o.log.Info().Str("op", "token_load").Time("expiry", tok.Expiry).Msg("using saved token")
 }
 
 // nextRenewal is the real-time wait until the owner should renew on its own:
 // RefreshAhead before expiry, but never before half the token's life has
 // passed (so a token shorter-lived than RefreshAhead does not spin), and after
 // a failure the retry backoff.
-func (c *Client) nextRenewal() time.Duration {
-	c.statusMu.Lock()
-	retryAt := c.retryAt
-	c.statusMu.Unlock()
+func (o *tokenOwner) nextRenewal() time.Duration {
+	o.statusMu.Lock()
+	retryAt := o.retryAt
+	o.statusMu.Unlock()
 	if !retryAt.IsZero() {
 		return max(time.Until(retryAt), retryMin)
 	}
-	h := c.held.Load()
+	h := o.held.Load()
 	if h == nil {
 		return retryMin
 	}
 	if h.tok.Expiry.IsZero() {
 		return 24 * time.Hour
 	}
-	at := h.tok.Expiry.Add(-c.cfg.RefreshAhead)
+	at := h.tok.Expiry.Add(-o.cfg.RefreshAhead)
 	if half := h.obtained.Add(h.tok.Expiry.Sub(h.obtained) / 2); at.Before(half) {
 		at = half
 	}
-	return max(at.Sub(c.cfg.Now()), retryMin)
+	return max(at.Sub(o.cfg.Now()), retryMin)
 }
 
 // serve answers one token request, renewing only when no held token fits.
-func (c *Client) serve(ctx context.Context, r tokenRequest) {
-	if tok, ok := c.fits(r); ok {
+func (o *tokenOwner) serve(ctx context.Context, r tokenRequest) {
+	if tok, ok := o.fits(r); ok {
 		r.reply <- tokenReply{tok: tok}
 		return
 	}
-	if err := c.authBlocked(); err != nil {
+	if err := o.authBlocked(); err != nil {
 		r.reply <- tokenReply{err: err}
 		return
 	}
-	h := c.held.Load()
-	tok, err := c.renew(ctx, r.relogin || h == nil || h.tok.RefreshToken == "" || c.dropped(h.tok))
+	h := o.held.Load()
+	tok, err := o.renew(ctx, r.relogin || h == nil || h.tok.RefreshToken == "" || o.dropped(h.tok))
 	r.reply <- tokenReply{tok: tok, err: err}
 	if err == nil {
 		return
@@ -315,8 +378,8 @@ func (c *Client) serve(ctx context.Context, r tokenRequest) {
 	// Everyone already waiting shares this failure instead of each trying again.
 	for {
 		select {
-		case r2 := <-c.requests:
-			if tok, ok := c.fits(r2); ok {
+		case r2 := <-o.requests:
+			if tok, ok := o.fits(r2); ok {
 				r2.reply <- tokenReply{tok: tok}
 			} else {
 				r2.reply <- tokenReply{err: err}
@@ -328,26 +391,26 @@ func (c *Client) serve(ctx context.Context, r tokenRequest) {
 }
 
 // fits returns the held token when it satisfies r.
-func (c *Client) fits(r tokenRequest) (*oauth2.Token, bool) {
-	h := c.held.Load()
-	if h == nil || h.tok.AccessToken == "" || c.dropped(h.tok) {
+func (o *tokenOwner) fits(r tokenRequest) (*oauth2.Token, bool) {
+	h := o.held.Load()
+	if h == nil || h.tok.AccessToken == "" || o.dropped(h.tok) {
 		return nil, false
 	}
 	if r.rejected != "" {
 		// Someone already replaced the refused token: use the new one.
 		return h.tok, h.tok.AccessToken != r.rejected
 	}
-	return h.tok, c.enough(h, r.minLife)
+	return h.tok, o.enough(h, r.minLife)
 }
 
 // enough reports whether h can serve a call that needs minLife. A token that
 // iyzico issued with less total life than that is accepted while nearly fresh
 // (90% of its life left): renewing it would only buy another such token.
-func (c *Client) enough(h *held, minLife time.Duration) bool {
+func (o *tokenOwner) enough(h *held, minLife time.Duration) bool {
 	if h == nil || h.tok.AccessToken == "" {
 		return false
 	}
-	life := c.life(h.tok)
+	life := o.life(h.tok)
 	if life >= minLife {
 		return true
 	}
@@ -355,11 +418,11 @@ func (c *Client) enough(h *held, minLife time.Duration) bool {
 	return life > 0 && total > 0 && life >= total-total/10
 }
 
-func (c *Client) authBlocked() *Error {
-	c.statusMu.Lock()
-	defer c.statusMu.Unlock()
-	if c.authErr != nil && time.Now().Before(c.authBlockedUntil) {
-		return c.authErr
+func (o *tokenOwner) authBlocked() *Error {
+	o.statusMu.Lock()
+	defer o.statusMu.Unlock()
+	if o.authErr != nil && time.Now().Before(o.authBlockedUntil) {
+		return o.authErr
 	}
 	return nil
 }
@@ -367,65 +430,65 @@ func (c *Client) authBlocked() *Error {
 // renew gets a new token: the refresh grant first (unless login is forced or
 // no refresh token is held), a full login when that fails. It publishes and
 // saves the result, or records the failure.
-func (c *Client) renew(ctx context.Context, login bool) (*oauth2.Token, *Error) {
+func (o *tokenOwner) renew(ctx context.Context, login bool) (*oauth2.Token, *Error) {
 	var (
 		tok *oauth2.Token
 		err *Error
 	)
 	if !login {
-		if h := c.held.Load(); h != nil {
-			tok, err = c.refresh(ctx, h.tok.RefreshToken)
+		if h := o.held.Load(); h != nil {
+			tok, err = o.refresh(ctx, h.tok.RefreshToken)
 			if err == nil {
-				c.install(ctx, tok, false)
+				o.install(ctx, tok, false)
 				return tok, nil
 			}
 		}
 	}
-	tok, err = c.login(ctx)
+	tok, err = o.login(ctx)
 	if err != nil {
-		c.fail(err)
+		o.fail(err)
 		return nil, err
 	}
-	c.install(ctx, tok, true)
+	o.install(ctx, tok, true)
 	return tok, nil
 }
 
-func (c *Client) install(ctx context.Context, tok *oauth2.Token, login bool) {
-	c.held.Store(&held{tok: tok, obtained: c.cfg.Now()})
-	c.droppedTok.Store(nil)
-	c.statusMu.Lock()
-	c.status.LastError, c.status.LastErrorClass, c.status.LastErrorReason = "", Unknown, ""
+func (o *tokenOwner) install(ctx context.Context, tok *oauth2.Token, login bool) {
+	o.held.Store(&held{tok: tok, obtained: o.cfg.Now()})
+	o.droppedTok.Store(nil)
+	o.statusMu.Lock()
+	o.status.LastError, o.status.LastErrorClass, o.status.LastErrorReason = "", Unknown, ""
 	if login {
-		c.status.Logins++
+		o.status.Logins++
 	} else {
-		c.status.Refreshes++
+		o.status.Refreshes++
 	}
-	c.retryAt, c.authErr, c.authBlockedUntil = time.Time{}, nil, time.Time{}
-	c.retryBackoff.Reset()
-	c.authBackoff.Reset()
-	c.statusMu.Unlock()
-	if !tok.Expiry.IsZero() && tok.Expiry.Sub(c.cfg.Now()) < c.cfg.CardTimeout {
-		c.log.Warn().Str("op", "token").Dur("life", tok.Expiry.Sub(c.cfg.Now())).
+	o.retryAt, o.authErr, o.authBlockedUntil = time.Time{}, nil, time.Time{}
+	o.retryBackoff.Reset()
+	o.authBackoff.Reset()
+	o.statusMu.Unlock()
+	if !tok.Expiry.IsZero() && tok.Expiry.Sub(o.cfg.Now()) < o.cfg.CardTimeout {
+		o.log.Warn().Str("op", "token").Dur("life", tok.Expiry.Sub(o.cfg.Now())).
 			Msg("token lives shorter than the card timeout")
 	}
-	sctx, cancel := context.WithTimeout(ctx, c.cfg.LoginTimeout)
+	sctx, cancel := context.WithTimeout(ctx, o.cfg.LoginTimeout)
 	defer cancel()
-	if err := c.store.SaveToken(sctx, copyToken(tok)); err != nil {
+	if err := o.store.SaveToken(sctx, copyToken(tok)); err != nil {
 		// Not fatal: the next start logs in again.
-		c.log.Warn().Str("op", "token_save").Str("reason", "store_error").Msg("token could not be saved")
+		o.log.Warn().Str("op", "token_save").Str("reason", "store_error").Msg("token could not be saved")
 	}
 }
 
-func (c *Client) fail(err *Error) {
-	c.statusMu.Lock()
-	defer c.statusMu.Unlock()
-	c.status.LastError, c.status.LastErrorClass, c.status.LastErrorReason = err.Error(), err.Class, err.Reason
+func (o *tokenOwner) fail(err *Error) {
+	o.statusMu.Lock()
+	defer o.statusMu.Unlock()
+	o.status.LastError, o.status.LastErrorClass, o.status.LastErrorReason = err.Error(), err.Class, err.Reason
 	if err.Reason == "" {
-		c.status.LastErrorReason = Reason(err.Class.String())
+		o.status.LastErrorReason = Reason(err.Class.String())
 	}
-	c.retryAt = time.Now().Add(c.retryBackoff.Fail())
+	o.retryAt = time.Now().Add(o.retryBackoff.Fail())
 	if err.Class == AuthFailed {
-		c.authErr, c.authBlockedUntil = err, time.Now().Add(c.authBackoff.Fail())
-		c.retryAt = c.authBlockedUntil
+		o.authErr, o.authBlockedUntil = err, time.Now().Add(o.authBackoff.Fail())
+		o.retryAt = o.authBlockedUntil
 	}
 }

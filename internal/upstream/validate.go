@@ -32,6 +32,14 @@ func (p *problems) device(v string, required bool) {
 	}
 }
 
+// noReference refuses a transactionReferenceId on a request that has none
+// (an end of day): Head carries one for the others.
+func (p *problems) noReference(v string) {
+	if v != "" {
+		p.add("transactionReferenceId is not part of an end of day")
+	}
+}
+
 func (p *problems) amount(name string, m payment.Money) {
 	if !m.IsPositive() {
 		p.add("%s must be positive", name)
@@ -132,6 +140,7 @@ func (r *EODRequest) validate() *Error {
 	var p problems
 	p.locale509(r.Locale)
 	p.device(r.DeviceUniqueID, true)
+	p.noReference(r.TransactionReferenceID)
 	return p.err()
 }
 
@@ -258,5 +267,6 @@ func (r *GmuPartialCompleteRequest) validate() *Error {
 func (r *GmuEODRequest) validate() *Error {
 	var p problems
 	p.device(r.DeviceUniqueID, true)
+	p.noReference(r.TransactionReferenceID)
 	return p.err()
 }

@@ -108,30 +108,22 @@ func (it SaleItem) MarshalJSON() ([]byte, error) {
 }
 
 // GmuPaymentRequest is POST /v2/terminal-host/gmu/payment (GmuPaymentRequest),
-// also the body of partial-payment/start. Empty ConversationID and Locale are
-// filled in (a new UUID; Config.Locale in upper case).
+// also the body of partial-payment/start.
 type GmuPaymentRequest struct {
-	Locale                 string       `json:"locale,omitempty"`
-	ConversationID         string       `json:"conversationId,omitempty"`
-	DeviceUniqueID         string       `json:"deviceUniqueId"`
-	TransactionReferenceID string       `json:"transactionReferenceId"`
-	PaymentType            PaymentType  `json:"paymentType"`
-	Installment            int          `json:"installment,omitempty"` // 0 = not sent (iyzico's default 1)
-	SaleAppName            string       `json:"saleAppName"`
-	SaleAppVersion         string       `json:"saleAppVersion"`
-	SaleDocumentType       DocumentType `json:"saleDocumentType"`
-	NotificationPhone      string       `json:"notificationPhone,omitempty"`
-	NotificationEmail      string       `json:"notificationEmail,omitempty"`
-	SaleItems              []SaleItem   `json:"saleItems"`
-	BuyerInfo              *BuyerInfo   `json:"buyerInfo,omitempty"`
+	Head
+	PaymentType       PaymentType  `json:"paymentType"`
+	Installment       int          `json:"installment,omitempty"` // 0 = not sent (iyzico's default 1)
+	SaleAppName       string       `json:"saleAppName"`
+	SaleAppVersion    string       `json:"saleAppVersion"`
+	SaleDocumentType  DocumentType `json:"saleDocumentType"`
+	NotificationPhone string       `json:"notificationPhone,omitempty"`
+	NotificationEmail string       `json:"notificationEmail,omitempty"`
+	SaleItems         []SaleItem   `json:"saleItems"`
+	BuyerInfo         *BuyerInfo   `json:"buyerInfo,omitempty"`
 	// Price (gross) and PaidPrice (to pay) are sent as price, paidPrice and
 	// currency; both must share one currency.
 	Price     payment.Money `json:"-"`
 	PaidPrice payment.Money `json:"-"`
-}
-
-func (r *GmuPaymentRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // MarshalJSON writes price, paidPrice and currency.
@@ -148,78 +140,47 @@ func (r GmuPaymentRequest) MarshalJSON() ([]byte, error) {
 // GmuQueryRequest is POST /v2/terminal-host/gmu/payment/query-transaction-status;
 // PaymentID, TransactionReferenceID or both.
 type GmuQueryRequest struct {
-	Locale                 string `json:"locale,omitempty"`
-	ConversationID         string `json:"conversationId,omitempty"`
-	PaymentID              string `json:"paymentId,omitempty"`
-	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
-	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
+	Head
+	PaymentID string `json:"paymentId,omitempty"`
 }
 
-func (r *GmuQueryRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, pid: r.PaymentID}}
-}
+// head adds the paymentId asked for, which the answer must repeat.
+func (r *GmuQueryRequest) head() head { return r.Head.head().asking(r.PaymentID) }
 
 // GmuVoidRequest is POST /v2/terminal-host/gmu/payment/void (same day only).
 type GmuVoidRequest struct {
-	Locale                 string `json:"locale,omitempty"`
-	ConversationID         string `json:"conversationId,omitempty"`
-	DeviceUniqueID         string `json:"deviceUniqueId"`
-	PaymentID              string `json:"paymentId"`
-	PaymentDate            int    `json:"paymentDate"` // YYYYMMDD as an integer
-	TransactionReferenceID string `json:"transactionReferenceId"`
-	Reason                 string `json:"reason,omitempty"`
-	Description            string `json:"description,omitempty"`
-}
-
-func (r *GmuVoidRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+	Head
+	PaymentID   string `json:"paymentId"`
+	PaymentDate int    `json:"paymentDate"` // YYYYMMDD as an integer
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
 // GmuRefundRequest is POST /v2/terminal-host/gmu/payment/refund, by line.
 type GmuRefundRequest struct {
-	Locale                 string     `json:"locale,omitempty"`
-	ConversationID         string     `json:"conversationId,omitempty"`
-	DeviceUniqueID         string     `json:"deviceUniqueId"`
-	PaymentID              string     `json:"paymentId"`
-	PaymentDate            int        `json:"paymentDate"` // YYYYMMDD as an integer
-	TransactionReferenceID string     `json:"transactionReferenceId"`
-	SaleAppName            string     `json:"saleAppName"`
-	SaleAppVersion         string     `json:"saleAppVersion"`
-	NotificationPhone      string     `json:"notificationPhone,omitempty"`
-	NotificationEmail      string     `json:"notificationEmail,omitempty"`
-	SaleItems              []SaleItem `json:"saleItems"` // each with RelatedSaleItemID and ReturnAmount
-}
-
-func (r *GmuRefundRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+	Head
+	PaymentID         string     `json:"paymentId"`
+	PaymentDate       int        `json:"paymentDate"` // YYYYMMDD as an integer
+	SaleAppName       string     `json:"saleAppName"`
+	SaleAppVersion    string     `json:"saleAppVersion"`
+	NotificationPhone string     `json:"notificationPhone,omitempty"`
+	NotificationEmail string     `json:"notificationEmail,omitempty"`
+	SaleItems         []SaleItem `json:"saleItems"` // each with RelatedSaleItemID and ReturnAmount
 }
 
 // GmuRefundableSaleInfoRequest is POST /v2/terminal-host/gmu/payment/refundable-sale-info.
+// Its TransactionReferenceID is the original sale's.
 type GmuRefundableSaleInfoRequest struct {
-	Locale                 string `json:"locale,omitempty"`
-	ConversationID         string `json:"conversationId,omitempty"`
-	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
-	TransactionReferenceID string `json:"transactionReferenceId"` // of the original sale
-}
-
-func (r *GmuRefundableSaleInfoRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
+	Head
 }
 
 // GmuPartialAddRequest is POST /v2/terminal-host/gmu/partial-payment/add-payment.
 type GmuPartialAddRequest struct {
-	Locale                 string `json:"locale,omitempty"`
-	ConversationID         string `json:"conversationId,omitempty"`
-	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
-	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
-	SaleNumber             string `json:"saleNumber"`
-	Installment            int    `json:"installment,omitempty"`
+	Head
+	SaleNumber  string `json:"saleNumber"`
+	Installment int    `json:"installment,omitempty"`
 	// Price (at most the remaining amount) is sent as price and currency.
 	Price payment.Money `json:"-"`
-}
-
-func (r *GmuPartialAddRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // MarshalJSON writes price and currency.
@@ -234,27 +195,15 @@ func (r GmuPartialAddRequest) MarshalJSON() ([]byte, error) {
 
 // GmuPartialCompleteRequest is POST /v2/terminal-host/gmu/partial-payment/complete.
 type GmuPartialCompleteRequest struct {
-	Locale                 string `json:"locale,omitempty"`
-	ConversationID         string `json:"conversationId,omitempty"`
-	DeviceUniqueID         string `json:"deviceUniqueId"`
-	TransactionReferenceID string `json:"transactionReferenceId"`
-	SaleNumber             string `json:"saleNumber"`
+	Head
+	SaleNumber string `json:"saleNumber"`
 }
 
-func (r *GmuPartialCompleteRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
-}
-
-// GmuEODRequest is POST /v2/terminal-host/gmu/eod.
+// GmuEODRequest is POST /v2/terminal-host/gmu/eod. An end of day has no
+// transactionReferenceId: one set in its Head is refused.
 type GmuEODRequest struct {
-	Locale         string `json:"locale,omitempty"`
-	ConversationID string `json:"conversationId,omitempty"`
-	DeviceUniqueID string `json:"deviceUniqueId"`
-	UseSummary     *bool  `json:"useSummary,omitempty"`
-}
-
-func (r *GmuEODRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID}}
+	Head
+	UseSummary *bool `json:"useSummary,omitempty"`
 }
 
 // AddedSaleItem is a sale line as the device recorded it.

@@ -35,21 +35,13 @@ const (
 )
 
 // PaymentRequest is POST /v2/terminal-host/payment (CompletePaymentRequest).
-// Empty ConversationID and Locale are filled in (a new UUID; Config.Locale).
 type PaymentRequest struct {
-	ConversationID         string    `json:"conversationId"`
-	Locale                 string    `json:"locale"`
-	DeviceUniqueID         string    `json:"deviceUniqueId"`
-	TransactionReferenceID string    `json:"transactionReferenceId"`
-	Installment            int       `json:"installment"` // 0-12; 0 and 1 both mean a single payment
-	SalesType              SalesType `json:"salesType"`
-	PaymentID              string    `json:"paymentId,omitempty"` // required for POST_AUTH
+	Head
+	Installment int       `json:"installment"` // 0-12; 0 and 1 both mean a single payment
+	SalesType   SalesType `json:"salesType"`
+	PaymentID   string    `json:"paymentId,omitempty"` // required for POST_AUTH
 	// Amount is sent as price (an exact JSON number) and currency.
 	Amount payment.Money `json:"-"`
-}
-
-func (r *PaymentRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // MarshalJSON writes price and currency from Amount.
@@ -66,49 +58,33 @@ func (r PaymentRequest) MarshalJSON() ([]byte, error) {
 // Send PaymentID, or DeviceUniqueID + TransactionReferenceID, or both ids
 // (spec §3.2: the three are not required at once).
 type QueryRequest struct {
-	ConversationID         string `json:"conversationId"`
-	Locale                 string `json:"locale"`
-	PaymentID              string `json:"paymentId,omitempty"`
-	DeviceUniqueID         string `json:"deviceUniqueId,omitempty"`
-	TransactionReferenceID string `json:"transactionReferenceId,omitempty"`
+	Head
+	PaymentID string `json:"paymentId,omitempty"`
 }
 
-func (r *QueryRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID, pid: r.PaymentID}}
-}
+// head adds the paymentId asked for, which the answer must repeat.
+func (r *QueryRequest) head() head { return r.Head.head().asking(r.PaymentID) }
 
 // VoidRequest is POST /v2/terminal-host/payment/void.
+// Its TransactionReferenceID is new, for this void.
 type VoidRequest struct {
-	ConversationID         string `json:"conversationId"`
-	Locale                 string `json:"locale"`
-	PaymentID              string `json:"paymentId"`
-	PaymentDate            string `json:"paymentDate"` // YYYYMMDD of the original payment
-	DeviceUniqueID         string `json:"deviceUniqueId"`
-	TransactionReferenceID string `json:"transactionReferenceId"` // new, for this void
-	Reason                 string `json:"reason,omitempty"`
-	Description            string `json:"description,omitempty"`
+	Head
+	PaymentID   string `json:"paymentId"`
+	PaymentDate string `json:"paymentDate"` // YYYYMMDD of the original payment
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
 }
 
-func (r *VoidRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
-}
-
-// RefundRequest is POST /v2/terminal-host/payment/refund (by amount).
+// RefundRequest is POST /v2/terminal-host/payment/refund (by amount). Its
+// TransactionReferenceID is new, for this refund.
 type RefundRequest struct {
-	ConversationID         string `json:"conversationId"`
-	Locale                 string `json:"locale"`
-	PaymentID              string `json:"paymentId"`
-	DeviceUniqueID         string `json:"deviceUniqueId"`
-	TransactionReferenceID string `json:"transactionReferenceId"` // new, for this refund
-	PaymentDate            string `json:"paymentDate"`            // YYYYMMDD of the original payment
-	Reason                 string `json:"reason,omitempty"`
-	Description            string `json:"description,omitempty"`
+	Head
+	PaymentID   string `json:"paymentId"`
+	PaymentDate string `json:"paymentDate"` // YYYYMMDD of the original payment
+	Reason      string `json:"reason,omitempty"`
+	Description string `json:"description,omitempty"`
 	// Amount is sent as price; the spec's refund has no currency field.
 	Amount payment.Money `json:"-"`
-}
-
-func (r *RefundRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID, ref: r.TransactionReferenceID}}
 }
 
 // MarshalJSON writes price from Amount.
@@ -120,17 +96,12 @@ func (r RefundRequest) MarshalJSON() ([]byte, error) {
 	}{plain(r), amountNumber(r.Amount)})
 }
 
-// EODRequest is POST /v2/terminal-host/eod.
+// EODRequest is POST /v2/terminal-host/eod. An end of day has no
+// transactionReferenceId: one set in its Head is refused.
 type EODRequest struct {
-	ConversationID string `json:"conversationId"`
-	Locale         string `json:"locale"`
-	DeviceUniqueID string `json:"deviceUniqueId"`
+	Head
 	// UseSummary: true prints the transaction details on the slip; nil omits it.
 	UseSummary *bool `json:"useSummary,omitempty"`
-}
-
-func (r *EODRequest) head() head {
-	return head{&r.ConversationID, &r.Locale, meta{device: r.DeviceUniqueID}}
 }
 
 // PaymentResponse is TerminalPaymentSuccessResponse (payment, query, void,

@@ -19,7 +19,7 @@ func saleLine() SaleItem {
 }
 
 func gmuSale(ref string) GmuPaymentRequest {
-	return GmuPaymentRequest{DeviceUniqueID: testDevice, TransactionReferenceID: ref, Price: try(10000), PaidPrice: try(10000),
+	return GmuPaymentRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: ref}, Price: try(10000), PaidPrice: try(10000),
 		PaymentType: PaymentTypeCard, SaleAppName: "bridged", SaleAppVersion: "1.0.0", SaleDocumentType: DocumentEInvoice,
 		SaleItems: []SaleItem{saleLine()}}
 }
@@ -66,21 +66,22 @@ func TestWireShapes(t *testing.T) {
 			[]string{"conversationId", "locale", "deviceUniqueId", "transactionReferenceId", "price", "currency", "installment", "salesType", "paymentId"},
 			map[string]any{"locale": "en", "price": json.Number("0.05"), "salesType": "POST_AUTH", "paymentId": "p-1"}},
 		{"query", func() error {
-			_, err := h.c.QueryTransactionStatus(ctx, QueryRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "r-1"})
+			_, err := h.c.QueryTransactionStatus(ctx, QueryRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "r-1"}})
 			return err
 		}, PathQuery, []string{"conversationId", "locale", "deviceUniqueId", "transactionReferenceId"}, map[string]any{"locale": "tr"}},
 		{"void", func() error {
-			_, err := h.c.Void(ctx, VoidRequest{PaymentID: "p-1", PaymentDate: "20260406", DeviceUniqueID: testDevice, TransactionReferenceID: "v-1", Reason: "x"})
+			_, err := h.c.Void(ctx, VoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "v-1"}, PaymentID: "p-1", PaymentDate: "20260406", Reason: "x"})
 			return err
 		}, PathVoid, []string{"conversationId", "locale", "paymentId", "paymentDate", "deviceUniqueId", "transactionReferenceId", "reason"},
 			map[string]any{"paymentDate": "20260406"}},
 		{"refund", func() error {
-			_, err := h.c.Refund(ctx, RefundRequest{PaymentID: "p-1", PaymentDate: "20260406", DeviceUniqueID: testDevice, TransactionReferenceID: "f-1", Amount: try(100)})
+			_, err := h.c.Refund(ctx, RefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "f-1"},
+				PaymentID: "p-1", PaymentDate: "20260406", Amount: try(100)})
 			return err
 		}, PathRefund, []string{"conversationId", "locale", "paymentId", "deviceUniqueId", "price", "transactionReferenceId", "paymentDate"},
 			map[string]any{"price": json.Number("1.00"), "paymentDate": "20260406"}},
 		{"eod", func() error {
-			_, err := h.c.EndOfDay(ctx, EODRequest{DeviceUniqueID: testDevice, UseSummary: &yes})
+			_, err := h.c.EndOfDay(ctx, EODRequest{Head: Head{DeviceUniqueID: testDevice}, UseSummary: &yes})
 			return err
 		}, PathEOD,
 			[]string{"conversationId", "locale", "deviceUniqueId", "useSummary"}, map[string]any{"useSummary": true}},
@@ -97,33 +98,36 @@ func TestWireShapes(t *testing.T) {
 			return err
 		}, PathGmuQuery, []string{"locale", "conversationId", "paymentId"}, nil},
 		{"gmu.void", func() error {
-			_, err := h.c.GmuVoid(ctx, GmuVoidRequest{DeviceUniqueID: testDevice, PaymentID: "p-1", PaymentDate: 20260406, TransactionReferenceID: "v-1"})
+			_, err := h.c.GmuVoid(ctx, GmuVoidRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "v-1"}, PaymentID: "p-1", PaymentDate: 20260406})
 			return err
 		}, PathGmuVoid, []string{"locale", "conversationId", "deviceUniqueId", "paymentId", "paymentDate", "transactionReferenceId"},
 			map[string]any{"paymentDate": json.Number("20260406")}},
 		{"gmu.refund", func() error {
-			_, err := h.c.GmuRefund(ctx, GmuRefundRequest{DeviceUniqueID: testDevice, PaymentID: "p-1", PaymentDate: 20260406,
-				TransactionReferenceID: "f-1", SaleAppName: "bridged", SaleAppVersion: "1", SaleItems: []SaleItem{refundLine}})
+			_, err := h.c.GmuRefund(ctx, GmuRefundRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "f-1"},
+				PaymentID: "p-1", PaymentDate: 20260406, SaleAppName: "bridged", SaleAppVersion: "1", SaleItems: []SaleItem{refundLine}})
 			return err
 		}, PathGmuRefund, []string{"locale", "conversationId", "deviceUniqueId", "paymentId", "paymentDate", "transactionReferenceId",
 			"saleAppName", "saleAppVersion", "saleItems"}, map[string]any{"paymentDate": json.Number("20260406")}},
 		{"gmu.refundable", func() error {
-			_, err := h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{TransactionReferenceID: "s-1"})
+			_, err := h.c.GmuRefundableSaleInfo(ctx, GmuRefundableSaleInfoRequest{Head: Head{TransactionReferenceID: "s-1"}})
 			return err
 		}, PathGmuRefundableSaleInfo, []string{"locale", "conversationId", "transactionReferenceId"}, nil},
 		{"gmu.partial_start", func() error { _, err := h.c.GmuPartialStart(ctx, gmuSale("s-3")); return err }, PathGmuPartialStart,
 			[]string{"locale", "conversationId", "deviceUniqueId", "transactionReferenceId", "price", "paidPrice", "paymentType", "currency",
 				"saleAppName", "saleAppVersion", "saleDocumentType", "saleItems"}, nil},
 		{"gmu.partial_add", func() error {
-			_, err := h.c.GmuPartialAdd(ctx, GmuPartialAddRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "a-1", SaleNumber: "S-1", Price: try(5000)})
+			_, err := h.c.GmuPartialAdd(ctx, GmuPartialAddRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "a-1"}, SaleNumber: "S-1", Price: try(5000)})
 			return err
 		}, PathGmuPartialAdd, []string{"locale", "conversationId", "deviceUniqueId", "transactionReferenceId", "saleNumber", "price", "currency"},
 			map[string]any{"price": json.Number("50.00")}},
 		{"gmu.partial_complete", func() error {
-			_, err := h.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{DeviceUniqueID: testDevice, TransactionReferenceID: "c-1", SaleNumber: "S-1"})
+			_, err := h.c.GmuPartialComplete(ctx, GmuPartialCompleteRequest{Head: Head{DeviceUniqueID: testDevice, TransactionReferenceID: "c-1"}, SaleNumber: "S-1"})
 			return err
 		}, PathGmuPartialComplete, []string{"locale", "conversationId", "deviceUniqueId", "transactionReferenceId", "saleNumber"}, nil},
-		{"gmu.eod", func() error { _, err := h.c.GmuEndOfDay(ctx, GmuEODRequest{DeviceUniqueID: testDevice}); return err }, PathGmuEOD,
+		{"gmu.eod", func() error {
+			_, err := h.c.GmuEndOfDay(ctx, GmuEODRequest{Head: Head{DeviceUniqueID: testDevice}})
+			return err
+		}, PathGmuEOD,
 			[]string{"locale", "conversationId", "deviceUniqueId"}, nil},
 	}
 	for _, c := range checks {
@@ -165,5 +169,26 @@ func TestWireShapes(t *testing.T) {
 				t.Errorf("%s: line %v, want keys %v", c.name, line, lk)
 			}
 		}
+	}
+}
+
+// TestEndOfDayRefusesAReference: an end of day has no transactionReferenceId
+// (spec §3.5, §4.9). The Head every request embeds can carry one; an end of
+// day refuses it before anything is sent rather than put it on the wire.
+func TestEndOfDayRefusesAReference(t *testing.T) {
+	f := newFake(t)
+	h := start(t, f.srv.URL, nil)
+	ctx := context.Background()
+	withRef := Head{DeviceUniqueID: testDevice, TransactionReferenceID: "eod-1"}
+	_, err := h.c.EndOfDay(ctx, EODRequest{Head: withRef})
+	if e := wantClass(t, err, NotSent); e.Reason != ReasonInvalidRequest || !strings.Contains(err.Error(), "transactionReferenceId") {
+		t.Fatalf("509: %v", err)
+	}
+	_, err = h.c.GmuEndOfDay(ctx, GmuEODRequest{Head: withRef})
+	if e := wantClass(t, err, NotSent); e.Reason != ReasonInvalidRequest || !strings.Contains(err.Error(), "transactionReferenceId") {
+		t.Fatalf("507: %v", err)
+	}
+	if c := f.counts(); c.service != 0 {
+		t.Fatalf("service calls = %d, want 0", c.service)
 	}
 }

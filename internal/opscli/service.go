@@ -6,10 +6,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/kardianos/service"
-
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/ossvc"
+	"github.com/kardianos/service"
 )
 
 // Service runs install, uninstall, start, stop and restart (the service's

@@ -17,6 +17,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/bridgedpos/bridged/internal/simulator"
@@ -182,15 +183,19 @@ func (e *ecrClient) sale(ctx context.Context, w, seq int) error {
 	if err != nil {
 		return err
 	}
-	var v struct {
-		Status json.RawMessage `json:"status"`
-		Code   string          `json:"code"`
+	// A 2xx answer is the payment, any other a problem document.
+	var status, code string
+	if resp.StatusCode/100 == 2 {
+		var p apitype.Payment
+		_ = json.Unmarshal(raw, &p)
+		status = p.Status
+	} else {
+		var p apitype.Problem
+		_ = json.Unmarshal(raw, &p)
+		code = p.Code
 	}
-	_ = json.Unmarshal(raw, &v)
-	var status string
-	_ = json.Unmarshal(v.Status, &status) // a problem's status is a number
 	if resp.StatusCode != http.StatusCreated || status != "approved" {
-		return fmt.Errorf("HTTP %d %s%s", resp.StatusCode, status, v.Code)
+		return fmt.Errorf("HTTP %d %s%s", resp.StatusCode, status, code)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"gopkg.in/natefinch/lumberjack.v2"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/failpoint"
 	"github.com/bridgedpos/bridged/internal/metrics"
@@ -308,7 +309,7 @@ func journalAdmin(st *store.Store, svc *payment.Service) server.Journal {
 			_, err := st.Backup(ctx, w)
 			return err
 		},
-		Compact: func(ctx context.Context, force bool) (server.CompactResult, error) {
+		Compact: func(ctx context.Context, force bool) (apitype.CompactResult, error) {
 			return opscli.CompactJournal(ctx, st, force, svc.Hold)
 		},
 	}

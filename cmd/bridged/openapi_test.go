@@ -29,6 +29,7 @@ import (
 	"net/http"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,7 @@ import (
 	"github.com/pb33f/libopenapi/datamodel/high/base"
 	v3 "github.com/pb33f/libopenapi/datamodel/high/v3"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 
 	"github.com/bridgedpos/bridged/internal/config"
@@ -286,19 +288,13 @@ func (c *apiContract) checkEvent(frame []string) string {
 	if ok, errs := sv.ValidateSchemaString(c.event, f["data"]); !ok {
 		c.t.Errorf("event %s: data contradicts the Event schema:\n%s\n%s", f["id"], describeViolations(errs), f["data"])
 	}
-	var data struct {
-		Seq     json.Number   `json:"seq"`
-		State   payment.State `json:"state"`
-		Payment struct {
-			Type, Status string
-		} `json:"payment"`
-	}
-	if err := json.Unmarshal([]byte(f["data"]), &data); err != nil || data.Seq.String() != f["id"] {
-		c.t.Errorf("event %s: seq %s (%v)", f["id"], data.Seq, err)
+	var data apitype.Event
+	if err := json.Unmarshal([]byte(f["data"]), &data); err != nil || strconv.FormatUint(data.Seq, 10) != f["id"] {
+		c.t.Errorf("event %s: seq %d (%v)", f["id"], data.Seq, err)
 	}
 	// The name says the status after this change (data.state); data.payment
 	// is the operation as it is now, which may have moved on.
-	if kind, status, _ := strings.Cut(f["event"], "."); (status != string(data.State.Status()) && !strings.HasPrefix(status, "conflict") && status != "settled") ||
+	if kind, status, _ := strings.Cut(f["event"], "."); (status != string(payment.State(data.State).Status()) && !strings.HasPrefix(status, "conflict") && status != "settled") ||
 		(kind != "payment" && kind != data.Payment.Type) {
 		c.t.Errorf("event %s is named %q for a %s change to %s", f["id"], f["event"], data.Payment.Type, data.State)
 	}

@@ -29,6 +29,33 @@ var closures = map[string][]string{
 	"internal/ossvc":       {bbolt, chi, http},
 }
 
+// TestAPITypeIsStandardLibraryOnly: the wire types' whole closure is the
+// standard library, so that any client of the API can take them.
+func TestAPITypeIsStandardLibraryOnly(t *testing.T) {
+	for _, b := range builds {
+		if v := nonStandard("internal/apitype", listDeps(t, b.goos, b.tags)["internal/apitype"]); len(v) != 0 {
+			t.Errorf("GOOS=%s tags=%q: %v", b.goos, b.tags, v)
+		}
+	}
+	deps := listDeps(t, "linux", "")
+	if len(nonStandard("internal/apiview", deps["internal/apiview"])) == 0 {
+		t.Error("apiview's closure (payment and more) was not caught as beyond the standard library")
+	}
+}
+
+// nonStandard lists the packages of a closure that are not the standard
+// library's (whose paths have no dot in their first element).
+func nonStandard(pkg string, closure []string) []string {
+	var out []string
+	for _, dep := range closure {
+		first, _, _ := strings.Cut(dep, "/")
+		if strings.Contains(first, ".") {
+			out = append(out, pkg+" depends on "+dep)
+		}
+	}
+	return out
+}
+
 // builds are the builds the closures are checked in: the per-OS files of a
 // package and the failpoint tag each choose other imports.
 var builds = []struct{ goos, tags string }{{"linux", ""}, {"windows", ""}, {"linux", "failpoint"}}

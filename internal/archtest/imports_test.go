@@ -42,7 +42,14 @@ var rules = map[string]rule{
 	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
-	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback"}, forbidden: []string{bbolt}},
+	"internal/server": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback",
+		"internal/apitype", "internal/apiview"}, forbidden: []string{bbolt}},
+	// apitype is the local API's wire types, a leaf of the standard library
+	// only (TestAPITypeIsStandardLibraryOnly): the server encodes them, the
+	// operator verbs and the bench decode them. apiview builds the
+	// operation's from the domain, for the server and the verbs alike.
+	"internal/apitype": {forbidden: []string{bbolt, chi, http}},
+	"internal/apiview": {allowBridged: []string{"internal/payment", "internal/apitype"}, forbidden: []string{bbolt, chi, http}},
 	// apiauth is the signed-request scheme both ends use; safetext escapes
 	// outside text for terminals, CSV and the page. Neither imports bridged.
 	"internal/apiauth":  {forbidden: []string{bbolt, chi, http}},
@@ -60,7 +67,8 @@ var rules = map[string]rule{
 	"proof/scan":    {},
 	// The benchmark harness drives the real binary, the simulator and the
 	// store; nothing imports it.
-	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/store/storesim", "internal/upstream", "internal/secret", "internal/simulator", "proof/harness"}},
+	"bench": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/store", "internal/store/storesim", "internal/upstream", "internal/secret", "internal/simulator", "proof/harness",
+		"internal/apitype"}},
 	// metrics owns the Prometheus registry; the wiring feeds it through hooks.
 	"internal/metrics": {allowBridged: []string{"internal/payment"}, forbidden: []string{bbolt, chi}},
 	// failpoint holds the daemon's test seams: it names payment's and
@@ -74,12 +82,11 @@ var rules = map[string]rule{
 	// opscli is the operator verbs: the signed client of a running daemon
 	// (apiauth, safetext for what it prints), the journal itself when none
 	// runs (store, payment), iyzico's login check of doctor (upstream), and
-	// the service verbs over ossvc. It is the one package besides cmd that
-	// imports server, for the daemon's wire types (PaymentView,
-	// CompactResult) until they have a package of their own (issue 19, the
-	// local-API wire types); never chi.
+	// the service verbs over ossvc. It reads the daemon's answers as the wire
+	// types (apitype), and shows the journal as the API would (apiview);
+	// never the server, never chi.
 	"internal/opscli": {allowBridged: []string{"internal/config", "internal/payment", "internal/store", "internal/upstream",
-		"internal/server", "internal/apiauth", "internal/safetext", "internal/ossvc"}, forbidden: []string{chi}},
+		"internal/apitype", "internal/apiview", "internal/apiauth", "internal/safetext", "internal/ossvc"}, forbidden: []string{chi}},
 	// ossvctest is the stand-ins the tests of ossvc and cmd/bridged share
 	// (a service manager, systemd's notify socket); only tests import it.
 	"internal/ossvc/ossvctest": {forbidden: []string{bbolt, chi, http}},
@@ -123,6 +130,10 @@ func TestViolationsAreCaught(t *testing.T) {
 		{"internal/ossvc", module + "/internal/server"},
 		{"internal/ossvc", module + "/internal/opscli"},
 		{"internal/opscli", module + "/cmd/bridged"},
+		{"internal/opscli", module + "/internal/server"},
+		{"internal/apitype", module + "/internal/payment"},
+		{"internal/apitype", "net/http"},
+		{"internal/apiview", module + "/internal/server"},
 	}
 	for _, tt := range tests {
 		if len(violations(tt.pkg, []string{tt.imp})) == 0 {

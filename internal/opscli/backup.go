@@ -11,8 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/config"
-	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/store"
 )
 
@@ -246,7 +246,7 @@ func (a *CLI) Compact(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var res server.CompactResult
+	var res apitype.CompactResult
 	if running {
 		fmt.Fprintf(a.Stderr, "bridged is running: it compacts the journal with every terminal held meanwhile\n")
 		c := newAPIClient(cfg)

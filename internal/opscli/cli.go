@@ -4,8 +4,9 @@
 // client they talk to a running daemon through (or, when none runs, the
 // journal itself). cmd/bridged dispatches to it and hands it exactly what it
 // needs from the outside world (a CLI); opscli never wires a daemon: tx
-// settle over the journal is a function cmd/bridged passes in. It imports
-// server for the wire types the daemon answers with, never chi.
+// settle over the journal is a function cmd/bridged passes in. It reads the
+// daemon's answers as internal/apitype's wire types, and shows the journal
+// as the API would (internal/apiview); it never imports the server or chi.
 package opscli
 
 import (

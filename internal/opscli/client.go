@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/apiauth"
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/safetext"
 )
@@ -148,7 +149,7 @@ func (c *apiClient) send(ctx context.Context, method, path string, body []byte, 
 		if got == "" && (resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusTooManyRequests) {
 			// bridged signs no answer to a request it could not
 			// authenticate: say what it said, marked as unsigned.
-			var p struct{ Code, Detail string }
+			var p apitype.Problem
 			_ = json.Unmarshal(raw, &p)
 			return resp.StatusCode, fmt.Errorf("the request was refused with an unsigned answer (HTTP %d %s: %s): check that key %s of the config is the daemon's",
 				resp.StatusCode, safetext.Escape(p.Code), safetext.Escape(p.Detail), key.Name)
@@ -161,7 +162,7 @@ func (c *apiClient) send(ctx context.Context, method, path string, body []byte, 
 			"see who listens there (ss -ltnp on Linux, Get-NetTCPConnection -State Listen on Windows)", errUntrusted, c.base, what, resp.StatusCode)
 	}
 	if resp.StatusCode/100 != 2 && !(path == "/readyz" && resp.StatusCode == http.StatusServiceUnavailable) {
-		var p struct{ Code, Detail string }
+		var p apitype.Problem
 		_ = json.Unmarshal(raw, &p)
 		return resp.StatusCode, &apiError{Status: resp.StatusCode, Code: safetext.Escape(p.Code), Detail: safetext.Escape(p.Detail)}
 	}
@@ -204,7 +205,7 @@ func (c *apiClient) stream(ctx context.Context, method, path string, w io.Writer
 			!apiauth.Equal(got, apiauth.ResponseSignature([]byte(key.Key.Reveal()), resp.StatusCode, raw, params.Signature)) {
 			return fmt.Errorf("%w: HTTP %d from %s without bridged's signature", errUntrusted, resp.StatusCode, c.base)
 		}
-		var p struct{ Code, Detail string }
+		var p apitype.Problem
 		_ = json.Unmarshal(raw, &p)
 		return &apiError{Status: resp.StatusCode, Code: safetext.Escape(p.Code), Detail: safetext.Escape(p.Detail)}
 	}
@@ -215,30 +216,6 @@ func (c *apiClient) stream(ctx context.Context, method, path string, w io.Writer
 	_, err = io.Copy(w, resp.Body)
 	return err
 }
-
-// txRecord is a payment as the API shows it; the CLI keeps it as JSON so
-// that every field the daemon adds reaches the export unchanged.
-type txRecord map[string]any
-
-func (t txRecord) s(k string) string {
-	switch v := t[k].(type) {
-	case string:
-		return v
-	case nil:
-		return ""
-	case json.Number:
-		return v.String()
-	case bool:
-		return fmt.Sprint(v)
-	case map[string]any:
-		b, _ := json.Marshal(v)
-		return string(b)
-	}
-	return fmt.Sprint(t[k])
-}
-
-// text is s made safe to print on a terminal.
-func (t txRecord) text(k string) string { return safetext.Escape(t.s(k)) }
 
 // listQuery is a payments filter for the API.
 type listQuery struct {
@@ -272,13 +249,10 @@ func (q listQuery) values(cursor string) string {
 
 // list pages through GET /v1/payments, calling fn for each record, until
 // max records (0: all) have been seen.
-func (c *apiClient) list(ctx context.Context, q listQuery, max int, fn func(txRecord) error) error {
+func (c *apiClient) list(ctx context.Context, q listQuery, max int, fn func(apitype.Payment) error) error {
 	cursor, seen := "", 0
 	for {
-		var page struct {
-			Items      []txRecord `json:"items"`
-			NextCursor string     `json:"next_cursor"`
-		}
+		var page apitype.PaymentList
 		if _, err := c.do(ctx, http.MethodGet, "/v1/payments?"+q.values(cursor), &page); err != nil {
 			return err
 		}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/bridgedpos/bridged/internal/server"
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/store"
 )
 
@@ -16,12 +16,12 @@ const compactMinFree = 0.25
 
 // CompactJournal compacts st when force is set or enough of it is free;
 // hold runs the compaction (with the terminals held, in the daemon).
-func CompactJournal(ctx context.Context, st *store.Store, force bool, hold func(context.Context, func() error) error) (server.CompactResult, error) {
+func CompactJournal(ctx context.Context, st *store.Store, force bool, hold func(context.Context, func() error) error) (apitype.CompactResult, error) {
 	stats, err := st.Stats(ctx)
 	if err != nil {
-		return server.CompactResult{}, err
+		return apitype.CompactResult{}, err
 	}
-	res := server.CompactResult{FreeRatio: stats.FreeRatio(), BeforeBytes: stats.FileBytes}
+	res := apitype.CompactResult{FreeRatio: stats.FreeRatio(), BeforeBytes: stats.FileBytes}
 	if !force && res.FreeRatio < compactMinFree {
 		res.Reason = fmt.Sprintf("%.0f%% of the file is free, under the %.0f%% worth a rewrite (bbolt reuses free pages; force it with --force)",
 			100*res.FreeRatio, 100*compactMinFree)

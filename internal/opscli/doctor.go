@@ -3,7 +3,6 @@ package opscli
 import (
 	"context"
 	"crypto/tls"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/ossvc"
 	"github.com/bridgedpos/bridged/internal/store"
@@ -338,7 +338,7 @@ func (a *CLI) Status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	var rd map[string]any
+	var rd apitype.Readiness
 	_, err = newAPIClient(cfg).do(ctx, http.MethodGet, "/readyz", &rd)
 	if errors.Is(err, errNotRunning) {
 		fmt.Fprintf(a.Stdout, "daemon: not answering on %s\n", cfg.Listen)
@@ -350,42 +350,29 @@ func (a *CLI) Status(ctx context.Context, args []string) error {
 	return printReadiness(a.Stdout, rd)
 }
 
-func printReadiness(w io.Writer, rd map[string]any) error {
-	get := func(m any, k string) string {
-		if mm, ok := m.(map[string]any); ok {
-			switch v := mm[k].(type) {
-			case string:
-				return v
-			case json.Number, bool:
-				return fmt.Sprint(v)
-			}
-		}
-		return ""
-	}
-	line := func(name string, part any) {
-		s := fmt.Sprintf("%-10s %s", name+":", get(part, "status"))
-		if d := get(part, "detail"); d != "" {
-			s += " — " + d
+func printReadiness(w io.Writer, rd apitype.Readiness) error {
+	line := func(name string, part apitype.Part) {
+		s := fmt.Sprintf("%-10s %s", name+":", part.Status)
+		if part.Detail != "" {
+			s += " — " + part.Detail
 		}
 		fmt.Fprintln(w, s)
 	}
-	fmt.Fprintf(w, "readiness: %s (checked %s)\n", get(rd, "status"), get(rd, "checked_at"))
-	line("store", rd["store"])
-	tok := rd["token"]
-	line("token", tok)
-	if exp := get(tok, "expiry"); exp != "" {
-		fmt.Fprintf(w, "           expires %s (in %ss)\n", exp, get(tok, "expires_in_seconds"))
+	fmt.Fprintf(w, "readiness: %s (checked %s)\n", rd.Status, rd.CheckedAt.Format(time.RFC3339Nano))
+	line("store", rd.Store)
+	line("token", rd.Token.Part)
+	if exp := rd.Token.Expiry; exp != nil {
+		fmt.Fprintf(w, "           expires %s (in %ds)\n", exp.Format(time.RFC3339Nano), rd.Token.ExpiresIn)
 	}
-	line("upstream", rd["upstream"])
-	terms, _ := rd["terminals"].([]any)
-	for _, t := range terms {
-		s := fmt.Sprintf("terminal %s (%s): %s, %s", get(t, "id"), get(t, "device_unique_id"), get(t, "state"), get(t, "status"))
-		if d := get(t, "detail"); d != "" {
-			s += " — " + d
+	line("upstream", rd.Upstream.Part)
+	for _, t := range rd.Terminals {
+		s := fmt.Sprintf("terminal %s (%s): %s, %s", t.ID, t.DeviceUniqueID, t.State, t.Status)
+		if t.Detail != "" {
+			s += " — " + t.Detail
 		}
 		fmt.Fprintln(w, s)
 	}
-	if get(rd, "status") == "fail" {
+	if rd.Status == "fail" {
 		return errors.New("bridged is not ready")
 	}
 	return nil

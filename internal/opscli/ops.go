@@ -13,15 +13,16 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
+	"github.com/bridgedpos/bridged/internal/apiview"
 	"github.com/bridgedpos/bridged/internal/config"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
-	"github.com/bridgedpos/bridged/internal/server"
 	"github.com/bridgedpos/bridged/internal/store"
 )
 
@@ -49,15 +50,15 @@ func (a *CLI) opsConfig(path string) (*config.Config, error) {
 // txSource is where the operator verbs read payments: the running daemon's
 // API, or the journal file itself when no daemon holds it.
 type txSource interface {
-	list(ctx context.Context, q listQuery, max int, fn func(txRecord) error) error
-	get(ctx context.Context, id string) (txRecord, error)
+	list(ctx context.Context, q listQuery, max int, fn func(apitype.Payment) error) error
+	get(ctx context.Context, id string) (apitype.Payment, error)
 	close()
 }
 
 type apiSource struct{ *apiClient }
 
-func (s apiSource) get(ctx context.Context, id string) (txRecord, error) {
-	var t txRecord
+func (s apiSource) get(ctx context.Context, id string) (apitype.Payment, error) {
+	var t apitype.Payment
 	_, err := s.do(ctx, http.MethodGet, "/v1/payments/"+id, &t)
 	return t, err
 }
@@ -65,7 +66,7 @@ func (apiSource) close() {}
 
 type journalSource struct{ st *store.Store }
 
-func (s journalSource) list(ctx context.Context, q listQuery, max int, fn func(txRecord) error) error {
+func (s journalSource) list(ctx context.Context, q listQuery, max int, fn func(apitype.Payment) error) error {
 	f := payment.Filter{Status: payment.Status(q.Status), Terminal: q.Terminal, Reference: q.Reference, From: q.From, To: q.To, Limit: 1000}
 	seen := 0
 	for {
@@ -77,7 +78,7 @@ func (s journalSource) list(ctx context.Context, q listQuery, max int, fn func(t
 			if max > 0 && seen >= max {
 				return nil
 			}
-			if err := fn(toRecord(op)); err != nil {
+			if err := fn(apiview.Payment(op)); err != nil {
 				return err
 			}
 			seen++
@@ -89,24 +90,15 @@ func (s journalSource) list(ctx context.Context, q listQuery, max int, fn func(t
 	}
 }
 
-func (s journalSource) get(ctx context.Context, id string) (txRecord, error) {
+func (s journalSource) get(ctx context.Context, id string) (apitype.Payment, error) {
 	op, err := s.st.Get(ctx, id)
 	if err != nil {
-		return nil, err
+		return apitype.Payment{}, err
 	}
-	return toRecord(op), nil
+	return apiview.Payment(op), nil
 }
 
 func (s journalSource) close() { _ = s.st.Close() }
-
-func toRecord(op *payment.Operation) txRecord {
-	b, _ := json.Marshal(server.PaymentView(op))
-	var t txRecord
-	dec := json.NewDecoder(strings.NewReader(string(b)))
-	dec.UseNumber()
-	_ = dec.Decode(&t)
-	return t
-}
 
 // openSource asks the daemon first; when none runs, it opens the journal
 // (which fails fast if another process holds it).
@@ -160,14 +152,14 @@ func (a *CLI) txSettle(ctx context.Context, verb string, args []string) error {
 	if err != nil {
 		return err
 	}
-	var t txRecord
+	var t apitype.Payment
 	_, err = newAPIClient(cfg).send(ctx, http.MethodPost, "/v1/payments/"+url.PathEscape(sa.id)+endpoint, raw, &t)
 	if errors.Is(err, errNotRunning) {
 		var op *payment.Operation
 		if op, err = a.SettleOffline(ctx, cfg, func(svc *payment.Service) (*payment.Operation, error) { return sa.apply(ctx, svc) }); err != nil {
 			return offlineSettleError(verb, err)
 		}
-		t = toRecord(op)
+		t = apiview.Payment(op)
 	}
 	if err != nil {
 		var ae *apiError
@@ -182,7 +174,7 @@ func (a *CLI) txSettle(ctx context.Context, verb string, args []string) error {
 	}
 	if verb == "settle" {
 		fmt.Fprintf(a.Stdout, "Settled %s by %s. bridged asks iyzico about it until the end of the business day; "+
-			"if iyzico says otherwise, that is a conflict (status page, /readyz, the log), never a silent change.\n", t.text("status"), safetext.Escape(sa.by))
+			"if iyzico says otherwise, that is a conflict (status page, /readyz, the log), never a silent change.\n", safetext.Escape(t.Status), safetext.Escape(sa.by))
 	} else {
 		fmt.Fprintln(a.Stdout, "Conflict acknowledged.")
 	}
@@ -238,7 +230,7 @@ func (sa *settleArgs) request() (endpoint string, body []byte, err error) {
 	if sa.by == "" {
 		missing = append(missing, "--by")
 	}
-	req := map[string]string{"by": sa.by}
+	var req any = apitype.AcknowledgeRequest{By: sa.by, Note: sa.note}
 	endpoint = "/acknowledge-conflict"
 	if sa.verb == "settle" {
 		endpoint = "/settle"
@@ -248,18 +240,9 @@ func (sa *settleArgs) request() (endpoint string, body []byte, err error) {
 		if sa.evidence == "" {
 			missing = append(missing, "--evidence")
 		}
-		req["outcome"], req["evidence"] = sa.outcome, sa.evidence
-		if sa.paymentID != "" {
-			req["payment_id"] = sa.paymentID
-		}
-		if sa.paymentDate != "" {
-			req["payment_date"] = sa.paymentDate
-		}
-	} else {
-		if sa.note == "" {
-			missing = append(missing, "--note")
-		}
-		req["note"] = sa.note
+		req = apitype.SettleRequest{By: sa.by, Outcome: sa.outcome, Evidence: sa.evidence, PaymentID: sa.paymentID, PaymentDate: sa.paymentDate}
+	} else if sa.note == "" {
+		missing = append(missing, "--note")
 	}
 	if len(missing) > 0 {
 		return "", nil, UsageError{fmt.Sprintf("tx %s: %s required", sa.verb, strings.Join(missing, ", "))}
@@ -309,10 +292,9 @@ func (a *CLI) txList(ctx context.Context, args []string) error {
 	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CREATED\tID\tTERMINAL\tTYPE\tAMOUNT\tSTATUS\tREFERENCE\tCARD")
 	n := 0
-	err = src.list(ctx, q, limit, func(t txRecord) error {
+	err = src.list(ctx, q, limit, func(t apitype.Payment) error {
 		n++
-		_, err := fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", shortTime(t.s("created_at")), t.text("id"), t.text("terminal"),
-			t.text("type"), t.text("amount"), t.text("currency"), t.text("status"), t.text("reference"), safetext.Escape(maskedCard(t)))
+		_, err := io.WriteString(tw, listRow(t))
 		return err
 	})
 	if err != nil {
@@ -340,7 +322,7 @@ func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
 	}
 	if verb == "resolve" {
 		// Resolving asks iyzico: only the running daemon may do that.
-		var t txRecord
+		var t apitype.Payment
 		if _, err := newAPIClient(cfg).do(ctx, http.MethodPost, "/v1/payments/"+id+"/resolve", &t); err != nil {
 			if errors.Is(err, errNotRunning) {
 				return errors.New("tx resolve asks iyzico through the running daemon: start bridged first (it also resolves every unknown on start)")
@@ -363,7 +345,7 @@ func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
 	if (errors.As(err, &ae) && ae.Status == http.StatusNotFound) || errors.Is(err, payment.ErrNotFound) {
 		// Not an id: look it up as the ECR's reference.
 		found := 0
-		err = src.list(ctx, listQuery{Reference: id}, 0, func(r txRecord) error {
+		err = src.list(ctx, listQuery{Reference: id}, 0, func(r apitype.Payment) error {
 			found++
 			return printRecord(a.Stdout, r)
 		})
@@ -380,11 +362,11 @@ func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
 
 // resolveVerdict says what a status query learned and, for an operation
 // still unknown, why and what the operator can do.
-func resolveVerdict(t txRecord) string {
-	id, status, reason := t.s("id"), t.s("status"), t.s("reason")
+func resolveVerdict(t apitype.Payment) string {
+	id, status, reason := t.ID, t.Status, t.Reason
 	switch {
 	case status != "unknown":
-		return fmt.Sprintf("iyzico settled it: %s (%s).", status, t.s("resolution"))
+		return fmt.Sprintf("iyzico settled it: %s (%s).", status, t.Resolution)
 	case reason == "queried_timeout" || reason == "queried_device_error":
 		return fmt.Sprintf("Still unknown (%s): iyzico's own record of it is the device's failure, and asking again will not change it.\n"+
 			"Check the terminal's slip or its transaction list, then settle it with that evidence:\n"+
@@ -397,20 +379,11 @@ func resolveVerdict(t txRecord) string {
 	return "Still unknown: bridged keeps asking iyzico."
 }
 
-func printRecord(w io.Writer, t txRecord) error {
-	keys := make([]string, 0, len(t))
-	for k := range t {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, k := range keys {
-		if v := t.s(k); v != "" && v != "null" {
-			fmt.Fprintf(tw, "%s:\t%s\n", safetext.Escape(k), safetext.Escape(v))
-		}
-	}
-	fmt.Fprintln(tw)
-	return tw.Flush()
+// listRow is an operation's row in tx list.
+func listRow(t apitype.Payment) string {
+	return fmt.Sprintf("%s\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\n", t.CreatedAt.Local().Format("2006-01-02 15:04:05"),
+		safetext.Escape(t.ID), safetext.Escape(t.Terminal), safetext.Escape(t.Type), safetext.Escape(t.Amount),
+		safetext.Escape(t.Currency), safetext.Escape(t.Status), safetext.Escape(t.Reference), safetext.Escape(maskedCard(t.Card)))
 }
 
 // Export writes the journal for accounting, as CSV or JSON lines.
@@ -452,8 +425,7 @@ func (a *CLI) Export(ctx context.Context, args []string) error {
 	}
 	var n int
 	if format == "jsonl" {
-		enc := json.NewEncoder(w)
-		err = src.list(ctx, q, 0, func(t txRecord) error { n++; return enc.Encode(t) })
+		err = src.list(ctx, q, 0, func(t apitype.Payment) error { n++; return writeJSONLine(w, t) })
 	} else {
 		n, err = exportCSV(ctx, src, q, w)
 	}
@@ -500,19 +472,73 @@ func createExport(out string) (*os.File, error) {
 	return f, nil
 }
 
-// exportColumns are the export's CSV columns, in order.
-var exportColumns = []string{"created_at", "id", "type", "status", "terminal", "reference", "amount", "currency", "installment",
-	"payment_id", "payment_date", "auth_code", "card", "voided", "refunded_amount", "parent_id", "transaction_reference_id", "error",
-	"resolution", "settled_by", "settled_at", "evidence", "conflict", "updated_at"}
+// exportColumns are the export's CSV columns, in order, and each one's
+// cell: the API's field as the JSON shows it (times in RFC 3339).
+var exportColumns = []struct {
+	name string
+	cell func(t *apitype.Payment) string
+}{
+	{"created_at", func(t *apitype.Payment) string { return t.CreatedAt.Format(time.RFC3339Nano) }},
+	{"id", func(t *apitype.Payment) string { return t.ID }},
+	{"type", func(t *apitype.Payment) string { return t.Type }},
+	{"status", func(t *apitype.Payment) string { return t.Status }},
+	{"terminal", func(t *apitype.Payment) string { return t.Terminal }},
+	{"reference", func(t *apitype.Payment) string { return t.Reference }},
+	{"amount", func(t *apitype.Payment) string { return t.Amount }},
+	{"currency", func(t *apitype.Payment) string { return t.Currency }},
+	{"installment", func(t *apitype.Payment) string { return strconv.Itoa(t.Installment) }},
+	{"payment_id", func(t *apitype.Payment) string { return t.PaymentID }},
+	{"payment_date", func(t *apitype.Payment) string { return t.PaymentDate }},
+	{"auth_code", func(t *apitype.Payment) string { return t.AuthCode }},
+	{"card", func(t *apitype.Payment) string { return maskedCard(t.Card) }},
+	{"voided", func(t *apitype.Payment) string { return strconv.FormatBool(t.Voided) }},
+	{"refunded_amount", func(t *apitype.Payment) string { return t.Refunded }},
+	{"parent_id", func(t *apitype.Payment) string { return t.ParentID }},
+	{"transaction_reference_id", func(t *apitype.Payment) string { return t.TxRef }},
+	{"error", errorCell},
+	{"resolution", func(t *apitype.Payment) string { return t.Resolution }},
+	{"settled_by", settlementCell(func(s *apitype.Settlement) string { return s.By })},
+	{"settled_at", settlementCell(func(s *apitype.Settlement) string { return s.At.Format(time.RFC3339Nano) })},
+	{"evidence", settlementCell(func(s *apitype.Settlement) string { return s.Evidence })},
+	{"conflict", func(t *apitype.Payment) string { return conflictText(*t) }},
+	{"updated_at", func(t *apitype.Payment) string { return t.UpdatedAt.Format(time.RFC3339Nano) }},
+}
+
+// errorCell is iyzico's code and message; a missing message shows as
+// <nil>, as the export always wrote it.
+func errorCell(t *apitype.Payment) string {
+	if t.Error == nil {
+		return ""
+	}
+	msg := t.Error.Message
+	if msg == "" {
+		msg = "<nil>"
+	}
+	return t.Error.Code + " " + msg
+}
+
+// settlementCell is one field of an operator's settlement, or nothing.
+func settlementCell(f func(*apitype.Settlement) string) func(*apitype.Payment) string {
+	return func(t *apitype.Payment) string {
+		if t.Settlement == nil {
+			return ""
+		}
+		return f(t.Settlement)
+	}
+}
 
 // exportCSV writes q's transactions as CSV and returns how many.
 func exportCSV(ctx context.Context, src txSource, q listQuery, w io.Writer) (int, error) {
 	cw := csv.NewWriter(w)
-	if err := cw.Write(exportColumns); err != nil {
+	header := make([]string, len(exportColumns))
+	for i, c := range exportColumns {
+		header[i] = c.name
+	}
+	if err := cw.Write(header); err != nil {
 		return 0, err
 	}
 	n := 0
-	err := src.list(ctx, q, 0, func(t txRecord) error {
+	err := src.list(ctx, q, 0, func(t apitype.Payment) error {
 		n++
 		return cw.Write(csvRow(t))
 	})
@@ -526,26 +552,10 @@ func exportCSV(ctx context.Context, src txSource, q listQuery, w io.Writer) (int
 // csvRow is one transaction's row. Every cell is safe to open in a
 // spreadsheet: no formula, no control or direction character
 // (internal/safetext).
-func csvRow(t txRecord) []string {
+func csvRow(t apitype.Payment) []string {
 	row := make([]string, len(exportColumns))
 	for i, c := range exportColumns {
-		switch c {
-		case "card":
-			row[i] = maskedCard(t)
-		case "error":
-			if e, ok := t["error"].(map[string]any); ok {
-				row[i] = fmt.Sprintf("%v %v", e["code"], e["message"])
-			}
-		case "settled_by", "settled_at", "evidence":
-			if st, ok := t["settlement"].(map[string]any); ok {
-				row[i] = txRecord(st).s(map[string]string{"settled_by": "by", "settled_at": "at", "evidence": "evidence"}[c])
-			}
-		case "conflict":
-			row[i] = conflictText(t)
-		default:
-			row[i] = t.s(c)
-		}
-		row[i] = safetext.CSVCell(row[i])
+		row[i] = safetext.CSVCell(c.cell(&t))
 	}
 	return row
 }
@@ -553,19 +563,18 @@ func csvRow(t txRecord) []string {
 // conflictText is an operator settlement iyzico contradicted, in words:
 // "settled declined, iyzico approved (payment 123); acknowledged by X: note",
 // or "...; open" until someone acknowledges it.
-func conflictText(t txRecord) string {
-	c, ok := t["conflict"].(map[string]any)
-	if !ok {
+func conflictText(t apitype.Payment) string {
+	c := t.Conflict
+	if c == nil {
 		return ""
 	}
-	r := txRecord(c)
-	s := "settled " + r.s("settled") + ", iyzico " + r.s("iyzico")
-	if p := r.s("iyzico_payment_id"); p != "" {
+	s := "settled " + c.Settled + ", iyzico " + c.Upstream
+	if p := c.UpstreamPaymentID; p != "" {
 		s += " (payment " + p + ")"
 	}
-	if by := r.s("acknowledged_by"); by != "" {
+	if by := c.AcknowledgedBy; by != "" {
 		s += "; acknowledged by " + by
-		if n := r.s("acknowledged_note"); n != "" {
+		if n := c.AcknowledgedNote; n != "" {
 			s += ": " + n
 		}
 		return s
@@ -574,25 +583,11 @@ func conflictText(t txRecord) string {
 }
 
 // maskedCard shows BIN and last four only: all bridged ever has.
-func maskedCard(t txRecord) string {
-	c, ok := t["card"].(map[string]any)
-	if !ok {
+func maskedCard(c *apitype.Card) string {
+	if c == nil || (c.BIN == "" && c.Last4 == "") {
 		return ""
 	}
-	bin, _ := c["bin"].(string)
-	last4, _ := c["last4"].(string)
-	if bin == "" && last4 == "" {
-		return ""
-	}
-	return bin + "******" + last4
-}
-
-func shortTime(s string) string {
-	t, err := time.Parse(time.RFC3339Nano, s)
-	if err != nil {
-		return s
-	}
-	return t.Local().Format("2006-01-02 15:04:05")
+	return c.BIN + "******" + c.Last4
 }
 
 // parseSince reads a duration back from now (24h) or an RFC 3339 time.

@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/apitype"
 )
 
 // Journal is the journal's upkeep that the API offers an operator (the
@@ -18,17 +20,7 @@ type Journal struct {
 	// Compact rewrites the journal's file without its free pages, the
 	// terminals held meanwhile, when at least a share of the file is free or
 	// force is set.
-	Compact func(ctx context.Context, force bool) (CompactResult, error)
-}
-
-// CompactResult is what POST /v1/admin/compact answers.
-type CompactResult struct {
-	Compacted   bool    `json:"compacted"`
-	Reason      string  `json:"reason,omitempty"`
-	FreeRatio   float64 `json:"free_ratio"`
-	BeforeBytes int64   `json:"before_bytes"`
-	AfterBytes  int64   `json:"after_bytes,omitempty"`
-	TookMS      int64   `json:"took_ms,omitempty"`
+	Compact func(ctx context.Context, force bool) (apitype.CompactResult, error)
 }
 
 // handleBackup streams a backup. A failure after the first byte cuts the

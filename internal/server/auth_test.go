@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/apiauth"
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -67,7 +68,7 @@ func do(h http.Handler, method, target, body string, headers ...string) *httptes
 
 func problemCode(t *testing.T, rec *httptest.ResponseRecorder) string {
 	t.Helper()
-	var p problem
+	var p apitype.Problem
 	_ = json.Unmarshal(rec.Body.Bytes(), &p)
 	return p.Code
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -388,12 +389,12 @@ func problemFields(t *testing.T, w *httptest.ResponseRecorder) []string {
 	if ct := w.Header().Get("Content-Type"); ct != "application/problem+json" {
 		t.Fatalf("status %d with Content-Type %q", w.Code, ct)
 	}
-	var p problemWithErrors
+	var p apitype.ValidationProblem
 	if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 		t.Fatalf("problem document %q: %v", w.Body, err)
 	}
 	if p.Status != w.Code || p.Code == "" || p.Title == "" {
-		t.Fatalf("problem document %+v for status %d", p.problem, w.Code)
+		t.Fatalf("problem document %+v for status %d", p.Problem, w.Code)
 	}
 	var fields []string
 	for _, e := range p.Errors {

@@ -5,21 +5,9 @@ import (
 	"net/http"
 	"strconv"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
-
-// blockedProblem is terminal_blocked with the operations that block.
-type blockedProblem struct {
-	problem
-	Terminal string   `json:"terminal"`
-	Unknown  []string `json:"unknown"`
-}
-
-// problemWithErrors is a problem document that lists invalid fields.
-type problemWithErrors struct {
-	problem
-	Errors []payment.FieldProblem `json:"errors"`
-}
 
 // writeError is the one mapping from domain errors to HTTP status and problem
 // code. The client gets a safe message; the log gets the cause.
@@ -106,11 +94,11 @@ func writeInvalid(w http.ResponseWriter, r *http.Request, ve *payment.Validation
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusBadRequest)
-	writeBody(w, problemWithErrors{
-		problem: problem{Type: problemType("invalid_request"), Title: "Invalid request", Status: http.StatusBadRequest,
+	writeBody(w, apitype.ValidationProblem{
+		Problem: apitype.Problem{Type: problemType("invalid_request"), Title: "Invalid request", Status: http.StatusBadRequest,
 			Detail: "the request has " + strconv.Itoa(len(ve.Problems)) + " problem(s); see errors", Code: "invalid_request",
 			RequestID: requestIDOf(r)},
-		Errors: ve.Problems,
+		Errors: fieldProblems(ve.Problems),
 	})
 }
 
@@ -130,8 +118,8 @@ func writeBusy(w http.ResponseWriter, r *http.Request, err error, be *payment.Bu
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusConflict)
-	writeBody(w, blockedProblem{
-		problem: problem{Type: problemType("terminal_blocked"), Title: "Terminal blocked by an unknown outcome", Status: http.StatusConflict,
+	writeBody(w, apitype.BlockedProblem{
+		Problem: apitype.Problem{Type: problemType("terminal_blocked"), Title: "Terminal blocked by an unknown outcome", Status: http.StatusConflict,
 			Detail: "terminal " + be.Terminal + " has " + strconv.Itoa(len(be.Unknown)) + " operation(s) whose outcome iyzico has not confirmed (listed in unknown); " +
 				"bridged keeps asking iyzico and the terminal takes new operations once they are settled. If iyzico cannot settle one (its reason says so), " +
 				"check the terminal's slip or transaction list and settle it: bridged tx settle ID --outcome approved|declined --evidence TEXT --by NAME " +

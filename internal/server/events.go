@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -54,7 +55,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return // the client sees the stream end and reconnects with Last-Event-ID
 		}
 		for _, ev := range evs {
-			data, _ := json.Marshal(map[string]any{"seq": ev.Seq, "at": ev.At.UTC(), "state": ev.State, "payment": viewOf(ev.Op)})
+			data, _ := json.Marshal(apitype.Event{Seq: ev.Seq, At: ev.At.UTC(), State: string(ev.State), Payment: viewOf(ev.Op)})
 			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(ev), data); err != nil {
 				return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
 )
@@ -36,67 +37,15 @@ type UpstreamHealth struct {
 }
 
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, apitype.Health{Status: "ok"})
 }
 
-type part struct {
-	Status string `json:"status"` // ok, degraded, fail
-	Detail string `json:"detail,omitempty"`
-}
-
-type tokenPart struct {
-	part
-	Valid     bool       `json:"valid"`
-	Expiry    *time.Time `json:"expiry"`
-	ExpiresIn int64      `json:"expires_in_seconds"`
-}
-
-type upstreamPart struct {
-	part
-	Reachable         bool       `json:"reachable"`
-	LastAnswer        *time.Time `json:"last_answer"`
-	LastSuccess       *time.Time `json:"last_success"`
-	LastFailure       *time.Time `json:"last_failure"`
-	LastFailureReason string     `json:"last_failure_reason,omitempty"`
-}
-
-type eodPart struct {
-	ID     string         `json:"id"`
-	At     time.Time      `json:"at"`
-	Status payment.Status `json:"status"`
-	Match  bool           `json:"match"`
-}
-
-type terminalPart struct {
-	part
-	ID                  string         `json:"id"`
-	DeviceUniqueID      string         `json:"device_unique_id"`
-	State               string         `json:"state"`
-	BusyForSeconds      int64          `json:"busy_for_seconds,omitempty"`
-	Unknown             []string       `json:"unknown"`
-	LastAnswer          *time.Time     `json:"last_answer"`
-	SecondsSinceAnswer  *int64         `json:"seconds_since_answer"`
-	RecentErrors        map[string]int `json:"recent_errors"`
-	ConsecutiveTimeouts int            `json:"consecutive_timeouts"`
-	LastEndOfDay        *eodPart       `json:"last_end_of_day"`
-}
-
-type readiness struct {
-	Status    string         `json:"status"`
-	CheckedAt time.Time      `json:"checked_at"`
-	Store     part           `json:"store"`
-	Token     tokenPart      `json:"token"`
-	Upstream  upstreamPart   `json:"upstream"`
-	Conflicts conflictsPart  `json:"conflicts"`
-	Terminals []terminalPart `json:"terminals"`
-}
-
-// conflictsPart lists the operator settlements that iyzico contradicts:
-// degraded (payments go on) until an operator acknowledges each.
-type conflictsPart struct {
-	part
-	Operations []string `json:"operations"`
-}
+// readiness is the /readyz document and terminalPart a terminal's part of
+// it (apitype owns their shapes); the status page reads them too.
+type (
+	readiness    = apitype.Readiness
+	terminalPart = apitype.TerminalReadiness
+)
 
 // handleReadyz reports each part bridged depends on, with a verdict a store's
 // IT person can act on. 503 means no money operation can succeed now (store
@@ -120,45 +69,24 @@ func (s *server) handleReadyz(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, code, rd)
 }
 
-// readinessSummary is /readyz for a client without a key.
-type readinessSummary struct {
-	Status    string     `json:"status"`
-	CheckedAt time.Time  `json:"checked_at"`
-	Store     statusOnly `json:"store"`
-	Token     statusOnly `json:"token"`
-	Upstream  statusOnly `json:"upstream"`
-	// Conflicts: why a keyless monitor may see "degraded" with every part ok.
-	Conflicts statusOnly        `json:"conflicts"`
-	Terminals []terminalSummary `json:"terminals"`
-}
-
-type statusOnly struct {
-	Status string `json:"status"`
-}
-
-type terminalSummary struct {
-	ID     string `json:"id"`
-	Status string `json:"status"`
-}
-
-func summaryOf(rd readiness) readinessSummary {
-	sum := readinessSummary{Status: rd.Status, CheckedAt: rd.CheckedAt, Store: statusOnly{rd.Store.Status},
-		Token: statusOnly{rd.Token.Status}, Upstream: statusOnly{rd.Upstream.Status}, Conflicts: statusOnly{rd.Conflicts.Status},
-		Terminals: []terminalSummary{}}
+func summaryOf(rd readiness) apitype.ReadinessSummary {
+	sum := apitype.ReadinessSummary{Status: rd.Status, CheckedAt: rd.CheckedAt, Store: apitype.StatusOnly{Status: rd.Store.Status},
+		Token: apitype.StatusOnly{Status: rd.Token.Status}, Upstream: apitype.StatusOnly{Status: rd.Upstream.Status},
+		Conflicts: apitype.StatusOnly{Status: rd.Conflicts.Status}, Terminals: []apitype.TerminalSummary{}}
 	for _, t := range rd.Terminals {
-		sum.Terminals = append(sum.Terminals, terminalSummary{ID: t.ID, Status: t.Status})
+		sum.Terminals = append(sum.Terminals, apitype.TerminalSummary{ID: t.ID, Status: t.Status})
 	}
 	return sum
 }
 
 func (s *server) readiness(ctx context.Context) readiness {
 	now := time.Now().UTC()
-	rd := readiness{Status: "ok", CheckedAt: now, Store: part{Status: "ok"}}
+	rd := readiness{Status: "ok", CheckedAt: now, Store: apitype.Part{Status: "ok"}}
 	if err := s.svc.Health(); err != nil {
-		rd.Store = part{Status: "fail", Detail: "a journal write failed; bridged refuses new money operations until the disk is fixed and the service restarted (see the log)"}
+		rd.Store = apitype.Part{Status: "fail", Detail: "a journal write failed; bridged refuses new money operations until the disk is fixed and the service restarted (see the log)"}
 	}
 
-	rd.Token = tokenPart{part: part{Status: "ok"}}
+	rd.Token = apitype.TokenPart{Part: apitype.Part{Status: "ok"}}
 	if s.token != nil {
 		th := s.token()
 		rd.Token.Valid = th.Valid
@@ -170,13 +98,13 @@ func (s *server) readiness(ctx context.Context) readiness {
 		switch {
 		case th.Valid:
 		case th.Failure != "":
-			rd.Token.part = part{Status: "fail", Detail: "cannot log in to iyzico (" + safetext.Escape(th.Failure) + "): check upstream credentials and the network; `bridged doctor` shows iyzico's answer"}
+			rd.Token.Part = apitype.Part{Status: "fail", Detail: "cannot log in to iyzico (" + safetext.Escape(th.Failure) + "): check upstream credentials and the network; `bridged doctor` shows iyzico's answer"}
 		default:
-			rd.Token.part = part{Status: "fail", Detail: "no iyzico token yet: bridged is logging in"}
+			rd.Token.Part = apitype.Part{Status: "fail", Detail: "no iyzico token yet: bridged is logging in"}
 		}
 	}
 
-	rd.Upstream = upstreamPart{part: part{Status: "ok"}, Reachable: true}
+	rd.Upstream = apitype.UpstreamPart{Part: apitype.Part{Status: "ok"}, Reachable: true}
 	if s.upstream != nil {
 		uh := s.upstream()
 		rd.Upstream.Reachable = uh.Reachable
@@ -184,18 +112,18 @@ func (s *server) readiness(ctx context.Context) readiness {
 		rd.Upstream.LastFailureReason = uh.LastFailureReason
 		switch {
 		case !uh.Reachable:
-			rd.Upstream.part = part{Status: "fail", Detail: "iyzico did not answer the last call (" + uh.LastFailureReason + "): check the network, proxy and DNS"}
+			rd.Upstream.Part = apitype.Part{Status: "fail", Detail: "iyzico did not answer the last call (" + uh.LastFailureReason + "): check the network, proxy and DNS"}
 		case uh.ServerErrors:
-			rd.Upstream.part = part{Status: "degraded", Detail: fmt.Sprintf("iyzico answers, but its last answer was an error (HTTP %d): a problem on iyzico's side; bridged keeps retrying what is safe", uh.ServerErrorStatus)}
+			rd.Upstream.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("iyzico answers, but its last answer was an error (HTTP %d): a problem on iyzico's side; bridged keeps retrying what is safe", uh.ServerErrorStatus)}
 		}
 	}
 
-	rd.Conflicts = conflictsPart{part: part{Status: "ok"}, Operations: []string{}}
+	rd.Conflicts = apitype.ConflictsPart{Part: apitype.Part{Status: "ok"}, Operations: []string{}}
 	if cs := s.svc.Conflicts(); len(cs) > 0 {
 		for _, op := range cs {
 			rd.Conflicts.Operations = append(rd.Conflicts.Operations, op.ID)
 		}
-		rd.Conflicts.part = part{Status: "degraded", Detail: fmt.Sprintf("%d operator settlement(s) contradicted by iyzico's later answer: "+
+		rd.Conflicts.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("%d operator settlement(s) contradicted by iyzico's later answer: "+
 			"the money state is left as settled; check each (bridged tx show ID), act, then acknowledge it (bridged tx acknowledge ID)", len(cs))}
 	}
 	for _, t := range s.svc.Terminals() {
@@ -223,7 +151,7 @@ func (s *server) readiness(ctx context.Context) readiness {
 // out, 380103) from "customer slow" (busy within the card timeout, with no
 // timeouts before).
 func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState, now time.Time) terminalPart {
-	tp := terminalPart{part: part{Status: "ok"}, ID: t.ID, DeviceUniqueID: t.DeviceUniqueID, State: t.State,
+	tp := apitype.TerminalReadiness{Part: apitype.Part{Status: "ok"}, ID: t.ID, DeviceUniqueID: t.DeviceUniqueID, State: t.State,
 		Unknown: t.Unknown, RecentErrors: t.RecentErrors, ConsecutiveTimeouts: t.ConsecutiveTimeouts,
 		LastAnswer: timePtr(t.LastAnswer)}
 	if tp.Unknown == nil {
@@ -243,29 +171,29 @@ func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState,
 	stuck := s.stuckUnknowns(ctx, t.Unknown)
 	switch {
 	case t.State == "blocked" && len(stuck) > 0:
-		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome; iyzico's own record of %s is the device's failure "+
+		tp.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome; iyzico's own record of %s is the device's failure "+
 			"and asking again will not settle it: check the terminal's slip or transaction list and settle it with that evidence "+
 			"(bridged tx settle ID --outcome approved|declined --evidence TEXT --by NAME); end of day can run meanwhile with allow_unknown",
 			len(t.Unknown), strings.Join(stuck, ", "))}
 	case t.State == "blocked" && t.ConsecutiveTimeouts > 0:
-		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline; bridged keeps asking iyzico", len(t.Unknown), t.ConsecutiveTimeouts)}
+		tp.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("blocked by %d operation(s) with an unknown outcome, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline; bridged keeps asking iyzico", len(t.Unknown), t.ConsecutiveTimeouts)}
 	case t.State == "blocked":
-		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("%d operation(s) with an unknown outcome; bridged is asking iyzico and the terminal takes new sales once they are settled", len(t.Unknown))}
+		tp.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("%d operation(s) with an unknown outcome; bridged is asking iyzico and the terminal takes new sales once they are settled", len(t.Unknown))}
 	case t.ConsecutiveTimeouts > 0 && t.State == "busy":
-		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("busy for %ds, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline", tp.BusyForSeconds, t.ConsecutiveTimeouts)}
+		tp.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("busy for %ds, and its last %d operation(s) timed out (380103): the terminal may be off, asleep or offline", tp.BusyForSeconds, t.ConsecutiveTimeouts)}
 	case t.ConsecutiveTimeouts > 0:
-		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("unreachable: its last %d operation(s) timed out (380103); check that the terminal is on and connected", t.ConsecutiveTimeouts)}
+		tp.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("unreachable: its last %d operation(s) timed out (380103); check that the terminal is on and connected", t.ConsecutiveTimeouts)}
 	case t.State == "busy" && s.cardTimeout > 0 && now.Sub(t.BusySince) > s.cardTimeout:
-		tp.part = part{Status: "degraded", Detail: fmt.Sprintf("busy for %ds, longer than the card timeout: the terminal is not answering", tp.BusyForSeconds)}
+		tp.Part = apitype.Part{Status: "degraded", Detail: fmt.Sprintf("busy for %ds, longer than the card timeout: the terminal is not answering", tp.BusyForSeconds)}
 	case t.State == "busy":
 		tp.Detail = fmt.Sprintf("busy for %ds: waiting for the customer at the terminal", tp.BusyForSeconds)
 	case t.RecentErrors["380202"] > 0:
-		tp.part = part{Status: "degraded", Detail: "the terminal's payment application could not be started (380202) recently; restart the terminal"}
+		tp.Part = apitype.Part{Status: "degraded", Detail: "the terminal's payment application could not be started (380202) recently; restart the terminal"}
 	case t.RecentErrors["380201"] > 0:
 		tp.Detail = "recently reported busy by iyzico (380201): another system may be using this terminal"
 	}
 	if eod, err := s.svc.LastEndOfDay(ctx, t.ID); err == nil {
-		tp.LastEndOfDay = &eodPart{ID: eod.Op.ID, At: eod.Op.CreatedAt.UTC(), Status: eod.Op.State.Status(), Match: eod.Match}
+		tp.LastEndOfDay = &apitype.EndOfDayPart{ID: eod.Op.ID, At: eod.Op.CreatedAt.UTC(), Status: string(eod.Op.State.Status()), Match: eod.Match}
 	}
 	return tp
 }

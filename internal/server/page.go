@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/apiview"
 	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
@@ -295,7 +296,7 @@ func terminalOf(t terminalPart, now time.Time) pageTerminal {
 		at := timeOf(e.At, now)
 		pt.EODTitle = at.Title
 		switch {
-		case e.Status != payment.StatusApproved:
+		case e.Status != string(payment.StatusApproved):
 			pt.EOD, pt.EODClass = at.Text+": "+string(e.Status), "fail"
 		case e.Match:
 			pt.EOD, pt.EODClass = at.Text+": totals match", "ok"
@@ -440,7 +441,7 @@ func txOf(op *payment.Operation, now time.Time) pageTx {
 		Reference: safetext.Escape(op.Reference), Card: op.Card.Masked()}
 	tx.StatusClass = txClass(tx.Status)
 	if op.Card != nil {
-		tx.CardType = safetext.Escape(cardTypeLabel(CardType(op.Card.Type)))
+		tx.CardType = safetext.Escape(cardTypeLabel(apiview.CardType(op.Card.Type)))
 	}
 	var notes []string
 	switch op.State {

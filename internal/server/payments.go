@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/idempotency"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
@@ -287,11 +288,11 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	items := make([]paymentView, len(ops))
+	list := apitype.PaymentList{Items: make([]apitype.Payment, len(ops)), NextCursor: next}
 	for i, op := range ops {
-		items[i] = viewOf(op)
+		list.Items[i] = viewOf(op)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": next})
+	writeJSON(w, http.StatusOK, list)
 }
 
 // adjustFields decodes a void, refund or cancel body.

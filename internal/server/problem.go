@@ -3,17 +3,9 @@ package server
 import (
 	"encoding/json"
 	"net/http"
-)
 
-// problem is an RFC 9457 problem document with bridged's stable code.
-type problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail,omitempty"`
-	Code      string `json:"code"`
-	RequestID string `json:"request_id,omitempty"`
-}
+	"github.com/bridgedpos/bridged/internal/apitype"
+)
 
 // writeProblem answers with a problem document. detail must be safe to show:
 // never an err.Error() from below, which may carry internals.
@@ -21,7 +13,7 @@ func writeProblem(w http.ResponseWriter, r *http.Request, status int, code, titl
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	writeBody(w, problem{
+	writeBody(w, apitype.Problem{
 		Type:      problemType(code),
 		Title:     title,
 		Status:    status,

@@ -6,16 +6,17 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
 func (s *server) handleTerminals(w http.ResponseWriter, r *http.Request) {
 	ts := s.svc.Terminals()
-	items := make([]terminalView, len(ts))
+	list := apitype.TerminalList{Items: make([]apitype.Terminal, len(ts)), Mode: string(s.svc.Mode())}
 	for i, t := range ts {
-		items[i] = terminalViewOf(t)
+		list.Items[i] = terminalViewOf(t)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"mode": s.svc.Mode(), "items": items})
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *server) handleTerminal(w http.ResponseWriter, r *http.Request) {
@@ -81,11 +82,11 @@ func (s *server) handleEndOfDays(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	items := make([]endOfDayView, len(rs))
+	list := apitype.EndOfDayList{Items: make([]apitype.EndOfDay, len(rs))}
 	for i, res := range rs {
-		items[i] = endOfDayViewOf(res)
+		list.Items[i] = endOfDayViewOf(res)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, list)
 }
 
 func (s *server) handleEndOfDayByID(w http.ResponseWriter, r *http.Request) {

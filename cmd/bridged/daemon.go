@@ -141,22 +141,18 @@ func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
 // the config's mode.
 func (d *daemon) newPayments(st *store.Store, client *upstream.Client) (*payment.Service, error) {
 	cfg := d.cfg
-	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
+	maxAmount, err := cfg.Payments.Limit()
 	if err != nil {
-		return nil, err
-	}
-	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
-	if err != nil {
-		return nil, fmt.Errorf("payments.max_amount: %w", err)
+		return nil, fmt.Errorf("payments: %w", err)
 	}
 	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
 	for i, t := range cfg.Terminals {
 		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
 	}
 	o := payment.Options{
-		Mode: payment.Mode(cfg.Mode), Terminals: terms, Journal: st, Logger: d.log,
-		Gateway:   upstream.NewGateway(client, payment.Mode(cfg.Mode), upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}),
-		MaxAmount: maxAmount, Currency: cur, CardTimeout: cfg.Upstream.CardTimeout,
+		Mode: cfg.Mode, Terminals: terms, Journal: st, Logger: d.log,
+		Gateway:   upstream.NewGateway(client, cfg.Mode, upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}),
+		MaxAmount: maxAmount, Currency: cfg.Payments.Currency, CardTimeout: cfg.Upstream.CardTimeout,
 		OnState: d.m.Operation, OnQuery: d.m.ReconcilerQuery, OnConflict: d.m.Conflict, OnSettle: d.m.Settlement,
 	}
 	if d.sm.Payment != nil {

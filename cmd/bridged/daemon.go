@@ -206,18 +206,11 @@ func (d *daemon) newHTTP(st *store.Store, svc *payment.Service, client *upstream
 		Service:        svc,
 		DefaultWait:    d.cfg.API.DefaultWait,
 		CardTimeout:    d.cfg.Upstream.CardTimeout,
-		Token: func() server.TokenHealth {
-			ts := client.TokenStatus()
-			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, Failure: string(ts.LastErrorReason)}
-		},
-		Upstream: func() server.UpstreamHealth {
-			cs := client.CallStatus()
-			return server.UpstreamHealth{Reachable: cs.Reachable(), ServerErrors: cs.ServerErrors(), ServerErrorStatus: cs.LastServerErrorStatus,
-				LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess, LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
-		},
-		Metrics: d.m,
-		Version: version,
-		Journal: journalAdmin(st, svc),
+		Token:          client,
+		Upstream:       client,
+		Metrics:        d.m,
+		Version:        version,
+		Journal:        journalAdmin(st, svc),
 	})
 	lns, err := ossvc.OpenListeners(d.cfg.Listen, os.Getenv, d.mainLog) // socket activation is a fact of this process, whatever the verbs were given
 	if err != nil {

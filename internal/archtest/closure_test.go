@@ -25,6 +25,7 @@ var closures = map[string][]string{
 	"internal/apiauth":     {bbolt, chi, http},
 	"internal/safetext":    {bbolt, chi, http},
 	"internal/ossvc":       {bbolt, chi, http},
+	"internal/health":      {bbolt, chi, http},
 }
 
 // builds are the builds the closures are checked in: the per-OS files of a

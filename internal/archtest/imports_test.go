@@ -38,17 +38,20 @@ var rules = map[string]rule{
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
 	// storesim runs a shop's journal through time for the steady-state test and the bench.
 	"internal/store/storesim": {allowBridged: []string{"internal/store", "internal/payment"}, forbidden: []string{chi, http}},
-	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff"}, forbidden: []string{bbolt, chi}},
+	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff", "internal/health"}, forbidden: []string{bbolt, chi}},
 	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
-	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback"}, forbidden: []string{bbolt}},
+	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback", "internal/health"}, forbidden: []string{bbolt}},
 	// apiauth is the signed-request scheme both ends use; safetext escapes
 	// outside text for terminals, CSV and the page. Neither imports bridged.
 	"internal/apiauth":  {forbidden: []string{bbolt, chi, http}},
 	"internal/safetext": {forbidden: []string{bbolt, chi, http}},
 	// loopback is the one "is this machine" check: config, server and the simulator's command ask it.
 	"internal/loopback": {forbidden: []string{bbolt, chi, http}},
+	// health is the two reports the iyzico client gives the server
+	// (upstream satisfies server.TokenReporter and UpstreamReporter): a leaf.
+	"internal/health": {forbidden: []string{bbolt, chi, http}},
 	// backoff is the one doubling backoff: the reconciler and the token owner use it.
 	"internal/backoff":  {forbidden: []string{bbolt, chi, http}},
 	"internal/archtest": {},

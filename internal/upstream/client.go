@@ -45,7 +45,7 @@ type Client struct {
 	droppedTok atomic.Pointer[string]
 
 	callMu sync.Mutex
-	calls  CallStatus
+	calls  callStatus
 
 	onAsk func() // tests only: called when a call starts waiting for the token owner
 }

@@ -306,7 +306,7 @@ func journalAdmin(st *store.Store, svc *payment.Service) server.Journal {
 // newLogger builds the one logger of the process. Packages get it passed in and
 // add their own component field; nothing logs through a global.
 func newLogger(c config.Log, stderr io.Writer) (zerolog.Logger, io.Closer, error) {
-	level, err := zerolog.ParseLevel(c.Level)
+	level, err := c.Level.Level()
 	if err != nil {
 		return zerolog.Nop(), nil, err
 	}
@@ -349,7 +349,7 @@ func settleOffline(ctx context.Context, cfg *config.Config, stderr io.Writer, ad
 	}
 	defer st.Close()
 	fmt.Fprintf(stderr, "bridged is not running: working on the journal in %s directly\n", cfg.DataDir)
-	log, closeLog, err := newLogger(config.Log{Level: "warn", Format: "console"}, stderr)
+	log, closeLog, err := newLogger(config.Log{Level: config.ParseLogLevel("warn"), Format: "console"}, stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -147,7 +147,7 @@ func (p Payments) Limit() (payment.Money, error) {
 
 // Log configures logging.
 type Log struct {
-	Level string `yaml:"level"`
+	Level LogLevel `yaml:"level"`
 	// Format is json, console, or auto (console on a terminal, json otherwise).
 	Format string `yaml:"format"`
 	// File, when set, receives the log with size-based rotation.
@@ -179,7 +179,7 @@ func Defaults() Config {
 		},
 		Journal: Journal{RetainDays: DefaultRetainDays},
 		Log: Log{
-			Level:      "info",
+			Level:      ParseLogLevel("info"),
 			Format:     "auto",
 			MaxSizeMB:  50,
 			MaxBackups: 10,

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/rs/zerolog"
+
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -110,5 +112,23 @@ func TestMaxAmountParsedOnceInItsCurrency(t *testing.T) {
 	bad, _ := Parse([]byte(validYAML + "payments: {max_amount: \"1e5\"}\n"))
 	if _, err := bad.Payments.Limit(); !errors.Is(err, payment.ErrInvalidAmount) {
 		t.Errorf("Limit of 1e5: %v", err)
+	}
+}
+
+// TestLogLevelParsedOnce: log.level is zerolog's level from the file on,
+// printed as the file wrote it.
+func TestLogLevelParsedOnce(t *testing.T) {
+	cfg, err := Parse([]byte(validYAML + "log: {level: warn}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l, err := cfg.Log.Level.Level(); err != nil || l != zerolog.WarnLevel {
+		t.Errorf("Level = %v, %v", l, err)
+	}
+	if y, _ := cfg.Masked(); !strings.Contains(string(y), "level: warn") {
+		t.Errorf("masked YAML:\n%s", y)
+	}
+	if l, err := Defaults().Log.Level.Level(); err != nil || l != zerolog.InfoLevel {
+		t.Errorf("default Level = %v, %v", l, err)
 	}
 }

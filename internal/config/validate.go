@@ -11,7 +11,6 @@ import (
 
 	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
-	"github.com/rs/zerolog"
 )
 
 // Problem is one thing wrong with a configuration, at a key path.
@@ -324,7 +323,7 @@ func (p Payments) validate() Problems {
 
 func (l Log) validate() Problems {
 	var ps Problems
-	if _, err := zerolog.ParseLevel(l.Level); err != nil || l.Level == "" {
+	if _, err := l.Level.Level(); err != nil || l.Level.String() == "" {
 		ps.add("level", fmt.Sprintf("%q is not one of trace, debug, info, warn, error", l.Level))
 	}
 	switch l.Format {

@@ -132,3 +132,14 @@ func TestLogLevelParsedOnce(t *testing.T) {
 		t.Errorf("default Level = %v, %v", l, err)
 	}
 }
+
+// TestTypedValueOfWrongShapeIsOneProblem: a mapping where an amount or a
+// level belongs is one type problem, as it was when they were strings, not
+// an unknown key inside them besides.
+func TestTypedValueOfWrongShapeIsOneProblem(t *testing.T) {
+	_, err := Parse([]byte(validYAML + "payments: {max_amount: {a: 1}}\nlog: {level: [x]}\n"))
+	var ps *Problems
+	if !errors.As(err, &ps) || len(*ps) != 2 || strings.Contains(err.Error(), "unknown key") {
+		t.Fatalf("got %v, want two type problems", err)
+	}
+}

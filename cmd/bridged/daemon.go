@@ -142,22 +142,18 @@ func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
 // the config's mode.
 func (d *daemon) newPayments(st *store.Store, client *upstream.Client) (*payment.Service, error) {
 	cfg := d.cfg
-	cur, err := payment.ParseCurrency(cfg.Payments.Currency)
+	maxAmount, err := cfg.Payments.Limit()
 	if err != nil {
-		return nil, err
-	}
-	maxAmount, err := payment.ParseMoney(cfg.Payments.MaxAmount, cur)
-	if err != nil {
-		return nil, fmt.Errorf("payments.max_amount: %w", err)
+		return nil, fmt.Errorf("payments: %w", err)
 	}
 	terms := make([]payment.TerminalConfig, len(cfg.Terminals))
 	for i, t := range cfg.Terminals {
 		terms[i] = payment.TerminalConfig{ID: t.ID, DeviceUniqueID: t.DeviceUniqueID}
 	}
 	o := payment.Options{
-		Mode: payment.Mode(cfg.Mode), Terminals: terms, Journal: st, Logger: d.log,
-		Gateway:   upstream.NewGateway(client, payment.Mode(cfg.Mode), upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}),
-		MaxAmount: maxAmount, Currency: cur, CardTimeout: cfg.Upstream.CardTimeout,
+		Mode: cfg.Mode, Terminals: terms, Journal: st, Logger: d.log,
+		Gateway:   upstream.NewGateway(client, cfg.Mode, upstream.SaleApp{Name: cfg.SaleApp.Name, Version: cfg.SaleApp.Version}),
+		MaxAmount: maxAmount, Currency: cfg.Payments.Currency, CardTimeout: cfg.Upstream.CardTimeout,
 		OnState: d.m.Operation, OnQuery: d.m.ReconcilerQuery, OnConflict: d.m.Conflict, OnSettle: d.m.Settlement,
 	}
 	if d.sm.Payment != nil {
@@ -211,18 +207,11 @@ func (d *daemon) newHTTP(st *store.Store, svc *payment.Service, client *upstream
 		Service:        svc,
 		DefaultWait:    d.cfg.API.DefaultWait,
 		CardTimeout:    d.cfg.Upstream.CardTimeout,
-		Token: func() server.TokenHealth {
-			ts := client.TokenStatus()
-			return server.TokenHealth{Valid: ts.Valid, Expiry: ts.Expiry, Failure: string(ts.LastErrorReason)}
-		},
-		Upstream: func() server.UpstreamHealth {
-			cs := client.CallStatus()
-			return server.UpstreamHealth{Reachable: cs.Reachable(), ServerErrors: cs.ServerErrors(), ServerErrorStatus: cs.LastServerErrorStatus,
-				LastAnswer: cs.LastAnswer, LastSuccess: cs.LastSuccess, LastFailure: cs.LastFailure, LastFailureReason: cs.LastFailureReason}
-		},
-		Metrics: d.m,
-		Version: version,
-		Journal: journalAdmin(st, svc),
+		Token:          client,
+		Upstream:       client,
+		Metrics:        d.m,
+		Version:        version,
+		Journal:        journalAdmin(st, svc),
 	})
 	lns, err := ossvc.OpenListeners(d.cfg.Listen, os.Getenv, d.mainLog) // socket activation is a fact of this process, whatever the verbs were given
 	if err != nil {
@@ -318,7 +307,7 @@ func journalAdmin(st *store.Store, svc *payment.Service) server.Journal {
 // newLogger builds the one logger of the process. Packages get it passed in and
 // add their own component field; nothing logs through a global.
 func newLogger(c config.Log, stderr io.Writer) (zerolog.Logger, io.Closer, error) {
-	level, err := zerolog.ParseLevel(c.Level)
+	level, err := c.Level.Level()
 	if err != nil {
 		return zerolog.Nop(), nil, err
 	}
@@ -361,7 +350,7 @@ func settleOffline(ctx context.Context, cfg *config.Config, stderr io.Writer, ad
 	}
 	defer st.Close()
 	fmt.Fprintf(stderr, "bridged is not running: working on the journal in %s directly\n", cfg.DataDir)
-	log, closeLog, err := newLogger(config.Log{Level: "warn", Format: "console"}, stderr)
+	log, closeLog, err := newLogger(config.Log{Level: config.ParseLogLevel("warn"), Format: "console"}, stderr)
 	if err != nil {
 		return nil, err
 	}

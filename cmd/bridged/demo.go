@@ -238,7 +238,7 @@ func demoConfig(dir, listen string, mode config.Mode, key, upstreamURL string) *
 	cfg.Upstream.Password = config.NewSecret("sim-password")
 	cfg.Terminals = []config.Terminal{{ID: "lane-1", DeviceUniqueID: demoDevice}}
 	cfg.SaleApp = config.SaleApp{Name: "bridged-demo", Version: "1.0.0"}
-	cfg.Log.Level = "info"
+	cfg.Log.Level = config.ParseLogLevel("info")
 	return &cfg
 }
 

@@ -27,6 +27,7 @@ var closures = map[string][]string{
 	"internal/safetext":    {bbolt, chi, http},
 	"internal/secret":      {bbolt, chi, http},
 	"internal/ossvc":       {bbolt, chi, http},
+	"internal/health":      {bbolt, chi, http},
 }
 
 // TestAPITypeIsStandardLibraryOnly: the wire types' whole closure is the

@@ -38,12 +38,12 @@ var rules = map[string]rule{
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
 	// storesim runs a shop's journal through time for the steady-state test and the bench.
 	"internal/store/storesim": {allowBridged: []string{"internal/store", "internal/payment"}, forbidden: []string{chi, http}},
-	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff", "internal/secret"}, forbidden: []string{bbolt, chi}},
+	"internal/upstream":       {allowBridged: []string{"internal/payment", "internal/backoff", "internal/secret", "internal/health"}, forbidden: []string{bbolt, chi}},
 	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
 	"internal/server": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback",
-		"internal/apitype", "internal/apiview"}, forbidden: []string{bbolt}},
+		"internal/apitype", "internal/apiview", "internal/health"}, forbidden: []string{bbolt}},
 	// apitype is the local API's wire types, a leaf of the standard library
 	// only (TestAPITypeIsStandardLibraryOnly): the server encodes them, the
 	// operator verbs and the bench decode them. apiview builds the
@@ -56,6 +56,9 @@ var rules = map[string]rule{
 	"internal/safetext": {forbidden: []string{bbolt, chi, http}},
 	// loopback is the one "is this machine" check: config, server and the simulator's command ask it.
 	"internal/loopback": {forbidden: []string{bbolt, chi, http}},
+	// health is the two reports the iyzico client gives the server
+	// (upstream satisfies server.TokenReporter and UpstreamReporter): a leaf.
+	"internal/health": {forbidden: []string{bbolt, chi, http}},
 	// backoff is the one doubling backoff: the reconciler and the token owner use it.
 	"internal/backoff": {forbidden: []string{bbolt, chi, http}},
 	// secret is the one credential type: config reads secrets into it, upstream carries it to the OAuth2 form and header.

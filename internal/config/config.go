@@ -2,15 +2,19 @@ package config
 
 import (
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/payment"
 )
 
-// Mode is the iyzico integration model of one installation; the two are never mixed.
-type Mode string
+// Mode is the iyzico integration model of one installation; the two are
+// never mixed. It is payment's type, decoded from the file as it is and
+// checked by Validate, so that the wiring hands it on without a conversion.
+type Mode = payment.Mode
 
 // The two iyzico Terminal API models.
 const (
-	ModeVUK509 Mode = "vuk509" // card payments only
-	ModeVUK507 Mode = "vuk507" // GMU fiscal device: sale lines, cash or card
+	ModeVUK509 = payment.VUK509 // card payments only
+	ModeVUK507 = payment.VUK507 // GMU fiscal device: sale lines, cash or card
 )
 
 // Config is bridged's whole configuration. Field tags are the YAML keys; the
@@ -124,15 +128,26 @@ type SaleApp struct {
 
 // Payments holds limits on money operations.
 type Payments struct {
-	// MaxAmount is the largest single amount accepted, as a decimal string.
-	MaxAmount string `yaml:"max_amount"`
+	// MaxAmount is the largest single amount accepted, parsed exactly when
+	// the file is read; Limit gives it in Currency.
+	MaxAmount Amount `yaml:"max_amount"`
 	// Currency is the default when a request names none.
-	Currency string `yaml:"currency"`
+	Currency payment.Currency `yaml:"currency"`
+}
+
+// Limit is payments.max_amount in payments.currency: the value parsed when
+// the file was read, not parsed again. Its error is Validate's problem with
+// either key, for a config that skipped Validate.
+func (p Payments) Limit() (payment.Money, error) {
+	if _, err := payment.ParseCurrency(string(p.Currency)); err != nil {
+		return payment.Money{}, err
+	}
+	return p.MaxAmount.In(p.Currency)
 }
 
 // Log configures logging.
 type Log struct {
-	Level string `yaml:"level"`
+	Level LogLevel `yaml:"level"`
 	// Format is json, console, or auto (console on a terminal, json otherwise).
 	Format string `yaml:"format"`
 	// File, when set, receives the log with size-based rotation.
@@ -159,12 +174,12 @@ func Defaults() Config {
 			QueryTimeout: 15 * time.Second,
 		},
 		Payments: Payments{
-			MaxAmount: "100000.00",
-			Currency:  "TRY",
+			MaxAmount: ParseAmount("100000.00"),
+			Currency:  payment.TRY,
 		},
 		Journal: Journal{RetainDays: DefaultRetainDays},
 		Log: Log{
-			Level:      "info",
+			Level:      ParseLogLevel("info"),
 			Format:     "auto",
 			MaxSizeMB:  50,
 			MaxBackups: 10,

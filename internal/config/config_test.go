@@ -130,7 +130,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	if cfg.API.DefaultWait != 185*time.Second || cfg.Upstream.CardTimeout != 180*time.Second || cfg.Log.Level != "info" {
+	if cfg.API.DefaultWait != 185*time.Second || cfg.Upstream.CardTimeout != 180*time.Second || cfg.Log.Level.String() != "info" {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 	if got := cfg.EffectiveLocale(); got != "tr" {
@@ -191,8 +191,8 @@ func TestValidateReportsEveryProblemWithItsPath(t *testing.T) {
 		}, "terminals[1].device_unique_id"},
 		{"bad terminal id", func(c *Config) { c.Terminals[0].ID = "lane 1/../" }, "terminals[0].id"},
 		{"vuk507 without sale app", func(c *Config) { c.Mode = ModeVUK507 }, "sale_app.name"},
-		{"bad max amount", func(c *Config) { c.Payments.MaxAmount = "1.001" }, "payments.max_amount"},
-		{"bad log level", func(c *Config) { c.Log.Level = "loud" }, "log.level"},
+		{"bad max amount", func(c *Config) { c.Payments.MaxAmount = ParseAmount("1.001") }, "payments.max_amount"},
+		{"bad log level", func(c *Config) { c.Log.Level = ParseLogLevel("loud") }, "log.level"},
 		{"bad locale", func(c *Config) { c.Upstream.Locale = "TR" }, "upstream.locale"},
 		{"placeholder key", func(c *Config) { c.API.Keys[0].Key = NewSecret("change-me-to-a-random-key-of-32-chars-or-more") }, "api.keys[0].key"},
 		{"placeholder client id", func(c *Config) { c.Upstream.ClientID = "your-client-id" }, "upstream.client_id"},

@@ -20,8 +20,10 @@ const DefaultRetainDays = 400
 // ends of day must stay.
 const MinRetainDays = 7
 
-func (c *Config) validateJournal(ps *Problems) {
-	if d := c.Journal.RetainDays; d != 0 && (d < MinRetainDays || d > 36500) {
-		ps.add("journal.retain_days", fmt.Sprintf("%d is out of range: keep from %d to 36500 business days, or 0 to keep everything", d, MinRetainDays))
+func (j Journal) validate() Problems {
+	var ps Problems
+	if d := j.RetainDays; d != 0 && (d < MinRetainDays || d > 36500) {
+		ps.add("retain_days", fmt.Sprintf("%d is out of range: keep from %d to 36500 business days, or 0 to keep everything", d, MinRetainDays))
 	}
+	return ps
 }

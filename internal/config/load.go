@@ -97,6 +97,9 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
+	if reflect.PointerTo(t).Implements(selfDecoding) {
+		return // a value that decodes itself (Amount) reports its own type problem
+	}
 	switch {
 	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct:
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -115,6 +118,8 @@ func unknownKeys(n *yaml.Node, t reflect.Type, path string, probs *Problems) {
 		}
 	}
 }
+
+var selfDecoding = reflect.TypeFor[yaml.Unmarshaler]()
 
 func fieldByTag(t reflect.Type, key string) (reflect.StructField, bool) {
 	for i := 0; i < t.NumField(); i++ {

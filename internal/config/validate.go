@@ -11,7 +11,6 @@ import (
 
 	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
-	"github.com/rs/zerolog"
 )
 
 // Problem is one thing wrong with a configuration, at a key path.
@@ -34,6 +33,24 @@ func (p Problem) String() string {
 type Problems []Problem
 
 func (ps *Problems) add(path, msg string) { *ps = append(*ps, Problem{Path: path, Message: msg}) }
+
+// in adds the problems one section found, their paths relative to it,
+// under the section's key: "upstream" and "card_timeout" make
+// upstream.card_timeout, "terminals" and "[2].id" make terminals[2].id, and
+// a problem of the section as a whole (path "") is at the key itself.
+func (ps *Problems) in(key string, section Problems) {
+	for _, p := range section {
+		switch {
+		case p.Path == "":
+			p.Path = key
+		case p.Path[0] == '[':
+			p.Path = key + p.Path
+		default:
+			p.Path = key + "." + p.Path
+		}
+		*ps = append(*ps, p)
+	}
+}
 
 func (ps *Problems) placeholder(path, msg string) {
 	*ps = append(*ps, Problem{Path: path, Message: msg, Placeholder: true})
@@ -90,61 +107,65 @@ func isPlaceholder(v string) bool {
 	return strings.HasPrefix(v, PlaceholderKeyPrefix)
 }
 
-// Validate reports every problem at once, each with its key path. It returns
-// nil or a *Problems.
+// Validate reports every problem at once, each with its key path, in the
+// order of the example file. Each section validates itself with paths
+// relative to it, and Validate puts them under the section's key. It
+// returns nil or a *Problems.
 func (c *Config) Validate() error {
 	var ps Problems
-	c.validateListen(&ps)
+	ps.in("listen", validateListen(c.Listen, c.AllowNonLoopback))
 	if strings.TrimSpace(c.DataDir) == "" {
 		ps.add("data_dir", "must be set: the journal lives there")
 	}
-	switch c.Mode {
-	case ModeVUK509, ModeVUK507:
-	default:
-		ps.add("mode", fmt.Sprintf("%q is not a mode: use vuk509 or vuk507", c.Mode))
-	}
-	c.validateAPI(&ps)
-	c.validateUpstream(&ps)
-	c.validateTerminals(&ps)
-	if c.Mode == ModeVUK507 {
-		if c.SaleApp.Name == "" {
-			ps.add("sale_app.name", "is required in mode vuk507 (iyzico's saleAppName)")
-		}
-		if c.SaleApp.Version == "" {
-			ps.add("sale_app.version", "is required in mode vuk507 (iyzico's saleAppVersion)")
-		}
-	}
-	c.validatePayments(&ps)
-	c.validateJournal(&ps)
-	c.validateLog(&ps)
+	ps.in("mode", validateMode(c.Mode))
+	ps.in("api", c.API.validate())
+	ps.in("upstream", c.Upstream.validate(c.Mode))
+	ps.in("terminals", validateTerminals(c.Terminals))
+	ps.in("sale_app", c.SaleApp.validate(c.Mode))
+	ps.in("payments", c.Payments.validate())
+	ps.in("journal", c.Journal.validate())
+	ps.in("log", c.Log.validate())
 	if len(ps) > 0 {
 		return &ps
 	}
 	return nil
 }
 
-func (c *Config) validateListen(ps *Problems) {
-	host, port, err := net.SplitHostPort(c.Listen)
+func validateListen(listen string, allowNonLoopback bool) Problems {
+	var ps Problems
+	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
-		ps.add("listen", fmt.Sprintf("%q is not host:port", c.Listen))
-		return
+		ps.add("", fmt.Sprintf("%q is not host:port", listen))
+		return ps
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		ps.add("listen", fmt.Sprintf("port %q is not a number from 0 to 65535", port))
+		ps.add("", fmt.Sprintf("port %q is not a number from 0 to 65535", port))
 	}
-	if !loopback.Host(host) && !c.AllowNonLoopback {
-		ps.add("listen", fmt.Sprintf("%q is not a loopback address; the ECR API must stay on this PC unless allow_non_loopback: true is set", host))
+	if !loopback.Host(host) && !allowNonLoopback {
+		ps.add("", fmt.Sprintf("%q is not a loopback address; the ECR API must stay on this PC unless allow_non_loopback: true is set", host))
 	}
+	return ps
 }
 
-func (c *Config) validateAPI(ps *Problems) {
-	if len(c.API.Keys) == 0 {
-		ps.add("api.keys", fmt.Sprintf("at least one key is required (or set %s)", EnvAPIKey))
+func validateMode(m Mode) Problems {
+	var ps Problems
+	switch m {
+	case ModeVUK509, ModeVUK507:
+	default:
+		ps.add("", fmt.Sprintf("%q is not a mode: use vuk509 or vuk507", m))
+	}
+	return ps
+}
+
+func (a API) validate() Problems {
+	var ps Problems
+	if len(a.Keys) == 0 {
+		ps.add("keys", fmt.Sprintf("at least one key is required (or set %s)", EnvAPIKey))
 	}
 	names := map[string]int{}
 	keys := map[string]int{}
-	for i, k := range c.API.Keys {
-		p := fmt.Sprintf("api.keys[%d]", i)
+	for i, k := range a.Keys {
+		p := fmt.Sprintf("keys[%d]", i)
 		if k.Name == "" {
 			ps.add(p+".name", "must be set: it names the client in logs and scopes its idempotency keys")
 		} else if !keyNamePattern.MatchString(k.Name) {
@@ -165,87 +186,95 @@ func (c *Config) validateAPI(ps *Problems) {
 			keys[k.Key.Reveal()] = i
 		}
 	}
-	c.validateScopes(ps)
-	if c.API.MaxConnections < 16 || c.API.MaxConnections > 100000 {
-		ps.add("api.max_connections", fmt.Sprintf("%d is out of range: use 16 to 100000", c.API.MaxConnections))
-	} else if c.API.ReservedConnections < 1 || c.API.ReservedConnections > c.API.MaxConnections/2 {
-		ps.add("api.reserved_connections", fmt.Sprintf("%d is out of range: use 1 to half of api.max_connections (%d)",
-			c.API.ReservedConnections, c.API.MaxConnections/2))
+	for i, k := range a.Keys {
+		ps.in(fmt.Sprintf("keys[%d].scopes", i), validateScopes(k.Scopes))
 	}
-	if c.API.DefaultWait <= 0 || c.API.DefaultWait > 10*time.Minute {
-		ps.add("api.default_wait", fmt.Sprintf("%s is out of range: use a duration from 1s to 10m", c.API.DefaultWait))
+	if a.MaxConnections < 16 || a.MaxConnections > 100000 {
+		ps.add("max_connections", fmt.Sprintf("%d is out of range: use 16 to 100000", a.MaxConnections))
+	} else if a.ReservedConnections < 1 || a.ReservedConnections > a.MaxConnections/2 {
+		ps.add("reserved_connections", fmt.Sprintf("%d is out of range: use 1 to half of api.max_connections (%d)",
+			a.ReservedConnections, a.MaxConnections/2))
 	}
-	for i, o := range c.API.AllowedOrigins {
+	if a.DefaultWait <= 0 || a.DefaultWait > 10*time.Minute {
+		ps.add("default_wait", fmt.Sprintf("%s is out of range: use a duration from 1s to 10m", a.DefaultWait))
+	}
+	for i, o := range a.AllowedOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
-			ps.add(fmt.Sprintf("api.allowed_origins[%d]", i), fmt.Sprintf("%q is not an origin like http://host:port", o))
+			ps.add(fmt.Sprintf("allowed_origins[%d]", i), fmt.Sprintf("%q is not an origin like http://host:port", o))
 		}
 	}
+	return ps
 }
 
-func (c *Config) validateScopes(ps *Problems) {
-	for i, k := range c.API.Keys {
-		seen := map[string]bool{}
-		for j, sc := range k.Scopes {
-			p := fmt.Sprintf("api.keys[%d].scopes[%d]", i, j)
-			switch {
-			case sc != ScopePayments && sc != ScopeRead && sc != ScopeOperate:
-				ps.add(p, fmt.Sprintf("%q is not a scope: use %s", sc, strings.Join(Scopes, ", ")))
-			case seen[sc]:
-				ps.add(p, fmt.Sprintf("%q is listed twice", sc))
-			}
-			seen[sc] = true
+// validateScopes checks one key's scopes; paths are "[j]".
+func validateScopes(scopes []string) Problems {
+	var ps Problems
+	seen := map[string]bool{}
+	for j, sc := range scopes {
+		p := fmt.Sprintf("[%d]", j)
+		switch {
+		case sc != ScopePayments && sc != ScopeRead && sc != ScopeOperate:
+			ps.add(p, fmt.Sprintf("%q is not a scope: use %s", sc, strings.Join(Scopes, ", ")))
+		case seen[sc]:
+			ps.add(p, fmt.Sprintf("%q is listed twice", sc))
 		}
+		seen[sc] = true
 	}
+	return ps
 }
 
-func (c *Config) validateUpstream(ps *Problems) {
-	u, err := url.Parse(c.Upstream.BaseURL)
+func (u Upstream) validate(mode Mode) Problems {
+	var ps Problems
+	base, err := url.Parse(u.BaseURL)
 	switch {
-	case err != nil || u.Host == "":
-		ps.add("upstream.base_url", fmt.Sprintf("%q is not an absolute URL", c.Upstream.BaseURL))
-	case u.Scheme == "http" && !loopback.Host(u.Hostname()):
-		ps.add("upstream.base_url", "must use https (plain http is accepted only for a loopback simulator)")
-	case u.Scheme != "https" && u.Scheme != "http":
-		ps.add("upstream.base_url", fmt.Sprintf("scheme %q is not https", u.Scheme))
+	case err != nil || base.Host == "":
+		ps.add("base_url", fmt.Sprintf("%q is not an absolute URL", u.BaseURL))
+	case base.Scheme == "http" && !loopback.Host(base.Hostname()):
+		ps.add("base_url", "must use https (plain http is accepted only for a loopback simulator)")
+	case base.Scheme != "https" && base.Scheme != "http":
+		ps.add("base_url", fmt.Sprintf("scheme %q is not https", base.Scheme))
 	}
 	for _, cred := range []struct {
-		path, value, what, env string
+		key, value, what, env string
 	}{
-		{"upstream.client_id", c.Upstream.ClientID, "the API client id iyzico issued", EnvUpstreamClientID},
-		{"upstream.client_secret", c.Upstream.ClientSecret.Reveal(), "the API client secret iyzico issued", EnvUpstreamSecret},
-		{"upstream.username", c.Upstream.Username, "the merchant user iyzico issued", EnvUpstreamUsername},
-		{"upstream.password", c.Upstream.Password.Reveal(), "that merchant user's password", EnvUpstreamPassword},
+		{"client_id", u.ClientID, "the API client id iyzico issued", EnvUpstreamClientID},
+		{"client_secret", u.ClientSecret.Reveal(), "the API client secret iyzico issued", EnvUpstreamSecret},
+		{"username", u.Username, "the merchant user iyzico issued", EnvUpstreamUsername},
+		{"password", u.Password.Reveal(), "that merchant user's password", EnvUpstreamPassword},
 	} {
 		switch {
 		case cred.value == "":
-			ps.add(cred.path, "is required (or set "+cred.env+")")
+			ps.add(cred.key, "is required (or set "+cred.env+")")
 		case isPlaceholder(cred.value):
-			ps.placeholder(cred.path, "is still the example's placeholder: put "+cred.what+" there (or set "+cred.env+")")
+			ps.placeholder(cred.key, "is still the example's placeholder: put "+cred.what+" there (or set "+cred.env+")")
 		}
 	}
-	if c.Mode == ModeVUK509 {
-		switch c.Upstream.Locale {
+	if mode == ModeVUK509 {
+		switch u.Locale {
 		case "", "tr", "en":
 		default:
-			ps.add("upstream.locale", fmt.Sprintf("%q is not tr or en (VUK 509 takes lowercase)", c.Upstream.Locale))
+			ps.add("locale", fmt.Sprintf("%q is not tr or en (VUK 509 takes lowercase)", u.Locale))
 		}
 	}
-	if c.Upstream.CardTimeout < 10*time.Second || c.Upstream.CardTimeout > 15*time.Minute {
-		ps.add("upstream.card_timeout", fmt.Sprintf("%s is out of range: use 10s to 15m", c.Upstream.CardTimeout))
+	if u.CardTimeout < 10*time.Second || u.CardTimeout > 15*time.Minute {
+		ps.add("card_timeout", fmt.Sprintf("%s is out of range: use 10s to 15m", u.CardTimeout))
 	}
-	if c.Upstream.QueryTimeout < time.Second || c.Upstream.QueryTimeout > 5*time.Minute {
-		ps.add("upstream.query_timeout", fmt.Sprintf("%s is out of range: use 1s to 5m", c.Upstream.QueryTimeout))
+	if u.QueryTimeout < time.Second || u.QueryTimeout > 5*time.Minute {
+		ps.add("query_timeout", fmt.Sprintf("%s is out of range: use 1s to 5m", u.QueryTimeout))
 	}
+	return ps
 }
 
-func (c *Config) validateTerminals(ps *Problems) {
-	if len(c.Terminals) == 0 {
-		ps.add("terminals", "at least one terminal is required")
+// validateTerminals checks the list; paths are "" (the list) and "[i].id".
+func validateTerminals(ts []Terminal) Problems {
+	var ps Problems
+	if len(ts) == 0 {
+		ps.add("", "at least one terminal is required")
 	}
 	ids := map[string]int{}
 	devices := map[string]int{}
-	for i, t := range c.Terminals {
-		p := fmt.Sprintf("terminals[%d]", i)
+	for i, t := range ts {
+		p := fmt.Sprintf("[%d]", i)
 		switch j, dup := ids[t.ID]; {
 		case !terminalIDPattern.MatchString(t.ID):
 			ps.add(p+".id", fmt.Sprintf("%q must be 1-64 letters, digits, '.', '_' or '-'", t.ID))
@@ -265,35 +294,51 @@ func (c *Config) validateTerminals(ps *Problems) {
 			devices[t.DeviceUniqueID] = i
 		}
 	}
+	return ps
 }
 
-func (c *Config) validatePayments(ps *Problems) {
-	cur, err := payment.ParseCurrency(c.Payments.Currency)
-	if err != nil {
-		ps.add("payments.currency", fmt.Sprintf("%q is not one of TRY, USD, EUR", c.Payments.Currency))
+func (s SaleApp) validate(mode Mode) Problems {
+	var ps Problems
+	if mode == ModeVUK507 {
+		if s.Name == "" {
+			ps.add("name", "is required in mode vuk507 (iyzico's saleAppName)")
+		}
+		if s.Version == "" {
+			ps.add("version", "is required in mode vuk507 (iyzico's saleAppVersion)")
+		}
 	}
-	m, err := payment.ParseMoney(c.Payments.MaxAmount, cur)
-	if err != nil || !m.IsPositive() {
-		ps.add("payments.max_amount", fmt.Sprintf("%q is not a positive amount with at most two decimals", c.Payments.MaxAmount))
-	}
+	return ps
 }
 
-func (c *Config) validateLog(ps *Problems) {
-	if _, err := zerolog.ParseLevel(c.Log.Level); err != nil || c.Log.Level == "" {
-		ps.add("log.level", fmt.Sprintf("%q is not one of trace, debug, info, warn, error", c.Log.Level))
+func (p Payments) validate() Problems {
+	var ps Problems
+	if _, err := payment.ParseCurrency(string(p.Currency)); err != nil {
+		ps.add("currency", fmt.Sprintf("%q is not one of TRY, USD, EUR", p.Currency))
 	}
-	switch c.Log.Format {
+	if m, err := p.MaxAmount.In(p.Currency); err != nil || !m.IsPositive() {
+		ps.add("max_amount", fmt.Sprintf("%q is not a positive amount with at most two decimals", p.MaxAmount.String()))
+	}
+	return ps
+}
+
+func (l Log) validate() Problems {
+	var ps Problems
+	if _, err := l.Level.Level(); err != nil || l.Level.String() == "" {
+		ps.add("level", fmt.Sprintf("%q is not one of trace, debug, info, warn, error", l.Level))
+	}
+	switch l.Format {
 	case "auto", "json", "console":
 	default:
-		ps.add("log.format", fmt.Sprintf("%q is not auto, json or console", c.Log.Format))
+		ps.add("format", fmt.Sprintf("%q is not auto, json or console", l.Format))
 	}
-	if c.Log.File != "" && c.Log.MaxSizeMB <= 0 {
-		ps.add("log.max_size_mb", "must be positive when log.file is set")
+	if l.File != "" && l.MaxSizeMB <= 0 {
+		ps.add("max_size_mb", "must be positive when log.file is set")
 	}
-	if c.Log.MaxBackups < 0 {
-		ps.add("log.max_backups", "must not be negative")
+	if l.MaxBackups < 0 {
+		ps.add("max_backups", "must not be negative")
 	}
-	if c.Log.MaxAgeDays < 0 {
-		ps.add("log.max_age_days", "must not be negative")
+	if l.MaxAgeDays < 0 {
+		ps.add("max_age_days", "must not be negative")
 	}
+	return ps
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/bridgedpos/bridged/internal/apiauth"
 	"github.com/bridgedpos/bridged/internal/apitype"
+	"github.com/bridgedpos/bridged/internal/health"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -155,7 +156,7 @@ func TestRequireOperate(t *testing.T) {
 func TestReadyzSaysNothingAboutPaymentsWithoutAKey(t *testing.T) {
 	stub := richStub()
 	h := New(Options{Logger: zerolog.Nop(), Keys: []Key{keyECR, keyOps}, Service: stub,
-		Token: func() TokenHealth { return TokenHealth{Valid: true, Expiry: time.Now().Add(time.Hour)} }})
+		Token: tokenFunc(func() health.Token { return health.Token{Valid: true, Expiry: time.Now().Add(time.Hour)} })})
 	keyless := do(h, "GET", "/readyz", "").Body.String()
 	for _, secret := range []string{"op_unknown", "op_pending", "DEV00", "expiry", "busy", "blocked", "detail"} {
 		if strings.Contains(keyless, secret) {

@@ -9,31 +9,20 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/apitype"
+	"github.com/bridgedpos/bridged/internal/health"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
 )
 
-// TokenHealth is the iyzico token's state, as the wiring reads it from the
-// upstream client. It holds no token.
-type TokenHealth struct {
-	Valid  bool
-	Expiry time.Time
-	// Failure is the last login's failure as a code (upstream's reason,
-	// such as auth_failed or timeout), never its text: `bridged doctor`
-	// shows iyzico's words to the operator.
-	Failure string
+// TokenReporter gives the iyzico token's state (upstream.Client does).
+type TokenReporter interface {
+	TokenHealth() health.Token
 }
 
-// UpstreamHealth is what the calls made so far say about iyzico.
-type UpstreamHealth struct {
-	Reachable bool
-	// ServerErrors: iyzico answers, but its latest answer was a 5xx (status ServerErrorStatus).
-	ServerErrors      bool
-	ServerErrorStatus int
-	LastAnswer        time.Time
-	LastSuccess       time.Time
-	LastFailure       time.Time
-	LastFailureReason string
+// UpstreamReporter gives what the calls made so far say about iyzico
+// (upstream.Client does).
+type UpstreamReporter interface {
+	UpstreamHealth() health.Upstream
 }
 
 func (s *server) handleHealthz(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +77,7 @@ func (s *server) readiness(ctx context.Context) readiness {
 
 	rd.Token = apitype.TokenPart{Part: apitype.Part{Status: "ok"}}
 	if s.token != nil {
-		th := s.token()
+		th := s.token.TokenHealth()
 		rd.Token.Valid = th.Valid
 		if !th.Expiry.IsZero() {
 			exp := th.Expiry.UTC()
@@ -106,7 +95,7 @@ func (s *server) readiness(ctx context.Context) readiness {
 
 	rd.Upstream = apitype.UpstreamPart{Part: apitype.Part{Status: "ok"}, Reachable: true}
 	if s.upstream != nil {
-		uh := s.upstream()
+		uh := s.upstream.UpstreamHealth()
 		rd.Upstream.Reachable = uh.Reachable
 		rd.Upstream.LastAnswer, rd.Upstream.LastSuccess, rd.Upstream.LastFailure = timePtr(uh.LastAnswer), timePtr(uh.LastSuccess), timePtr(uh.LastFailure)
 		rd.Upstream.LastFailureReason = uh.LastFailureReason

@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/bridgedpos/bridged/internal/health"
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
@@ -128,8 +129,8 @@ func section(t *testing.T, body, attr, value string) string {
 func TestStatusPageRendersEveryState(t *testing.T) {
 	stub := richStub()
 	rec := getPage(t, Options{Service: stub, CardTimeout: time.Minute, Version: "v1.2.3",
-		Token:    func() TokenHealth { return TokenHealth{Valid: true, Expiry: time.Now().Add(54 * time.Minute)} },
-		Upstream: func() UpstreamHealth { return UpstreamHealth{Reachable: true, LastAnswer: time.Now()} },
+		Token:    tokenFunc(func() health.Token { return health.Token{Valid: true, Expiry: time.Now().Add(54 * time.Minute)} }),
+		Upstream: upstreamFunc(func() health.Upstream { return health.Upstream{Reachable: true, LastAnswer: time.Now()} }),
 	}, "127.0.0.1:50000")
 	if rec.Code != 200 {
 		t.Fatalf("status %d: %s", rec.Code, rec.Body)
@@ -226,10 +227,10 @@ func TestStatusPageFailing(t *testing.T) {
 	stub.health = errors.New("fsync: input/output error")
 	stub.listErr = errors.New("bolt: database not open")
 	rec := getPage(t, Options{Service: stub,
-		Token: func() TokenHealth { return TokenHealth{Failure: "auth_failed"} },
-		Upstream: func() UpstreamHealth {
-			return UpstreamHealth{LastFailure: time.Now(), LastFailureReason: "connection refused"}
-		},
+		Token: tokenFunc(func() health.Token { return health.Token{Failure: "auth_failed"} }),
+		Upstream: upstreamFunc(func() health.Upstream {
+			return health.Upstream{LastFailure: time.Now(), LastFailureReason: "connection refused"}
+		}),
 	}, "127.0.0.1:1")
 	if rec.Code != 200 {
 		t.Fatalf("status %d", rec.Code)
@@ -324,7 +325,7 @@ func TestPageShowsConflictsAndSettlements(t *testing.T) {
 // reason code, never by the error's text (which may quote iyzico's answer).
 func TestReadyzShowsTheLoginFailureAsACode(t *testing.T) {
 	o := Options{Logger: zerolog.Nop(), Service: richStub(), Keys: []Key{{Name: "ops", Key: []byte(opsKey), Scopes: []Scope{ScopeRead}}},
-		Token: func() TokenHealth { return TokenHealth{Failure: "credentials_rejected"} }}
+		Token: tokenFunc(func() health.Token { return health.Token{Failure: "credentials_rejected"} })}
 	req := httptest.NewRequest("GET", "http://127.0.0.1:8470/readyz", nil)
 	req.RemoteAddr = "127.0.0.1:1"
 	req.Header.Set("Authorization", "Bearer "+opsKey)

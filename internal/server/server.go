@@ -28,8 +28,8 @@ type Options struct {
 	// CardTimeout is the longest a card operation may take (readiness verdicts).
 	CardTimeout time.Duration
 	// Token and Upstream report the iyzico side for /readyz; nil skips the part.
-	Token    func() TokenHealth
-	Upstream func() UpstreamHealth
+	Token    TokenReporter
+	Upstream UpstreamReporter
 	// Metrics serves /metrics and records HTTP requests; nil disables both.
 	Metrics Metrics
 	// Version is shown on the status page; empty shows the Go build's own.
@@ -88,8 +88,8 @@ type server struct {
 	svc         Service
 	defaultWait time.Duration
 	cardTimeout time.Duration
-	token       func() TokenHealth
-	upstream    func() UpstreamHealth
+	token       TokenReporter
+	upstream    UpstreamReporter
 	metrics     Metrics
 	version     string
 	clock       func() time.Time

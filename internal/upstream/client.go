@@ -27,7 +27,7 @@ type Client struct {
 	tok  *tokenOwner // the OAuth2 token: login, refresh, the held token, its health
 
 	callMu sync.Mutex
-	calls  CallStatus
+	calls  callStatus
 }
 
 // New builds a client. tokens may be nil (a MemoryTokenStore is used, so every

@@ -1,6 +1,10 @@
 package upstream
 
-import "time"
+import (
+	"time"
+
+	"github.com/bridgedpos/bridged/internal/health"
+)
 
 // CallRecord is one finished call, as health and metrics see it. It carries
 // no request data beyond the operation and device.
@@ -19,56 +23,60 @@ type CallRecord struct {
 // opposed to a connection that failed or timed out without an answer.
 func (r CallRecord) Answered() bool { return r.HTTPStatus != 0 }
 
-// CallStatus says whether iyzico is reachable, from the calls made.
-type CallStatus struct {
-	// LastAnswer is when iyzico last answered a call (any HTTP status).
-	LastAnswer time.Time `json:"last_answer"`
-	// LastSuccess is when a call last succeeded.
-	LastSuccess time.Time `json:"last_success"`
-	// LastFailure and LastFailureReason describe the last call that got no
+// callStatus is what the calls made so far say about iyzico.
+type callStatus struct {
+	// lastAnswer is when iyzico last answered a call (any HTTP status).
+	lastAnswer time.Time
+	// lastSuccess is when a call last succeeded.
+	lastSuccess time.Time
+	// lastFailure and lastFailureReason describe the last call that got no
 	// answer at all (connection refused, timeout, cut connection).
-	LastFailure       time.Time `json:"last_failure"`
-	LastFailureReason string    `json:"last_failure_reason,omitempty"`
-	// LastServerError is when iyzico last answered with a 5xx, and its status:
+	lastFailure       time.Time
+	lastFailureReason string
+	// lastServerError is when iyzico last answered with a 5xx, and its status:
 	// iyzico is reachable but failing.
-	LastServerError       time.Time `json:"last_server_error"`
-	LastServerErrorStatus int       `json:"last_server_error_status,omitempty"`
-	Calls                 int64     `json:"calls"`
+	lastServerError       time.Time
+	lastServerErrorStatus int
 }
 
-// ServerErrors reports whether iyzico's latest answer was a 5xx.
-func (s CallStatus) ServerErrors() bool {
-	return !s.LastServerError.IsZero() && !s.LastSuccess.After(s.LastServerError)
+// TokenHealth reports the token's state (server.TokenReporter): its
+// failure as a reason code, never the text.
+func (c *Client) TokenHealth() health.Token {
+	s := c.TokenStatus()
+	return health.Token{Valid: s.Valid, Expiry: s.Expiry, Failure: string(s.LastErrorReason)}
 }
 
-// Reachable is false when the last call got no answer from iyzico.
-func (s CallStatus) Reachable() bool {
-	return s.LastFailure.IsZero() || s.LastAnswer.After(s.LastFailure)
-}
-
-// CallStatus reports what the calls made so far say about iyzico.
-func (c *Client) CallStatus() CallStatus {
+// UpstreamHealth reports what the calls made so far say about iyzico
+// (server.UpstreamReporter): unreachable when the last call got no answer,
+// failing when its latest answer was a 5xx.
+func (c *Client) UpstreamHealth() health.Upstream {
 	c.callMu.Lock()
-	defer c.callMu.Unlock()
-	return c.calls
+	s := c.calls
+	c.callMu.Unlock()
+	return health.Upstream{
+		Reachable:         s.lastFailure.IsZero() || s.lastAnswer.After(s.lastFailure),
+		ServerErrors:      !s.lastServerError.IsZero() && !s.lastSuccess.After(s.lastServerError),
+		ServerErrorStatus: s.lastServerErrorStatus,
+		LastAnswer:        s.lastAnswer, LastSuccess: s.lastSuccess,
+		LastFailure: s.lastFailure, LastFailureReason: s.lastFailureReason,
+	}
 }
 
 func (c *Client) observe(r CallRecord) {
 	now := c.cfg.Now()
 	c.callMu.Lock()
-	c.calls.Calls++
 	switch {
 	case !r.Answered():
-		c.calls.LastFailure = now
-		c.calls.LastFailureReason = string(r.Reason)
+		c.calls.lastFailure = now
+		c.calls.lastFailureReason = string(r.Reason)
 	case r.HTTPStatus >= 500:
-		c.calls.LastAnswer = now
-		c.calls.LastServerError, c.calls.LastServerErrorStatus = now, r.HTTPStatus
+		c.calls.lastAnswer = now
+		c.calls.lastServerError, c.calls.lastServerErrorStatus = now, r.HTTPStatus
 	default:
-		c.calls.LastAnswer = now
+		c.calls.lastAnswer = now
 	}
 	if r.Class == Approved {
-		c.calls.LastSuccess = now
+		c.calls.lastSuccess = now
 	}
 	c.callMu.Unlock()
 	if c.cfg.OnCall != nil {

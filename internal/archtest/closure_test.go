@@ -13,7 +13,7 @@ import (
 // only their own imports, must stay free of the journal's database, the
 // router and HTTP. payment is the domain DESIGN.md §2 keeps apart from all
 // three; idempotency and config sit beside it (payment imports the one, the
-// other imports payment); apiauth and safetext are leaves both ends of the
+// other imports payment); apiauth, safetext and publicerr are leaves both ends of the
 // API share; ossvc is the OS service code, kardianos/service and x/sys
 // only. A new dependency of any of them that drags bbolt, chi or
 // net/http in through a side door fails here, where TestImportRules, which
@@ -24,6 +24,7 @@ var closures = map[string][]string{
 	"internal/config":      {bbolt, chi, http},
 	"internal/apiauth":     {bbolt, chi, http},
 	"internal/safetext":    {bbolt, chi, http},
+	"internal/publicerr":   {bbolt, chi, http},
 	"internal/ossvc":       {bbolt, chi, http},
 }
 

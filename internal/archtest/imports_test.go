@@ -32,7 +32,7 @@ var (
 // Issue 19 moved the service and operator verbs out of cmd/bridged into
 // ossvc and opscli (docs/decisions.md); cmd still wires everything.
 var rules = map[string]rule{
-	"internal/payment":     {allowBridged: []string{"internal/idempotency", "internal/backoff"}, forbidden: []string{bbolt, chi, http}},
+	"internal/payment":     {allowBridged: []string{"internal/idempotency", "internal/backoff", "internal/publicerr"}, forbidden: []string{bbolt, chi, http}},
 	"internal/idempotency": {forbidden: []string{bbolt, chi, http}},
 	"internal/config":      {allowBridged: []string{"internal/payment", "internal/loopback"}, forbidden: []string{bbolt, chi, http}},
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
@@ -42,11 +42,14 @@ var rules = map[string]rule{
 	"internal/simulator":      {forbidden: []string{bbolt}},
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
-	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback"}, forbidden: []string{bbolt}},
+	"internal/server":            {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback", "internal/publicerr"}, forbidden: []string{bbolt}},
 	// apiauth is the signed-request scheme both ends use; safetext escapes
 	// outside text for terminals, CSV and the page. Neither imports bridged.
 	"internal/apiauth":  {forbidden: []string{bbolt, chi, http}},
 	"internal/safetext": {forbidden: []string{bbolt, chi, http}},
+	// publicerr is "safe to show" as a type: payment builds its refusals
+	// with it, the server's one error writer reads only its public part.
+	"internal/publicerr": {forbidden: []string{bbolt, chi, http}},
 	// loopback is the one "is this machine" check: config, server and the simulator's command ask it.
 	"internal/loopback": {forbidden: []string{bbolt, chi, http}},
 	// backoff is the one doubling backoff: the reconciler and the token owner use it.

@@ -233,3 +233,48 @@ func TestReadyzShowsReasonCodesNotErrorText(t *testing.T) {
 		}
 	}
 }
+
+// TestAdminRefusalsGoThroughTheWriter: the journal upkeep's refusals keep
+// their codes and details, and a failed compaction's cause stays in the log.
+func TestAdminRefusalsGoThroughTheWriter(t *testing.T) {
+	call := func(o Options, method, target string) (int, problem, string) {
+		var logs strings.Builder
+		o.Logger = zerolog.New(&logs)
+		o.Keys = []Key{{Name: "ops", Key: []byte(opsKey), Scopes: []Scope{ScopeOperate}}}
+		o.Service = stubService{}
+		req := httptest.NewRequest(method, "http://127.0.0.1:8470"+target, nil)
+		req.Header.Set("Authorization", "Bearer "+opsKey)
+		rec := httptest.NewRecorder()
+		New(o).ServeHTTP(rec, req)
+		var p problem
+		if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+			t.Fatalf("%s %s: %v %s", method, target, err, rec.Body.String())
+		}
+		return rec.Code, p, rec.Body.String() + logs.String()
+	}
+	failing := Options{Journal: Journal{Compact: func(context.Context, bool) (CompactResult, error) {
+		return CompactResult{}, errors.New("rename /var/lib/bridged/journal.db: hunter2")
+	}}}
+	for _, tt := range []struct {
+		o              Options
+		method, target string
+		status         int
+		code, detail   string
+	}{
+		{Options{}, "GET", "/v1/admin/backup", 503, "unavailable", "this server has no journal to back up"},
+		{Options{}, "POST", "/v1/admin/compact", 503, "unavailable", "this server has no journal to compact"},
+		{failing, "POST", "/v1/admin/compact?force=yes", 400, "invalid_request", "force is true or false"},
+		{failing, "POST", "/v1/admin/compact", 503, "unavailable", "the journal was not compacted; see bridged's log"},
+	} {
+		status, p, all := call(tt.o, tt.method, tt.target)
+		if status != tt.status || p.Code != tt.code || p.Detail != tt.detail {
+			t.Errorf("%s %s: %d %s %q; want %d %s %q", tt.method, tt.target, status, p.Code, p.Detail, tt.status, tt.code, tt.detail)
+		}
+		if tt.status == 503 && tt.o.Journal.Compact != nil {
+			body, logs, _ := strings.Cut(all, "}")
+			if strings.Contains(body, "hunter2") || !strings.Contains(logs, "hunter2") || !strings.Contains(logs, "journal compaction failed") {
+				t.Errorf("the compaction's cause: body %s, log %s", body, logs)
+			}
+		}
+	}
+}

@@ -7,12 +7,11 @@ import (
 )
 
 // routes is the one place that shows every endpoint and who may call it.
-// s.handle wraps a handler that returns its error to the one writer
-// (writeError).
 // identify authenticates a request that carries a key; require(scopes...)
 // states what a route needs (401 without a key, 403 forbidden_scope with a
 // key that lacks them). Only /healthz, /readyz (its summary), the status
-// page's login form and 404s answer without a key.
+// page's login form and 404s answer without a key. s.handle adapts a
+// handler that returns its error to the one writer (writeError).
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.measure, s.recoverer, s.guardHostOrigin, s.identify)

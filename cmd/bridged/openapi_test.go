@@ -647,6 +647,7 @@ func testContract507(t *testing.T) {
 	expect(t, c.call(docRefuses, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"1.00","tip":"1"}`, "Idempotency-Key: sp1-y"), 400, "code", "invalid_request")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/complete", "", "Idempotency-Key: sp1-early"), 409, "code", "split_sale_unpaid")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"40.00"}`, "Idempotency-Key: sp1-b"), 201, "status", "approved")
+	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/payments", `{"amount":"1.00"}`, "Idempotency-Key: sp1-paid"), 409, "code", "split_sale_paid")
 	expect(t, c.call(docRefuses, "POST", "/v1/split-sales/"+sid+"/complete", `{"amount":"1.00"}`, "Idempotency-Key: sp1-z"), 400, "code", "invalid_request")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+sid+"/complete", `{"reference":"SPLIT-C"}`, "Idempotency-Key: sp1-c"), 201, "type", "split_complete", "amount", "100.00")
 	expect(t, c.call(docAccepts, "POST", "/v1/split-sales/"+cash.str("id")+"/payments", `{"amount":"1.00"}`, "Idempotency-Key: sp2-a"), 404, "code", "not_found")

@@ -13,12 +13,12 @@ import (
 // only their own imports, must stay free of the journal's database, the
 // router and HTTP. payment is the domain DESIGN.md §2 keeps apart from all
 // three; idempotency and config sit beside it (payment imports the one, the
-// other imports payment); apiauth and safetext are leaves both ends of the
-// API share; secret is the credential type config and upstream share; ossvc
-// is the OS service code, kardianos/service and x/sys only. A new dependency
-// of any of them that drags bbolt, chi or net/http in through a side door
-// fails here, where TestImportRules, which reads only the package's own
-// import lines, cannot see it.
+// other imports payment); apiauth, safetext and publicerr are leaves both
+// ends of the API share; secret is the credential type config and upstream
+// share; ossvc is the OS service code, kardianos/service and x/sys only. A
+// new dependency of any of them that drags bbolt, chi or net/http in through
+// a side door fails here, where TestImportRules, which reads only the
+// package's own import lines, cannot see it.
 var closures = map[string][]string{
 	"internal/payment":     {bbolt, chi, http},
 	"internal/idempotency": {bbolt, chi, http},
@@ -26,6 +26,7 @@ var closures = map[string][]string{
 	"internal/apiauth":     {bbolt, chi, http},
 	"internal/safetext":    {bbolt, chi, http},
 	"internal/secret":      {bbolt, chi, http},
+	"internal/publicerr":   {bbolt, chi, http},
 	"internal/ossvc":       {bbolt, chi, http},
 	"internal/health":      {bbolt, chi, http},
 }

@@ -32,7 +32,7 @@ var (
 // Issue 19 moved the service and operator verbs out of cmd/bridged into
 // ossvc and opscli (docs/decisions.md); cmd still wires everything.
 var rules = map[string]rule{
-	"internal/payment":     {allowBridged: []string{"internal/idempotency", "internal/backoff"}, forbidden: []string{bbolt, chi, http}},
+	"internal/payment":     {allowBridged: []string{"internal/idempotency", "internal/backoff", "internal/publicerr"}, forbidden: []string{bbolt, chi, http}},
 	"internal/idempotency": {forbidden: []string{bbolt, chi, http}},
 	"internal/config":      {allowBridged: []string{"internal/payment", "internal/loopback", "internal/secret"}, forbidden: []string{bbolt, chi, http}},
 	"internal/store":       {allowBridged: []string{"internal/payment", "internal/idempotency"}, forbidden: []string{chi, http}},
@@ -43,7 +43,7 @@ var rules = map[string]rule{
 	// simtest starts the simulator for other packages' tests.
 	"internal/simulator/simtest": {allowBridged: []string{"internal/simulator"}, forbidden: []string{bbolt}},
 	"internal/server": {allowBridged: []string{"internal/payment", "internal/idempotency", "internal/apiauth", "internal/safetext", "internal/loopback",
-		"internal/apitype", "internal/apiview", "internal/health"}, forbidden: []string{bbolt}},
+		"internal/apitype", "internal/apiview", "internal/health", "internal/publicerr"}, forbidden: []string{bbolt}},
 	// apitype is the local API's wire types, a leaf of the standard library
 	// only (TestAPITypeIsStandardLibraryOnly): the server encodes them, the
 	// operator verbs and the bench decode them. apiview builds the
@@ -54,6 +54,9 @@ var rules = map[string]rule{
 	// outside text for terminals, CSV and the page. Neither imports bridged.
 	"internal/apiauth":  {forbidden: []string{bbolt, chi, http}},
 	"internal/safetext": {forbidden: []string{bbolt, chi, http}},
+	// publicerr is "safe to show" as a type: payment builds its refusals
+	// with it, the server's one error writer reads only its public part.
+	"internal/publicerr": {forbidden: []string{bbolt, chi, http}},
 	// loopback is the one "is this machine" check: config, server and the simulator's command ask it.
 	"internal/loopback": {forbidden: []string{bbolt, chi, http}},
 	// health is the two reports the iyzico client gives the server

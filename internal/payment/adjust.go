@@ -2,7 +2,6 @@ package payment
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 
 	"github.com/bridgedpos/bridged/internal/idempotency"
@@ -165,7 +164,7 @@ func (s *Service) cancelByRefund(ctx context.Context, c Caller, r AdjustRequest,
 				Amount: NewMoney(left, l.Total.Currency()).Decimal()})
 		}
 		if len(r.Lines) == 0 {
-			return nil, fmt.Errorf("%w: nothing left to refund", ErrNotRefundable)
+			return nil, ErrNotRefundable.Withf("nothing left to refund")
 		}
 	}
 	return s.refund(ctx, c, r, parent, fp)
@@ -250,15 +249,15 @@ func (s *Service) voidable(ctx context.Context, p *Operation) error {
 	case p.Kind == KindSplitPayment:
 		return s.partVoidable(ctx, p)
 	case !p.Kind.IsPayment():
-		return fmt.Errorf("%w: a %s is not a payment", ErrNotVoidable, p.Kind)
+		return ErrNotVoidable.Withf("a %s is not a payment", p.Kind)
 	case p.State != StateApproved:
-		return fmt.Errorf("%w: it is %s, not approved", ErrNotVoidable, p.State.Status())
+		return ErrNotVoidable.Withf("it is %s, not approved", p.State.Status())
 	case p.Voided:
-		return fmt.Errorf("%w: it is voided already", ErrNotVoidable)
+		return ErrNotVoidable.Withf("it is voided already")
 	case p.CapturedBy != "":
-		return fmt.Errorf("%w: the pre-authorisation was captured by payment %s; void or refund that instead", ErrNotVoidable, p.CapturedBy)
+		return ErrNotVoidable.Withf("the pre-authorisation was captured by payment %s; void or refund that instead", p.CapturedBy)
 	case p.RefundedMinor > 0:
-		return fmt.Errorf("%w: part of it was refunded; refund the rest instead", ErrNotVoidable)
+		return ErrNotVoidable.Withf("part of it was refunded; refund the rest instead")
 	}
 	return s.sameBatch(p)
 }
@@ -268,17 +267,17 @@ func (s *Service) voidable(ctx context.Context, p *Operation) error {
 // answer was lost and may have closed the batch. Called with s.mu held.
 func (s *Service) sameBatch(p *Operation) error {
 	if p.BusinessDay != s.clock.Now().In(s.opt.Location).Format("20060102") {
-		return fmt.Errorf("%w: it is from business day %s; refund it instead", ErrNotVoidable, p.BusinessDay)
+		return ErrNotVoidable.Withf("it is from business day %s; refund it instead", p.BusinessDay)
 	}
 	ln := s.lanes[p.Terminal]
 	if ln == nil {
 		return nil
 	}
 	if !ln.lastEOD.IsZero() && !p.CreatedAt.After(ln.lastEOD) {
-		return fmt.Errorf("%w: end of day has closed its batch; refund it instead", ErrNotVoidable)
+		return ErrNotVoidable.Withf("end of day has closed its batch; refund it instead")
 	}
 	if !ln.maybeClosed.IsZero() && !p.CreatedAt.After(ln.maybeClosed) {
-		return fmt.Errorf("%w: an end of day whose answer was lost may have closed its batch; refund it instead", ErrNotVoidable)
+		return ErrNotVoidable.Withf("an end of day whose answer was lost may have closed its batch; refund it instead")
 	}
 	return nil
 }
@@ -287,22 +286,22 @@ func (s *Service) sameBatch(p *Operation) error {
 func refundable(p *Operation, amount Money) error {
 	switch {
 	case p.Kind == KindPreAuth && p.CapturedBy != "":
-		return fmt.Errorf("%w: the pre-authorisation was captured by payment %s; refund that instead", ErrNotRefundable, p.CapturedBy)
+		return ErrNotRefundable.Withf("the pre-authorisation was captured by payment %s; refund that instead", p.CapturedBy)
 	case p.Kind == KindPreAuth:
-		return fmt.Errorf("%w: a pre-authorisation holds money without taking it; void it to release the hold", ErrNotRefundable)
+		return ErrNotRefundable.Withf("a pre-authorisation holds money without taking it; void it to release the hold")
 	case !p.Kind.IsPayment():
-		return fmt.Errorf("%w: a %s is not a payment", ErrNotRefundable, p.Kind)
+		return ErrNotRefundable.Withf("a %s is not a payment", p.Kind)
 	case p.State != StateApproved:
-		return fmt.Errorf("%w: it is %s, not approved", ErrNotRefundable, p.State.Status())
+		return ErrNotRefundable.Withf("it is %s, not approved", p.State.Status())
 	case p.Voided:
-		return fmt.Errorf("%w: it is voided", ErrNotRefundable)
+		return ErrNotRefundable.Withf("it is voided")
 	}
 	left := p.Refundable()
 	if amount.Minor() > left {
-		return fmt.Errorf("%w: %s requested, %s refundable", ErrRefundExceeds, amount.Decimal(), NewMoney(left, p.Amount.Currency()).Decimal())
+		return ErrRefundExceeds.Withf("%s requested, %s refundable", amount.Decimal(), NewMoney(left, p.Amount.Currency()).Decimal())
 	}
 	if amount.Minor() <= 0 {
-		return fmt.Errorf("%w: nothing left to refund", ErrNotRefundable)
+		return ErrNotRefundable.Withf("nothing left to refund")
 	}
 	return nil
 }
@@ -365,8 +364,8 @@ func linesRefundable(p *Operation, lines []SaleLine) error {
 			}
 			qtyLeft, amtLeft := sl.Quantity-sl.RefundedQuantity, sl.Total.Minor()-sl.RefundedMinor
 			if rl.Quantity > qtyLeft || rl.Total.Minor() > amtLeft {
-				return fmt.Errorf("%w: line %s (%q) has %d item(s) and %s left to refund; %d item(s) and %s requested",
-					ErrRefundExceeds, sl.ID, sl.Name, qtyLeft, NewMoney(amtLeft, sl.Total.Currency()).Decimal(),
+				return ErrRefundExceeds.Withf("line %s (%q) has %d item(s) and %s left to refund; %d item(s) and %s requested",
+					sl.ID, sl.Name, qtyLeft, NewMoney(amtLeft, sl.Total.Currency()).Decimal(),
 					rl.Quantity, rl.Total.Decimal())
 			}
 		}

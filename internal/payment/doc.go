@@ -4,5 +4,6 @@
 // reconciler that settles unknown outcomes.
 //
 // It defines the interfaces that store and upstream implement. It must never
-// import bbolt, chi, net/http or any other bridged package except idempotency.
+// import bbolt, chi, net/http or any other bridged package except idempotency,
+// backoff and publicerr (its refusals are public errors: text safe to show).
 package payment

@@ -336,7 +336,7 @@ func (s *Service) EndOfDayByID(ctx context.Context, id string) (*EndOfDayResult,
 		return nil, err
 	}
 	if op.Kind != KindEndOfDay {
-		return nil, fmt.Errorf("%w: %s is not an end of day", ErrNotFound, id)
+		return nil, ErrNotFound.Withf("%s is not an end of day", id)
 	}
 	return s.compare(ctx, op)
 }

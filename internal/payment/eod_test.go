@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/publicerr"
 )
 
 func TestEndOfDayComparesTotals(t *testing.T) {
@@ -215,5 +216,46 @@ func TestSplitStepsGatedByMode(t *testing.T) {
 		if err := step(); !errors.Is(err, payment.ErrModeUnsupported) || !strings.Contains(err.Error(), "vuk507") {
 			t.Errorf("%s in vuk509: %v, want ErrModeUnsupported naming vuk507", name, err)
 		}
+	}
+}
+
+// TestSplitFullyPaidIsAState: a part added to a split sale with nothing left
+// to pay is ErrSplitPaid (409 split_sale_paid), a state of the sale, not
+// ErrAmountOutOfRange (no amount would do); a part of more than remains,
+// while something remains, is still ErrAmountOutOfRange.
+func TestSplitFullyPaidIsAState(t *testing.T) {
+	h := newHarness(t, payment.VUK507)
+	ctx := context.Background()
+	h.gw.set(func(op *payment.Operation) payment.Outcome {
+		out := approved()
+		if op.Kind == payment.KindSplitStart {
+			out.SaleNumber = "SN-2"
+		}
+		return out
+	})
+	start, err := h.svc.StartSplit(ctx, caller("s"), payment.SaleRequest{Amount: "10.00", Reference: "split-2", DocumentType: "1",
+		Items: []payment.ItemRequest{{Name: "Tea", Quantity: 1, UnitPrice: "10.00", Total: "10.00", TaxGroupCode: "1"}}})
+	if err != nil || start.Op.State != payment.StateApproved {
+		t.Fatalf("start: %+v %v", start, err)
+	}
+	add := func(key, amount string) error {
+		_, err := h.svc.AddSplitPayment(ctx, caller(key), payment.SplitPaymentRequest{SplitID: start.Op.ID, Amount: amount})
+		return err
+	}
+	if err := add("p1", "10.01"); !errors.Is(err, payment.ErrAmountOutOfRange) || errors.Is(err, payment.ErrSplitPaid) {
+		t.Fatalf("a part beyond what remains: %v", err)
+	}
+	if err := add("p2", "10.00"); err != nil {
+		t.Fatal(err)
+	}
+	err = add("p3", "0.01")
+	if !errors.Is(err, payment.ErrSplitPaid) || errors.Is(err, payment.ErrAmountOutOfRange) {
+		t.Fatalf("a part with nothing left to pay: %v", err)
+	}
+	if msg, _ := publicerr.Message(err); msg != "split sale fully paid: nothing remains to be paid; complete the split sale" {
+		t.Fatalf("public detail %q", msg)
+	}
+	if _, err := h.svc.CompleteSplit(ctx, caller("c"), start.Op.ID, ""); err != nil {
+		t.Fatalf("complete after the refused part: %v", err)
 	}
 }

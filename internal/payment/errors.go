@@ -4,36 +4,53 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/publicerr"
 )
 
 // Domain errors. server maps each to one HTTP status and problem code.
+//
+// The refusals are public errors (publicerr): their text, and the detail
+// each refusal adds with Withf (amounts, states, durations, dates and ids,
+// never a lower layer's error), is what the client reads; a lower layer's
+// error rides along with Because, hidden. The rest are internal: the server
+// never shows their text.
 var (
-	ErrNotFound             = errors.New("not found")
-	ErrDuplicateKey         = errors.New("idempotency key already used")
-	ErrIdempotencyKeyReused = errors.New("idempotency key reused with a different request")
-	ErrKeyRequired          = errors.New("an Idempotency-Key header or a reference is required")
-	ErrTerminalBusy         = errors.New("terminal is busy with another operation")
-	ErrTerminalBlocked      = errors.New("terminal has an unresolved unknown operation")
-	ErrUnknownTerminal      = errors.New("unknown terminal")
-	ErrStorageFailure       = errors.New("storage failure: bridged has stopped taking money operations")
-	ErrModeUnsupported      = errors.New("operation not supported in this mode")
-	ErrNotVoidable          = errors.New("payment cannot be voided")
-	ErrNotRefundable        = errors.New("payment cannot be refunded")
-	ErrRefundExceeds        = errors.New("refund exceeds the refundable amount")
-	ErrAmountOutOfRange     = errors.New("amount out of range")
-	ErrSplitClosed          = errors.New("split sale is not open")
+	ErrNotFound             = publicerr.New("not found")
+	ErrIdempotencyKeyReused = publicerr.New("idempotency key reused with a different request")
+	ErrKeyRequired          = publicerr.New("an Idempotency-Key header or a reference is required")
+	ErrTerminalBusy         = publicerr.New("terminal is busy with another operation")
+	ErrTerminalBlocked      = publicerr.New("terminal has an unresolved unknown operation")
+	ErrUnknownTerminal      = publicerr.New("unknown terminal")
+	ErrStorageFailure       = publicerr.New("storage failure: bridged has stopped taking money operations")
+	ErrModeUnsupported      = publicerr.New("operation not supported in this mode")
+	ErrNotVoidable          = publicerr.New("payment cannot be voided")
+	ErrNotRefundable        = publicerr.New("payment cannot be refunded")
+	ErrRefundExceeds        = publicerr.New("refund exceeds the refundable amount")
+	// ErrAmountOutOfRange: a split sale's part of more than remains to be
+	// paid, while something remains (a smaller amount would do).
+	ErrAmountOutOfRange = publicerr.New("amount out of range")
+	ErrSplitClosed      = publicerr.New("split sale is not open")
 	// ErrSplitUnpaid: a split sale completed while an amount remains to be
 	// paid; a state of the split sale, not a wrong amount.
-	ErrSplitUnpaid   = errors.New("split sale not fully paid")
-	ErrNotCapturable = errors.New("pre-authorisation cannot be captured")
-	ErrShuttingDown  = errors.New("bridged is shutting down")
+	ErrSplitUnpaid = publicerr.New("split sale not fully paid")
+	// ErrSplitPaid: a part added to a split sale with nothing left to pay;
+	// a state of the split sale (no amount would do), not a wrong amount.
+	ErrSplitPaid     = publicerr.New("split sale fully paid")
+	ErrNotCapturable = publicerr.New("pre-authorisation cannot be captured")
+	ErrShuttingDown  = publicerr.New("bridged is shutting down")
+	// ErrCancelled is a money call whose caller went away (hung up, timed
+	// out) before its intent was journaled: nothing was written or sent.
+	ErrCancelled = publicerr.New("request cancelled before it was journaled")
+)
+
+// Internal errors: the server answers them internal_error.
+var (
+	ErrDuplicateKey = errors.New("idempotency key already used")
 	// ErrAlreadyFinal matches a *FinalError: a final state is never overwritten.
 	ErrAlreadyFinal = errors.New("operation is final already")
 	// ErrPaymentIDConflict matches a *PaymentIDConflictError.
 	ErrPaymentIDConflict = errors.New("iyzico paymentId is owned by another operation")
-	// ErrCancelled is a money call whose caller went away (hung up, timed
-	// out) before its intent was journaled: nothing was written or sent.
-	ErrCancelled = errors.New("request cancelled before it was journaled")
 )
 
 // FinalError is Record's refusal to overwrite a final state; Stored is the

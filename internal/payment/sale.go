@@ -96,20 +96,20 @@ func (s *Service) preAuthOf(ctx context.Context, post *Operation) (*Operation, e
 		}
 		return o, nil
 	}
-	return nil, fmt.Errorf("%w: payment_id %s is not a pre-authorisation approved through bridged", ErrNotCapturable, post.PaymentID)
+	return nil, ErrNotCapturable.Withf("payment_id %s is not a pre-authorisation approved through bridged", post.PaymentID)
 }
 
 // capturable says whether pre can be captured for amount now.
 func capturable(pre *Operation, amount Money) error {
 	switch {
 	case pre.State != StateApproved:
-		return fmt.Errorf("%w: it is %s, not approved", ErrNotCapturable, pre.State.Status())
+		return ErrNotCapturable.Withf("it is %s, not approved", pre.State.Status())
 	case pre.Voided:
-		return fmt.Errorf("%w: it is voided", ErrNotCapturable)
+		return ErrNotCapturable.Withf("it is voided")
 	case pre.CapturedBy != "":
-		return fmt.Errorf("%w: it was captured already by payment %s", ErrNotCapturable, pre.CapturedBy)
+		return ErrNotCapturable.Withf("it was captured already by payment %s", pre.CapturedBy)
 	case amount.Minor() > pre.Amount.Minor():
-		return fmt.Errorf("%w: %s requested, %s held", ErrNotCapturable, amount.Decimal(), pre.Amount.Decimal())
+		return ErrNotCapturable.Withf("%s requested, %s held", amount.Decimal(), pre.Amount.Decimal())
 	}
 	return nil
 }
@@ -124,7 +124,7 @@ func (s *Service) validateSale(c Caller, r SaleRequest) (*Operation, error) {
 	case KindSale:
 	case KindPreAuth, KindPostAuth:
 		if s.opt.Mode != VUK509 {
-			return nil, fmt.Errorf("%w: %s exists only in vuk509", ErrModeUnsupported, kind)
+			return nil, ErrModeUnsupported.Withf("%s exists only in vuk509", kind)
 		}
 	default:
 		ve.add("type", "%q is not sale, pre_auth or post_auth", kind)

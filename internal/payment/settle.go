@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"slices"
 	"time"
+
+	"github.com/bridgedpos/bridged/internal/publicerr"
 )
 
 // An unknown that iyzico will never settle (its own record of the
@@ -30,8 +32,8 @@ type SettleRequest struct {
 
 // ErrNotSettleable is a settlement refused: the operation is not unknown,
 // is too young (iyzico may still answer), or iyzico answered the status query
-// that comes first. Its message says which and is safe to show.
-var ErrNotSettleable = errors.New("operation cannot be settled by an operator")
+// that comes first. A SettleRefusal says which.
+var ErrNotSettleable = publicerr.New("operation cannot be settled by an operator")
 
 // SettleRefusal is ErrNotSettleable with the operation as it stands.
 type SettleRefusal struct {
@@ -39,10 +41,11 @@ type SettleRefusal struct {
 	Op     *Operation
 }
 
-func (e *SettleRefusal) Error() string { return ErrNotSettleable.Error() + ": " + e.Reason }
+func (e *SettleRefusal) Error() string { return e.Unwrap().Error() }
 
-// Unwrap makes a SettleRefusal match ErrNotSettleable.
-func (e *SettleRefusal) Unwrap() error { return ErrNotSettleable }
+// Unwrap is the public refusal: ErrNotSettleable with the reason, which is
+// built from states, durations and the operator's own payment_id only.
+func (e *SettleRefusal) Unwrap() error { return ErrNotSettleable.Withf("%s", e.Reason) }
 
 // settleAfter is how old an unknown must be before an operator may settle
 // it: the card timeout and the query grace (NotFoundGrace, the card timeout
@@ -319,7 +322,7 @@ func (s *Service) AcknowledgeConflict(ctx context.Context, r AcknowledgeRequest)
 		var sr *SettleRefusal
 		if !errors.As(err, &sr) && !errors.Is(err, ErrNotFound) {
 			s.failClosed(err)
-			return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+			return nil, ErrStorageFailure.Because(err)
 		}
 		return nil, err
 	}

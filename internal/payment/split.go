@@ -3,7 +3,6 @@ package payment
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -26,7 +25,7 @@ func (s *Service) splitsSupported() error { return s.opt.Mode.SplitsSupported() 
 // any split call in VUK 509 gets the same 409 mode_unsupported.
 func (m Mode) SplitsSupported() error {
 	if m != VUK507 {
-		return fmt.Errorf("%w: split sales exist only in %s; this installation runs %s", ErrModeUnsupported, VUK507, m)
+		return ErrModeUnsupported.Withf("split sales exist only in %s; this installation runs %s", VUK507, m)
 	}
 	return nil
 }
@@ -95,8 +94,11 @@ func (s *Service) AddSplitPayment(ctx context.Context, c Caller, r SplitPaymentR
 		if err != nil {
 			return err
 		}
+		if !remaining.IsPositive() {
+			return ErrSplitPaid.Withf("nothing remains to be paid; complete the split sale")
+		}
 		if amount.Minor() > remaining.Minor() {
-			return fmt.Errorf("%w: %s requested, %s remains to be paid", ErrAmountOutOfRange, amount.Decimal(), remaining.Decimal())
+			return ErrAmountOutOfRange.Withf("%s requested, %s remains to be paid", amount.Decimal(), remaining.Decimal())
 		}
 		return nil
 	}})
@@ -136,7 +138,7 @@ func (s *Service) CompleteSplit(ctx context.Context, c Caller, splitID, referenc
 			return err
 		}
 		if remaining.IsPositive() {
-			return fmt.Errorf("%w: %s remains to be paid before the sale can be completed", ErrSplitUnpaid, remaining.Decimal())
+			return ErrSplitUnpaid.Withf("%s remains to be paid before the sale can be completed", remaining.Decimal())
 		}
 		return nil
 	}})
@@ -148,10 +150,10 @@ func (s *Service) splitStart(ctx context.Context, id string) (*Operation, error)
 		return nil, err
 	}
 	if start.Kind != KindSplitStart {
-		return nil, fmt.Errorf("%w: %s is not a split sale", ErrNotFound, id)
+		return nil, ErrNotFound.Withf("%s is not a split sale", id)
 	}
 	if start.State != StateApproved || start.SaleNumber == "" {
-		return nil, fmt.Errorf("%w: the split sale is %s, not open", ErrSplitClosed, start.State.Status())
+		return nil, ErrSplitClosed.Withf("the split sale is %s, not open", start.State.Status())
 	}
 	return start, nil
 }
@@ -164,7 +166,7 @@ func (s *Service) openSplit(ctx context.Context, id string) (*Operation, error) 
 		return nil, err
 	}
 	if start.Closed {
-		return nil, fmt.Errorf("%w: the split sale was cancelled", ErrSplitClosed)
+		return nil, ErrSplitClosed.Withf("the split sale was cancelled")
 	}
 	return start, nil
 }
@@ -177,7 +179,7 @@ func (s *Service) splitRemaining(ctx context.Context, start *Operation) (Money, 
 		return Money{}, err
 	}
 	if cur.Closed {
-		return Money{}, fmt.Errorf("%w: the split sale was cancelled", ErrSplitClosed)
+		return Money{}, ErrSplitClosed.Withf("the split sale was cancelled")
 	}
 	parts, _, err := s.j.List(ctx, Filter{ParentID: start.ID, Kinds: []Kind{KindSplitPayment, KindSplitComplete}, Limit: 1000})
 	if err != nil {
@@ -186,7 +188,7 @@ func (s *Service) splitRemaining(ctx context.Context, start *Operation) (Money, 
 	left := start.Amount.Minor()
 	for _, p := range parts {
 		if p.Kind == KindSplitComplete && p.State == StateApproved {
-			return NewMoney(0, start.Amount.Currency()), fmt.Errorf("%w: the split sale is completed already", ErrSplitClosed)
+			return NewMoney(0, start.Amount.Currency()), ErrSplitClosed.Withf("the split sale is completed already")
 		}
 		if p.Kind == KindSplitPayment && p.State == StateApproved {
 			left -= p.Amount.Minor()
@@ -254,7 +256,7 @@ func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference 
 	}
 	for _, st := range steps {
 		if st.State == StateApproved {
-			return nil, fmt.Errorf("%w: the split sale was completed as payment %s; cancel that payment instead", ErrSplitClosed, st.ID)
+			return nil, ErrSplitClosed.Withf("the split sale was completed as payment %s; cancel that payment instead", st.ID)
 		}
 		if !st.State.Final() {
 			return nil, &BusyError{Err: ErrTerminalBlocked, Terminal: start.Terminal, RetryAfter: 5 * time.Second}
@@ -266,7 +268,7 @@ func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference 
 			return nil
 		}); err != nil {
 			s.failClosed(err)
-			return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+			return nil, ErrStorageFailure.Because(err)
 		}
 		s.notify()
 	}
@@ -316,9 +318,9 @@ func (s *Service) CancelSplit(ctx context.Context, c Caller, splitID, reference 
 func (s *Service) partVoidable(ctx context.Context, p *Operation) error {
 	switch {
 	case p.State != StateApproved:
-		return fmt.Errorf("%w: it is %s, not approved", ErrNotVoidable, p.State.Status())
+		return ErrNotVoidable.Withf("it is %s, not approved", p.State.Status())
 	case p.Voided:
-		return fmt.Errorf("%w: it is voided already", ErrNotVoidable)
+		return ErrNotVoidable.Withf("it is voided already")
 	}
 	steps, _, err := s.j.List(ctx, Filter{ParentID: p.ParentID, Kinds: []Kind{KindSplitComplete}, Limit: 1000})
 	if err != nil {
@@ -326,7 +328,7 @@ func (s *Service) partVoidable(ctx context.Context, p *Operation) error {
 	}
 	for _, st := range steps {
 		if st.State == StateApproved {
-			return fmt.Errorf("%w: its split sale was completed as payment %s; void that instead", ErrNotVoidable, st.ID)
+			return ErrNotVoidable.Withf("its split sale was completed as payment %s; void that instead", st.ID)
 		}
 	}
 	return s.sameBatch(p)

@@ -150,7 +150,7 @@ func (s *Service) known(ctx context.Context, client, key, fp string, wait time.D
 		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, true, nil
 	case !errors.Is(err, ErrNotFound):
 		s.mu.Unlock()
-		return nil, true, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+		return nil, true, ErrStorageFailure.Because(err)
 	}
 	return nil, false, nil
 }
@@ -196,10 +196,10 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 			// The caller went away while its intent waited for a commit: the
 			// store never ran the write (commit.go), nothing was journaled or
 			// sent, and the store is as healthy as before.
-			return fmt.Errorf("%w: %w", ErrCancelled, ctxErr)
+			return ErrCancelled.Because(ctxErr)
 		}
 		s.failClosed(err)
-		return fmt.Errorf("%w: %w", ErrStorageFailure, err)
+		return ErrStorageFailure.Because(err)
 	}
 	s.logState(op, "journaled")
 	s.observe(op)
@@ -306,7 +306,7 @@ func (s *Service) await(ctx context.Context, fl *flight, wait time.Duration, joi
 			// The intent commit failed: the operation never existed.
 			return nil, ErrStorageFailure
 		}
-		return nil, fmt.Errorf("%w: %w", ErrStorageFailure, err)
+		return nil, ErrStorageFailure.Because(err)
 	}
 	return &Result{Op: op, Replayed: joined, Final: op.State.Final()}, nil
 }

@@ -3,11 +3,14 @@ package server
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/apitype"
+	"github.com/bridgedpos/bridged/internal/publicerr"
 )
 
 // Journal is the journal's upkeep that the API offers an operator (the
@@ -23,12 +26,20 @@ type Journal struct {
 	Compact func(ctx context.Context, force bool) (apitype.CompactResult, error)
 }
 
+// errNoUpkeep is a server without journal upkeep (a test's, or one whose
+// daemon gave it none); errBadForce a force that is not true or false;
+// errCompaction a compaction that failed, its cause for the log only.
+var (
+	errNoUpkeep   = errors.New("no journal upkeep here")
+	errBadForce   = errors.New("force is neither true nor false")
+	errCompaction = errors.New("journal compaction failed")
+)
+
 // handleBackup streams a backup. A failure after the first byte cuts the
 // connection, so that the client never takes a truncated stream for a backup.
-func (s *server) handleBackup(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleBackup(w http.ResponseWriter, r *http.Request) error {
 	if s.journal.Backup == nil {
-		writeProblem(w, r, http.StatusServiceUnavailable, "unavailable", "No journal upkeep here", "this server has no journal to back up")
-		return
+		return publicerr.Wrap(errNoUpkeep, "this server has no journal to back up")
 	}
 	w.Header().Set("Content-Type", "application/x-tar")
 	w.Header().Set("Cache-Control", "no-store")
@@ -42,13 +53,13 @@ func (s *server) handleBackup(w http.ResponseWriter, r *http.Request) {
 		panic(http.ErrAbortHandler)
 	}
 	s.log.Info().Str("client", s.caller(r).Client).Msg("journal backed up")
+	return nil
 }
 
 // handleCompact compacts the journal (?force=true: whatever its free share).
-func (s *server) handleCompact(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleCompact(w http.ResponseWriter, r *http.Request) error {
 	if s.journal.Compact == nil {
-		writeProblem(w, r, http.StatusServiceUnavailable, "unavailable", "No journal upkeep here", "this server has no journal to compact")
-		return
+		return publicerr.Wrap(errNoUpkeep, "this server has no journal to compact")
 	}
 	var force bool
 	switch f := r.URL.Query().Get("force"); f {
@@ -56,18 +67,16 @@ func (s *server) handleCompact(w http.ResponseWriter, r *http.Request) {
 	case "true":
 		force = true
 	default:
-		writeProblem(w, r, http.StatusBadRequest, "invalid_request", "Invalid force", "force is true or false")
-		return
+		return errBadForce
 	}
 	res, err := s.journal.Compact(r.Context(), force)
 	if err != nil {
-		s.log.Error().Err(err).Msg("journal compaction failed")
-		writeProblem(w, r, http.StatusServiceUnavailable, "unavailable", "Compaction failed", "the journal was not compacted; see bridged's log")
-		return
+		return fmt.Errorf("%w: %w", errCompaction, err)
 	}
 	s.log.Info().Str("client", s.caller(r).Client).Bool("compacted", res.Compacted).Int64("before", res.BeforeBytes).
 		Int64("after", res.AfterBytes).Msg("journal compaction asked for")
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = json.NewEncoder(w).Encode(res)
+	return nil
 }

@@ -7,10 +7,27 @@ import (
 
 	"github.com/bridgedpos/bridged/internal/apitype"
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/publicerr"
 )
 
+// handlerFunc is a handler that returns its error instead of answering it
+// (as Caddy's AdminHandlerFunc): s.handle hands every such error to
+// writeError, the one place that turns an error into an answer.
+type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// handle adapts h to net/http: an error h returns is answered by writeError.
+// A handler returns an error only before it has written anything.
+func (s *server) handle(h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	}
+}
+
 // writeError is the one mapping from domain errors to HTTP status and problem
-// code. The client gets a safe message; the log gets the cause.
+// code. The client gets a fixed detail or the error's public part
+// (publicerr), never its text; the log gets the cause.
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *payment.ValidationError
 	var be *payment.BusyError
@@ -34,7 +51,7 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		detail := rf.detail
 		if detail == "" {
-			detail = err.Error()
+			detail = publicDetail(err, rf.title)
 		}
 		writeProblem(w, r, rf.status, rf.code, rf.title, detail)
 		return
@@ -43,10 +60,19 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to handle the request; see its log")
 }
 
+// publicDetail is the public part of err (publicerr), never its text: an
+// error that carries no public part shows only the refusal's title.
+func publicDetail(err error, title string) string {
+	if msg, ok := publicerr.Message(err); ok {
+		return msg
+	}
+	return title
+}
+
 // refusal is the answer to an error that is (or wraps) err. An empty detail
-// shows the error's own text: only for payment's refusals, whose messages
-// payment builds from amounts, states, durations and dates only, never from a
-// lower layer's error, so they are safe to show.
+// shows the error's public part (publicerr): payment builds its refusals as
+// public errors from amounts, states, durations, dates and ids, and hides
+// any lower layer's error as their cause.
 type refusal struct {
 	err        error
 	status     int
@@ -59,6 +85,10 @@ type refusal struct {
 
 // refusals are checked in order; the first that matches answers.
 var refusals = []refusal{
+	{err: errNoUpkeep, status: http.StatusServiceUnavailable, code: "unavailable", title: "No journal upkeep here"},
+	{err: errBadForce, status: http.StatusBadRequest, code: "invalid_request", title: "Invalid force", detail: "force is true or false"},
+	{err: errCompaction, status: http.StatusServiceUnavailable, code: "unavailable", title: "Compaction failed",
+		detail: "the journal was not compacted; see bridged's log", logMsg: "journal compaction failed"},
 	{err: errTooLarge, status: http.StatusRequestEntityTooLarge, code: "payload_too_large", title: "Request body too large",
 		detail: "the body must be at most 64 KiB"},
 	{err: errMediaType, status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
@@ -84,6 +114,7 @@ var refusals = []refusal{
 	{err: payment.ErrNotSettleable, status: http.StatusConflict, code: "not_settleable", title: "Cannot be settled by an operator"},
 	{err: payment.ErrSplitClosed, status: http.StatusConflict, code: "split_sale_closed", title: "Split sale not open"},
 	{err: payment.ErrSplitUnpaid, status: http.StatusConflict, code: "split_sale_unpaid", title: "Split sale not fully paid"},
+	{err: payment.ErrSplitPaid, status: http.StatusConflict, code: "split_sale_paid", title: "Split sale fully paid"},
 	{err: payment.ErrNotCapturable, status: http.StatusConflict, code: "not_capturable", title: "Pre-authorisation cannot be captured"},
 	{err: payment.ErrShuttingDown, status: http.StatusServiceUnavailable, code: "shutting_down", title: "Shutting down",
 		detail: "bridged is stopping; try again shortly", retryAfter: "5"},

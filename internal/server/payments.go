@@ -106,6 +106,16 @@ func (s *server) preferWait(r *http.Request) (time.Duration, string) {
 	return wait, applied
 }
 
+// result answers a money call: its error goes to the one writer (the
+// handler returns it), its result to writeResult.
+func (s *server) result(w http.ResponseWriter, r *http.Request, res *payment.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	s.writeResult(w, r, res)
+	return nil
+}
+
 // writeResult answers a money call: 201 when final, 202 with Location and
 // Retry-After while pending or unknown. A replay says so.
 func (s *server) writeResult(w http.ResponseWriter, r *http.Request, res *payment.Result) {
@@ -210,21 +220,16 @@ func (s *server) saleRequest(w http.ResponseWriter, r *http.Request) (payment.Sa
 	return req, o.err()
 }
 
-func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.saleRequest(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := s.svc.Pay(r.Context(), s.caller(r), req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, r, res)
+	return s.result(w, r, res, err)
 }
 
-func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) error {
 	wait, applied := s.preferWait(r)
 	if applied == "" {
 		wait = 0 // a GET waits only when asked to (long poll)
@@ -233,16 +238,16 @@ func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) {
 	}
 	op, err := s.svc.Wait(r.Context(), chi.URLParam(r, "id"), wait)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if !op.State.Final() {
 		w.Header().Set("Retry-After", retryAfterFor(op))
 	}
 	writeJSON(w, http.StatusOK, viewOf(op))
+	return nil
 }
 
-func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := payment.Filter{Status: payment.Status(q.Get("status")), Terminal: q.Get("terminal"), Reference: q.Get("reference"), Cursor: q.Get("cursor")}
 	ve := &payment.ValidationError{}
@@ -280,199 +285,141 @@ func (s *server) handleListPayments(w http.ResponseWriter, r *http.Request) {
 		f.Kinds = []payment.Kind{payment.Kind(v)}
 	}
 	if len(ve.Problems) > 0 {
-		s.writeError(w, r, ve)
-		return
+		return ve
 	}
 	ops, next, err := s.svc.List(r.Context(), f)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	list := apitype.PaymentList{Items: make([]apitype.Payment, len(ops)), NextCursor: next}
 	for i, op := range ops {
 		list.Items[i] = viewOf(op)
 	}
 	writeJSON(w, http.StatusOK, list)
+	return nil
 }
 
 // adjustFields decodes a void, refund or cancel body.
 func (s *server) adjustFields(w http.ResponseWriter, r *http.Request, allowAmount bool) (payment.AdjustRequest, error) {
 	req := payment.AdjustRequest{PaymentID: chi.URLParam(r, "id")}
-	o, err := readObject(w, r)
-	if err != nil {
-		return req, err
-	}
-	o.str("reference", &req.Reference)
+	err := decodeObject(w, r, func(o *object) {
+		o.str("reference", &req.Reference)
+		o.str("reason", &req.Reason)
+		if allowAmount {
+			o.amount("amount", &req.Amount)
+			o.array("lines", func(_ int, c *object) {
+				var l payment.RefundLineRequest
+				c.str("line_id", &l.LineID)
+				c.integer("quantity", &l.Quantity)
+				c.amount("amount", &l.Amount)
+				req.Lines = append(req.Lines, l)
+			})
+		}
+	})
 	req.Reference = referenceOrKey(r, req.Reference)
-	o.str("reason", &req.Reason)
-	if allowAmount {
-		o.amount("amount", &req.Amount)
-		o.array("lines", func(_ int, c *object) {
-			var l payment.RefundLineRequest
-			c.str("line_id", &l.LineID)
-			c.integer("quantity", &l.Quantity)
-			c.amount("amount", &l.Amount)
-			req.Lines = append(req.Lines, l)
-		})
-	}
-	o.done()
-	return req, o.err()
+	return req, err
 }
 
-func (s *server) adjust(fn func(context.Context, payment.Caller, payment.AdjustRequest) (*payment.Result, error), allowAmount bool) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
+func (s *server) adjust(fn func(context.Context, payment.Caller, payment.AdjustRequest) (*payment.Result, error), allowAmount bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
 		req, err := s.adjustFields(w, r, allowAmount)
 		if err != nil {
-			s.writeError(w, r, err)
-			return
+			return err
 		}
 		res, err := fn(r.Context(), s.caller(r), req)
-		if err != nil {
-			s.writeError(w, r, err)
-			return
-		}
-		s.writeResult(w, r, res)
+		return s.result(w, r, res, err)
 	}
 }
 
-func (s *server) handleResolve(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleResolve(w http.ResponseWriter, r *http.Request) error {
 	op, err := s.svc.Resolve(r.Context(), chi.URLParam(r, "id"))
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, viewOf(op))
+	return nil
 }
 
 // handleSettle settles an unknown on an operator's evidence (operate scope).
-func (s *server) handleSettle(w http.ResponseWriter, r *http.Request) {
-	o, err := readObject(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *server) handleSettle(w http.ResponseWriter, r *http.Request) error {
 	req := payment.SettleRequest{ID: chi.URLParam(r, "id")}
-	o.str("outcome", &req.Outcome)
-	o.str("evidence", &req.Evidence)
-	o.str("by", &req.By)
-	o.str("payment_id", &req.PaymentID)
-	o.str("payment_date", &req.PaymentDate)
-	o.done()
-	if err := o.err(); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeObject(w, r, func(o *object) {
+		o.str("outcome", &req.Outcome)
+		o.str("evidence", &req.Evidence)
+		o.str("by", &req.By)
+		o.str("payment_id", &req.PaymentID)
+		o.str("payment_date", &req.PaymentDate)
+	}); err != nil {
+		return err
 	}
 	op, err := s.svc.Settle(r.Context(), req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	s.log.Warn().Str("op_id", op.ID).Str("client", s.caller(r).Client).Str("by", req.By).Str("outcome", req.Outcome).
 		Str("request_id", requestIDOf(r)).Msg("operator settlement")
 	writeJSON(w, http.StatusOK, viewOf(op))
+	return nil
 }
 
 // handleAcknowledgeConflict closes a conflict (operate scope).
-func (s *server) handleAcknowledgeConflict(w http.ResponseWriter, r *http.Request) {
-	o, err := readObject(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *server) handleAcknowledgeConflict(w http.ResponseWriter, r *http.Request) error {
 	req := payment.AcknowledgeRequest{ID: chi.URLParam(r, "id")}
-	o.str("by", &req.By)
-	o.str("note", &req.Note)
-	o.done()
-	if err := o.err(); err != nil {
-		s.writeError(w, r, err)
-		return
+	if err := decodeObject(w, r, func(o *object) {
+		o.str("by", &req.By)
+		o.str("note", &req.Note)
+	}); err != nil {
+		return err
 	}
 	op, err := s.svc.AcknowledgeConflict(r.Context(), req)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, http.StatusOK, viewOf(op))
+	return nil
 }
 
-func (s *server) handleStartSplit(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleStartSplit(w http.ResponseWriter, r *http.Request) error {
 	req, err := s.saleRequest(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := s.svc.StartSplit(r.Context(), s.caller(r), req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, r, res)
+	return s.result(w, r, res, err)
 }
 
-func (s *server) handleAddSplitPayment(w http.ResponseWriter, r *http.Request) {
-	o, err := readObject(w, r)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+func (s *server) handleAddSplitPayment(w http.ResponseWriter, r *http.Request) error {
 	req := payment.SplitPaymentRequest{SplitID: chi.URLParam(r, "id")}
-	o.amount("amount", &req.Amount)
-	o.integer("installment", &req.Installment)
-	o.str("reference", &req.Reference)
+	if err := decodeObject(w, r, func(o *object) {
+		o.amount("amount", &req.Amount)
+		o.integer("installment", &req.Installment)
+		o.str("reference", &req.Reference)
+	}); err != nil {
+		return err
+	}
 	req.Reference = referenceOrKey(r, req.Reference)
-	o.done()
-	if err := o.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
 	res, err := s.svc.AddSplitPayment(r.Context(), s.caller(r), req)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, r, res)
+	return s.result(w, r, res, err)
 }
 
-func (s *server) handleCompleteSplit(w http.ResponseWriter, r *http.Request) {
-	o, err := readObject(w, r)
+func (s *server) handleCompleteSplit(w http.ResponseWriter, r *http.Request) error {
+	reference, err := referenceField(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
-	var reference string
-	o.str("reference", &reference)
-	reference = referenceOrKey(r, reference)
-	o.done()
-	if err := o.err(); err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	res, err := s.svc.CompleteSplit(r.Context(), s.caller(r), chi.URLParam(r, "id"), reference)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	s.writeResult(w, r, res)
+	res, err := s.svc.CompleteSplit(r.Context(), s.caller(r), chi.URLParam(r, "id"), referenceOrKey(r, reference))
+	return s.result(w, r, res, err)
 }
 
 // handleCancelSplit gives back the money of a split sale never completed.
-func (s *server) handleCancelSplit(w http.ResponseWriter, r *http.Request) {
-	o, err := readObject(w, r)
+func (s *server) handleCancelSplit(w http.ResponseWriter, r *http.Request) error {
+	reference, err := referenceField(w, r)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	var reference string
-	o.str("reference", &reference)
-	o.done()
-	if err := o.err(); err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	res, err := s.svc.CancelSplit(r.Context(), s.caller(r), chi.URLParam(r, "id"), reference)
 	if err != nil {
-		s.writeError(w, r, err)
-		return
+		return err
 	}
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -484,4 +431,25 @@ func (s *server) handleCancelSplit(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", "5")
 	}
 	writeJSON(w, status, splitCancelViewOf(res))
+	return nil
+}
+
+// referenceField decodes a body whose one field is reference (complete and
+// cancel a split sale).
+func referenceField(w http.ResponseWriter, r *http.Request) (string, error) {
+	var reference string
+	err := decodeObject(w, r, func(o *object) { o.str("reference", &reference) })
+	return reference, err
+}
+
+// decodeObject reads the body and decodes its fields with fields: every
+// problem (an unknown field, a wrong type) comes back as one error.
+func decodeObject(w http.ResponseWriter, r *http.Request, fields func(o *object)) error {
+	o, err := readObject(w, r)
+	if err != nil {
+		return err
+	}
+	fields(o)
+	o.done()
+	return o.err()
 }

@@ -10,7 +10,8 @@ import (
 // identify authenticates a request that carries a key; require(scopes...)
 // states what a route needs (401 without a key, 403 forbidden_scope with a
 // key that lacks them). Only /healthz, /readyz (its summary), the status
-// page's login form and 404s answer without a key.
+// page's login form and 404s answer without a key. s.handle adapts a
+// handler that returns its error to the one writer (writeError).
 func (s *server) routes() http.Handler {
 	r := chi.NewRouter()
 	r.Use(s.requestID, s.measure, s.recoverer, s.guardHostOrigin, s.identify)
@@ -42,37 +43,37 @@ func (s *server) routes() http.Handler {
 	}
 
 	r.Route("/v1", func(r chi.Router) {
-		r.With(pay).Post("/payments", s.handleCreatePayment)
-		r.With(read).Get("/payments", s.handleListPayments)
-		r.With(read).Get("/payments/{id}", s.handleGetPayment)
-		r.With(pay).Post("/payments/{id}/void", s.adjust(s.svc.Void, false))
-		r.With(pay).Post("/payments/{id}/refund", s.adjust(s.svc.Refund, true))
-		r.With(pay).Post("/payments/{id}/cancel", s.adjust(s.svc.Cancel, false))
-		r.With(act).Post("/payments/{id}/resolve", s.handleResolve)
+		r.With(pay).Post("/payments", s.handle(s.handleCreatePayment))
+		r.With(read).Get("/payments", s.handle(s.handleListPayments))
+		r.With(read).Get("/payments/{id}", s.handle(s.handleGetPayment))
+		r.With(pay).Post("/payments/{id}/void", s.handle(s.adjust(s.svc.Void, false)))
+		r.With(pay).Post("/payments/{id}/refund", s.handle(s.adjust(s.svc.Refund, true)))
+		r.With(pay).Post("/payments/{id}/cancel", s.handle(s.adjust(s.svc.Cancel, false)))
+		r.With(act).Post("/payments/{id}/resolve", s.handle(s.handleResolve))
 
-		r.With(op).Post("/payments/{id}/settle", s.handleSettle)
-		r.With(op).Post("/payments/{id}/acknowledge-conflict", s.handleAcknowledgeConflict)
+		r.With(op).Post("/payments/{id}/settle", s.handle(s.handleSettle))
+		r.With(op).Post("/payments/{id}/acknowledge-conflict", s.handle(s.handleAcknowledgeConflict))
 
 		// Split sales exist only in VUK 507 (payment.Mode.SplitsSupported):
 		// any split call in VUK 509 is 409 mode_unsupported, whatever its body.
 		split := r.With(pay, s.splitsOnly)
-		split.Post("/split-sales", s.handleStartSplit)
-		split.Post("/split-sales/{id}/payments", s.handleAddSplitPayment)
-		split.Post("/split-sales/{id}/complete", s.handleCompleteSplit)
-		split.Post("/split-sales/{id}/cancel", s.handleCancelSplit)
+		split.Post("/split-sales", s.handle(s.handleStartSplit))
+		split.Post("/split-sales/{id}/payments", s.handle(s.handleAddSplitPayment))
+		split.Post("/split-sales/{id}/complete", s.handle(s.handleCompleteSplit))
+		split.Post("/split-sales/{id}/cancel", s.handle(s.handleCancelSplit))
 
 		r.With(read).Get("/terminals", s.handleTerminals)
-		r.With(read).Get("/terminals/{id}", s.handleTerminal)
-		r.With(act).Post("/terminals/{id}/end-of-day", s.handleEndOfDay)
-		r.With(read).Get("/terminals/{id}/end-of-day", s.handleEndOfDays)
-		r.With(read).Get("/end-of-day/{id}", s.handleEndOfDayByID)
+		r.With(read).Get("/terminals/{id}", s.handle(s.handleTerminal))
+		r.With(act).Post("/terminals/{id}/end-of-day", s.handle(s.handleEndOfDay))
+		r.With(read).Get("/terminals/{id}/end-of-day", s.handle(s.handleEndOfDays))
+		r.With(read).Get("/end-of-day/{id}", s.handle(s.handleEndOfDayByID))
 
 		r.With(read).Get("/events", s.handleEvents)
 
 		// A backup holds the whole journal, and a compaction holds every
 		// lane: both are the operator's.
-		r.With(op).Get("/admin/backup", s.handleBackup)
-		r.With(op).Post("/admin/compact", s.handleCompact)
+		r.With(op).Get("/admin/backup", s.handle(s.handleBackup))
+		r.With(op).Post("/admin/compact", s.handle(s.handleCompact))
 	})
 	return r
 }

@@ -47,6 +47,11 @@ func (e *SettleRefusal) Error() string { return e.Unwrap().Error() }
 // built from states, durations and the operator's own payment_id only.
 func (e *SettleRefusal) Unwrap() error { return ErrNotSettleable.Withf("%s", e.Reason) }
 
+// notUnknown refuses to settle op, which is final already.
+func notUnknown(op *Operation) *SettleRefusal {
+	return &SettleRefusal{Op: op, Reason: fmt.Sprintf("it is %s (%s), not unknown: there is nothing to settle", op.State.Status(), op.Resolution)}
+}
+
 // settleAfter is how old an unknown must be before an operator may settle
 // it: the card timeout and the query grace (NotFoundGrace, the card timeout
 // plus two minutes by default), so that iyzico has had every chance to answer.
@@ -65,9 +70,18 @@ func (s *Service) Settle(ctx context.Context, r SettleRequest) (*Operation, erro
 		return nil, err
 	}
 	if op.State != StateUnknown {
-		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it is %s (%s), not unknown: there is nothing to settle", op.State.Status(), op.Resolution)}
+		return nil, notUnknown(op)
 	}
 	if age, need := s.settleAge(op), s.settleAfter(); age < need {
+		// The reconciler may have recorded iyzico's answer since op was read
+		// (ending its grace clock, which settleAge then started afresh): the
+		// journal says so, not a grace that no longer runs.
+		if cur, err := s.j.Get(ctx, r.ID); err == nil && cur.State != StateUnknown {
+			s.mu.Lock()
+			delete(s.graceFrom, cur.ID)
+			s.mu.Unlock()
+			return nil, notUnknown(cur)
+		}
 		return nil, &SettleRefusal{Op: op, Reason: fmt.Sprintf("it has been unknown for %s; iyzico may still answer for %s more (bridged keeps asking)",
 			age.Round(time.Second), (need - age).Round(time.Second))}
 	}

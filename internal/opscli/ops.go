@@ -582,12 +582,13 @@ func conflictText(t apitype.Payment) string {
 	return s + "; open"
 }
 
-// maskedCard shows BIN and last four only: all bridged ever has.
+// maskedCard shows BIN and last four only (all bridged ever has), masked as
+// everywhere else: payment.Card.Masked.
 func maskedCard(c *apitype.Card) string {
-	if c == nil || (c.BIN == "" && c.Last4 == "") {
+	if c == nil {
 		return ""
 	}
-	return c.BIN + "******" + c.Last4
+	return (&payment.Card{BIN: c.BIN, Last4: c.Last4}).Masked()
 }
 
 // parseSince reads a duration back from now (24h) or an RFC 3339 time.

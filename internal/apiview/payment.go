@@ -28,11 +28,11 @@ func Payment(op *payment.Operation) apitype.Payment {
 	v.Items = items(op.Lines)
 	if st := op.Settlement; st != nil {
 		v.Settlement = &apitype.Settlement{By: st.By, At: st.At.UTC(), Evidence: st.Evidence, PaymentID: st.PaymentID,
-			WatchUntil: utcOrNil(st.WatchUntil), Confirmed: st.Confirmed}
+			WatchUntil: UTCOrNil(st.WatchUntil), Confirmed: st.Confirmed}
 	}
 	if c := op.Conflict; c != nil {
 		v.Conflict = &apitype.Conflict{At: c.At.UTC(), Settled: string(c.Settled.Status()), Upstream: string(c.Upstream.Status()),
-			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedAt: utcOrNil(c.AcknowledgedAt),
+			UpstreamPaymentID: c.UpstreamPaymentID, AcknowledgedBy: c.AcknowledgedBy, AcknowledgedAt: UTCOrNil(c.AcknowledgedAt),
 			AcknowledgedNote: c.AcknowledgedNote}
 		if c.Open() {
 			v.Links["acknowledge_conflict"] = "/v1/payments/" + op.ID + "/acknowledge-conflict"
@@ -101,8 +101,9 @@ func CardType(t string) string {
 	}
 }
 
-// utcOrNil is t in UTC, or nil for the zero time.
-func utcOrNil(t time.Time) *time.Time {
+// UTCOrNil is t in UTC, or nil for the zero time: how every time the API
+// may leave out is shown.
+func UTCOrNil(t time.Time) *time.Time {
 	if t.IsZero() {
 		return nil
 	}

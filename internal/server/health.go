@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/bridgedpos/bridged/internal/apitype"
+	"github.com/bridgedpos/bridged/internal/apiview"
 	"github.com/bridgedpos/bridged/internal/health"
 	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/safetext"
@@ -97,7 +98,7 @@ func (s *server) readiness(ctx context.Context) readiness {
 	if s.upstream != nil {
 		uh := s.upstream.UpstreamHealth()
 		rd.Upstream.Reachable = uh.Reachable
-		rd.Upstream.LastAnswer, rd.Upstream.LastSuccess, rd.Upstream.LastFailure = timePtr(uh.LastAnswer), timePtr(uh.LastSuccess), timePtr(uh.LastFailure)
+		rd.Upstream.LastAnswer, rd.Upstream.LastSuccess, rd.Upstream.LastFailure = apiview.UTCOrNil(uh.LastAnswer), apiview.UTCOrNil(uh.LastSuccess), apiview.UTCOrNil(uh.LastFailure)
 		rd.Upstream.LastFailureReason = uh.LastFailureReason
 		switch {
 		case !uh.Reachable:
@@ -142,7 +143,7 @@ func (s *server) readiness(ctx context.Context) readiness {
 func (s *server) terminalReadiness(ctx context.Context, t payment.TerminalState, now time.Time) terminalPart {
 	tp := apitype.TerminalReadiness{Part: apitype.Part{Status: "ok"}, ID: t.ID, DeviceUniqueID: t.DeviceUniqueID, State: t.State,
 		Unknown: t.Unknown, RecentErrors: t.RecentErrors, ConsecutiveTimeouts: t.ConsecutiveTimeouts,
-		LastAnswer: timePtr(t.LastAnswer)}
+		LastAnswer: apiview.UTCOrNil(t.LastAnswer)}
 	if tp.Unknown == nil {
 		tp.Unknown = []string{}
 	}
@@ -202,12 +203,4 @@ func (s *server) stuckUnknowns(ctx context.Context, ids []string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-func timePtr(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
 }

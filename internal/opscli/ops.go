@@ -284,27 +284,35 @@ func (a *CLI) txList(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	return a.withSource(ctx, cfg, func(src txSource) error {
+		tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "CREATED\tID\tTERMINAL\tTYPE\tAMOUNT\tSTATUS\tREFERENCE\tCARD")
+		n := 0
+		err := src.list(ctx, q, limit, func(t apitype.Payment) error {
+			n++
+			_, err := io.WriteString(tw, listRow(t))
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintf(a.Stdout, "%d transaction(s)\n", n)
+		return nil
+	})
+}
+
+// withSource runs fn with the payments' source (the daemon, or the journal
+// when none runs), and closes it after.
+func (a *CLI) withSource(ctx context.Context, cfg *config.Config, fn func(src txSource) error) error {
 	src, err := a.openSource(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer src.close()
-	tw := tabwriter.NewWriter(a.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CREATED\tID\tTERMINAL\tTYPE\tAMOUNT\tSTATUS\tREFERENCE\tCARD")
-	n := 0
-	err = src.list(ctx, q, limit, func(t apitype.Payment) error {
-		n++
-		_, err := io.WriteString(tw, listRow(t))
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(a.Stdout, "%d transaction(s)\n", n)
-	return nil
+	return fn(src)
 }
 
 func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
@@ -335,29 +343,26 @@ func (a *CLI) txOne(ctx context.Context, verb string, args []string) error {
 		fmt.Fprintln(a.Stdout, resolveVerdict(t))
 		return nil
 	}
-	src, err := a.openSource(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer src.close()
-	t, err := src.get(ctx, id)
-	var ae *apiError
-	if (errors.As(err, &ae) && ae.Status == http.StatusNotFound) || errors.Is(err, payment.ErrNotFound) {
-		// Not an id: look it up as the ECR's reference.
-		found := 0
-		err = src.list(ctx, listQuery{Reference: id}, 0, func(r apitype.Payment) error {
-			found++
-			return printRecord(a.Stdout, r)
-		})
-		if err == nil && found == 0 {
-			return fmt.Errorf("no transaction with id or reference %q", id)
+	return a.withSource(ctx, cfg, func(src txSource) error {
+		t, err := src.get(ctx, id)
+		var ae *apiError
+		if (errors.As(err, &ae) && ae.Status == http.StatusNotFound) || errors.Is(err, payment.ErrNotFound) {
+			// Not an id: look it up as the ECR's reference.
+			found := 0
+			err = src.list(ctx, listQuery{Reference: id}, 0, func(r apitype.Payment) error {
+				found++
+				return printRecord(a.Stdout, r)
+			})
+			if err == nil && found == 0 {
+				return fmt.Errorf("no transaction with id or reference %q", id)
+			}
+			return err
 		}
-		return err
-	}
-	if err != nil {
-		return err
-	}
-	return printRecord(a.Stdout, t)
+		if err != nil {
+			return err
+		}
+		return printRecord(a.Stdout, t)
+	})
 }
 
 // resolveVerdict says what a status query learned and, for an operation
@@ -409,31 +414,29 @@ func (a *CLI) Export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	src, err := a.openSource(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer src.close()
-	w := a.Stdout
-	if out != "" {
-		f, err := createExport(out)
-		if err != nil {
-			return err
+	return a.withSource(ctx, cfg, func(src txSource) error {
+		w := a.Stdout
+		if out != "" {
+			f, err := createExport(out)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
 		}
-		defer f.Close()
-		w = f
-	}
-	var n int
-	if format == "jsonl" {
-		err = src.list(ctx, q, 0, func(t apitype.Payment) error { n++; return writeJSONLine(w, t) })
-	} else {
-		n, err = exportCSV(ctx, src, q, w)
-	}
-	if err != nil {
-		return fmt.Errorf("export: %w", err)
-	}
-	fmt.Fprintf(a.Stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
-	return nil
+		var n int
+		var err error
+		if format == "jsonl" {
+			err = src.list(ctx, q, 0, func(t apitype.Payment) error { n++; return writeJSONLine(w, t) })
+		} else {
+			n, err = exportCSV(ctx, src, q, w)
+		}
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		fmt.Fprintf(a.Stderr, "exported %d transaction(s) from %s to %s\n", n, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339))
+		return nil
+	})
 }
 
 // exportRange is the export's --from and --to (default: the last 30 days).

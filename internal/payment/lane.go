@@ -9,14 +9,12 @@ import (
 // lane is one terminal: at most one money operation at a time, and blocked
 // while any of its operations is unknown. Guarded by Service.mu.
 type lane struct {
-	id      string
-	device  string
-	busy    string // id of the operation using the terminal, if any
-	busyAt  time.Time
-	blocked map[string]bool // unknown operations on this terminal
-	// exclusive is set while end of day holds the terminal.
-	exclusive  bool
-	lastAnswer time.Time // when the device last gave a definite answer
+	id         string
+	device     string
+	busy       string // id of the operation using the terminal, if any
+	busyAt     time.Time
+	blocked    map[string]bool // unknown operations on this terminal
+	lastAnswer time.Time       // when the device last gave a definite answer
 	lastEOD    time.Time
 	// maybeClosed is the creation time of the latest end of day after lastEOD
 	// whose answer was lost (or that a stop cut short): iyzico may have

@@ -124,22 +124,6 @@ func (m Money) Decimal() string {
 // String is Decimal followed by the currency: "149.90 TRY".
 func (m Money) String() string { return m.Decimal() + " " + string(m.currency) }
 
-// Add returns m+o; both must share a currency.
-func (m Money) Add(o Money) (Money, error) {
-	if m.currency != o.currency {
-		return Money{}, fmt.Errorf("%w: cannot add %s to %s", ErrInvalidAmount, o.currency, m.currency)
-	}
-	return Money{minor: m.minor + o.minor, currency: m.currency}, nil
-}
-
-// Sub returns m-o; both must share a currency.
-func (m Money) Sub(o Money) (Money, error) {
-	if m.currency != o.currency {
-		return Money{}, fmt.Errorf("%w: cannot subtract %s from %s", ErrInvalidAmount, o.currency, m.currency)
-	}
-	return Money{minor: m.minor - o.minor, currency: m.currency}, nil
-}
-
 // Cmp compares the minor units of two amounts of the same currency: -1, 0 or +1.
 func (m Money) Cmp(o Money) int {
 	switch {

@@ -32,7 +32,7 @@ func fail(status int, code, group string) func(http.ResponseWriter, *http.Reques
 
 func wantClass(t *testing.T, err error, want Class) *Error {
 	t.Helper()
-	if got := ClassOf(err); got != want {
+	if got := classOf(err); got != want {
 		t.Fatalf("class = %v, want %v (err: %v)", got, want, err)
 	}
 	var e *Error

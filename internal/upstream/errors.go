@@ -101,7 +101,7 @@ var ErrNotRunning = errors.New("token owner is not running")
 // iyzico said (HTTP status, errorCode, errorGroup, errorMessage) and what it
 // means (Class). Its text never contains a credential, a code or a token.
 //
-// Read it with ClassOf(err), or: var e *upstream.Error; errors.As(err, &e).
+// Read it with var e *upstream.Error; errors.As(err, &e).
 type Error struct {
 	// Op is the operation, e.g. "payment", "gmu.refund", "login".
 	Op string
@@ -164,20 +164,6 @@ func (e *Error) Error() string {
 
 // Unwrap returns the cause.
 func (e *Error) Unwrap() error { return e.Err }
-
-// ClassOf is the class of a call's error: Approved for nil, the Error's class
-// when err wraps an *Error, and Unknown for anything else (an error this
-// package did not classify proves nothing).
-func ClassOf(err error) Class {
-	if err == nil {
-		return Approved
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Class
-	}
-	return Unknown
-}
 
 // invalid builds the error for a request refused locally.
 func invalid(op, format string, args ...any) *Error {

@@ -489,7 +489,7 @@ func TestSimFaults(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newSimEnv(t, simulator.Config{}, tc.mod)
 			// Log in first so that the fault meets the operation, not the login.
-			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); ClassOf(err) != NotFound {
+			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); classOf(err) != NotFound {
 				t.Fatalf("warm-up: %v", err)
 			}
 			e.sim.Inject(tc.fault)
@@ -555,7 +555,7 @@ func TestSimConcurrentExpiry(t *testing.T) {
 			e := newSimEnv(t, simulator.Config{Devices: devices, Now: clk.Now, RotateRefreshTokens: true},
 				func(c *Config) { c.Now = clk.Now; c.RefreshAhead = time.Second })
 			ctx := context.Background()
-			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); ClassOf(err) != NotFound {
+			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); classOf(err) != NotFound {
 				t.Fatalf("warm-up: %v", err)
 			}
 			// A slow token endpoint: every call is waiting for the renewal
@@ -640,7 +640,7 @@ func TestSimChargedThenSessionTerminated(t *testing.T) {
 	} {
 		t.Run(fmt.Sprint("HTTP ", tc.status), func(t *testing.T) {
 			e := newSimEnv(t, simulator.Config{}, nil)
-			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); ClassOf(err) != NotFound {
+			if _, err := e.c.QueryTransactionStatus(ctx, QueryRequest{PaymentID: "warm-up"}); classOf(err) != NotFound {
 				t.Fatalf("warm-up: %v", err)
 			}
 			e.sim.Inject(simulator.Fault{Op: simulator.OpPayment, Kind: simulator.FaultCommitThenSessionTerminated, Status: tc.status})

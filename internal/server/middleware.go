@@ -20,6 +20,7 @@ type ctxKey int
 const (
 	ctxRequestID ctxKey = iota
 	ctxClient
+	ctxPreference
 )
 
 // requestID gives every request an id, echoed in X-Request-Id. A well-formed

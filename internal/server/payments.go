@@ -50,7 +50,7 @@ const maxWait = 10 * time.Minute
 
 // caller builds the idempotency scope and wait of a money call.
 func (s *server) caller(r *http.Request) payment.Caller {
-	wait, _ := s.preferWait(r)
+	wait := preferenceOf(r).wait
 	name := ""
 	if p := principalOf(r); p != nil {
 		name = p.name
@@ -81,6 +81,28 @@ func idempotencyKey(r *http.Request) string {
 		k = k[1 : len(k)-1]
 	}
 	return k
+}
+
+// preference is a request's RFC 7240 Prefer, read once (s.prefer): how
+// long a money call waits, and what Preference-Applied says ("" when the
+// request stated none).
+type preference struct {
+	wait    time.Duration
+	applied string
+}
+
+// prefer reads Prefer once for every /v1 call; preferenceOf hands it out.
+func (s *server) prefer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		wait, applied := s.preferWait(r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxPreference, preference{wait: wait, applied: applied})))
+	})
+}
+
+// preferenceOf is the request's preference as s.prefer read it.
+func preferenceOf(r *http.Request) preference {
+	p, _ := r.Context().Value(ctxPreference).(preference)
+	return p
 }
 
 // preferWait reads RFC 7240 Prefer: respond-async (answer at once) and
@@ -130,7 +152,7 @@ func (s *server) writeResult(w http.ResponseWriter, r *http.Request, res *paymen
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	if _, applied := s.preferWait(r); applied != "" {
+	if applied := preferenceOf(r).applied; applied != "" {
 		w.Header().Set("Preference-Applied", applied)
 	}
 	loc := "/v1/payments/" + res.Op.ID
@@ -230,7 +252,7 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) error {
-	wait, applied := s.preferWait(r)
+	wait, applied := preferenceOf(r).wait, preferenceOf(r).applied
 	if applied == "" {
 		wait = 0 // a GET waits only when asked to (long poll)
 	} else {

@@ -43,6 +43,7 @@ func (s *server) routes() http.Handler {
 	}
 
 	r.Route("/v1", func(r chi.Router) {
+		r.Use(s.prefer)
 		r.With(pay).Post("/payments", s.handle(s.handleCreatePayment))
 		r.With(read).Get("/payments", s.handle(s.handleListPayments))
 		r.With(read).Get("/payments/{id}", s.handle(s.handleGetPayment))

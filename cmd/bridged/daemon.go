@@ -121,7 +121,7 @@ func (d *daemon) newUpstream(st *store.Store) (*upstream.Client, error) {
 		BaseURL: u.BaseURL,
 		Credentials: upstream.Credentials{ClientID: u.ClientID, ClientSecret: u.ClientSecret,
 			Username: u.Username, Password: u.Password},
-		Locale:        d.cfg.EffectiveLocale(),
+		Locale:        d.cfg.Upstream.Locale, // upstream: "tr" when empty; its case per mode at each send
 		CardTimeout:   u.CardTimeout,
 		QueryTimeout:  u.QueryTimeout,
 		Logger:        d.log,

@@ -187,15 +187,3 @@ func Defaults() Config {
 		},
 	}
 }
-
-// EffectiveLocale is the upstream locale with the mode's default applied:
-// lowercase "tr" for VUK 509, "TR" for VUK 507.
-func (c *Config) EffectiveLocale() string {
-	if c.Upstream.Locale != "" {
-		return c.Upstream.Locale
-	}
-	if c.Mode == ModeVUK507 {
-		return "TR"
-	}
-	return "tr"
-}

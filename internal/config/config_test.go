@@ -133,9 +133,6 @@ func TestParseAppliesDefaults(t *testing.T) {
 	if cfg.API.DefaultWait != 185*time.Second || cfg.Upstream.CardTimeout != 180*time.Second || cfg.Log.Level.String() != "info" {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
-	if got := cfg.EffectiveLocale(); got != "tr" {
-		t.Errorf("EffectiveLocale = %q, want tr", got)
-	}
 }
 
 func TestUnknownKeysReportedWithPaths(t *testing.T) {

@@ -287,7 +287,7 @@ func (d *doctor) checkLogin(ctx context.Context) {
 	c := d.cfg.Upstream
 	client, err := upstream.New(upstream.Config{BaseURL: c.BaseURL, Credentials: upstream.Credentials{
 		ClientID: c.ClientID, ClientSecret: c.ClientSecret, Username: c.Username, Password: c.Password},
-		Locale: d.cfg.EffectiveLocale(), CardTimeout: c.CardTimeout, QueryTimeout: c.QueryTimeout, Logger: zerolog.Nop()}, nil)
+		Locale: d.cfg.Upstream.Locale, CardTimeout: c.CardTimeout, QueryTimeout: c.QueryTimeout, Logger: zerolog.Nop()}, nil)
 	if err != nil {
 		d.add("login", "FAIL", err.Error(), "")
 		return

@@ -85,6 +85,18 @@ type refusal struct {
 
 // refusals are checked in order; the first that matches answers.
 var refusals = []refusal{
+	{err: errNoStreaming, status: http.StatusInternalServerError, code: "internal_error", title: "Streaming unsupported", detail: "this connection cannot stream"},
+	{err: errLastEventID, status: http.StatusBadRequest, code: "invalid_request", title: "Invalid Last-Event-ID",
+		detail: "Last-Event-ID must be an event id this feed sent"},
+	{err: errPageRemote, status: http.StatusForbidden, code: "forbidden_remote", title: "Status page is local only",
+		detail: "open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring"},
+	{err: errLoginRemote, status: http.StatusForbidden, code: "forbidden_remote", title: "Status page is local only",
+		detail: "log in to the status page on the machine that runs bridged"},
+	{err: errLoginMediaType, status: http.StatusUnsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+		detail: "post the login form (application/x-www-form-urlencoded)"},
+	{err: errPageScope, status: http.StatusForbidden, code: "forbidden_scope", title: "Scope read or operate required"},
+	{err: errPageRender, status: http.StatusInternalServerError, code: "internal_error", title: "Internal error",
+		detail: "bridged failed to render the status page; see its log", logMsg: "render status page"},
 	{err: errNoUpkeep, status: http.StatusServiceUnavailable, code: "unavailable", title: "No journal upkeep here"},
 	{err: errBadForce, status: http.StatusBadRequest, code: "invalid_request", title: "Invalid force", detail: "force is true or false"},
 	{err: errCompaction, status: http.StatusServiceUnavailable, code: "unavailable", title: "Compaction failed",

@@ -280,3 +280,47 @@ func TestAdminRefusalsGoThroughTheWriter(t *testing.T) {
 		}
 	}
 }
+
+// TestPageLoginAndEventsRefusalsGoThroughTheWriter: the status page, its
+// login and the event stream return their refusals to the one writer, with
+// the codes and details they always answered.
+func TestPageLoginAndEventsRefusalsGoThroughTheWriter(t *testing.T) {
+	o := Options{Logger: zerolog.Nop(), Service: richStub(), Keys: []Key{
+		{Name: "ecr", Key: []byte(testKey), Scopes: []Scope{ScopePayments}},
+		{Name: "ops", Key: []byte(opsKey), Scopes: []Scope{ScopeRead}}}}
+	h := New(o)
+	for _, tt := range []struct {
+		name, method, target, remote string
+		header                       map[string]string
+		status                       int
+		code, detail                 string
+	}{
+		{"page from afar", "GET", "/", "192.0.2.7:4000", nil, 403, "forbidden_remote",
+			"open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring"},
+		{"page with the ECR's key", "GET", "/", "127.0.0.1:4000", map[string]string{"Authorization": "Bearer " + testKey}, 403, "forbidden_scope",
+			"the status page needs a key with the scope read or operate; key ecr has payments (api.keys[].scopes)"},
+		{"login from afar", "POST", "/login", "192.0.2.7:4000", nil, 403, "forbidden_remote",
+			"log in to the status page on the machine that runs bridged"},
+		{"login not a form", "POST", "/login", "127.0.0.1:4000", map[string]string{"Content-Type": "application/json"}, 415, "unsupported_media_type",
+			"post the login form (application/x-www-form-urlencoded)"},
+		{"events from a bad id", "GET", "/v1/events", "127.0.0.1:4000", map[string]string{"Authorization": "Bearer " + opsKey, "Last-Event-ID": "x"}, 400,
+			"invalid_request", "Last-Event-ID must be an event id this feed sent"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			req := httptest.NewRequest(tt.method, "http://127.0.0.1:8470"+tt.target, nil)
+			req.RemoteAddr = tt.remote
+			for k, v := range tt.header {
+				req.Header.Set(k, v)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var p apitype.Problem
+			if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil {
+				t.Fatalf("%d, not a problem: %s", rec.Code, rec.Body.String())
+			}
+			if rec.Code != tt.status || p.Code != tt.code || p.Detail != tt.detail {
+				t.Fatalf("%d %s %q, want %d %s %q", rec.Code, p.Code, p.Detail, tt.status, tt.code, tt.detail)
+			}
+		})
+	}
+}

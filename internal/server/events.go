@@ -2,6 +2,7 @@ package server
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -11,17 +12,23 @@ import (
 	"github.com/bridgedpos/bridged/internal/payment"
 )
 
+// errNoStreaming is a connection that cannot stream (no http.Flusher);
+// errLastEventID a Last-Event-ID this feed never sent.
+var (
+	errNoStreaming = errors.New("streaming unsupported")
+	errLastEventID = errors.New("invalid Last-Event-ID")
+)
+
 // eventPage bounds one read of the journal feed.
 const eventPage = 500
 
 // handleEvents streams every journal state change as server-sent events. The
 // event id is the journal seq, so a client that reconnects with
 // Last-Event-ID resumes exactly where it stopped, from the journal itself.
-func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) error {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
-		writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Streaming unsupported", "this connection cannot stream")
-		return
+		return errNoStreaming
 	}
 	var after uint64
 	last := r.Header.Get("Last-Event-ID")
@@ -31,8 +38,7 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	if last != "" {
 		n, err := strconv.ParseUint(last, 10, 64)
 		if err != nil {
-			writeProblem(w, r, http.StatusBadRequest, "invalid_request", "Invalid Last-Event-ID", "Last-Event-ID must be an event id this feed sent")
-			return
+			return errLastEventID
 		}
 		after = n
 	}
@@ -52,13 +58,13 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		changed := s.svc.Changed()
 		evs, err := s.svc.Events(r.Context(), after, eventPage)
 		if err != nil {
-			return // the client sees the stream end and reconnects with Last-Event-ID
+			return nil // the client sees the stream end and reconnects with Last-Event-ID
 		}
 		for _, ev := range evs {
 			data, _ := json.Marshal(apitype.Event{Seq: ev.Seq, At: ev.At.UTC(), State: string(ev.State), Payment: viewOf(ev.Op)})
 			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if _, err := fmt.Fprintf(w, "id: %d\nevent: %s\ndata: %s\n\n", ev.Seq, eventType(ev), data); err != nil {
-				return
+				return nil
 			}
 			after = ev.Seq
 		}
@@ -68,12 +74,12 @@ func (s *server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case <-r.Context().Done():
-			return
+			return nil
 		case <-changed:
 		case <-keepAlive.C:
 			_ = rc.SetWriteDeadline(time.Now().Add(10 * time.Second))
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
-				return
+				return nil
 			}
 			flusher.Flush()
 		}

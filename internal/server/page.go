@@ -16,6 +16,7 @@ import (
 	"github.com/bridgedpos/bridged/internal/apiview"
 	"github.com/bridgedpos/bridged/internal/loopback"
 	"github.com/bridgedpos/bridged/internal/payment"
+	"github.com/bridgedpos/bridged/internal/publicerr"
 	"github.com/bridgedpos/bridged/internal/safetext"
 )
 
@@ -143,32 +144,36 @@ type pageEOD struct {
 	Note       string
 }
 
+// The status page's and the login's refusals (errors.go answers them).
+var (
+	errPageRemote     = errors.New("status page is local only")
+	errLoginRemote    = errors.New("status page login is local only")
+	errLoginMediaType = errors.New("not the login form")
+	errPageScope      = errors.New("status page needs scope read or operate")
+	errPageRender     = errors.New("status page not rendered")
+)
+
 // handleStatusPage renders the status page to clients on this machine. The
 // page carries no secret, but it lists references and amounts, so a listener
 // opened to the network (api.allowed_hosts) does not show it without a key.
-func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) error {
 	if !loopback.Remote(r.RemoteAddr) {
-		writeProblem(w, r, http.StatusForbidden, "forbidden_remote", "Status page is local only",
-			"open the status page on the machine that runs bridged; /readyz and /metrics serve monitoring")
-		return
+		return errPageRemote
 	}
 	p, viaSession := s.pagePrincipal(r)
 	if p == nil {
 		s.writeLogin(w, r, http.StatusUnauthorized, "")
-		return
+		return nil
 	}
 	if !p.has(ScopeRead, ScopeOperate) {
-		writeProblem(w, r, http.StatusForbidden, "forbidden_scope", "Scope read or operate required",
-			"the status page needs a key with the scope read or operate; key "+p.name+" has "+scopeList(p.scopes)+" (api.keys[].scopes)")
-		return
+		// The key's name and scopes are the operator's own config: safe to show.
+		return publicerr.Wrap(errPageScope, "the status page needs a key with the scope read or operate; key "+p.name+" has "+scopeList(p.scopes)+" (api.keys[].scopes)")
 	}
 	view := s.statusPage(r.Context(), time.Now())
 	view.User, view.Session = p.name, viaSession
 	var buf bytes.Buffer
 	if err := pageTemplate.Execute(&buf, view); err != nil {
-		s.log.Error().Err(err).Msg("render status page")
-		writeProblem(w, r, http.StatusInternalServerError, "internal_error", "Internal error", "bridged failed to render the status page; see its log")
-		return
+		return fmt.Errorf("%w: %w", errPageRender, err)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -176,6 +181,7 @@ func (s *server) handleStatusPage(w http.ResponseWriter, r *http.Request) {
 	setPageSecurityHeaders(h)
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
+	return nil
 }
 
 // statusPage gathers the page's content. A part that cannot be read says so

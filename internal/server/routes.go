@@ -34,8 +34,8 @@ func (s *server) routes() http.Handler {
 
 	r.Get("/healthz", s.handleHealthz)
 	r.Get("/readyz", s.handleReadyz)
-	r.Get("/", s.handleStatusPage)
-	r.Post("/login", s.handleLogin)
+	r.Get("/", s.handle(s.handleStatusPage))
+	r.Post("/login", s.handle(s.handleLogin))
 	r.Post("/logout", s.handleLogout)
 	r.With(view).Get("/openapi.yaml", s.handleOpenAPI)
 	if s.metrics != nil {
@@ -69,7 +69,7 @@ func (s *server) routes() http.Handler {
 		r.With(read).Get("/terminals/{id}/end-of-day", s.handle(s.handleEndOfDays))
 		r.With(read).Get("/end-of-day/{id}", s.handle(s.handleEndOfDayByID))
 
-		r.With(read).Get("/events", s.handleEvents)
+		r.With(read).Get("/events", s.handle(s.handleEvents))
 
 		// A backup holds the whole journal, and a compaction holds every
 		// lane: both are the operator's.

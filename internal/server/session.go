@@ -121,43 +121,40 @@ func (s *server) pagePrincipal(r *http.Request) (p *principal, viaSession bool) 
 
 // handleLogin checks the posted key: with read or operate, it opens a
 // session and sends the browser to the page; otherwise the form again.
-func (s *server) handleLogin(w http.ResponseWriter, r *http.Request) {
+func (s *server) handleLogin(w http.ResponseWriter, r *http.Request) error {
 	if !loopback.Remote(r.RemoteAddr) {
-		writeProblem(w, r, http.StatusForbidden, "forbidden_remote", "Status page is local only",
-			"log in to the status page on the machine that runs bridged")
-		return
+		return errLoginRemote
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
-		writeProblem(w, r, http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
-			"post the login form (application/x-www-form-urlencoded)")
-		return
+		return errLoginMediaType
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxLoginBody)
 	if err := r.ParseForm(); err != nil {
 		s.writeLogin(w, r, http.StatusBadRequest, "The form could not be read.")
-		return
+		return nil
 	}
 	key := strings.TrimSpace(r.PostForm.Get("key"))
 	p := s.matchKey([]byte(key))
 	switch {
 	case p == nil:
 		if !s.loginFailed(w, r, "the key of the status page's login matches no key in api.keys") {
-			return
+			return nil
 		}
 		s.writeLogin(w, r, http.StatusUnauthorized, "That key is not one of bridged's API keys.")
-		return
+		return nil
 	case !p.has(ScopeRead, ScopeOperate):
 		if !s.loginFailed(w, r, "the key "+p.name+" logged in to the status page lacks the read and operate scopes") {
-			return
+			return nil
 		}
 		s.writeLogin(w, r, http.StatusForbidden, "Key "+p.name+" may not see the status page: it needs the read or operate scope.")
-		return
+		return nil
 	}
 	id := s.sessions.create(p, s.now())
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: id, Path: "/", MaxAge: int(sessionMax / time.Second),
 		HttpOnly: true, SameSite: http.SameSiteStrictMode})
 	s.log.Info().Str("key_name", p.name).Str("remote", remoteIP(r.RemoteAddr)).Msg("status page login")
 	toPage(w, r)
+	return nil
 }
 
 // toPage ends a login or logout: a browser goes to the page (303), any

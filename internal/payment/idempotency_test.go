@@ -1,0 +1,114 @@
+package payment_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/bridgedpos/bridged/internal/payment"
+)
+
+// The service lock's work for idempotency (submit.go, docs/decisions.md "the
+// service lock"): one key decided, claimed and started by one call at a time.
+// These tests fail when the decision and the claim run outside it.
+
+// TestOneKeyOnTwoTerminalsRunsOnce sends one key from two terminals at once,
+// many times over: one operation runs and is sent once; every call on its
+// terminal gets it (joined or replayed), every call on the other terminal is
+// a different request under the same key and is refused. Never two sends,
+// never terminal_busy for a call that should have joined.
+func TestOneKeyOnTwoTerminalsRunsOnce(t *testing.T) {
+	h := newHarness(t, payment.VUK509, "lane-1", "lane-2")
+	const rounds, callers = 40, 8
+	for r := range rounds {
+		key := fmt.Sprintf("both-%d", r)
+		type answer struct {
+			lane string
+			res  *payment.Result
+			err  error
+		}
+		answers := make(chan answer, 2*callers)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for i := range 2 * callers {
+			lane := []string{"lane-1", "lane-2"}[i%2]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				res, err := h.svc.Pay(context.Background(), caller(key), payment.SaleRequest{Amount: "10.00", Reference: key, Terminal: lane})
+				answers <- answer{lane, res, err}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		close(answers)
+		ran, ids := "", map[string]bool{}
+		for a := range answers {
+			switch {
+			case a.err == nil:
+				if a.res.Op.State != payment.StateApproved || (ran != "" && a.lane != ran) {
+					t.Fatalf("round %d: %s got %+v while %q ran it", r, a.lane, a.res.Op, ran)
+				}
+				ran = a.lane
+				ids[a.res.Op.ID] = true
+			case errors.Is(a.err, payment.ErrIdempotencyKeyReused):
+			default:
+				t.Fatalf("round %d: a call on %s failed: %v", r, a.lane, a.err)
+			}
+		}
+		if len(ids) != 1 {
+			t.Fatalf("round %d: %d operations for one key", r, len(ids))
+		}
+	}
+	if n := h.gw.totalSends(); n != rounds {
+		t.Fatalf("%d upstream calls for %d keys", n, rounds)
+	}
+}
+
+// TestKeyOnBusyTerminalIsToldBusy sends one key many times at once to a
+// terminal that another operation holds: every call is told terminal_busy.
+// The first call claims the key and gives it back when the terminal refuses
+// it; a call that joined that claim would find nothing journaled and answer
+// storage_failure. The lock keeps the claim unseen until the terminal is taken.
+func TestKeyOnBusyTerminalIsToldBusy(t *testing.T) {
+	h := newHarness(t, payment.VUK509)
+	release, started := make(chan struct{}), make(chan struct{})
+	blockUntil(h, release, started)
+	holder := make(chan error, 1)
+	go func() {
+		_, err := h.svc.Pay(context.Background(), caller("holder"), sale("99.00"))
+		holder <- err
+	}()
+	<-started
+	const callers = 200
+	errs := make(chan error, callers)
+	begin := make(chan struct{})
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-begin
+			_, err := h.svc.Pay(context.Background(), caller("refused"), sale("10.00"))
+			errs <- err
+		}()
+	}
+	close(begin)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if !errors.Is(err, payment.ErrTerminalBusy) {
+			t.Fatalf("a call on the busy terminal: %v, want terminal_busy", err)
+		}
+	}
+	close(release)
+	if err := <-holder; err != nil {
+		t.Fatal(err)
+	}
+	if n := h.gw.totalSends(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1", n)
+	}
+}

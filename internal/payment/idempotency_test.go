@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/bridgedpos/bridged/internal/payment"
 )
@@ -77,6 +78,9 @@ func TestKeyOnBusyTerminalIsToldBusy(t *testing.T) {
 	h := newHarness(t, payment.VUK509)
 	release, started := make(chan struct{}), make(chan struct{})
 	blockUntil(h, release, started)
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(free) // before the harness's: a failed test must not leave Close waiting on the gateway
 	holder := make(chan error, 1)
 	go func() {
 		_, err := h.svc.Pay(context.Background(), caller("holder"), sale("99.00"))
@@ -104,9 +108,51 @@ func TestKeyOnBusyTerminalIsToldBusy(t *testing.T) {
 			t.Fatalf("a call on the busy terminal: %v, want terminal_busy", err)
 		}
 	}
-	close(release)
+	free()
 	if err := <-holder; err != nil {
 		t.Fatal(err)
+	}
+	if n := h.gw.totalSends(); n != 1 {
+		t.Fatalf("%d upstream calls, want 1", n)
+	}
+}
+
+// TestRetriesOfADoneKeyReplay retries a finished sale's key many times at
+// once: every call gets it, replayed. A call that decides while another's
+// claim of the key is being given back (the journal holds the key) must not
+// join that claim: it would wait for an operation that never runs.
+func TestRetriesOfADoneKeyReplay(t *testing.T) {
+	h := newHarness(t, payment.VUK509)
+	first, err := h.svc.Pay(context.Background(), caller("done"), sale("10.00"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const callers = 200
+	type answer struct {
+		res *payment.Result
+		err error
+	}
+	answers := make(chan answer, callers)
+	begin := make(chan struct{})
+	var wg sync.WaitGroup
+	for range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-begin
+			c := caller("done")
+			c.Wait = time.Second
+			res, err := h.svc.Pay(context.Background(), c, sale("10.00"))
+			answers <- answer{res, err}
+		}()
+	}
+	close(begin)
+	wg.Wait()
+	close(answers)
+	for a := range answers {
+		if a.err != nil || !a.res.Replayed || a.res.Op.ID != first.Op.ID {
+			t.Fatalf("a retry of a done key: %+v %v", a.res, a.err)
+		}
 	}
 	if n := h.gw.totalSends(); n != 1 {
 		t.Fatalf("%d upstream calls, want 1", n)

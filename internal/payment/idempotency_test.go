@@ -87,25 +87,30 @@ func TestKeyOnBusyTerminalIsToldBusy(t *testing.T) {
 		holder <- err
 	}()
 	<-started
-	const callers = 200
-	errs := make(chan error, callers)
-	begin := make(chan struct{})
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-begin
-			_, err := h.svc.Pay(context.Background(), caller("refused"), sale("10.00"))
-			errs <- err
-		}()
-	}
-	close(begin)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if !errors.Is(err, payment.ErrTerminalBusy) {
-			t.Fatalf("a call on the busy terminal: %v, want terminal_busy", err)
+	const rounds, callers = 10, 100
+	for r := range rounds {
+		key := fmt.Sprintf("refused-%d", r)
+		errs := make(chan error, callers)
+		begin := make(chan struct{})
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-begin
+				c := caller(key)
+				c.Wait = time.Second
+				_, err := h.svc.Pay(context.Background(), c, sale("10.00"))
+				errs <- err
+			}()
+		}
+		close(begin)
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if !errors.Is(err, payment.ErrTerminalBusy) {
+				t.Fatalf("round %d: a call on the busy terminal: %v, want terminal_busy", r, err)
+			}
 		}
 	}
 	free()
@@ -123,38 +128,41 @@ func TestKeyOnBusyTerminalIsToldBusy(t *testing.T) {
 // join that claim: it would wait for an operation that never runs.
 func TestRetriesOfADoneKeyReplay(t *testing.T) {
 	h := newHarness(t, payment.VUK509)
-	first, err := h.svc.Pay(context.Background(), caller("done"), sale("10.00"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	const callers = 200
+	const rounds, callers = 10, 100
 	type answer struct {
 		res *payment.Result
 		err error
 	}
-	answers := make(chan answer, callers)
-	begin := make(chan struct{})
-	var wg sync.WaitGroup
-	for range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			<-begin
-			c := caller("done")
-			c.Wait = time.Second
-			res, err := h.svc.Pay(context.Background(), c, sale("10.00"))
-			answers <- answer{res, err}
-		}()
-	}
-	close(begin)
-	wg.Wait()
-	close(answers)
-	for a := range answers {
-		if a.err != nil || !a.res.Replayed || a.res.Op.ID != first.Op.ID {
-			t.Fatalf("a retry of a done key: %+v %v", a.res, a.err)
+	for r := range rounds {
+		key := fmt.Sprintf("done-%d", r)
+		first, err := h.svc.Pay(context.Background(), caller(key), sale("10.00"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		answers := make(chan answer, callers)
+		begin := make(chan struct{})
+		var wg sync.WaitGroup
+		for range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-begin
+				c := caller(key)
+				c.Wait = time.Second
+				res, err := h.svc.Pay(context.Background(), c, sale("10.00"))
+				answers <- answer{res, err}
+			}()
+		}
+		close(begin)
+		wg.Wait()
+		close(answers)
+		for a := range answers {
+			if a.err != nil || !a.res.Replayed || a.res.Op.ID != first.Op.ID {
+				t.Fatalf("round %d: a retry of a done key: %+v %v", r, a.res, a.err)
+			}
 		}
 	}
-	if n := h.gw.totalSends(); n != 1 {
-		t.Fatalf("%d upstream calls, want 1", n)
+	if n := h.gw.totalSends(); n != rounds {
+		t.Fatalf("%d upstream calls, want %d", n, rounds)
 	}
 }

@@ -46,13 +46,17 @@ type flight = idempotency.Flight[*Operation]
 // sub.wait for its outcome.
 //
 // The service lock is held from the idempotency decision to the claim of the
-// key and the terminal: no other call with the key decides meanwhile (it
-// joins this one's flight, or finds its journal record once it has landed),
-// and none joins a claim that is given back because the terminal was busy or
-// a rule refused the operation. The journal read of the decision (the key
-// index, a bbolt view) therefore runs under it, on every money call.
-// BenchmarkPayLock measures that read; docs/decisions.md has the figures and
-// why it stays there; TestOneKeyOnTwoTerminalsRunsOnce fails without the lock.
+// key and the terminal, and guards two races. Two calls with one key (on one
+// terminal or two) never both find it free: one runs, the other joins it,
+// finds its journal record once it has landed, or is refused as a different
+// request. And no call joins a claim that is given back (the terminal busy,
+// a rule refused the operation, the journal held the key already): it would
+// wait for an operation that never runs. The journal read of the decision
+// (the key index, a bbolt view) and the rules' reads (sub.check) therefore run
+// under it, on every money call. TestOneKeyOnTwoTerminalsRunsOnce,
+// TestKeyOnBusyTerminalIsToldBusy and TestRetriesOfADoneKeyReplay fail
+// without it; BenchmarkPayLock measures the read, and docs/decisions.md ("the
+// service lock") has the figures and why it stays here rather than the lane.
 func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 	op := sub.op
 	key, err := keyOf(op.IdempotencyKey, op.Reference)

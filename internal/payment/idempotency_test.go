@@ -15,6 +15,22 @@ import (
 // service lock"): one key decided, claimed and started by one call at a time.
 // These tests fail when the decision and the claim run outside it.
 
+// atOnce runs fn from n goroutines released together, and waits for them.
+func atOnce(n int, fn func(i int)) {
+	begin := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			<-begin
+			fn(i)
+		}()
+	}
+	close(begin)
+	wg.Wait()
+}
+
 // TestOneKeyOnTwoTerminalsRunsOnce sends one key from two terminals at once,
 // many times over: one operation runs and is sent once; every call on its
 // terminal gets it (joined or replayed), every call on the other terminal is
@@ -31,20 +47,11 @@ func TestOneKeyOnTwoTerminalsRunsOnce(t *testing.T) {
 			err  error
 		}
 		answers := make(chan answer, 2*callers)
-		start := make(chan struct{})
-		var wg sync.WaitGroup
-		for i := range 2 * callers {
+		atOnce(2*callers, func(i int) {
 			lane := []string{"lane-1", "lane-2"}[i%2]
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-start
-				res, err := h.svc.Pay(context.Background(), caller(key), payment.SaleRequest{Amount: "10.00", Reference: key, Terminal: lane})
-				answers <- answer{lane, res, err}
-			}()
-		}
-		close(start)
-		wg.Wait()
+			res, err := h.svc.Pay(context.Background(), caller(key), payment.SaleRequest{Amount: "10.00", Reference: key, Terminal: lane})
+			answers <- answer{lane, res, err}
+		})
 		close(answers)
 		ran, ids := "", map[string]bool{}
 		for a := range answers {
@@ -91,21 +98,12 @@ func TestKeyOnBusyTerminalIsToldBusy(t *testing.T) {
 	for r := range rounds {
 		key := fmt.Sprintf("refused-%d", r)
 		errs := make(chan error, callers)
-		begin := make(chan struct{})
-		var wg sync.WaitGroup
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-begin
-				c := caller(key)
-				c.Wait = time.Second
-				_, err := h.svc.Pay(context.Background(), c, sale("10.00"))
-				errs <- err
-			}()
-		}
-		close(begin)
-		wg.Wait()
+		atOnce(callers, func(int) {
+			c := caller(key)
+			c.Wait = time.Second
+			_, err := h.svc.Pay(context.Background(), c, sale("10.00"))
+			errs <- err
+		})
 		close(errs)
 		for err := range errs {
 			if !errors.Is(err, payment.ErrTerminalBusy) {
@@ -140,21 +138,12 @@ func TestRetriesOfADoneKeyReplay(t *testing.T) {
 			t.Fatal(err)
 		}
 		answers := make(chan answer, callers)
-		begin := make(chan struct{})
-		var wg sync.WaitGroup
-		for range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				<-begin
-				c := caller(key)
-				c.Wait = time.Second
-				res, err := h.svc.Pay(context.Background(), c, sale("10.00"))
-				answers <- answer{res, err}
-			}()
-		}
-		close(begin)
-		wg.Wait()
+		atOnce(callers, func(int) {
+			c := caller(key)
+			c.Wait = time.Second
+			res, err := h.svc.Pay(context.Background(), c, sale("10.00"))
+			answers <- answer{res, err}
+		})
 		close(answers)
 		for a := range answers {
 			if a.err != nil || !a.res.Replayed || a.res.Op.ID != first.Op.ID {

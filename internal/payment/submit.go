@@ -52,8 +52,9 @@ type flight = idempotency.Flight[*Operation]
 // request. And no call joins a claim that is given back (the terminal busy,
 // a rule refused the operation, the journal held the key already): it would
 // wait for an operation that never runs. The journal read of the decision
-// (the key index, a bbolt view) and the rules' reads (sub.check) therefore run
-// under it, on every money call. TestOneKeyOnTwoTerminalsRunsOnce,
+// (the key index, a bbolt view, on every money call) and the rules' reads
+// (sub.check, for adjustments and split steps) therefore run under it.
+// TestOneKeyOnTwoTerminalsRunsOnce,
 // TestKeyOnBusyTerminalIsToldBusy and TestRetriesOfADoneKeyReplay fail
 // without it; BenchmarkPayLock measures the read, and docs/decisions.md ("the
 // service lock") has the figures and why it stays here rather than the lane.
@@ -99,8 +100,9 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 }
 
 // admit decides, with s.mu held, whether a new operation may start: the
-// store is healthy, the service is not closing, and its terminal is taken
-// for it after the operation's own rules (sub.check) pass.
+// store is healthy, the service is not closing, its terminal is free (and is
+// taken for it), and the operation's own rules (sub.check) pass (else the
+// terminal is given back).
 func (s *Service) admit(op *Operation, sub submission) (*lane, error) {
 	if s.failed != nil {
 		return nil, ErrStorageFailure

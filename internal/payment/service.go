@@ -10,6 +10,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/bridgedpos/bridged/internal/backoff"
+	"github.com/bridgedpos/bridged/internal/idempotency"
 )
 
 // Mode is the iyzico model of the installation: "vuk509" or "vuk507".
@@ -86,10 +87,17 @@ type Service struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
+	// keys is the in-flight table: the operations running in this process,
+	// by client and idempotency key. Claimed and looked up under mu (submit.go).
+	keys *idempotency.Table[*Operation]
+
+	// mu is the service lock. Among what it guards, submit holds it from the
+	// idempotency decision (the in-flight table, then the journal's key
+	// index: a bbolt read) through the terminal, the operation's rules and
+	// the claim, so that no request joins a claim that is given back
+	// (submit.go, docs/decisions.md "the service lock").
 	mu      sync.Mutex
 	lanes   map[string]*lane      // by terminal id
-	flights map[string]*flight    // by client + "\x00" + key
-	byID    map[string]*flight    // the same flights by operation id
 	failed  error                 // sticky: the first store write error
 	pending map[string]*Operation // unknown operations awaiting a query
 	// resolving holds the status query in progress per operation: one
@@ -150,8 +158,7 @@ func New(o Options) (*Service, error) {
 		gw:        o.Gateway,
 		clock:     o.Clock,
 		lanes:     map[string]*lane{},
-		flights:   map[string]*flight{},
-		byID:      map[string]*flight{},
+		keys:      idempotency.NewTable[*Operation](),
 		pending:   map[string]*Operation{},
 		resolving: map[string]*resolution{},
 		watched:   map[string]*Operation{},

@@ -37,9 +37,27 @@ func (r *Result) Busy() bool {
 	return r.Op != nil && r.Op.State == StateDeclined && r.Op.KeyReleased
 }
 
+// flight is an operation running in this process. Retries with the same key
+// join it and get the same answer; no second upstream call is made.
+type flight = idempotency.Flight[*Operation]
+
 // submit applies idempotency, the terminal lane, the durable intent commit,
 // and then runs the operation upstream in the background, waiting up to
 // sub.wait for its outcome.
+//
+// The service lock is held from the idempotency decision to the claim of the
+// key and the terminal, and guards two races. Two calls with one key (on one
+// terminal or two) never both find it free: one runs, the other joins it,
+// finds its journal record once it has landed, or is refused as a different
+// request. And no call joins a claim that is given back (the terminal busy,
+// a rule refused the operation, the journal held the key already): it would
+// wait for an operation that never runs. The journal read of the decision
+// (the key index, a bbolt view, on every money call) and the rules' reads
+// (sub.check, for adjustments and split steps) therefore run under it.
+// TestOneKeyOnTwoTerminalsRunsOnce,
+// TestKeyOnBusyTerminalIsToldBusy and TestRetriesOfADoneKeyReplay fail
+// without it; BenchmarkPayLock measures the read, and docs/decisions.md ("the
+// service lock") has the figures and why it stays here rather than the lane.
 func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 	op := sub.op
 	key, err := keyOf(op.IdempotencyKey, op.Reference)
@@ -47,59 +65,66 @@ func (s *Service) submit(ctx context.Context, sub submission) (*Result, error) {
 		return nil, err
 	}
 	op.IdempotencyKey = key
-	flightKey := op.Client + "\x00" + op.IdempotencyKey
 
 	s.mu.Lock()
-	if res, found, err := s.known(ctx, op.Client, op.IdempotencyKey, op.Fingerprint, sub.wait); found {
-		return res, err
-	}
-	if s.failed != nil {
+	ans, err := s.keys.Claim(ctx, keyHolder{s.j}, op.Client, key, op.Fingerprint, op.ID)
+	if err != nil || ans.Decision != idempotency.New {
 		s.mu.Unlock()
-		return nil, ErrStorageFailure
+		return s.answer(ctx, ans, err, sub.wait)
 	}
-	if s.base.Err() != nil {
-		// Closing: an operation started now would be cut off at once.
-		s.mu.Unlock()
-		return nil, ErrShuttingDown
-	}
-	ln := s.lanes[op.Terminal]
-	if ln == nil {
-		s.mu.Unlock()
-		return nil, ErrUnknownTerminal
-	}
-	if err := ln.acquire(op, s.opt.CardTimeout, s.clock.Now(), sub.allowUnknown); err != nil {
+	fl := ans.Flight
+	ln, err := s.admit(op, sub)
+	if err != nil {
+		s.keys.Release(fl)
 		s.mu.Unlock()
 		return nil, err
 	}
-	if sub.check != nil {
-		if err := sub.check(s); err != nil {
-			ln.release(op.ID)
-			s.mu.Unlock()
-			return nil, err
-		}
-	}
-	fl := newFlight(op)
-	s.flights[flightKey] = fl
-	s.byID[op.ID] = fl
 	s.wg.Add(1) // under s.mu, after the check of base: Close waits for it
 	s.mu.Unlock()
 
 	if err := s.begin(ctx, op); err != nil {
 		s.mu.Lock()
 		ln.release(op.ID)
-		delete(s.flights, flightKey)
-		delete(s.byID, op.ID)
+		s.keys.Release(fl)
 		s.mu.Unlock()
-		fl.finish(nil)
+		fl.Finish(nil)
 		s.wg.Done()
 		return nil, err
 	}
 
 	go func() {
 		defer s.wg.Done()
-		s.execute(op, fl, flightKey)
+		s.execute(op, fl)
 	}()
 	return s.await(ctx, fl, sub.wait, false)
+}
+
+// admit decides, with s.mu held, whether a new operation may start: the
+// store is healthy, the service is not closing, its terminal is free (and is
+// taken for it), and the operation's own rules (sub.check) pass (else the
+// terminal is given back).
+func (s *Service) admit(op *Operation, sub submission) (*lane, error) {
+	if s.failed != nil {
+		return nil, ErrStorageFailure
+	}
+	if s.base.Err() != nil {
+		// Closing: an operation started now would be cut off at once.
+		return nil, ErrShuttingDown
+	}
+	ln := s.lanes[op.Terminal]
+	if ln == nil {
+		return nil, ErrUnknownTerminal
+	}
+	if err := ln.acquire(op, s.opt.CardTimeout, s.clock.Now(), sub.allowUnknown); err != nil {
+		return nil, err
+	}
+	if sub.check != nil {
+		if err := sub.check(s); err != nil {
+			ln.release(op.ID)
+			return nil, err
+		}
+	}
+	return ln, nil
 }
 
 // keyOf is a money call's idempotency key: the header, or else the ECR's
@@ -118,27 +143,36 @@ func keyOf(header, reference string) (string, error) {
 	return key, nil
 }
 
-// known looks a key up, in flight in this process (the call joins it) or in
-// the journal (the call gets the stored operation, replayed), and compares
-// the request's fingerprint with the one stored: a different request under
-// the same key is refused. It is called with s.mu held; when it finds the
-// key it releases s.mu and returns the answer with found set.
-func (s *Service) known(ctx context.Context, client, key, fp string, wait time.Duration) (res *Result, found bool, err error) {
-	if fl := s.flights[client+"\x00"+key]; fl != nil {
-		s.mu.Unlock()
-		if idempotency.Decide(true, fl.fingerprint, fp, true) == idempotency.Conflict {
-			return nil, true, ErrIdempotencyKeyReused
-		}
-		res, err := s.await(ctx, fl, wait, true)
-		return res, true, err
-	}
-	existing, err := s.j.ByKey(ctx, client, key)
+// keyHolder is the journal as the in-flight table reads it: the operation
+// holding a key, with the fingerprint of the request that took it.
+type keyHolder struct{ j Journal }
+
+func (k keyHolder) Holder(ctx context.Context, client, key string) (*Operation, string, bool, error) {
+	op, err := k.j.ByKey(ctx, client, key)
 	switch {
 	case err == nil:
-		s.mu.Unlock()
-		if idempotency.Decide(true, existing.Fingerprint, fp, false) == idempotency.Conflict {
-			return nil, true, ErrIdempotencyKeyReused
-		}
+		return op, op.Fingerprint, true, nil
+	case errors.Is(err, ErrNotFound):
+		return nil, "", false, nil
+	}
+	return nil, "", false, err
+}
+
+// answer is a call's result when its key was taken already: in flight in
+// this process (the call joins it), or in the journal (the call gets the
+// stored operation, replayed); a different request under the same key is
+// refused. It is nil, nil for a new key.
+func (s *Service) answer(ctx context.Context, ans idempotency.Answer[*Operation], err error, wait time.Duration) (*Result, error) {
+	if err != nil {
+		return nil, ErrStorageFailure.Because(err)
+	}
+	switch ans.Decision {
+	case idempotency.Conflict:
+		return nil, ErrIdempotencyKeyReused
+	case idempotency.Join:
+		return s.await(ctx, ans.Flight, wait, true)
+	case idempotency.Replay:
+		existing := ans.Stored
 		if !existing.State.Final() && wait > 0 {
 			// The same request again while its operation is unknown: it waits
 			// like the first one did (a long poll), rather than answering at
@@ -147,29 +181,25 @@ func (s *Service) known(ctx context.Context, client, key, fp string, wait time.D
 				existing = op
 			}
 		}
-		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, true, nil
-	case !errors.Is(err, ErrNotFound):
-		s.mu.Unlock()
-		return nil, true, ErrStorageFailure.Because(err)
+		return &Result{Op: existing, Replayed: true, Final: existing.State.Final()}, nil
 	}
-	return nil, false, nil
+	return nil, nil
 }
 
-// replay answers a request whose key is taken already (known) before anything
+// replay answers a request whose key is taken already (answer) before anything
 // is derived from the current state of the journal: "refund what is left",
 // "cancel" or "end of day" asked again must get their first answer, not a
 // new derivation that no longer matches it. It returns a nil Result for a new key.
+// It claims nothing: submit decides again, and claims.
 func (s *Service) replay(ctx context.Context, c Caller, reference, fp string) (*Result, error) {
 	key, err := keyOf(c.IdempotencyKey, reference)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
-	res, found, err := s.known(ctx, c.Client, key, fp, c.Wait)
-	if !found {
-		s.mu.Unlock()
-	}
-	return res, err
+	ans, err := s.keys.Look(ctx, keyHolder{s.j}, c.Client, key, fp)
+	s.mu.Unlock()
+	return s.answer(ctx, ans, err, c.Wait)
 }
 
 // begin fills in the generated fields and commits the intent durably.
@@ -183,7 +213,7 @@ func (s *Service) begin(ctx context.Context, op *Operation) error {
 	op.State = StateSending
 	if _, err := s.j.Begin(ctx, op); err != nil {
 		if errors.Is(err, ErrDuplicateKey) {
-			// The flight map makes this unreachable in one process; a second
+			// The in-flight table makes this unreachable in one process; a second
 			// process cannot open the same journal.
 			return ErrIdempotencyKeyReused
 		}
@@ -223,16 +253,14 @@ func (s *Service) createdNow() time.Time {
 
 // execute sends a journaled operation and records its outcome. It runs on
 // the service's base context, not the request's.
-func (s *Service) execute(op *Operation, fl *flight, flightKey string) {
-	// The flight leaves the table before it is finished: a retry that comes
-	// after its outcome reads the journal (a replay, or, when the key was
-	// given back, a new operation), never a finished flight.
+func (s *Service) execute(op *Operation, fl *flight) {
+	// The flight leaves the table before it is finished, and after its
+	// outcome is journaled: a retry that comes after its outcome reads the
+	// journal (a replay, or, when the key was given back, a new operation),
+	// never a finished flight.
 	land := func(res *Operation) {
-		s.mu.Lock()
-		delete(s.flights, flightKey)
-		delete(s.byID, op.ID)
-		s.mu.Unlock()
-		fl.finish(res)
+		s.keys.Release(fl)
+		fl.Finish(res)
 	}
 	if err := s.fp.hit(FailAfterIntentCommit); err != nil {
 		land(nil)
@@ -288,19 +316,19 @@ func (s *Service) await(ctx context.Context, fl *flight, wait time.Duration, joi
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		select {
-		case <-fl.done:
+		case <-fl.Done():
 		case <-t.C:
 		case <-ctx.Done():
 		}
 	}
 	select {
-	case <-fl.done:
-		if op := fl.result(); op != nil {
+	case <-fl.Done():
+		if op := fl.Result().Clone(); op != nil {
 			return &Result{Op: op, Replayed: joined, Final: op.State.Final()}, nil
 		}
 	default:
 	}
-	op, err := s.j.Get(context.Background(), fl.id)
+	op, err := s.j.Get(context.Background(), fl.ID())
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			// The intent commit failed: the operation never existed.

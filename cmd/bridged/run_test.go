@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -22,9 +21,9 @@ import (
 )
 
 const (
-	testClientSecret = "client-secret-VALUE-never-printed"
-	testPassword     = "password-VALUE-never-printed"
-	testAPIKey       = "apikey-VALUE-never-printed-0123456789"
+	testClientSecret = ossvctest.ClientSecret
+	testPassword     = ossvctest.Password
+	testAPIKey       = ossvctest.APIKey
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -37,25 +36,11 @@ func writeConfig(t *testing.T, body string) string {
 	return path
 }
 
-func validConfig(dataDir string) string {
-	return fmt.Sprintf(`
-listen: 127.0.0.1:0
-data_dir: %q
-mode: vuk509
-api:
-  keys: [{name: ecr, key: %q}]
-upstream:
-  base_url: https://sandbox-api.iyzipay.com
-  client_id: cid
-  client_secret: %q
-  username: user
-  password: %q
-terminals: [{id: lane-1, device_unique_id: PAV860047264}]
-log: {format: json}
-`, dataDir, testAPIKey, testClientSecret, testPassword)
-}
-
-func noEnv(string) string { return "" }
+// validConfig and noEnv are the service tests' fixture (ossvctest).
+var (
+	validConfig = ossvctest.ValidConfig
+	noEnv       = ossvctest.NoEnv
+)
 
 // privateDir is a temporary directory only its owner may open, as a data dir
 // must be (t.TempDir's own are 0755 under a usual umask).

@@ -6,6 +6,7 @@ package ossvctest
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"path/filepath"
 	"testing"
@@ -114,3 +115,34 @@ func (p OnPlatform) Install() error {
 func On(name string, log *[]string) OnPlatform {
 	return OnPlatform{Service: &Service{}, Name: name, Log: log}
 }
+
+// The credentials of ValidConfig: a test that scans output for them proves
+// that no secret is ever printed.
+const (
+	ClientSecret = "client-secret-VALUE-never-printed"
+	Password     = "password-VALUE-never-printed"
+	APIKey       = "apikey-VALUE-never-printed-0123456789"
+)
+
+// ValidConfig is a complete VUK 509 config with one terminal and the data
+// dir given, for the tests of the service verbs.
+func ValidConfig(dataDir string) string {
+	return fmt.Sprintf(`
+listen: 127.0.0.1:0
+data_dir: %q
+mode: vuk509
+api:
+  keys: [{name: ecr, key: %q}]
+upstream:
+  base_url: https://sandbox-api.iyzipay.com
+  client_id: cid
+  client_secret: %q
+  username: user
+  password: %q
+terminals: [{id: lane-1, device_unique_id: PAV860047264}]
+log: {format: json}
+`, dataDir, APIKey, ClientSecret, Password)
+}
+
+// NoEnv is an environment without a variable.
+func NoEnv(string) string { return "" }

@@ -252,11 +252,12 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) error {
-	wait, applied := preferenceOf(r).wait, preferenceOf(r).applied
-	if applied == "" {
+	pref := preferenceOf(r)
+	wait := pref.wait
+	if pref.applied == "" {
 		wait = 0 // a GET waits only when asked to (long poll)
 	} else {
-		w.Header().Set("Preference-Applied", applied)
+		w.Header().Set("Preference-Applied", pref.applied)
 	}
 	op, err := s.svc.Wait(r.Context(), chi.URLParam(r, "id"), wait)
 	if err != nil {

@@ -297,9 +297,8 @@ func (d *doctor) checkLogin(ctx context.Context) {
 	done := make(chan struct{})
 	go func() { _ = client.Run(lctx); close(done) }()
 	defer func() { cancel(); <-done }()
-	tick := time.NewTicker(50 * time.Millisecond)
-	defer tick.Stop()
 	for {
+		changed := client.TokenChanged() // before the status: a change between the two still wakes us
 		st := client.TokenStatus()
 		switch {
 		case st.Valid:
@@ -317,7 +316,7 @@ func (d *doctor) checkLogin(ctx context.Context) {
 		case <-lctx.Done():
 			d.add("login", "FAIL", "no answer to the login within "+(c.QueryTimeout*3).String(), "check the network and proxy")
 			return
-		case <-tick.C:
+		case <-changed:
 		}
 	}
 }

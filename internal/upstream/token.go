@@ -114,7 +114,8 @@ type tokenOwner struct {
 
 	statusMu         sync.Mutex
 	status           TokenStatus
-	retryAt          time.Time // real time of the next renewal attempt after a failure
+	changed          chan struct{} // closed and replaced at each change of the token's health
+	retryAt          time.Time     // real time of the next renewal attempt after a failure
 	retryBackoff     backoff.Counter
 	authErr          *Error // the last credential rejection, answered while blocked
 	authBlockedUntil time.Time
@@ -137,6 +138,7 @@ func newTokenOwner(cfg Config, hc *http.Client, tokens TokenStore, log zerolog.L
 		basic:        basicCredentials(cfg.Credentials),
 		requests:     make(chan tokenRequest),
 		stopped:      make(chan struct{}),
+		changed:      make(chan struct{}),
 		retryBackoff: backoff.Counter{Policy: backoff.Policy{Min: retryMin, Max: retryMax}},
 		authBackoff:  backoff.Counter{Policy: backoff.Policy{Min: authBackoffMin, Max: authBackoffMax}},
 	}
@@ -176,6 +178,17 @@ func (c *Client) TokenExpiry() time.Time { return c.tok.expiry() }
 
 // TokenStatus reports the token's health.
 func (c *Client) TokenStatus() TokenStatus { return c.tok.health() }
+
+// TokenChanged is closed at the next change of the token's health: a token
+// installed (logged in, refreshed, loaded from the store) or dropped, or a
+// renewal failed. Take it before reading TokenStatus, so that a change
+// between the two still wakes the reader. A token that expires by the clock
+// alone does not close it.
+func (c *Client) TokenChanged() <-chan struct{} {
+	c.tok.statusMu.Lock()
+	defer c.tok.statusMu.Unlock()
+	return c.tok.changed
+}
 
 // Run owns the token until ctx ends: it loads the saved token (or logs in),
 // renews it RefreshAhead before expiry, and serves the calls that need a new
@@ -239,6 +252,9 @@ func (o *tokenOwner) drop(tok *oauth2.Token) {
 	}
 	s := tok.AccessToken
 	o.droppedTok.Store(&s)
+	o.statusMu.Lock()
+	o.signalLocked()
+	o.statusMu.Unlock()
 	o.log.Warn().Str("op", "token").Msg("iyzico refused the token outside an HTTP 401; the next call logs in again")
 }
 
@@ -331,6 +347,9 @@ func (o *tokenOwner) loadSaved(ctx context.Context) {
 		obtained = tok.Expiry.Add(-time.Duration(tok.ExpiresIn) * time.Second)
 	}
 	o.held.Store(&held{tok: copyToken(tok), obtained: obtained})
+	o.statusMu.Lock()
+	o.signalLocked()
+	o.statusMu.Unlock()
 	o.log.Info().Str("op", "token_load").Time("expiry", tok.Expiry).Msg("using saved token")
 }
 
@@ -466,6 +485,7 @@ func (o *tokenOwner) install(ctx context.Context, tok *oauth2.Token, login bool)
 	o.retryAt, o.authErr, o.authBlockedUntil = time.Time{}, nil, time.Time{}
 	o.retryBackoff.Reset()
 	o.authBackoff.Reset()
+	o.signalLocked()
 	o.statusMu.Unlock()
 	if !tok.Expiry.IsZero() && tok.Expiry.Sub(o.cfg.Now()) < o.cfg.CardTimeout {
 		o.log.Warn().Str("op", "token").Dur("life", tok.Expiry.Sub(o.cfg.Now())).
@@ -491,4 +511,11 @@ func (o *tokenOwner) fail(err *Error) {
 		o.authErr, o.authBlockedUntil = err, time.Now().Add(o.authBackoff.Fail())
 		o.retryAt = o.authBlockedUntil
 	}
+	o.signalLocked()
+}
+
+// signalLocked wakes whoever waits on TokenChanged. statusMu is held.
+func (o *tokenOwner) signalLocked() {
+	close(o.changed)
+	o.changed = make(chan struct{})
 }

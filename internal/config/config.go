@@ -170,7 +170,7 @@ func Defaults() Config {
 		},
 		Upstream: Upstream{
 			BaseURL:      "https://api.iyzipay.com",
-			CardTimeout:  180 * time.Second,
+			CardTimeout:  payment.DefaultCardTimeout,
 			QueryTimeout: 15 * time.Second,
 		},
 		Payments: Payments{

@@ -28,6 +28,12 @@ type TerminalConfig struct {
 	DeviceUniqueID string
 }
 
+// DefaultCardTimeout is how long a card operation may take upstream unless
+// configured (upstream.card_timeout): iyzico holds the request while the
+// customer acts on the device. The config's default, upstream's and this
+// package's are this one value.
+const DefaultCardTimeout = 180 * time.Second
+
 // Options configures the service.
 type Options struct {
 	Mode      Mode
@@ -46,7 +52,8 @@ type Options struct {
 	// found" is believed. Until then the request may still be in iyzico's
 	// hands. Default: CardTimeout + 2 minutes.
 	NotFoundGrace time.Duration
-	// CardTimeout is the longest a card operation takes upstream (for Retry-After hints).
+	// CardTimeout is the longest a card operation takes upstream (for
+	// Retry-After hints). Default: DefaultCardTimeout.
 	CardTimeout time.Duration
 	// Backoff bounds the reconciler's query backoff. Defaults 1 s and 60 s.
 	BackoffMin, BackoffMax time.Duration
@@ -136,7 +143,7 @@ func New(o Options) (*Service, error) {
 		o.Location = time.Local
 	}
 	if o.CardTimeout == 0 {
-		o.CardTimeout = 180 * time.Second
+		o.CardTimeout = DefaultCardTimeout
 	}
 	if o.NotFoundGrace == 0 {
 		o.NotFoundGrace = o.CardTimeout + 2*time.Minute

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bridgedpos/bridged/internal/payment"
 	"github.com/bridgedpos/bridged/internal/secret"
 	"github.com/rs/zerolog"
 )
@@ -17,7 +18,7 @@ import (
 const (
 	// DefaultCardTimeout bounds a card operation: iyzico holds the request
 	// while the customer acts on the device.
-	DefaultCardTimeout = 180 * time.Second
+	DefaultCardTimeout = payment.DefaultCardTimeout
 	// DefaultQueryTimeout bounds status queries and refundable-sale-info.
 	DefaultQueryTimeout = 15 * time.Second
 	// DefaultEODTimeout bounds end of day, which talks to every acquirer.

@@ -246,3 +246,23 @@ func (i memInfo) Mode() fs.FileMode  { return 0o644 }
 func (i memInfo) ModTime() time.Time { return time.Time{} }
 func (i memInfo) IsDir() bool        { return false }
 func (i memInfo) Sys() any           { return nil }
+
+// TestMutantsStillApply: every patch of proof/mutants applies to the tree
+// as it is (git apply --check, which writes nothing). .ci/mutants.sh runs
+// them at the end of CI and fails on a patch that no longer applies; a change
+// that moves the code a mutant breaks must move its patch too, and this says
+// so in the first minutes of `go test ./...`.
+func TestMutantsStillApply(t *testing.T) {
+	root := repoRoot(t)
+	patches, err := filepath.Glob(filepath.Join(root, "proof", "mutants", "*.patch"))
+	if err != nil || len(patches) == 0 {
+		t.Fatalf("no mutants under proof/mutants: %v", err)
+	}
+	for _, p := range patches {
+		cmd := exec.Command("git", "apply", "--check", p)
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("%s no longer applies (update it to the code it breaks): %v\n%s", filepath.Base(p), err, out)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.yaml.in/yaml/v3"
 )
 
 const validYAML = `
@@ -340,6 +341,28 @@ func TestJournalRetainDays(t *testing.T) {
 			t.Errorf("retain_days %d: %v", tt.days, err)
 		case !tt.ok && (!errors.As(err, &ps) || len(*ps) != 1 || (*ps)[0].Path != "journal.retain_days"):
 			t.Errorf("retain_days %d: %v, want one problem at journal.retain_days", tt.days, err)
+		}
+	}
+}
+
+// TestParsedValuesEncodeAsWritten: an amount and a log level encode as the
+// file wrote them, in YAML (check-config) and in JSON alike, never as {}.
+func TestParsedValuesEncodeAsWritten(t *testing.T) {
+	for _, v := range []any{ParseAmount("250.00"), ParseLogLevel("debug")} {
+		j, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, err := yaml.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back string
+		if err := yaml.Unmarshal(y, &back); err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprint(v); string(j) != `"`+want+`"` || back != want {
+			t.Errorf("%v: JSON %s, YAML %q", v, j, y)
 		}
 	}
 }

@@ -22,6 +22,10 @@ func (p parsed[T]) String() string { return p.text }
 // MarshalYAML prints the value as the file wrote it (check-config).
 func (p parsed[T]) MarshalYAML() (any, error) { return p.text, nil }
 
+// MarshalText is the value as the file wrote it, for JSON and any other
+// encoder (without it, JSON would show an amount or a level as {}).
+func (p parsed[T]) MarshalText() ([]byte, error) { return []byte(p.text), nil }
+
 // scalar is a YAML scalar's text; anything else is a type problem, which
 // Parse reports with the other problems of the file.
 func scalar(n *yaml.Node, want string) (string, error) {

@@ -50,7 +50,7 @@ const maxWait = 10 * time.Minute
 
 // caller builds the idempotency scope and wait of a money call.
 func (s *server) caller(r *http.Request) payment.Caller {
-	wait := preferenceOf(r).wait
+	wait := s.preferenceOf(r).wait
 	name := ""
 	if p := principalOf(r); p != nil {
 		name = p.name
@@ -99,10 +99,15 @@ func (s *server) prefer(next http.Handler) http.Handler {
 	})
 }
 
-// preferenceOf is the request's preference as s.prefer read it.
-func preferenceOf(r *http.Request) preference {
-	p, _ := r.Context().Value(ctxPreference).(preference)
-	return p
+// preferenceOf is the request's preference as s.prefer read it; a route
+// outside /v1 (none takes money today) reads the header itself, so that it
+// can never fall back to a wait of zero instead of api.default_wait.
+func (s *server) preferenceOf(r *http.Request) preference {
+	if p, ok := r.Context().Value(ctxPreference).(preference); ok {
+		return p
+	}
+	wait, applied := s.preferWait(r)
+	return preference{wait: wait, applied: applied}
 }
 
 // preferWait reads RFC 7240 Prefer: respond-async (answer at once) and
@@ -152,7 +157,7 @@ func (s *server) writeResult(w http.ResponseWriter, r *http.Request, res *paymen
 	if res.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	if applied := preferenceOf(r).applied; applied != "" {
+	if applied := s.preferenceOf(r).applied; applied != "" {
 		w.Header().Set("Preference-Applied", applied)
 	}
 	loc := "/v1/payments/" + res.Op.ID
@@ -252,7 +257,7 @@ func (s *server) handleCreatePayment(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *server) handleGetPayment(w http.ResponseWriter, r *http.Request) error {
-	pref := preferenceOf(r)
+	pref := s.preferenceOf(r)
 	wait := pref.wait
 	if pref.applied == "" {
 		wait = 0 // a GET waits only when asked to (long poll)

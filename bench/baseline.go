@@ -56,18 +56,13 @@ var baselineFigures = []baselineFigure{
 
 func renderMS(v float64) string { return ms(time.Duration(v)) }
 
-// medianOf is the median of a figure over scenarios (the lower middle of an
-// even count, as median does).
+// medianOf is the median of a figure over scenarios.
 func medianOf(ss []scenario, f func(scenario) float64) float64 {
 	vs := make([]float64, 0, len(ss))
 	for _, s := range ss {
 		vs = append(vs, f(s))
 	}
-	if len(vs) == 0 {
-		return 0
-	}
-	slices.Sort(vs)
-	return vs[(len(vs)-1)/2]
+	return median(vs)
 }
 
 // roundRatios are current / baseline of a figure, round by round, sorted.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -35,12 +36,14 @@ func rank(sorted []time.Duration, p float64) time.Duration {
 	return sorted[min(max(i, 0), len(sorted)-1)]
 }
 
-// median of a few durations (start times).
-func median(ds []time.Duration) time.Duration {
-	if len(ds) == 0 {
-		return 0
+// median of a few values (start times, a figure over rounds): the lower
+// middle of an even count; zero for none.
+func median[T cmp.Ordered](xs []T) T {
+	var zero T
+	if len(xs) == 0 {
+		return zero
 	}
-	s := slices.Clone(ds)
+	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[(len(s)-1)/2]
 }
